@@ -1,0 +1,1 @@
+"""The database: schema, data version and the national division register (no streamlit)."""

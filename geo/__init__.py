@@ -1,0 +1,1 @@
+"""Boundaries, maps and spatial helpers. Imports nothing from streamlit."""

@@ -1,0 +1,163 @@
+"""Folium maps: township choropleths with class breaks, legend, notes and points. No tiles.
+
+Text shown on the map (labels, legend title, notes, tooltips) is passed in by the caller, so
+this module holds no interface language.
+"""
+from dataclasses import dataclass, field
+
+import folium
+import mapclassify
+import numpy as np
+from branca.element import Element, MacroElement, Template
+
+from geo import shapes
+
+# ColorBrewer sequential palettes (5 classes); reds for risk, blues/greens for coverage work.
+PALETTES = {
+    "Blues": ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"],
+    "Greens": ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"],
+    "Reds": ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"],
+    "Purples": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
+}
+MISSING_COLOUR = "#d9d9d9"
+BACKGROUND = "#f3f1ec"
+
+
+def class_breaks(values, k: int = 5) -> list[float]:
+    """Upper bounds of up to ``k`` quantile classes of the non-missing ``values``.
+
+    Fewer classes when there are fewer distinct values; [] when nothing is known.
+    """
+    known = np.asarray([v for v in values if v is not None and not np.isnan(v)], dtype=float)
+    distinct = np.unique(known)
+    if len(distinct) == 0:
+        return []
+    if len(distinct) <= k:
+        return [float(v) for v in distinct]
+    bins = mapclassify.Quantiles(known, k=k).bins
+    return [float(b) for b in np.unique(bins)]
+
+
+def class_of(value, breaks: list[float]) -> int | None:
+    """Index of the class holding ``value`` (upper bounds inclusive), None when missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or not breaks:
+        return None
+    return int(min(np.searchsorted(breaks, value, side="left"), len(breaks) - 1))
+
+
+def palette_for(name: str, n: int) -> list[str]:
+    """``n`` colours spread over a 5-colour palette, light to dark."""
+    colours = PALETTES[name]
+    if n <= 0:
+        return []
+    idx = np.linspace(0, len(colours) - 1, n).round().astype(int) if n > 1 else [len(colours) - 1]
+    return [colours[i] for i in idx]
+
+
+@dataclass
+class Legend:
+    title: str
+    rows: list[tuple[str, str]]  # (colour, label)
+    notes: list[str] = field(default_factory=list)  # shown under the legend (示意边界, 数据截至)
+
+
+_LEGEND_TEMPLATE = """
+{% macro html(this, kwargs) %}
+<div class="atlas-legend" style="position:absolute; z-index:9999; top:10px; right:10px;
+     background:rgba(255,255,255,0.94); padding:8px 10px; border:1px solid #bbb; border-radius:4px;
+     font:12px/1.5 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color:#222; max-width:260px;">
+  <div style="font-weight:600; margin-bottom:4px;">{{ this.title }}</div>
+  {% for colour, label in this.rows %}
+  <div><span style="display:inline-block; width:14px; height:12px; margin-right:6px; vertical-align:middle;
+       background:{{ colour }}; border:1px solid #888;"></span>{{ label }}</div>
+  {% endfor %}
+  {% for note in this.notes %}
+  <div class="atlas-note" style="margin-top:4px; color:#555;">{{ note }}</div>
+  {% endfor %}
+</div>
+{% endmacro %}
+"""
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in kilometres only (folium's control_scale adds miles too)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
+class _LegendElement(MacroElement):
+    def __init__(self, legend: Legend):
+        super().__init__()
+        self._name = "AtlasLegend"
+        self.title = legend.title
+        self.rows = legend.rows
+        self.notes = legend.notes
+        self._template = Template(_LEGEND_TEMPLATE)
+
+
+def base_map(geojson: dict, height_px: int | None = None) -> folium.Map:
+    """An empty map with no tile layer, fitted to ``geojson``, on a neutral background."""
+    # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
+    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
+    m.add_child(_MetricScale())
+    m.get_root().header.add_child(Element(
+        f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"
+    ))
+    m.fit_bounds(shapes.bounds(geojson), padding=(8, 8))
+    return m
+
+
+def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[str],
+               tooltip_labels: list[str], legend: Legend, highlight: bool = True) -> folium.Map:
+    """A township choropleth.
+
+    Parameters
+    ----------
+    geojson : FeatureCollection whose features carry ``region_code`` and the tooltip fields
+        (already formatted as text by the caller).
+    colour_of : fill colour per region_code; codes not in it are drawn as missing (grey).
+    tooltip_fields, tooltip_labels : feature properties to show on hover, and their labels.
+    legend : what the legend says.
+
+    Returns
+    -------
+    folium.Map with one GeoJson layer (one SVG path per township) and the legend.
+    """
+    m = base_map(geojson)
+    layer = folium.GeoJson(
+        geojson,
+        name="townships",
+        style_function=lambda f: {
+            "fillColor": colour_of.get(f["properties"]["region_code"], MISSING_COLOUR),
+            "color": "#ffffff",
+            "weight": 1,
+            "fillOpacity": 0.85,
+        },
+        highlight_function=(lambda f: {"weight": 3, "color": "#333333"}) if highlight else None,
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_labels, sticky=True),
+    )
+    layer.add_to(m)
+    m.get_root().add_child(_LegendElement(legend))
+    return m
+
+
+def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str]) -> folium.Map:
+    """Add circle markers: each point dict has lat, lon, kind and tooltip (text)."""
+    group = folium.FeatureGroup(name="points")
+    for p in points:
+        folium.CircleMarker(
+            location=(p["lat"], p["lon"]),
+            radius=5,
+            color="#333333",
+            weight=1,
+            fill=True,
+            fill_color=colour_by.get(p["kind"], "#555555"),
+            fill_opacity=0.95,
+            tooltip=p["tooltip"],
+        ).add_to(group)
+    group.add_to(m)
+    return m

@@ -1,0 +1,75 @@
+"""Indicators per region and period: the published interface (CLI JSON, pages, exports)."""
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from queries import periods, runner
+
+LEVELS = ("township", "county", "city")
+# The published names, in order. Other tools rely on them: add, never rename.
+FIELDS = [
+    "region_code", "region_name", "level", "period",
+    "households_total", "villages_total",
+    "rooms_active", "villages_covered", "coverage_rate", "rooms_per_10k",
+    "households_screened", "screening_rate",
+    "risk_households", "risk_rate_per_1000",
+    "cases_received", "cases_closed", "cases_mediated", "mediation_success_rate",
+    "cases_per_10k", "parent_code", "townships",
+]
+EVERYTHING = [""]
+
+
+def region_prefix(region_code: str) -> str:
+    """The code prefix that selects a region and everything in it (320703000000 → '320703')."""
+    code = str(region_code).strip()
+    if len(code) != 12 or not code.isdigit():
+        raise ValueError(f"bad region code {region_code!r}: expected 12 digits, e.g. 320703000000")
+    for width in (2, 4, 6, 9):
+        if set(code[width:]) == {"0"}:
+            return code[:width]
+    return code
+
+
+def narrow(scope: list[str], region_code: str | None) -> list[str]:
+    """The part of the viewer's ``scope`` that lies inside ``region_code`` (all of it if None).
+
+    Both are code prefixes; an empty result means the viewer may see nothing there.
+    """
+    if region_code is None:
+        return list(scope)
+    inner = region_prefix(region_code)
+    out = []
+    for p in scope:
+        if inner.startswith(p):
+            out.append(inner)
+        elif p.startswith(inner):
+            out.append(p)
+    return sorted(set(out))
+
+
+def latest_month(con: duckdb.DuckDBPyConnection, scope: list[str], today: date | None = None) -> periods.Period | None:
+    """The latest complete month with records in scope, or None when there are none."""
+    found = runner.run(con, "latest_month", today=today or date.today(), scope=scope)["month_start"].iloc[0]
+    if pd.isna(found):
+        return None
+    return periods.period_containing(pd.Timestamp(found).date(), "month")
+
+
+def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Period, scope: list[str],
+          region_code: str | None = None) -> pd.DataFrame:
+    """Every indicator per region of ``level`` in one period, limited to ``scope`` (and ``region_code``).
+
+    Rates with a zero or unknown denominator are missing (NaN in the frame, null in JSON).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"bad level {level!r}: expected one of {', '.join(LEVELS)}")
+    p = period if isinstance(period, periods.Period) else periods.parse(period)
+    effective = narrow(scope, region_code)
+    frame = runner.run(con, "indicators", level=level, period_start=p.start, period_end=p.end, scope=effective or ["-"])
+    if region_code is not None and level != "township":
+        # a county or city row is kept only when it lies inside the chosen region, or contains it
+        prefix = region_prefix(region_code)
+        frame = frame[[c.startswith(prefix) or prefix.startswith(region_prefix(c)) for c in frame["region_code"]]]
+    frame.insert(3, "period", p.code)
+    return frame[FIELDS].reset_index(drop=True)

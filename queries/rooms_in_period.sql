@@ -1,0 +1,25 @@
+-- rooms_in_period: mediation rooms active in the period (opened by its end, not closed before its
+-- start), with their township and village names, for map points and lists.
+-- Grain: one row per active room in scope.
+-- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes)
+select
+    m.room_id,
+    m.name,
+    m.room_type,
+    m.township_code,
+    t.name as township_name,
+    v.name as village_name,
+    m.address,
+    m.longitude,
+    m.latitude,
+    m.opened_date,
+    m.closed_date,
+    m.mediators,
+    m.meets_standard
+from rooms as m
+join regions as t on t.region_code = m.township_code
+left join villages as v on v.village_code = m.village_code
+where m.opened_date <= $period_end
+    and (m.closed_date is null or m.closed_date >= $period_start)
+    and list_bool_or(list_transform($scope, lambda p: starts_with(m.township_code, p)))
+order by m.township_code, m.room_id

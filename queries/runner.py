@@ -1,0 +1,27 @@
+"""Run the named SQL files in this folder. Nothing else builds SQL."""
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).parent
+
+
+@cache
+def load_sql(name: str) -> str:
+    if not name.isidentifier():  # a name, never a path
+        raise ValueError(f"bad query name {name!r}")
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
+    """Execute queries/<name>.sql. DuckDB binds each $param and rejects missing or extra ones."""
+    return con.execute(load_sql(name), params).df()
+
+
+def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A short-lived read-only connection: it leaves the file free for a writer between reads."""
+    if not Path(db_path).exists():
+        raise FileNotFoundError(f"no database at {db_path}; build one with `python cli.py demo`")
+    return duckdb.connect(str(db_path), read_only=True)

@@ -1,0 +1,15 @@
+-- township_shapes: the boundary of every atlas township in scope, with its county and source.
+-- Grain: one row per township that has a boundary (townships without one are not drawn).
+-- params: $scope (list of region-code prefixes; [''] = everything)
+select
+    r.region_code,
+    r.name as region_name,
+    r.county_code,
+    b.boundary_source,
+    b.geometry
+from regions as r
+join boundaries as b on b.region_code = r.region_code
+where r.level = 'township'
+    and r.in_atlas
+    and list_bool_or(list_transform($scope, lambda p: starts_with(r.region_code, p)))
+order by r.region_code

@@ -1,0 +1,1 @@
+"""The Streamlit layer: interface text, formatting, cached data access, shared widgets."""

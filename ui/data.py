@@ -1,0 +1,113 @@
+"""The only place caches meet data. Every cache keys on (database path, data version)."""
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from db import paths
+from geo import boundaries, shapes
+from queries import indicators, periods, runner
+
+
+def db_path() -> str:
+    return str(paths.db_path())
+
+
+def viewer_scope() -> list[str]:
+    """The region-code prefixes this viewer may see. Until accounts exist: everything."""
+    return list(indicators.EVERYTHING)
+
+
+def _connect(db: str) -> duckdb.DuckDBPyConnection:
+    # A writer in another process holds the file for a moment: wait a little, then give up.
+    for attempt in range(20):
+        try:
+            return runner.connect(db)
+        except duckdb.IOException:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
+
+
+def version() -> int:
+    """The current data version. Read on every rerun (one tiny query), so no cache goes stale."""
+    with _connect(db_path()) as con:
+        return int(runner.run(con, "data_version")["version"].iloc[0])
+
+
+def version_row() -> dict:
+    with _connect(db_path()) as con:
+        return runner.run(con, "data_version").iloc[0].to_dict()
+
+
+def query(name: str, **params) -> pd.DataFrame:
+    """Run queries/<name>.sql, cached per (database, data version, params)."""
+    return _query(db_path(), version(), name, params)
+
+
+@st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
+def _query(db: str, data_version: int, name: str, params: dict) -> pd.DataFrame:
+    # A fresh read-only connection per cache miss: a long-lived one would block an importer.
+    with _connect(db) as con:
+        return runner.run(con, name, **params)
+
+
+def indicator_table(level: str, period: str, region_code: str | None) -> pd.DataFrame:
+    return _indicators(db_path(), version(), level, period, tuple(viewer_scope()), region_code)
+
+
+@st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
+def _indicators(db: str, data_version: int, level: str, period: str, scope: tuple, region_code: str | None) -> pd.DataFrame:
+    with _connect(db) as con:
+        return indicators.table(con, level, period, list(scope), region_code)
+
+
+def township_geojson(view: str, region_code: str) -> str:
+    """Township shapes of a region as GeoJSON text, simplified for the view: built once per
+    (database, data version, view, region), never on a mere rerun."""
+    return _township_geojson(db_path(), version(), view, region_code, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _township_geojson(db: str, data_version: int, view: str, region_code: str, scope: tuple) -> str:
+    with _connect(db) as con:
+        rows = runner.run(con, "township_shapes", scope=indicators.narrow(list(scope), region_code) or ["-"])
+    frame = boundaries.from_rows(rows)
+    return shapes.to_geojson(shapes.for_view(frame, view), ["region_code", "region_name", "county_code", "boundary_source"])
+
+
+def regions() -> pd.DataFrame:
+    return query("regions_in_atlas", scope=viewer_scope())
+
+
+def data_span() -> tuple[date | None, date | None]:
+    row = query("data_span", scope=viewer_scope()).iloc[0]
+    first, last = row["first_date"], row["last_date"]
+    as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(first), as_date(last)
+
+
+def default_period() -> str | None:
+    found = query("latest_month", today=date.today(), scope=viewer_scope())["month_start"].iloc[0]
+    if pd.isna(found):
+        return None
+    return periods.period_containing(pd.Timestamp(found).date(), "month").code
+
+
+def rooms(period: str, region_code: str) -> pd.DataFrame:
+    p = periods.parse(period)
+    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
+    return query("rooms_in_period", period_start=p.start, period_end=p.end, scope=scope)
+
+
+def screening_trend(region_code: str, first: date, last: date) -> pd.DataFrame:
+    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
+    return query("screening_trend", first_month=first.replace(day=1), last_month=last.replace(day=1), scope=scope)
+
+
+def database_exists() -> bool:
+    return Path(db_path()).exists()
