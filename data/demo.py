@@ -295,9 +295,12 @@ def _rooms(towns: pd.DataFrame, counties: pd.DataFrame, villages: pd.DataFrame, 
     for i, town in enumerate(towns.itertuples()):
         vs = by_town[town.region_code]
         p = (vs["households"] / vs["households"].sum()).to_numpy()
-        picks = vs.iloc[np.sort(rng.choice(len(vs), size=min(per_town[i], len(vs)), replace=False, p=p))]
+        in_villages = min(per_town[i], len(vs))
+        picks = vs.iloc[np.sort(rng.choice(len(vs), size=in_villages, replace=False, p=p))]
         for v in picks.itertuples():
             add("家事调解工作室", town, v, f"{v.name}“娘家人”家事调解工作室")
+        for k in range(per_town[i] - in_villages):  # more rooms than villages: township-level rooms
+            add("家事调解工作室", town, None, f"{town.name}“娘家人”家事调解工作室（{k + 1}）")
     seats = towns.groupby("county_code").head(1)  # the lowest code: usually the county seat
     for town in seats.itertuples():
         county = county_name[town.county_code]

@@ -1,0 +1,109 @@
+"""geo/: map shapes, class breaks, folium maps that need nothing from the internet."""
+import json
+import re
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import box
+
+from geo import boundaries, maps, offline, shapes
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//(?!localhost|127\.0\.0\.1)""", re.I)
+
+
+def two_squares() -> gpd.GeoDataFrame:
+    # two touching squares whose shared edge wiggles through 99 vertices (a few tens of metres)
+    right = shapely.Polygon([(1.0, 0.0), (2, 0), (2, 1), (1.0, 1.0), *[(1.0 + 0.0004 * np.sin(y), y / 100) for y in range(99, 0, -1)]])
+    left = shapely.Polygon([(0, 0), (1.0, 0.0), *[(1.0 + 0.0004 * np.sin(y), y / 100) for y in range(1, 100)], (1.0, 1.0), (0, 1)])
+    return gpd.GeoDataFrame({"region_code": ["a", "b"]}, geometry=[left, right], crs="EPSG:4326")
+
+
+def test_for_view_keeps_shared_edges_shared_and_rounds_coordinates():
+    frame = two_squares()
+    out = shapes.for_view(frame, "city")
+    assert len(out) == 2
+    coords = shapely.get_coordinates(out.geometry.to_numpy())
+    assert np.allclose(coords, np.round(coords, 4))
+    a, b = out.geometry
+    assert a.intersection(b).area < 1e-12  # no overlap
+    gap = box(0, 0, 2, 1).difference(shapely.union_all([a, b])).area
+    assert gap < 1e-9  # no sliver opened between neighbours
+    assert shapely.get_num_coordinates(a) < shapely.get_num_coordinates(frame.geometry[0])
+
+
+def test_for_view_rejects_missing_crs_and_bad_view():
+    frame = two_squares()
+    with pytest.raises(ValueError, match="no CRS"):
+        shapes.for_view(frame.set_crs(None, allow_override=True), "city")
+    with pytest.raises(ValueError, match="bad view"):
+        shapes.for_view(frame, "street")
+
+
+def test_geojson_carries_only_asked_properties_and_bounds():
+    frame = two_squares().assign(secret="H1", region_name=["甲", "乙"])
+    text = shapes.to_geojson(frame, ["region_code", "region_name"])
+    data = json.loads(text)
+    assert [f["properties"] for f in data["features"]] == [{"region_code": "a", "region_name": "甲"},
+                                                           {"region_code": "b", "region_name": "乙"}]
+    assert "H1" not in text
+    assert shapes.bounds(data) == [[0.0, 0.0], [1.0, 2.0]]
+
+
+def test_class_breaks_are_mapclassify_quantiles_ignoring_missing():
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, None, float("nan")]
+    expected = mapclassify.Quantiles(np.arange(1, 11), k=5).bins.tolist()
+    assert maps.class_breaks(values) == expected
+    assert maps.class_breaks([None, float("nan")]) == []
+    assert maps.class_breaks([0.2, 0.2, 0.5]) == [0.2, 0.5]  # few distinct values: one class each
+
+
+def test_class_of_upper_bounds_inclusive_and_missing_is_none():
+    breaks = [2.0, 4.0, 10.0]
+    assert [maps.class_of(v, breaks) for v in (0, 2, 2.5, 4, 9, 10, 11)] == [0, 0, 1, 1, 2, 2, 2]
+    assert maps.class_of(None, breaks) is None
+    assert maps.class_of(float("nan"), breaks) is None
+
+
+def test_choropleth_has_no_tiles_a_legend_and_nothing_external(tmp_path):
+    frame = two_squares().assign(region_name=["甲镇", "乙镇"], label=["10.0%", "—"])
+    geojson = json.loads(shapes.to_geojson(frame, ["region_code", "region_name", "label"]))
+    legend = maps.Legend("覆盖率", [("#08519c", "0.0% – 10.0%（1 个乡镇）"), (maps.MISSING_COLOUR, "无数据（1 个乡镇）")],
+                         notes=["示意边界", "数据截至 2025年12月31日"])
+    m = maps.choropleth(geojson, {"a": "#08519c"}, ["region_name", "label"], ["乡镇", "覆盖率"], legend)
+    offline.prepare_static(tmp_path)
+    offline.localize(m, base_url="/app/static/vendor")
+    html = m.get_root().render()
+    assert not EXTERNAL.findall(html), EXTERNAL.findall(html)[:3]
+    assert "L.tileLayer" not in html
+    for needle in ("覆盖率", "示意边界", "数据截至 2025年12月31日", maps.MISSING_COLOUR):
+        assert needle in html
+    assert "甲镇" in html or json.dumps("甲镇")[1:-1] in html  # the GeoJSON may be ASCII-escaped
+    assert (tmp_path / "vendor" / "leaflet" / "leaflet.js").exists()
+
+
+def test_localize_refuses_online_tiles():
+    m = folium.Map(tiles="OpenStreetMap")
+    with pytest.raises(ValueError):
+        offline.localize(m)
+
+
+def test_voronoi_partition_gives_each_seed_its_own_piece():
+    outline = box(0, 0, 10, 10)
+    seeds = np.array([[2.0, 2.0], [8.0, 2.0], [5.0, 8.0]])
+    pieces = boundaries.voronoi_partition(outline, seeds)
+    assert len(pieces) == 3
+    for piece, (x, y) in zip(pieces, seeds):
+        assert piece.contains(shapely.Point(x, y))
+    assert abs(sum(p.area for p in pieces) - 100) < 1e-9
+
+
+def test_random_points_are_inside_and_reproducible():
+    poly = shapely.Polygon([(0, 0), (4, 0), (0, 4)])
+    a = boundaries.random_points_in(poly, 50, np.random.default_rng(5))
+    b = boundaries.random_points_in(poly, 50, np.random.default_rng(5))
+    assert np.array_equal(a, b) and len(a) == 50
+    assert shapely.contains_xy(poly, a[:, 0], a[:, 1]).all()

@@ -1,0 +1,100 @@
+"""Every page runs under streamlit.testing AppTest on the demo database, in Chinese and English."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import text
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "coverage", "screening", "hotspots"]
+
+
+def run_page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.subheader, *at.info, *at.success)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_runs_in_chinese_with_boundary_note_and_data_date(app_env, name):
+    import duckdb
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        last = con.execute("""
+            select max(d) from (select max(screened_date) as d from screenings
+                                union all select max(received_date) from cases
+                                union all select max(closed_date) from cases)
+        """).fetchall()[0][0]
+    at = run_page(name, period="2025-12", region="320700000000")
+    assert not at.exception, at.exception
+    assert at.title[0].value == text.ZH[f"PAGE_{name.upper()}"]
+    body = all_text(at)
+    assert f"数据截至 {last.year}年{last.month}月{last.day}日" in body
+    assert text.ZH["APPROX_BOUNDARY"] in body
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_runs_for_a_county_a_quarter_and_a_year_in_english(app_env, name):
+    for period in ("2024Q2", "2025"):
+        at = run_page(name, period=period, region="320722000000", lang="en")
+        assert not at.exception, at.exception
+        assert at.title[0].value == text.EN[f"PAGE_{name.upper()}"]
+        assert "东海县" in all_text(at)
+
+
+def test_overview_cards_show_city_figures_and_change(app_env):
+    at = run_page("overview", period="2025-12", region="320700000000")
+    labels = [m.label for m in at.metric]
+    assert labels == ["阵地覆盖率", "排查完成率", "风险发现率", "调处成功率"]
+    assert all(m.value.endswith(("%", "‰")) for m in at.metric)
+    assert all(m.delta for m in at.metric)  # 2025-11 has data, so every card has a change
+
+
+def test_coverage_lists_townships_without_rooms(app_env, demo_db):
+    import duckdb
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        expected = con.execute("""
+            select count(*) from regions as r
+            where r.in_atlas and not exists (
+                select 1 from rooms as m where m.township_code = r.region_code
+                and m.opened_date <= date '2025-12-31' and (m.closed_date is null or m.closed_date >= date '2025-12-01'))
+        """).fetchall()[0][0]
+    at = run_page("coverage", period="2025-12", region="320700000000")
+    assert not at.exception
+    assert expected > 0
+    assert at.subheader[0].value == text.ZH["TOWNSHIPS_WITHOUT_ROOMS"].format(n=expected)
+    assert len(at.dataframe[0].value) == expected
+
+
+def test_screening_laggard_table_is_sorted_lowest_first(app_env):
+    at = run_page("screening", period="2025", region="320700000000")
+    assert not at.exception
+    table = at.dataframe[0].value
+    rates = [float(v.rstrip("%")) for v in table["入户排查完成率"]]
+    assert rates == sorted(rates) and len(rates) == 10
+
+
+def test_app_smoke_builds_sidebar_and_navigation(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["period"] == "2025-12"  # latest complete month with data
+    assert at.session_state["region"] == "320700000000"
+    assert [s.label for s in at.sidebar.selectbox] == ["统计期", "区域"]
+
+
+def test_app_builds_the_demo_on_first_start(tmp_path, monkeypatch):
+    target = tmp_path / "fresh" / "atlas.duckdb"
+    monkeypatch.setenv("ATLAS_DB", str(target))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert target.exists()
+    assert at.status[0].label == text.ZH["BUILD_DONE"]
