@@ -1,0 +1,64 @@
+"""Every named SQL file runs with its declared params, and every scoped query honours the scope."""
+import re
+from datetime import date
+
+import duckdb
+import pytest
+
+from queries import runner
+
+SAMPLE_PARAMS = {
+    "level": "township",
+    "period_start": date(2025, 1, 1),
+    "period_end": date(2025, 12, 31),
+    "scope": [""],
+    "today": date(2026, 11, 25),
+    "first_month": date(2025, 1, 1),
+    "last_month": date(2025, 12, 1),
+}
+NAMES = sorted(p.stem for p in runner.SQL_DIR.glob("*.sql"))
+
+
+def params_of(name: str) -> set[str]:
+    return set(re.findall(r"\$(\w+)", runner.load_sql(name)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_query_runs_and_opens_with_its_name(demo_db, name):
+    sql = runner.load_sql(name)
+    assert sql.startswith(f"-- {name}:"), "each SQL file opens with its name, grain and params"
+    assert "params:" in sql.split("\n\n")[0] or "params:" in sql[:800]
+    with runner.connect(demo_db) as con:
+        frame = runner.run(con, name, **{k: SAMPLE_PARAMS[k] for k in params_of(name)})
+    assert len(frame) > 0
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "scope" in params_of(n)])
+def test_scope_is_applied_in_sql(demo_db, name):
+    wanted = params_of(name)
+    with runner.connect(demo_db) as con:
+        everything = runner.run(con, name, **{k: SAMPLE_PARAMS[k] for k in wanted})
+        one_county = runner.run(con, name, **{**{k: SAMPLE_PARAMS[k] for k in wanted}, "scope": ["320703"]})
+        nothing = runner.run(con, name, **{**{k: SAMPLE_PARAMS[k] for k in wanted}, "scope": ["110"]})
+    code_columns = [c for c in ("township_code", "region_code") if c in one_county.columns]
+    if name == "regions_in_atlas":
+        assert set(one_county["region_code"]) == {"320700000000", "320703000000"}
+        assert nothing.empty
+    elif code_columns:
+        assert one_county[code_columns[0]].str.startswith("320703").all()
+        assert 0 < len(one_county) < len(everything)
+        assert nothing.empty
+    elif name == "screening_trend":  # one row per month: the county's households are fewer
+        assert (one_county["households_total"] < everything["households_total"]).all()
+        assert nothing["households_total"].isna().all() and (nothing["households_screened"] == 0).all()
+    else:  # one-row summaries (dates): a scope that matches nothing finds no dates
+        assert nothing.isna().all(axis=None)
+
+def test_a_query_name_is_never_a_path():
+    with pytest.raises(ValueError):
+        runner.load_sql("../db/schema")
+
+
+def test_missing_or_extra_params_are_rejected(demo_db):
+    with runner.connect(demo_db) as con, pytest.raises(duckdb.Error):
+        runner.run(con, "latest_month", today=date(2026, 1, 1))  # no scope
