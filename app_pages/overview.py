@@ -30,7 +30,7 @@ with right:
     counties = data.indicator_table("county", period, region)
     st.dataframe(
         widgets.table_of(counties, ["coverage_rate", "screening_rate", "risk_rate_per_1000", "cases_received",
-                                    "mediation_success_rate"], t("COUNTY")),
+                                    "mediation_success_rate"], t("COUNTY"), short=True),
         hide_index=True, width="stretch",
     )
     st.caption(t("SUPPRESSION_NOTE"))

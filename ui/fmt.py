@@ -22,7 +22,7 @@ INDICATORS = {
     "households_screened": ("已排查户数", "Households screened", "户", ""),
     "screening_rate": ("入户排查完成率", "Screening completion", "%", "%"),
     "risk_households": ("中高风险户数", "Medium/high-risk households", "户", ""),
-    "risk_rate_per_1000": ("风险发现率（每千户）", "Risk rate per 1,000 screened", "‰", "‰"),
+    "risk_rate_per_1000": ("风险发现率（每千排查户）", "Risk rate per 1,000 screened", "‰", "‰"),
     "cases_received": ("受理纠纷", "Cases received", "件", ""),
     "cases_closed": ("办结纠纷", "Cases closed", "件", ""),
     "cases_mediated": ("调解成功", "Cases mediated", "件", ""),
@@ -36,6 +36,7 @@ SHORT = {
     "screening_rate": ("排查完成率", "Screening"),
     "risk_rate_per_1000": ("风险发现率", "Risk rate"),
     "mediation_success_rate": ("调处成功率", "Mediation success"),
+    "cases_received": ("受理纠纷", "Cases"),
 }
 
 # Numerator and denominator behind each rate (for tooltips and tables).

@@ -174,10 +174,10 @@ def room_legend() -> None:
     st.markdown(f"**{t('ROOM_TYPES')}**：{chips}", unsafe_allow_html=True)
 
 
-def table_of(values: pd.DataFrame, codes: list[str], name_label: str) -> pd.DataFrame:
+def table_of(values: pd.DataFrame, codes: list[str], name_label: str, short: bool = False) -> pd.DataFrame:
     """A display table: region name plus formatted indicator columns (small counts suppressed)."""
     language = lang()
     out = pd.DataFrame({name_label: values["region_name"].to_numpy()})
     for code in codes:
-        out[fmt.label(code, language)] = [fmt.value(code, v, language) for v in values[code]]
+        out[fmt.label(code, language, short=short)] = [fmt.value(code, v, language) for v in values[code]]
     return out
