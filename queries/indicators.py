@@ -70,6 +70,7 @@ def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
     if region_code is not None and level != "township":
         # a county or city row is kept only when it lies inside the chosen region, or contains it
         prefix = region_prefix(region_code)
-        frame = frame[[c.startswith(prefix) or prefix.startswith(region_prefix(c)) for c in frame["region_code"]]]
+        keep = frame["region_code"].map(lambda c: c.startswith(prefix) or prefix.startswith(region_prefix(c)))
+        frame = frame[keep.astype(bool)]  # a boolean mask: frame[[]] would drop every column
     frame.insert(3, "period", p.code)
     return frame[FIELDS].reset_index(drop=True)

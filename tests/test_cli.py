@@ -1,0 +1,159 @@
+"""cli.py as a user runs it: a subprocess, JSON on stdout, errors on stderr with exit code 2.
+
+Numbers refer to the hand-made database of tests/test_indicators.py (see its docstring).
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from queries import indicators
+from tests.test_indicators import CITY, GANYU, HAIZHOU, LIANYUN, T1, T2, T3, T4, build_atlas
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, env_db=None):
+    """Run cli.py; ATLAS_DB is removed from the environment unless ``env_db`` is given."""
+    env = {k: v for k, v in os.environ.items() if k != "ATLAS_DB"}
+    if env_db is not None:
+        env["ATLAS_DB"] = str(env_db)
+    return subprocess.run(
+        [sys.executable, "cli.py", *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
+    )
+
+
+def indicators_json(db, *args):
+    done = run_cli("indicators", "--db", db, "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def by_code(records):
+    return {r["region_code"]: r for r in records}
+
+
+@pytest.fixture(scope="module")
+def atlas_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "atlas.duckdb"
+    build_atlas(path)
+    return path
+
+
+def test_json_fields(atlas_db):
+    records = indicators_json(atlas_db, "--period", "2024-03")
+    assert [r["region_code"] for r in records] == [T1, T2, T3, T4]
+    for r in records:
+        assert list(r) == indicators.FIELDS
+        assert len(r["region_code"]) == 12 and r["region_code"].isdigit()
+        assert (r["level"], r["period"]) == ("township", "2024-03")
+    t1 = by_code(records)[T1]
+    assert t1["region_name"] == "墟沟街道"
+    # 5 households screened, 3 at risk (see test_indicators); counts are JSON integers
+    assert (t1["households_screened"], t1["risk_households"]) == (5, 3)
+    assert isinstance(t1["households_screened"], int)
+    assert t1["risk_rate_per_1000"] == pytest.approx(600)
+    assert t1["mediation_success_rate"] == pytest.approx(0.5)
+
+
+def test_zero_denominators_are_null(atlas_db):
+    records = by_code(indicators_json(atlas_db, "--period", "2024-03"))
+    t2 = records[T2]  # 0 households, 0 villages, no closed case
+    for rate in ["coverage_rate", "rooms_per_10k", "screening_rate", "cases_per_10k", "mediation_success_rate"]:
+        assert t2[rate] is None, rate
+    assert t2["risk_rate_per_1000"] == pytest.approx(1000)
+    t4 = records[T4]  # no records: counts 0, rates over households 0.0, rates over nothing null
+    assert (t4["households_screened"], t4["screening_rate"]) == (0, 0)
+    assert t4["risk_rate_per_1000"] is None
+
+
+def test_county_level(atlas_db):
+    records = indicators_json(atlas_db, "--period", "2024-03", "--level", "county")
+    assert [r["region_code"] for r in records] == [LIANYUN, HAIZHOU]
+    lianyun = by_code(records)[LIANYUN]
+    # T1 + T2 + T3: 8 screened, 5 at risk → 625 per 1000 (not the mean of 600, 1000, 500)
+    assert (lianyun["level"], lianyun["townships"], lianyun["households_total"]) == ("county", 3, 1100)
+    assert (lianyun["households_screened"], lianyun["risk_households"]) == (8, 5)
+    assert lianyun["risk_rate_per_1000"] == pytest.approx(625)
+    assert lianyun["mediation_success_rate"] == pytest.approx(2 / 3)
+
+
+def test_city_level(atlas_db):
+    records = indicators_json(atlas_db, "--period", "2024-03", "--level", "city")
+    assert len(records) == 1
+    city = records[0]
+    assert (city["region_code"], city["region_name"], city["level"]) == (CITY, "连云港市", "city")
+    assert (city["townships"], city["households_total"], city["rooms_active"]) == (4, 1600, 4)
+    assert city["rooms_per_10k"] == pytest.approx(25)
+    assert city["cases_per_10k"] == pytest.approx(37.5)
+
+
+@pytest.mark.parametrize("period, screened, risk, closed", [
+    ("2024", 6, 4, 3),
+    ("2024Q1", 5, 4, 2),
+    ("2024-04", 1, 0, 1),
+])
+def test_period_option(atlas_db, period, screened, risk, closed):
+    t1 = by_code(indicators_json(atlas_db, "--period", period))[T1]
+    assert t1["period"] == period
+    assert (t1["households_screened"], t1["risk_households"], t1["cases_closed"]) == (screened, risk, closed)
+
+
+def test_default_period_is_latest_complete_month(atlas_db):
+    # the last record is H6 on 2024-04-02, long before today's month
+    records = indicators_json(atlas_db)
+    assert {r["period"] for r in records} == {"2024-04"}
+    assert by_code(records)[T1]["households_screened"] == 1
+
+
+def test_region_option(atlas_db):
+    records = indicators_json(atlas_db, "--period", "2024-03", "--region", LIANYUN)
+    assert [r["region_code"] for r in records] == [T1, T2, T3]
+
+
+def test_region_without_atlas_townships_at_county_level(atlas_db):
+    # 赣榆区 is a valid region with no atlas township: an empty array, as at township level
+    assert indicators_json(atlas_db, "--period", "2024-03", "--region", GANYU) == []
+    assert indicators_json(atlas_db, "--period", "2024-03", "--region", GANYU, "--level", "county") == []
+
+
+def test_atlas_db_environment_variable(atlas_db):
+    done = run_cli("indicators", "--json", "--period", "2024-03", env_db=atlas_db)
+    assert done.returncode == 0, done.stderr
+    assert [r["region_code"] for r in json.loads(done.stdout)] == [T1, T2, T3, T4]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--period", "2024-13"], "bad period"),
+    (["--period", "2024Q5"], "bad period"),
+    (["--region", "3207"], "bad region code"),
+    (["--region", "32070300000X"], "bad region code"),
+])
+def test_bad_input_exits_2(atlas_db, args, message):
+    done = run_cli("indicators", "--db", atlas_db, "--json", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_database_exits_2(tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    done = run_cli("indicators", "--db", missing, "--json")
+    assert done.returncode == 2
+    assert "no database" in done.stderr and str(missing) in done.stderr
+    assert done.stdout == ""
+    assert not missing.exists()  # reading must not create the file
+
+
+def test_demo_builds_the_city(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    built = run_cli("demo", "--db", db, "--seed", 7, "--scale", 0.02)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["townships"] > 0
+    records = indicators_json(db, "--level", "city")
+    assert len(records) == 1
+    assert (records[0]["region_code"], records[0]["region_name"]) == ("320700000000", "连云港市")
