@@ -20,8 +20,18 @@ st.sidebar.markdown(f"### {t('APP_TITLE')}")
 st.sidebar.caption(t("APP_SUBTITLE"))
 widgets.sidebar_filters()
 
+# The default page is served at "/" but still reserves a pathname; give it one nobody links to.
+overview = st.Page("app_pages/overview.py", title=t("PAGE_OVERVIEW"), default=True, url_path="home")
+
+
+def _overview_alias() -> None:
+    # The default page lives at "/"; a link to /overview lands here and is sent there.
+    st.switch_page(overview)
+
+
 pages = [
-    st.Page("app_pages/overview.py", title=t("PAGE_OVERVIEW"), default=True, url_path="overview"),
+    overview,
+    st.Page(_overview_alias, title=t("PAGE_OVERVIEW"), url_path="overview", visibility="hidden"),
     st.Page("app_pages/coverage.py", title=t("PAGE_COVERAGE"), url_path="coverage"),
     st.Page("app_pages/screening.py", title=t("PAGE_SCREENING"), url_path="screening"),
     st.Page("app_pages/hotspots.py", title=t("PAGE_HOTSPOTS"), url_path="hotspots"),

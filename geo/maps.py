@@ -3,6 +3,7 @@
 Text shown on the map (labels, legend title, notes, tooltips) is passed in by the caller, so
 this module holds no interface language.
 """
+import warnings
 from dataclasses import dataclass, field
 
 import folium
@@ -34,7 +35,9 @@ def class_breaks(values, k: int = 5) -> list[float]:
         return []
     if len(distinct) <= k:
         return [float(v) for v in distinct]
-    bins = mapclassify.Quantiles(known, k=k).bins
+    with warnings.catch_warnings():  # ties (many zeros) make mapclassify merge classes and say so
+        warnings.simplefilter("ignore")
+        bins = mapclassify.Quantiles(known, k=k).bins
     return [float(b) for b in np.unique(bins)]
 
 
@@ -99,7 +102,7 @@ class _LegendElement(MacroElement):
         self._template = Template(_LEGEND_TEMPLATE)
 
 
-def base_map(geojson: dict, height_px: int | None = None) -> folium.Map:
+def base_map(geojson: dict, legend_px: int = 230) -> folium.Map:
     """An empty map with no tile layer, fitted to ``geojson``, on a neutral background."""
     # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
     m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
@@ -107,7 +110,8 @@ def base_map(geojson: dict, height_px: int | None = None) -> folium.Map:
     m.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"
     ))
-    m.fit_bounds(shapes.bounds(geojson), padding=(8, 8))
+    # keep the right-hand strip free for the legend, so it never covers a township
+    m.fit_bounds(shapes.bounds(geojson), padding_top_left=(8, 8), padding_bottom_right=(legend_px, 8))
     return m
 
 
@@ -146,18 +150,27 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
 
 
 def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str]) -> folium.Map:
-    """Add circle markers: each point dict has lat, lon, kind and tooltip (text)."""
-    group = folium.FeatureGroup(name="points")
-    for p in points:
-        folium.CircleMarker(
-            location=(p["lat"], p["lon"]),
-            radius=5,
-            color="#333333",
-            weight=1,
-            fill=True,
-            fill_color=colour_by.get(p["kind"], "#555555"),
-            fill_opacity=0.95,
-            tooltip=p["tooltip"],
-        ).add_to(group)
-    group.add_to(m)
+    """Add circle markers: each point dict has lat, lon, kind and tooltip (text).
+
+    One GeoJSON layer for all points, not one marker object each: that halves what the
+    browser receives for a city's few hundred rooms.
+    """
+    features = [
+        {
+            "type": "Feature",
+            "id": i,  # folium's style lookup keys on the id; without it it repeats each tooltip
+            "properties": {"kind": p["kind"], "tooltip": p["tooltip"]},
+            "geometry": {"type": "Point", "coordinates": [round(float(p["lon"]), 5), round(float(p["lat"]), 5)]},
+        }
+        for i, p in enumerate(points)
+    ]
+    if not features:
+        return m
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="points",
+        marker=folium.CircleMarker(radius=5, weight=1, color="#333333", fill=True, fill_opacity=0.95),
+        style_function=lambda f: {"fillColor": colour_by.get(f["properties"]["kind"], "#555555")},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
+    ).add_to(m)
     return m

@@ -34,8 +34,29 @@ def _connect(db: str) -> duckdb.DuckDBPyConnection:
 
 
 def version() -> int:
-    """The current data version. Read on every rerun (one tiny query), so no cache goes stale."""
-    with _connect(db_path()) as con:
+    """The current data version, so no cache goes stale.
+
+    Read from the database only when its files change (a write touches the file or its WAL),
+    not once per query: a page makes a dozen cached calls per rerun.
+    """
+    db = db_path()
+    return _version(db, _file_stamp(db))
+
+
+def _file_stamp(db: str) -> tuple:
+    stamp = []
+    for path in (Path(db), Path(db + ".wal")):
+        try:
+            info = path.stat()
+            stamp.append((info.st_mtime_ns, info.st_size, info.st_ino))
+        except FileNotFoundError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _version(db: str, stamp: tuple) -> int:
+    with _connect(db) as con:
         return int(runner.run(con, "data_version")["version"].iloc[0])
 
 

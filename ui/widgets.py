@@ -118,11 +118,15 @@ def township_map(values: pd.DataFrame, code: str, view: str, region: str, palett
         props["value"] = fmt.value(code, v, language)
         props["numerator"] = "" if row is None or num is None else fmt.value(num, row[num], language)
         props["denominator"] = "" if row is None or den is None else fmt.value(den, row[den], language)
-    lows = [None] + breaks[:-1]
     rows = []
-    for i, (lo, hi) in enumerate(zip(lows, breaks)):
-        lo_text = fmt.value(code, by_code[code].min() if lo is None else lo, language)
-        rows.append((colours[i], f"{lo_text} – {fmt.value(code, hi, language)}（{t('LEGEND_TOWNSHIPS', n=counts[i])}）"))
+    lowest = by_code[code].min()
+    for i, hi in enumerate(breaks):
+        hi_text = fmt.value(code, hi, language)
+        if i == 0:  # the first class starts at the smallest value; it may be that value alone
+            span = hi_text if lowest == hi else f"{fmt.value(code, lowest, language)} – {hi_text}"
+        else:  # later classes exclude their lower bound, which belongs to the class before
+            span = f"> {fmt.value(code, breaks[i - 1], language)} – {hi_text}"
+        rows.append((colours[i], f"{span}（{t('LEGEND_TOWNSHIPS', n=counts[i])}）"))
     if missing:
         rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{t('LEGEND_TOWNSHIPS', n=missing)}）"))
     notes = [data_as_of()]

@@ -1,0 +1,392 @@
+"""End to end in headless Chromium: every map page draws every township, offline.
+
+The app is started once for this module (``streamlit run app.py`` on a free port, pointed at the
+session's small demo database through ATLAS_DB) and driven by Playwright with the system's
+Chromium. The intranet promise is checked on the wire: across the whole run the browser must ask
+nothing of any host but localhost, and no request may fail.
+
+How township polygons are counted
+---------------------------------
+Township polygons and room markers are both ``<path class="leaflet-interactive">`` in the same
+SVG of Leaflet's overlay pane (the app sets no custom panes), so neither the pane nor the CSS
+class tells them apart, and fill colours overlap between palettes and room types. The count is
+therefore taken from Leaflet itself, inside the map iframe: ``window.map`` is the Leaflet map
+(st_folium sets it). A layer that came from the GeoJSON layer carries its ``feature``; we count
+those whose SVG ``<path>`` is attached to the document and has real geometry (Leaflet writes
+``d="M0 0"`` for a shape it did not draw), and collect their ``region_code``. Circle markers
+carry no ``feature``. A cross-check ties this to the DOM: every ``path.leaflet-interactive`` in
+the iframe must be either a counted township polygon or a room circle marker.
+
+Skipped (with the reason) only when /usr/bin/chromium or the playwright package is missing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+# scripts/test.sh (and so CI) sets ATLAS_REQUIRE_BROWSER=1: there a missing browser is a failure.
+REQUIRED = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
+if not CHROMIUM.exists():
+    if REQUIRED:
+        raise RuntimeError(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip(f"browser test needs Chromium at {CHROMIUM}", allow_module_level=True)
+if REQUIRED:
+    import playwright.sync_api as sync_api
+else:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+PlaywrightError = sync_api.Error
+expect = sync_api.expect
+
+import duckdb  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+# Page -> the URL it is served at. Streamlit serves the default page (总览) at the app root;
+# see test_overview_deep_link for what /overview does.
+PAGES = {"overview": "", "coverage": "coverage", "screening": "screening", "hotspots": "hotspots"}
+# The only error responses allowed: on a deep link Streamlit's frontend probes these two paths
+# relative to the page before it falls back to the app root. Answered 404, harmless.
+PROBE_404 = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")
+SERVER_START_TIMEOUT = 60
+MAP_TIMEOUT_MS = 60_000
+
+# Evaluated inside the map iframe: what Leaflet has drawn (see the module docstring).
+MAP_STATE_JS = """() => {
+  const m = window.map;
+  if (!m || !window.L) return null;
+  const codes = [];
+  let circles = 0;
+  m.eachLayer(layer => {
+    const path = layer._path;
+    if (!path || !path.isConnected) return;
+    const d = path.getAttribute("d");
+    if (layer instanceof L.CircleMarker) {
+      circles += 1;  // room points (drawn from their own GeoJSON layer)
+    } else if (layer.feature && layer.feature.properties && d && d !== "M0 0") {
+      codes.push(String(layer.feature.properties.region_code));
+    }
+  });
+  codes.sort();
+  return {
+    polygons: codes.length,
+    codes: codes,
+    circles: circles,
+    dom_paths: document.querySelectorAll("path.leaflet-interactive").length,
+  };
+}"""
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+@pytest.fixture(scope="module")
+def atlas(demo_db) -> dict:
+    """What the maps should show, straight from the database: township codes per view."""
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        towns = con.execute(
+            "select region_code, county_code from regions where level = 'township' and in_atlas"
+        ).fetchall()
+        counties = dict(con.execute(
+            "select region_code, name from regions where region_code in "
+            "(select distinct county_code from regions where level = 'township' and in_atlas)"
+        ).fetchall())
+    by_county: dict[str, list[str]] = {}
+    for code, county in towns:
+        by_county.setdefault(county, []).append(code)
+    return {
+        "city": sorted(code for code, _ in towns),  # 90 in the demo city
+        "counties": {code: (counties[code], sorted(by_county[code])) for code in sorted(by_county)},
+    }
+
+
+# --------------------------------------------------------------------------- the app server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate the server's whole process group; kill it if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db, tmp_path_factory) -> str:
+    """``streamlit run app.py`` on a free port against the demo database; stopped at the end."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = dict(os.environ, ATLAS_DB=str(demo_db), PYTHONUNBUFFERED="1")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py",
+             "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so teardown can end all of it
+        )
+    url = f"http://localhost:{port}"
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode} before becoming healthy:\n{_tail(log)}")
+            try:
+                with no_proxy.open(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT}s:\n{_tail(log)}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        _stop(proc)
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+class NetLog:
+    """Every request, failure, error response and websocket the browser saw, in order."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.bad_responses: list[str] = []
+        self.websockets: list[str] = []
+
+    def mark(self) -> tuple[int, int, int, int]:
+        return len(self.requests), len(self.failed), len(self.bad_responses), len(self.websockets)
+
+    def problems(self, since: tuple[int, int, int, int] = (0, 0, 0, 0)) -> list[str]:
+        r, f, b, w = since
+        out = [f"external request: {u}" for u in self.requests[r:] + self.websockets[w:] if not _is_local(u)]
+        out += [f"failed request: {x}" for x in self.failed[f:]]
+        out += [f"error response: {x}" for x in self.bad_responses[b:]]
+        return out
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return (parts.hostname or "") in LOCAL_HOSTS
+
+
+@pytest.fixture(scope="module")
+def net() -> NetLog:
+    return NetLog()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory, pytestconfig):
+    """Folder for screenshots; its path is printed even under -q."""
+    folder = tmp_path_factory.mktemp("screenshots")
+    yield folder
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\nbrowser screenshots: {folder}")
+
+
+@pytest.fixture(scope="module")
+def context(net):
+    """One headless Chromium context for the module, logging the network into ``net``."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        ctx.on("request", lambda request: net.requests.append(request.url))
+        ctx.on("requestfailed", lambda request: net.failed.append(f"{request.url} ({request.failure})"))
+
+        def on_response(response):
+            if response.status >= 400 and not (
+                _is_local(response.url) and PROBE_404.match(urlsplit(response.url).path)
+                and response.status == 404
+            ):
+                net.bad_responses.append(f"{response.status} {response.url}")
+
+        ctx.on("response", on_response)
+        ctx.on("page", lambda page: page.on("websocket", lambda ws: net.websockets.append(ws.url)))
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+            browser.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def map_state(page) -> dict | None:
+    """What Leaflet has drawn in the page's (single) map iframe, or None while there is none."""
+    frames = [f for f in page.frames if "streamlit_folium.st_folium" in f.url and not f.is_detached()]
+    if not frames:
+        return None
+    try:
+        return frames[-1].evaluate(MAP_STATE_JS)
+    except PlaywrightError:  # the iframe was replaced mid-call (a rerun remounts the map)
+        return None
+
+
+def wait_for_townships(page, codes: list[str], timeout: float = 20.0) -> dict | None:
+    """Poll until the map shows exactly ``codes``; return the last state seen either way."""
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        state = map_state(page)
+        if state and state["codes"] == codes:
+            return state
+        time.sleep(0.1)
+    return state
+
+
+def wait_for_app_idle(page) -> None:
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=30_000)
+
+
+def check_map(state: dict | None, codes: list[str], with_circles: bool) -> None:
+    assert state is not None, "no Leaflet map found in the st_folium iframe"
+    assert state["polygons"] == len(codes), (
+        f"{state['polygons']} township polygons drawn, expected {len(codes)}; "
+        f"missing {sorted(set(codes) - set(state['codes']))[:10]}, "
+        f"extra {sorted(set(state['codes']) - set(codes))[:10]}")
+    assert state["codes"] == codes, "each township must be drawn exactly once"
+    assert state["dom_paths"] == state["polygons"] + state["circles"], (
+        f"{state['dom_paths']} path.leaflet-interactive in the iframe, but {state['polygons']} township "
+        f"polygons + {state['circles']} circle markers")
+    if with_circles:
+        assert state["circles"] > 0, "the coverage map shows the active rooms as circle markers"
+    else:
+        assert state["circles"] == 0
+
+
+def check_texts(page) -> None:
+    """示意边界 and 数据截至: in the map legend and in the captions under/over the map."""
+    legend = page.frame_locator(MAP_IFRAME).locator(".atlas-legend")
+    expect(legend).to_contain_text("示意边界")
+    expect(legend).to_contain_text("数据截至")
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("示意边界").first).to_be_visible()
+    expect(main.get_by_text("数据截至").first).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+
+
+def screenshot(page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def open_page(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").first.wait_for(
+        state="visible", timeout=MAP_TIMEOUT_MS)
+    return page
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_map_page_draws_every_township_offline(name, app_url, context, net, atlas, shots):
+    since = net.mark()
+    page = open_page(context, f"{app_url}/{PAGES[name]}")
+    try:
+        state = wait_for_townships(page, atlas["city"])
+        check_map(state, atlas["city"], with_circles=(name == "coverage"))
+        assert len(atlas["city"]) == 90, "the demo city has 90 townships"
+        wait_for_app_idle(page)
+        check_texts(page)
+        expect(page.locator(MAP_IFRAME)).to_have_count(1)
+        page.wait_for_load_state("networkidle")
+        screenshot(page, shots, name)
+    finally:
+        page.close()
+    assert net.problems(since) == []
+
+
+def test_county_selection_shows_its_townships(app_url, context, net, atlas, shots):
+    since = net.mark()
+    page = open_page(context, f"{app_url}/")
+    try:
+        check_map(wait_for_townships(page, atlas["city"]), atlas["city"], with_circles=False)
+        wait_for_app_idle(page)
+        region = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="区域")
+        views = [(name, codes) for name, codes in atlas["counties"].values()]
+        views.append(("连云港市（全市）", atlas["city"]))  # and back to the whole city
+        assert sum(len(codes) for _, codes in views[:-1]) == len(atlas["city"])
+        for name, codes in views:
+            region.click()
+            page.get_by_role("option", name=re.compile(rf"^\s*{re.escape(name)}\s*$")).click()
+            expect(region).to_have_value(re.compile(rf"^\s*{re.escape(name)}\s*$"))
+            state = wait_for_townships(page, codes)
+            check_map(state, codes, with_circles=False)
+            wait_for_app_idle(page)
+            check_texts(page)
+            screenshot(page, shots, f"overview-{name}")
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.close()
+    assert net.problems(since) == []
+
+
+def test_overview_deep_link(app_url, context, net):
+    # the default page lives at "/"; a shared link to /overview must still open it
+    page = open_page(context, f"{app_url}/overview")
+    try:
+        wait_for_app_idle(page)
+        page.wait_for_load_state("networkidle")
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.get_by_role("heading", name="总览").count() >= 1
+    finally:
+        page.close()
+
+
+def test_whole_run_stayed_on_localhost(net):
+    """Across every page loaded above: nothing but localhost, and no failed request."""
+    if not net.requests:
+        pytest.skip("no page was loaded in this run")
+    assert all(_is_local(u) for u in net.requests + net.websockets), net.problems()
+    assert net.problems() == []
+    assert any(u.endswith("/app/static/vendor/leaflet/leaflet.js") for u in net.requests), (
+        "Leaflet must come from the app's own static folder")
