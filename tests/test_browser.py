@@ -67,8 +67,15 @@ MAP_TIMEOUT_MS = 60_000
 
 # Evaluated inside the map iframe: what Leaflet has drawn (see the module docstring).
 MAP_STATE_JS = """() => {
-  const m = window.map;
-  if (!m || !window.L) return null;
+  if (!window.L) return null;
+  // st_folium sets window.map; while it swaps maps after a rerun, fall back to any live L.Map
+  let m = (window.map instanceof L.Map) ? window.map : null;
+  if (!m) {
+    for (const key of Object.keys(window)) {
+      try { if (key.startsWith("map_") && window[key] instanceof L.Map) { m = window[key]; } } catch (e) {}
+    }
+  }
+  if (!m) return null;
   const codes = [];
   let circles = 0;
   m.eachLayer(layer => {
@@ -256,16 +263,24 @@ def context(net):
 
 def map_state(page) -> dict | None:
     """What Leaflet has drawn in the page's (single) map iframe, or None while there is none."""
-    frames = [f for f in page.frames if "streamlit_folium.st_folium" in f.url and not f.is_detached()]
-    if not frames:
-        return None
+    # Resolve the frames from the iframe elements in the DOM: page.frames can miss an iframe that
+    # a rerun has just re-created, although the map in it is drawn.
     try:
-        return frames[-1].evaluate(MAP_STATE_JS)
-    except PlaywrightError:  # the iframe was replaced mid-call (a rerun remounts the map)
+        frames = [h.content_frame() for h in page.locator(MAP_IFRAME).element_handles()]
+    except PlaywrightError:
         return None
+    frames = [f for f in frames if f is not None and not f.is_detached()]
+    for frame in reversed(frames):  # newest first; an old frame may linger while it is replaced
+        try:
+            state = frame.evaluate(MAP_STATE_JS)
+        except PlaywrightError:  # the iframe was replaced mid-call (a rerun remounts the map)
+            continue
+        if state:
+            return state
+    return None
 
 
-def wait_for_townships(page, codes: list[str], timeout: float = 20.0) -> dict | None:
+def wait_for_townships(page, codes: list[str], timeout: float = 60.0) -> dict | None:
     """Poll until the map shows exactly ``codes``; return the last state seen either way."""
     deadline = time.monotonic() + timeout
     state = None
