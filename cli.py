@@ -5,7 +5,6 @@
 """
 import argparse
 import json
-import math
 import sys
 import time
 
@@ -81,21 +80,12 @@ def _indicators(args) -> int:
 
 
 def _plain(value):
-    """JSON-safe: NaN/NA → null, numpy scalars → Python numbers."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        import pandas as pd
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
+    """JSON-safe: NaN/NA/None → null, numpy scalars → Python numbers."""
+    import pandas as pd
 
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 if __name__ == "__main__":
     sys.exit(main())

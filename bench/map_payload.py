@@ -33,20 +33,17 @@ import argparse
 import json
 import os
 import runpy
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.appserver import AppServer  # noqa: E402  (the same runner the browser tests use)
 
 PAGES = {"overview": "", "coverage": "coverage", "screening": "screening", "hotspots": "hotspots"}
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,63 +159,6 @@ def st_folium_payloads(db: Path) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- the app in a browser
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AppServer:
-    """``streamlit run app.py`` on a free port in its own process group."""
-
-    def __init__(self, db: Path, log: Path):
-        self.db, self.log = db, log
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def __enter__(self) -> "AppServer":
-        port = free_port()
-        env = dict(os.environ, ATLAS_DB=str(self.db), PYTHONUNBUFFERED="1")
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py",
-                 "--server.port", str(port), "--server.headless", "true"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.url = f"http://localhost:{port}"
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}; see {self.log}")
-            try:
-                with opener.open(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"streamlit not healthy after 60 s; see {self.log}")
-            time.sleep(0.1)
-
-    def __exit__(self, *exc) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=grace)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
 
 def measure_load(context, url: str) -> dict:

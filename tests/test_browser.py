@@ -23,13 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,7 +45,8 @@ expect = sync_api.expect
 
 import duckdb  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.appserver import AppServer  # noqa: E402
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -124,67 +119,18 @@ def atlas(demo_db) -> dict:
 # --------------------------------------------------------------------------- the app server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Terminate the server's whole process group; kill it if it lingers."""
-    if proc.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def app_url(demo_db, tmp_path_factory) -> str:
     """``streamlit run app.py`` on a free port against the demo database; stopped at the end."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = dict(os.environ, ATLAS_DB=str(demo_db), PYTHONUNBUFFERED="1")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
-             "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, so teardown can end all of it
-        )
-    url = f"http://localhost:{port}"
-    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode} before becoming healthy:\n{_tail(log)}")
-            try:
-                with no_proxy.open(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT}s:\n{_tail(log)}")
-            time.sleep(0.25)
-        yield url
+        server = AppServer(demo_db, log, timeout=SERVER_START_TIMEOUT).__enter__()
+    except RuntimeError as problem:
+        pytest.fail(str(problem))
+    try:
+        yield server.url
     finally:
-        _stop(proc)
+        server.__exit__(None, None, None)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -397,10 +343,10 @@ def test_overview_deep_link(app_url, context, net):
         page.close()
 
 
-def test_whole_run_stayed_on_localhost(net):
+def test_whole_run_stayed_on_localhost(app_url, context, net):
     """Across every page loaded above: nothing but localhost, and no failed request."""
-    if not net.requests:
-        pytest.skip("no page was loaded in this run")
+    if not net.requests:  # run on its own: load a page first, never skip
+        open_page(context, f"{app_url}/").close()
     assert all(_is_local(u) for u in net.requests + net.websockets), net.problems()
     assert net.problems() == []
     assert any(u.endswith("/app/static/vendor/leaflet/leaflet.js") for u in net.requests), (
