@@ -35,5 +35,6 @@ pages = [
     st.Page("app_pages/coverage.py", title=t("PAGE_COVERAGE"), url_path="coverage"),
     st.Page("app_pages/screening.py", title=t("PAGE_SCREENING"), url_path="screening"),
     st.Page("app_pages/hotspots.py", title=t("PAGE_HOTSPOTS"), url_path="hotspots"),
+    st.Page("app_pages/data_import.py", title=t("PAGE_IMPORT"), url_path="import"),
 ]
 st.navigation(pages).run()

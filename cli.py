@@ -2,6 +2,11 @@
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
     python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P] --json
+    python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
+                         [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
+
+import exits 0 when every file imported (or was already imported), 1 when any file was rejected
+(nothing of that file written), 2 on a usage error.
 """
 import argparse
 import json
@@ -27,10 +32,69 @@ def main(argv: list[str] | None = None) -> int:
     ind.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     ind.add_argument("--json", action="store_true", help="print a JSON array (the stable interface)")
 
+    imp = sub.add_parser("import", help="import ledgers and boundary files (all or nothing per file)")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
+    imp.add_argument("--db", help="database path (created with the division register if missing)")
+    imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases"],
+                     help="the kind of file (default: detected from the headers)")
+    imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
+                     help='map a column: "原列名=field" (field names as in the templates; empty field ignores it)')
+    imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
+                     help='confirm a township: "禄脿街=320703001000" (stored and reused)')
+    imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")
+    imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
+    imp.add_argument("--json", action="store_true", help="print one JSON object per file")
+    imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
+    imp.add_argument("--user", help="who is importing (default: the login name)")
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "import":
+        return _import(args, parser)
     return _indicators(args)
+
+
+def _pairs(items: list[str], what: str, parser) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            parser.error(f"{what} expects SRC=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _import(args, parser) -> int:
+    from pathlib import Path
+
+    from importer import fields, pipeline, report
+
+    mapping = _pairs(args.map, "--map", parser)
+    matches = _pairs(args.match, "--match", parser)
+    known = {f.name for fs in fields.KINDS.values() for f in fs}
+    for field_name in mapping.values():
+        if field_name and field_name not in known:
+            parser.error(f"--map: unknown field {field_name!r}; known: {', '.join(sorted(known))}")
+    for path in args.paths:
+        if not Path(path).is_file():
+            parser.error(f"no such file: {path}")
+    target = paths.db_path(args.db)
+    results = []
+    for path in args.paths:
+        result = pipeline.run(
+            path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
+            dry_run=args.dry_run, user=args.user,
+            progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
+        )
+        results.append(result)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+        else:
+            print(report.text_summary(result))
+    if args.report:
+        report.write_xlsx(results, args.report)
+    return 1 if any(r.status == "rejected" for r in results) else 0
 
 
 def _demo(args) -> int:

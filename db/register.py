@@ -38,7 +38,26 @@ def load_divisions() -> tuple[pd.DataFrame, dict]:
         "city_code": [ancestor(c, 2) for c in rows["code"]],
         "county_code": [ancestor(c, 3) for c in rows["code"]],
     })
-    return out, payload["metadata"]
+    return _municipal_cities(out), payload["metadata"]
+
+
+def _municipal_cities(out: pd.DataFrame) -> pd.DataFrame:
+    """北京、天津、上海、重庆 have no city level in the register: their districts hang under the
+    province. The atlas maps a city and its counties, so each gets a city row (1101… for 北京市)
+    named like the province, and its districts and townships point to it."""
+    orphans = out["city_code"].isna() & out["level"].isin(["county", "township"]) & out["province_code"].notna()
+    provinces = out[out["level"] == "province"].set_index("region_code")["name"]
+    added = []
+    for province in sorted(out.loc[orphans, "province_code"].unique()):
+        name = provinces.get(province, "")
+        if not name.endswith("市"):
+            continue
+        city = province[:2] + "0100000000"
+        out.loc[orphans & (out["province_code"] == province), "city_code"] = city
+        if city not in set(out["region_code"]):
+            added.append({"region_code": city, "name": name, "level": "city", "parent_code": province,
+                          "province_code": province, "city_code": city, "county_code": None})
+    return pd.concat([out, pd.DataFrame(added)], ignore_index=True) if added else out
 
 
 def insert_register(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,4 +1,5 @@
 """Create the schema and keep the data version: the one place that knows the DDL."""
+import secrets
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,27 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
+
+
+def household_salt(con: duckdb.DuckDBPyConnection) -> str:
+    """The per-database secret mixed into household ids before they are stored (created once)."""
+    rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+    if rows:
+        return rows[0][0]
+    salt = secrets.token_hex(16)
+    con.execute("insert into meta values ('household_salt', ?)", [salt])
+    return salt
+
+
+def new_database(path: str | Path) -> None:
+    """A database with the schema and the national division register, and no data."""
+    from db import register
+
+    with duckdb.connect(str(path)) as con:
+        create(con)
+        register.insert_register(con)
+        household_salt(con)
+        bump_version(con, "new database: schema and register")
 
 
 def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:

@@ -87,3 +87,58 @@ create table if not exists cases (
 
 create index if not exists screenings_by_township on screenings (township_code, screened_date);
 create index if not exists cases_by_township on cases (township_code, received_date);
+
+-- Free-form facts about the database: the demo's planted clusters, the household-id salt.
+create table if not exists meta (
+    key varchar primary key,
+    value varchar
+);
+
+-- Screening reported as township totals per month or quarter (排查汇总). Indicators use the
+-- household rows of `screenings` where a township has any in the period, else these rows.
+create table if not exists screening_summaries (
+    township_code varchar not null,
+    period_start date not null,
+    period_end date not null,
+    households_screened integer not null check (households_screened >= 0),
+    risk_low integer check (risk_low >= 0),
+    risk_medium integer check (risk_medium >= 0),
+    risk_high integer check (risk_high >= 0),
+    primary key (township_code, period_start, period_end),
+    check (period_end >= period_start)
+);
+
+-- One row per committed import (rejected files write nothing, not even here).
+create table if not exists imports (
+    import_id integer primary key,
+    file_name varchar not null,
+    file_hash varchar not null,
+    kind varchar not null,
+    rows_in bigint not null,
+    rows_accepted bigint not null,
+    rows_replaced bigint not null,
+    townships integer,
+    periods varchar,
+    started_at timestamp not null,
+    finished_at timestamp not null,
+    imported_by varchar,
+    summary varchar
+);
+
+-- Township names as ledgers write them, confirmed by a person; county_code '' = any county.
+create table if not exists region_aliases (
+    alias varchar not null,
+    county_code varchar not null default '',
+    region_code varchar not null,
+    confirmed_by varchar,
+    confirmed_at timestamp,
+    primary key (alias, county_code)
+);
+
+-- Column mappings a person chose, reused for the next file with the same headers.
+create table if not exists header_mappings (
+    signature varchar primary key,
+    kind varchar not null,
+    mapping varchar not null,
+    updated_at timestamp not null
+);

@@ -41,13 +41,31 @@ households_seen as (
     where screened_date between $period_start and $period_end
     group by township_code, household_id
 ),
-screening as (
+screening_rows as (
     select
         township_code,
         count(*) as households_screened,
         count(*) filter (where top_risk >= 2) as risk_households
     from households_seen
     group by township_code
+),
+screening_totals as (
+    -- township totals (排查汇总) count only where the township has no household rows in the
+    -- period, and only for reports whose month or quarter lies inside the period
+    select
+        township_code,
+        sum(households_screened) as households_screened,
+        sum(coalesce(risk_medium, 0) + coalesce(risk_high, 0)) as risk_households
+    from screening_summaries
+    where period_start >= $period_start
+        and period_end <= $period_end
+        and township_code not in (select township_code from screening_rows)
+    group by township_code
+),
+screening as (
+    select * from screening_rows
+    union all
+    select * from screening_totals
 ),
 received as (
     select

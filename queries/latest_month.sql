@@ -6,6 +6,8 @@ with dated as (
     select township_code, screened_date as event_date from screenings
     union all
     select township_code, received_date from cases
+    union all
+    select township_code, period_start from screening_summaries
 )
 select
     max(date_trunc('month', event_date))::date as month_start

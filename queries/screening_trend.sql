@@ -2,6 +2,8 @@
 -- Grain: one row per month from $first_month to $last_month (months without visits included).
 -- households_screened counts distinct households visited in the month; ytd_households counts
 -- distinct households visited since January of that year, so ytd_rate is the year's completion.
+-- Monthly township totals (排查汇总) fill in a township-month without household rows; their
+-- households count as first visits of the year (a total cannot tell repeat visits apart).
 -- params: $first_month, $last_month (first days of months), $scope (list of region-code prefixes)
 with towns as (
     select region_code, households_total
@@ -30,14 +32,39 @@ first_in_year as (
     from visits
     group by household_id, township_code, year(month_start)
 ),
+totals as (
+    select
+        s.township_code,
+        s.period_start as month_start,
+        s.households_screened
+    from screening_summaries as s
+    join towns as t on t.region_code = s.township_code
+    where s.period_start >= date_trunc('year', $first_month::date)
+        and s.period_start < $last_month::date + interval 1 month
+        and s.period_end < s.period_start + interval 1 month
+        and not exists (
+            select 1 from visits as v
+            where v.township_code = s.township_code and v.month_start = s.period_start
+        )
+),
 monthly as (
-    select month_start, count(distinct (household_id, township_code)) as households_screened
-    from visits
+    select month_start, sum(households_screened) as households_screened
+    from (
+        select month_start, count(distinct (household_id, township_code)) as households_screened
+        from visits
+        group by month_start
+        union all
+        select month_start, households_screened from totals
+    )
     group by month_start
 ),
 firsts as (
-    select month_start, count(*) as first_visits
-    from first_in_year
+    select month_start, sum(first_visits) as first_visits
+    from (
+        select month_start, count(*) as first_visits from first_in_year group by month_start
+        union all
+        select month_start, households_screened from totals
+    )
     group by month_start
 ),
 ytd as (
@@ -56,7 +83,7 @@ total as (
 )
 select
     m.month_start,
-    coalesce(mo.households_screened, 0) as households_screened,
+    cast(coalesce(mo.households_screened, 0) as bigint) as households_screened,
     cast(y.ytd_households as bigint) as ytd_households,
     cast(total.households_total as bigint) as households_total,
     coalesce(mo.households_screened, 0) / nullif(total.households_total, 0) as screening_rate,

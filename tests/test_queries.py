@@ -15,7 +15,9 @@ SAMPLE_PARAMS = {
     "today": date(2026, 11, 25),
     "first_month": date(2025, 1, 1),
     "last_month": date(2025, 12, 1),
+    "limit": 10,
 }
+EMPTY_ON_DEMO = {"import_history"}  # the demo is built, not imported: no import has happened
 NAMES = sorted(p.stem for p in runner.SQL_DIR.glob("*.sql"))
 
 
@@ -30,7 +32,7 @@ def test_every_query_runs_and_opens_with_its_name(demo_db, name):
     assert "params:" in sql.split("\n\n")[0] or "params:" in sql[:800]
     with runner.connect(demo_db) as con:
         frame = runner.run(con, name, **{k: SAMPLE_PARAMS[k] for k in params_of(name)})
-    assert len(frame) > 0
+    assert (len(frame) == 0) if name in EMPTY_ON_DEMO else (len(frame) > 0)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "scope" in params_of(n)])

@@ -1,0 +1,135 @@
+"""数据导入: upload ledgers and boundary files, see them checked, fix the mapping, confirm the
+township matches, then import, all or nothing per file."""
+import pandas as pd
+import streamlit as st
+
+from importer import fields, templates
+from ui import importing
+from ui.text import t
+
+st.title(t("PAGE_IMPORT"))
+st.caption(t("IMPORT_INTRO"))
+if "import_done" in st.session_state:
+    st.success(st.session_state.pop("import_done"))
+
+with st.expander(t("IMPORT_TEMPLATES")):
+    st.caption(t("IMPORT_TEMPLATES_HELP"))
+    cols = st.columns(len(fields.LEDGER_KINDS))
+    for col, kind in zip(cols, fields.LEDGER_KINDS):
+        col.download_button(importing.kind_label(kind), templates.xlsx_bytes(kind),
+                            file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+uploads = st.file_uploader(t("IMPORT_UPLOAD"), accept_multiple_files=True,
+                           type=["xlsx", "xls", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"])
+
+for upload in uploads or []:
+    fid = upload.file_id
+    path = importing.saved(upload)
+    with st.container(border=True):
+        st.subheader(upload.name)
+        choice = st.selectbox(t("IMPORT_KIND"), ["", *fields.ALL_KINDS], key=f"kind-{fid}",
+                              format_func=lambda k: t("IMPORT_KIND_AUTO") if not k else importing.kind_label(k))
+        kind = choice or None
+        mapping = st.session_state.setdefault(f"map-{fid}", {})
+        matches = st.session_state.setdefault(f"match-{fid}", {})
+        result = importing.check(path, upload.name, kind, mapping, matches)
+
+        facts = [t("IMPORT_DETECTED", kind=importing.kind_label(result.kind))]
+        if result.sheet:
+            facts.append(t("IMPORT_SHEET", sheet=result.sheet))
+        if result.encoding:
+            facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
+        st.caption(" · ".join(facts))
+        if result.kind == fields.BOUNDARY_KIND and result.mapping:
+            st.caption(t("IMPORT_BOUNDARY_FIELDS", name=result.mapping.get("name", "—"),
+                         code=result.mapping.get("code", "—"), county=result.mapping.get("county", "—")))
+
+        if result.status == "unchanged":
+            p = result.previous_import
+            st.info(t("IMPORT_UNCHANGED", file=upload.name, id=p["import_id"], when=p["finished_at"]))
+            continue
+
+        if result.preview is not None:
+            st.markdown(f"**{t('IMPORT_PREVIEW')}**")
+            st.dataframe(result.preview, hide_index=True, height=240)
+
+        if result.kind in fields.KINDS and result.headers:
+            st.markdown(f"**{t('IMPORT_MAPPING')}**")
+            st.caption(t("IMPORT_MAPPING_HELP"))
+            if result.remembered:
+                st.caption(t("IMPORT_REMEMBERED"))
+            options = importing.field_options(result.kind)
+            labels = list(options.values())
+            table = pd.DataFrame({
+                t("IMPORT_COL_HEADER"): result.headers,
+                t("IMPORT_COL_FIELD"): [options.get(result.mapping.get(h, ""), labels[0]) for h in result.headers],
+            })
+            edited = st.data_editor(
+                table, hide_index=True, key=f"editor-{fid}-{result.kind}", width="stretch",
+                disabled=[t("IMPORT_COL_HEADER")],
+                column_config={t("IMPORT_COL_FIELD"): st.column_config.SelectboxColumn(options=labels, required=False)},
+            )
+            by_label = {label: name for name, label in options.items()}
+            chosen = {h: by_label.get(v or labels[0], "") for h, v in
+                      zip(edited[t("IMPORT_COL_HEADER")], edited[t("IMPORT_COL_FIELD")])}
+            current = {h: result.mapping.get(h, "") for h in result.headers}
+            if chosen != current:
+                st.session_state[f"map-{fid}"] = chosen
+                st.rerun()
+
+        if result.unmatched:
+            st.markdown(f"**{t('IMPORT_MATCHES')}**")
+            st.caption(t("IMPORT_MATCHES_HELP"))
+            picked = dict(matches)
+            for index, u in enumerate(result.unmatched):
+                if not u.name:
+                    continue
+                codes = [""] + [c["code"] for c in u.candidates]
+                names = {c["code"]: f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates}
+                county = f"{u.county}，" if u.county else ""
+                value = st.selectbox(
+                    t("IMPORT_MATCH_PICK", name=u.name, county=county, n=u.count, row=u.rows[0]), codes,
+                    key=f"pick-{fid}-{index}",
+                    format_func=lambda c, names=names: names.get(c, t("IMPORT_MATCH_NONE")))
+                if value:
+                    picked[u.name] = value
+            if picked != matches:
+                st.session_state[f"match-{fid}"] = picked
+                st.rerun()
+
+        if result.errors_total:
+            st.error(t("IMPORT_ERRORS", n=result.errors_total))
+            st.dataframe(importing.issues_table(result.errors), hide_index=True, height=260)
+            st.download_button(t("IMPORT_REPORT"), importing.report_bytes(result), key=f"report-{fid}",
+                               file_name=f"问题清单-{upload.name}.xlsx",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        skipped = {k: v for k, v in (result.skipped or {}).items() if v}
+        if skipped:
+            st.caption(t("IMPORT_SKIPPED", parts="、".join(t(f"IMPORT_SKIP_{k.upper()}", n=v) for k, v in skipped.items())))
+        if result.warnings:
+            with st.expander(t("IMPORT_WARNINGS", n=len(result.warnings))):
+                st.dataframe(importing.issues_table(result.warnings), hide_index=True)
+
+        if result.status == "dry_run":
+            periods = t("IMPORT_READY_PERIODS", periods="、".join(result.periods[:6])) if result.periods else ""
+            st.success(t("IMPORT_READY", rows=f"{result.accepted:,}", townships=result.townships, periods=periods))
+            if result.replaced:
+                st.warning(t("IMPORT_REPLACES", n=f"{result.replaced:,}"))
+            if st.button(t("IMPORT_COMMIT"), key=f"commit-{fid}", type="primary"):
+                try:
+                    done = importing.commit(path, upload.name, kind, mapping, matches)
+                except TimeoutError:
+                    st.error(t("IMPORT_BUSY"))
+                else:
+                    replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
+                    st.session_state["import_done"] = t("IMPORT_DONE", file=upload.name,
+                                                        rows=f"{done.accepted:,}", replaced=replaced)
+                    st.rerun()
+
+st.subheader(t("IMPORT_HISTORY"))
+history = importing.history()
+if history.empty:
+    st.caption(t("IMPORT_HISTORY_EMPTY"))
+else:
+    st.dataframe(history, hide_index=True)

@@ -1,0 +1,216 @@
+"""Township names as ledgers write them, matched to division codes once, at import.
+
+Order of trust: the code in the file; a confirmed alias; the exact name; the name without its
+suffix (禄脿 / 禄脿街道 / 禄脿街道办事处) and without a county prefix, within the county when the
+file says which; and only then fuzzy candidates (rapidfuzz on the characters, pypinyin on the
+sound) that a person must confirm. Nothing fuzzy is ever accepted on its own.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
+
+SUFFIXES = ("街道办事处", "地区办事处", "镇人民政府", "乡人民政府", "人民政府", "办事处", "街道办", "街道",
+            "民族乡", "苏木", "地区", "镇", "乡")
+COUNTY_SUFFIXES = ("自治县", "自治旗", "区", "县", "市", "旗")
+
+
+def clean(name: object) -> str:
+    """Full-width to half-width, every space removed (names never contain spaces)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name or "")))
+
+
+def core(name: object) -> str:
+    """The distinctive part of a township name: 禄脿街道办事处 -> 禄脿.
+
+    Parameters
+    ----------
+    name : the name as written.
+
+    Returns
+    -------
+    The cleaned name without one administrative suffix; the name itself when nothing would
+    remain (a township called 镇).
+    """
+    text = clean(name)
+    text = re.sub(r"[(（][^)）]*[)）]$", "", text)  # 新浦街道(开发区) -> 新浦街道
+    for suffix in SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def county_core(name: object) -> str:
+    text = clean(name)
+    for suffix in COUNTY_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix) + 1:
+            return text[: -len(suffix)]
+    return text
+
+
+@dataclass(frozen=True)
+class Candidate:
+    code: str
+    name: str
+    county_name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    code: str | None
+    how: str | None                   # code | alias | exact | normalised | None
+    problem: str | None = None        # unknown_code | ambiguous | unmatched | None
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+    note: str | None = None           # county_unknown | code_name_conflict (matched, but say so)
+
+
+class Matcher:
+    """Matches (county, township name, township code) triples against the register.
+
+    Parameters
+    ----------
+    townships : DataFrame with region_code, name, county_code, county_name, city_code, in_atlas
+        (every township of the register, plus any added from boundary files).
+    counties : DataFrame with region_code, name, city_code (the register's counties).
+    aliases : DataFrame with alias, county_code ('' = anywhere), region_code (confirmed by people).
+    """
+
+    def __init__(self, townships: pd.DataFrame, counties: pd.DataFrame, aliases: pd.DataFrame | None = None,
+                 cities: list[str] | None = None):
+        self.towns = townships.set_index("region_code", drop=False)
+        self.towns["core"] = [core(n) for n in self.towns["name"]]
+        self.towns["clean"] = [clean(n) for n in self.towns["name"]]
+        self.counties = counties
+        atlas = self.towns[self.towns["in_atlas"].astype(bool)]
+        self.atlas_cities = set(atlas["city_code"].dropna())
+        self.atlas_codes = set(atlas.index)
+        self.aliases = {}
+        if aliases is not None:
+            for row in aliases.itertuples():
+                self.aliases[(clean(row.alias), row.county_code or "")] = row.region_code
+        self._county_names = sorted(
+            {(clean(n), c) for n, c in zip(counties["name"], counties["region_code"])}
+            | {(county_core(n), c) for n, c in zip(counties["name"], counties["region_code"])},
+            key=lambda nc: -len(nc[0]),
+        )
+        # 连云港市连云区… : a city prefix goes first (longest names first: 连云港市 before 连云港)
+        self._city_names = sorted({clean(n) for n in cities or []} | {county_core(n) for n in cities or []},
+                                  key=lambda n: -len(n))
+        self._pinyin: dict[str, str] = {}
+        self._cache: dict[tuple, Match] = {}
+
+    # ---- counties -----------------------------------------------------------------------------
+
+    def county_code(self, county: str | None) -> str | None:
+        """The county a ledger's 区县 cell names (a code, a name, or a name without 区/县)."""
+        text = clean(county)
+        if not text:
+            return None
+        if re.fullmatch(r"\d{6}(\d{6})?", text):
+            code = text.ljust(12, "0")
+            return code if code in set(self.counties["region_code"]) else None
+        hits = self.counties[(self.counties["name"].map(clean) == text)
+                             | (self.counties["name"].map(county_core) == county_core(text))]
+        if len(hits) > 1 and self.atlas_cities:
+            hits = hits[hits["city_code"].isin(self.atlas_cities)] if hits["city_code"].isin(self.atlas_cities).any() else hits
+        return hits["region_code"].iloc[0] if len(hits) == 1 else None
+
+    def _strip_county(self, name: str) -> tuple[str, str | None]:
+        # 海州区新浦街道 -> (新浦街道, 海州区's code), only when a township name remains
+        for city in self._city_names:
+            if len(city) >= 2 and name.startswith(city) and len(core(name[len(city):])) >= 2:
+                name = name[len(city):]
+                break
+        for county_name, code in self._county_names:
+            rest = name[len(county_name):]
+            if len(county_name) >= 2 and name.startswith(county_name) and len(core(rest)) >= 2 \
+                    and rest not in SUFFIXES:
+                return rest, code
+        return name, None
+
+    # ---- townships ----------------------------------------------------------------------------
+
+    def match(self, name: str | None, code: str | None = None, county: str | None = None) -> Match:
+        key = (name, code, county)
+        if key not in self._cache:
+            self._cache[key] = self._match(name, code, county)
+        return self._cache[key]
+
+    def _pools(self, county_code: str | None) -> list[pd.DataFrame]:
+        if county_code:
+            return [self.towns[self.towns["county_code"] == county_code]]
+        pools = []
+        if self.atlas_codes:
+            pools.append(self.towns[self.towns.index.isin(self.atlas_codes)])
+            pools.append(self.towns[self.towns["city_code"].isin(self.atlas_cities)])
+        pools.append(self.towns)
+        return pools
+
+    def _match(self, name: str | None, code: str | None, county: str | None) -> Match:
+        written = clean(name)
+        county_code = self.county_code(county)
+        note = "county_unknown" if county and clean(county) and not county_code else None
+        if code:
+            if code in self.towns.index:
+                known = self.towns.loc[code]
+                if written and core(written) not in (known["core"], core(self._strip_county(written)[0])):
+                    note = "code_name_conflict"
+                return Match(code, "code", note=note)
+            if not written:
+                return Match(None, None, "unknown_code")
+        if not written:
+            return Match(None, None, "unmatched")
+        for alias_key in ((written, county_code or ""), (written, "")):
+            if alias_key in self.aliases and self.aliases[alias_key] in self.towns.index:
+                return Match(self.aliases[alias_key], "alias", note=note)
+        stripped, prefix_county = self._strip_county(written)
+        tries = [("clean", written, "exact"), ("core", core(written), "normalised")]
+        if stripped != written:  # 海州区新浦街道: the same again without the county, within that county
+            tries += [("clean", stripped, "normalised"), ("core", core(stripped), "normalised")]
+        for pool in self._pools(county_code):
+            for column, value, how in tries:
+                hits = pool[pool[column] == value]
+                if len(hits) == 1:
+                    return Match(hits.index[0], how, note=note)
+                if len(hits) > 1:
+                    return Match(None, None, "ambiguous", self._candidates(hits, 100.0), note)
+        if prefix_county and not county_code:
+            for column, value, how in tries[2:]:
+                pool = self._pools(prefix_county)[0]
+                hits = pool[pool[column] == value]
+                if len(hits) == 1:
+                    return Match(hits.index[0], how, note=note)
+        pool = self._pools(county_code or prefix_county)[0]
+        return Match(None, None, "unmatched", self._fuzzy(core(stripped), pool), note)
+
+    def _candidates(self, hits: pd.DataFrame, score: float) -> tuple[Candidate, ...]:
+        return tuple(Candidate(c, n, cn or "", score)
+                     for c, n, cn in zip(hits.index, hits["name"], hits["county_name"]))[:8]
+
+    def _sound(self, text: str) -> str:
+        if text not in self._pinyin:
+            self._pinyin[text] = "".join(lazy_pinyin(text))
+        return self._pinyin[text]
+
+    def _fuzzy(self, wanted: str, pool: pd.DataFrame, limit: int = 3) -> tuple[Candidate, ...]:
+        if pool.empty or not wanted:
+            return ()
+        cores = pool["core"].tolist()
+        by_text = process.extract(wanted, cores, scorer=fuzz.ratio, limit=limit * 3, score_cutoff=40)
+        scored: dict[str, float] = {}
+        for _text, score, index in by_text:
+            scored[pool.index[index]] = score
+        if len(pool) <= 5000:  # the sound of a name catches 同音 typos (绿脿 for 禄脿)
+            sound = self._sound(wanted)
+            for index, text in enumerate(cores):
+                same = fuzz.ratio(sound, self._sound(text))
+                if same >= 85:
+                    code = pool.index[index]
+                    scored[code] = max(scored.get(code, 0), same - 5)
+        best = sorted(scored.items(), key=lambda kv: -kv[1])[:limit]
+        return tuple(Candidate(code, pool.loc[code, "name"], pool.loc[code, "county_name"] or "", round(score, 1))
+                     for code, score in best)

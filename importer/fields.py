@@ -1,0 +1,284 @@
+"""What each kind of ledger holds, and every way its headers are written in the field.
+
+The one table of header synonyms (STYLE: Chinese lives here, in ui/text.py and in the data).
+A header is normalised (full-width to half-width, spaces and punctuation gone, a unit in
+brackets dropped, a 所属/所在 prefix dropped) before it is compared, so the synonyms below are
+written once, in their plainest form.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str                 # the column in the database (English)
+    label: str                # the header in our templates (Chinese)
+    kind: str                 # text | code | int | float | date | period | bool | choice | lon | lat
+    synonyms: tuple[str, ...]
+    required: bool = False
+    sensitive: bool = False   # never shown back (household ids)
+    help: str = ""            # one line for the template's instructions sheet
+
+
+# Where a row is: every ledger names its township by name, by code, or both.
+_PLACE = (
+    Field("county", "区县", "text", ("区县", "县区", "县市区", "区", "县", "区县名称", "县区名称",
+                                      "区县(市)", "县(市、区)", "县市区名称")),
+    Field("township", "乡镇（街道）", "text", ("乡镇", "街道", "乡镇街道", "镇街", "镇街道", "乡镇名称",
+                                             "街道名称", "乡镇街道名称", "镇", "乡", "镇(街道)", "乡(镇)",
+                                             "乡镇(街道)名称", "街镇", "镇街名称")),
+    Field("township_code", "乡镇区划代码", "code", ("乡镇代码", "街道代码", "区划代码", "统计用区划代码",
+                                                  "行政区划代码", "乡镇区划代码", "代码", "乡镇编码")),
+)
+_VILLAGE = Field("village", "村（社区）", "text", ("村", "社区", "村社区", "村居", "村(社区)名称", "村社区名称",
+                                               "村名", "社区名称", "村委会", "村居委会", "村(居)"))
+
+KINDS: dict[str, tuple[Field, ...]] = {
+    "regions": _PLACE + (
+        Field("households", "户数（户）", "int", ("户数", "总户数", "户籍户数", "常住户数", "家庭户数",
+                                                "登记户数", "辖区户数", "在册户数", "户"), required=True,
+              help="辖区登记的家庭户数，整数"),
+        Field("villages", "村（社区）数（个）", "int", ("村社区数", "村数", "社区数", "村居数", "村(社区)数",
+                                                    "行政村数", "村(社区)个数", "村个数"),
+              help="辖区内村、社区个数，整数"),
+    ),
+    "rooms": (
+        Field("room_id", "阵地编号", "text", ("编号", "阵地编号", "调解室编号", "序号编码")),
+        Field("name", "阵地名称", "text", ("名称", "阵地名称", "调解室名称", "工作室名称", "调解阵地名称",
+                                         "调解阵地", "站点名称", "婚调坊名称"), required=True),
+        Field("room_type", "阵地类型", "text", ("类型", "阵地类型", "调解室类型", "类别", "阵地类别"),
+              required=True, help="如：婚调坊、家事调解工作室、和合之家"),
+    ) + _PLACE + (
+        _VILLAGE,
+        Field("address", "地址", "text", ("地址", "详细地址", "所在地址", "位置", "地点")),
+        Field("longitude", "经度", "lon", ("经度", "lng", "lon", "longitude", "x", "东经")),
+        Field("latitude", "纬度", "lat", ("纬度", "lat", "latitude", "y", "北纬")),
+        Field("opened_date", "建成日期", "date", ("建成日期", "成立日期", "设立日期", "启用日期", "成立时间",
+                                               "建成时间", "开设日期", "揭牌日期", "挂牌日期", "建立时间"),
+              required=True, help="如 2024-03-05"),
+        Field("closed_date", "撤销日期", "date", ("撤销日期", "关闭日期", "停用日期", "撤销时间", "注销日期")),
+        Field("mediators", "调解员人数", "int", ("调解员人数", "调解员数", "调解员", "人员数", "工作人员数",
+                                               "调解员数量")),
+        Field("meets_standard", "是否达标", "bool", ("是否达标", "达标", "是否标准化", "标准化", "是否规范化",
+                                                  "达标情况"), help="是 或 否"),
+    ),
+    "screening": (
+        Field("screened_date", "排查日期", "date", ("排查日期", "排查时间", "走访日期", "走访时间", "日期",
+                                                 "入户日期", "排查走访日期"), required=True),
+    ) + _PLACE + (
+        _VILLAGE,
+        Field("household_id", "户编号", "text", ("户编号", "家庭编号", "户号", "户主编号", "家庭户编号",
+                                              "户籍编号", "户代码"), required=True, sensitive=True,
+              help="本台账内唯一的户编号；导入后只保存其加密摘要"),
+        Field("risk_level", "风险等级", "choice", ("风险等级", "风险级别", "隐患等级", "等级", "风险程度",
+                                                "排查结果"), required=True, help="无、低、中、高"),
+        Field("risk_type", "风险类型", "text", ("风险类型", "隐患类型", "风险类别", "隐患类别", "类型")),
+    ),
+    "screening_summary": (
+        Field("period", "月份/季度", "period", ("月份", "季度", "期间", "统计期", "统计月份", "时间", "月度",
+                                              "排查月份", "年月", "统计时间"), required=True,
+              help="如 2024年3月、2024-03、2024年第1季度"),
+    ) + _PLACE + (
+        Field("households_screened", "排查户数（户）", "int", ("排查户数", "已排查户数", "走访户数", "入户排查户数",
+                                                           "完成排查户数", "排查家庭户数", "排查数"),
+              required=True),
+        Field("risk_low", "低风险户数", "int", ("低风险户数", "低风险", "低", "低风险家庭", "风险户数低")),
+        Field("risk_medium", "中风险户数", "int", ("中风险户数", "中风险", "中", "中风险家庭", "风险户数中")),
+        Field("risk_high", "高风险户数", "int", ("高风险户数", "高风险", "高", "高风险家庭", "风险户数高")),
+    ),
+    "cases": (
+        Field("case_id", "案件编号", "text", ("案件编号", "编号", "案号", "纠纷编号", "登记编号", "案件号"),
+              required=True),
+        Field("received_date", "受理日期", "date", ("受理日期", "登记日期", "受理时间", "接收日期", "收案日期",
+                                                 "发生日期", "登记时间", "接报日期"), required=True),
+    ) + _PLACE + (
+        _VILLAGE,
+        Field("case_type", "纠纷类型", "text", ("纠纷类型", "案件类型", "类型", "矛盾类型", "矛盾纠纷类型",
+                                             "纠纷类别")),
+        Field("source", "来源", "text", ("来源", "案件来源", "纠纷来源", "受理来源", "线索来源", "渠道")),
+        Field("risk_level", "风险等级", "choice", ("风险等级", "风险级别", "等级", "预警等级")),
+        Field("outcome", "办理结果", "choice", ("办理结果", "调处结果", "结果", "调解结果", "处理结果",
+                                              "办结情况", "状态")),
+        Field("closed_date", "办结日期", "date", ("办结日期", "结案日期", "办结时间", "结案时间", "调结日期")),
+        Field("room", "调解阵地", "text", ("调解阵地", "调解室", "承办阵地", "调解地点", "调解组织")),
+    ),
+}
+
+LEDGER_KINDS = tuple(KINDS)
+BOUNDARY_KIND = "boundaries"
+ALL_KINDS = LEDGER_KINDS + (BOUNDARY_KIND,)
+
+KIND_LABELS = {
+    "boundaries": "乡镇边界",
+    "regions": "区划与底数",
+    "rooms": "调解阵地台账",
+    "screening": "排查记录（逐户）",
+    "screening_summary": "排查汇总（按乡镇）",
+    "cases": "矛盾纠纷台账",
+}
+
+# Values of choice fields, normalised like headers.
+RISK_LEVELS = {
+    "无": "无", "无风险": "无", "没有": "无", "否": "无", "正常": "无", "未发现": "无", "0": "无",
+    "低": "低", "低风险": "低", "一般": "低", "较低": "低", "轻微": "低", "1": "低",
+    "中": "中", "中风险": "中", "中等": "中", "较高": "中", "较大": "中", "2": "中",
+    "高": "高", "高风险": "高", "重大": "高", "严重": "高", "3": "高",
+}
+OUTCOMES = {
+    "调解成功": "调解成功", "成功": "调解成功", "已调解": "调解成功", "调处成功": "调解成功", "化解": "调解成功",
+    "已化解": "调解成功", "调解成功已结案": "调解成功",
+    "转诉讼": "转诉讼", "诉讼": "转诉讼", "转司法": "转诉讼", "移送法院": "转诉讼", "调解不成转诉讼": "转诉讼",
+    "在办": "在办", "办理中": "在办", "未结": "在办", "调解中": "在办", "正在调解": "在办", "跟踪中": "在办",
+}
+YES_NO = {"是": True, "否": False, "达标": True, "不达标": False, "未达标": False, "yes": True, "no": False,
+          "y": True, "n": False, "true": True, "false": False, "1": True, "0": False, "√": True, "×": False}
+
+TOTAL_WORDS = ("合计", "总计", "小计", "累计", "全市", "全县", "全区", "汇总")
+NOTE_WORDS = ("注", "说明", "备注", "填表", "制表", "审核", "负责人", "联系人", "填报", "数据来源", "单位负责",
+              "统计人", "*注")
+
+_PUNCT = re.compile(r"[\s\u3000:：;；,，.。、/\\|*＊#\-_—–~`'\"“”‘’!！?？]+")
+_BRACKETED = re.compile(r"[(\[{（【〔<《][^)\]}）】〕>》]*[)\]}）】〕>》]")
+_BRACKET_CHARS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
+_PREFIXES = ("所属", "所在", "所辖", "隶属")
+
+
+def clean_text(value: object) -> str:
+    """One cell as text: full-width to half-width (NFKC), trimmed, inner whitespace collapsed."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def header_forms(header: object) -> list[str]:
+    """The ways one header can be compared: whole, without its bracketed unit, without 所属/所在."""
+    text = unicodedata.normalize("NFKC", str(header or "")).lower()
+    forms = []
+    for base in (text, _BRACKETED.sub("", text)):
+        squeezed = _BRACKET_CHARS.sub("", _PUNCT.sub("", base))
+        for form in (squeezed, *(squeezed[len(p):] for p in _PREFIXES if squeezed.startswith(p))):
+            if form and form not in forms:
+                forms.append(form)
+    return forms
+
+
+def _norm(synonym: str) -> str:
+    return header_forms(synonym)[0]
+
+
+_LOOKUP: dict[str, dict[str, str]] = {
+    kind: {_norm(s): f.name for f in fields for s in (f.synonyms + (f.label, f.name))}
+    for kind, fields in KINDS.items()
+}
+_ALL_SYNONYMS = sorted({s for table in _LOOKUP.values() for s in table})
+
+
+def field(kind: str, name: str) -> Field:
+    return next(f for f in KINDS[kind] if f.name == name)
+
+
+def match_header(kind: str, header: object) -> str | None:
+    """The field of `kind` this header means, or None."""
+    table = _LOOKUP[kind]
+    for form in header_forms(header):
+        if form in table:
+            return table[form]
+    return None
+
+
+def looks_like_header(value: object) -> bool:
+    """True when a cell reads like a header of any kind (used to find the header row)."""
+    return any(form in _ALL_SYNONYMS for form in header_forms(value)) if clean_text(value) else False
+
+
+def map_headers(kind: str, headers: list[str], overrides: dict[str, str] | None = None) -> dict[int, str]:
+    """Column index -> field name. Overrides (header as written -> field, or "" to ignore) win;
+    the first column that claims a field keeps it."""
+    overrides = overrides or {}
+    mapping: dict[int, str] = {}
+    taken: set[str] = set()
+    for index, header in enumerate(headers):
+        if header in overrides:
+            target = overrides[header]
+            if target:
+                mapping[index] = target
+                taken.add(target)
+    for index, header in enumerate(headers):
+        if index in mapping or header in overrides:
+            continue
+        name = match_header(kind, header)
+        if name and name not in taken:
+            mapping[index] = name
+            taken.add(name)
+    return mapping
+
+
+def score(kind: str, headers: list[str]) -> float:
+    """How well the headers fit a kind: matched fields, with required ones counting double,
+    less a penalty for each required field missing."""
+    mapped = set(map_headers(kind, headers).values())
+    fields = KINDS[kind]
+    got = sum(2 if f.required else 1 for f in fields if f.name in mapped)
+    place = bool(mapped & {"township", "township_code"})
+    missing = sum(1 for f in fields if f.required and f.name not in mapped) + (0 if place else 1)
+    return got - 3 * missing
+
+
+def detect_kind(headers: list[str]) -> str | None:
+    """The ledger kind these headers fit best, or None when none fits at all."""
+    best = max(LEDGER_KINDS, key=lambda kind: (score(kind, headers), -LEDGER_KINDS.index(kind)))
+    mapped = set(map_headers(best, headers).values())
+    if not mapped & {"township", "township_code"} or score(best, headers) <= 0:
+        return None
+    return best
+
+
+def missing_required(kind: str, mapped: set[str]) -> list[Field]:
+    missing = [f for f in KINDS[kind] if f.required and f.name not in mapped]
+    if not mapped & {"township", "township_code"}:
+        missing.append(field(kind, "township"))
+    return missing
+
+
+def closest_fields(kind: str, header: str, limit: int = 3) -> list[Field]:
+    """The known fields an unrecognised header most resembles (for the mapping prompt)."""
+    forms = header_forms(header)
+    if not forms:
+        return []
+    choices = {_norm(s): f for f in KINDS[kind] for s in (f.synonyms + (f.label,))}
+    found = process.extract(forms[-1], list(choices), scorer=fuzz.WRatio, limit=limit * 4)
+    out: list[Field] = []
+    for text, _score, _ in found:
+        f = choices[text]
+        if f not in out:
+            out.append(f)
+    return out[:limit]
+
+
+def is_total_row(cells: list[str]) -> bool:
+    """A 合计/总计/小计 row: a total, not a township."""
+    for cell in cells[:4]:
+        squeezed = _PUNCT.sub("", clean_text(cell))
+        if squeezed and any(squeezed.startswith(w) or squeezed.endswith(w) for w in TOTAL_WORDS):
+            return True
+    return False
+
+
+def is_note_row(cells: list[str]) -> bool:
+    """A note under the table (注：…, 填表人：…): text in a cell or two, starting with a note word."""
+    filled = [clean_text(c) for c in cells if clean_text(c)]
+    if not filled or len(filled) > max(2, len(cells) // 3):
+        return False
+    return any(filled[0].startswith(w) for w in NOTE_WORDS)
+
+
+IGNORED = ("序号", "备注", "说明", "填报人", "联系电话", "联系人", "审核人", "行号", "no", "id")
+
+
+def ignorable(header: str) -> bool:
+    """Columns every ledger has that carry nothing to import (序号, 备注): ignored without a warning."""
+    return any(form in {header_forms(w)[0] for w in IGNORED} for form in header_forms(header))

@@ -1,0 +1,80 @@
+"""What went wrong, in the words of the person who uploaded the file: (why, what is expected).
+
+Keys are the problem codes that importer.values, importer.read, geo.names and
+geo.boundary_files return; `{detail}` is filled in where a code carries one.
+"""
+
+PROBLEMS: dict[str, tuple[str, str]] = {
+    # whole file
+    "empty_file": ("文件是空的", "请上传含有表头和数据的台账文件"),
+    "unknown_type": ("不支持的文件类型：{detail}", "台账请用 .xlsx、.xls 或 .csv；边界请用 .geojson、.zip（Shapefile）或 .gpkg"),
+    "unreadable": ("文件无法读取，可能已损坏或不是所声称的格式（{detail}）", "请在 Excel 中打开后另存为 .xlsx 再上传"),
+    "unsafe_zip": ("压缩包解压后过大或结构异常，已拒绝（{detail}）", "请上传正常的 Excel 或 Shapefile 压缩包"),
+    "no_such_sheet": ("找不到指定的工作表（{detail}）", "请填写文件中已有的工作表名称"),
+    "no_header": ("在前30行中找不到可识别的表头（工作表：{detail}）", "表头应包含“乡镇（街道）”等列名；可下载导入模板对照"),
+    "bad_encoding": ("文件编码无法识别（{detail}）", "请将 CSV 另存为 UTF-8 或 GBK 编码"),
+    "bad_csv": ("CSV 格式有误：{detail}", "每行的列数应与表头一致；含逗号的内容请加英文双引号"),
+    "unknown_kind": ("无法从表头判断台账类型", "请选择台账类型，或使用 --kind 指定"),
+    "missing_column": ("缺少必填列：{detail}", "请在文件中补上该列，或把已有的列对应到该字段"),
+    "no_rows": ("表头下面没有数据行", "请填写数据后再导入"),
+    "too_many_problems": ("问题过多，仅列出前 {detail} 条", "请先按已列出的问题修改，再重新导入"),
+    # cells
+    "required": ("必填项为空", "请填写该项"),
+    "too_long": ("内容过长（超过1000字）", "请只填写该项的值"),
+    "not_a_number": ("不是数字", "请填写数字，如 1234 或 1,234"),
+    "percent_not_count": ("这是百分比，不是数量", "请填写户数、个数等整数"),
+    "negative": ("数量不能为负数", "请填写 0 或正整数"),
+    "not_whole": ("数量应为整数", "请填写整数，如 12"),
+    "too_large": ("数值过大", "请核对是否多填了位数"),
+    "not_a_coordinate": ("不是有效的经纬度", "请填写十进制度数，如 119.2345"),
+    "bad_date": ("日期无法识别", "请填写如 2024-03-05、2024/3/5、2024年3月5日 的日期"),
+    "month_not_day": ("只填写了月份，缺少日", "请填写具体日期，如 2024-03-05"),
+    "future_date": ("日期晚于今天", "请核对年份和月份"),
+    "old_date": ("日期早于1990年", "请核对年份"),
+    "bad_period": ("月份/季度无法识别", "请填写如 2024年3月、2024-03、2024年第1季度"),
+    "day_not_period": ("这是具体日期，不是月份或季度", "请填写如 2024年3月 或 2024年第1季度"),
+    "future_period": ("统计期尚未开始", "请核对年份和月份"),
+    "bad_choice_risk": ("风险等级无法识别", "请填写 无、低、中、高 之一"),
+    "bad_choice_outcome": ("办理结果无法识别", "请填写 调解成功、转诉讼、在办 之一"),
+    "bad_yes_no": ("应为“是”或“否”", "请填写 是 或 否"),
+    "bad_code": ("区划代码格式不对", "请填写12位统计用区划代码，如 320703001000"),
+    # places
+    "unknown_code": ("区划代码不在区划库中", "请核对代码，或先导入含该乡镇的边界文件"),
+    "ambiguous": ("乡镇名称对应多个乡镇：{detail}", "请增加“区县”列，或在匹配确认中选择正确的乡镇"),
+    "unmatched": ("乡镇名称无法匹配{detail}", "请在匹配确认中选择正确的乡镇，或改为区划库中的名称"),
+    "county_unknown": ("区县名称无法识别，已忽略", "请填写区县全称，如 海州区"),
+    "code_name_conflict": ("区划代码与乡镇名称不一致，按代码导入", "请核对代码和名称"),
+    # rows and the whole table
+    "duplicate": ("与第 {detail} 行重复", "同一记录只保留一行"),
+    "closed_before_received": ("办结日期早于受理日期", "办结日期应不早于受理日期"),
+    "closed_before_opened": ("撤销日期早于建成日期", "撤销日期应不早于建成日期"),
+    "screened_over_registered": ("排查户数 {detail} 超过登记户数", "排查户数不应超过该乡镇的登记户数；请核对，或先导入区划与底数"),
+    "risk_over_screened": ("风险户数合计超过排查户数", "低、中、高风险户数之和应不超过排查户数"),
+    "outside_china": ("坐标不在中国境内（{detail}）", "经度约 73–136，纬度约 3–54；请核对小数点和正负号"),
+    "swapped_coordinates": ("经度和纬度可能填反了（{detail}）", "经度约 73–136 在前，纬度约 3–54 在后"),
+    "half_coordinate": ("只填写了经度或纬度中的一个", "经纬度要么都填，要么都不填"),
+    "outside_township": ("坐标不在所属乡镇范围内（{detail}）", "请核对坐标或所属乡镇（此为提醒，不阻止导入）"),
+    "room_not_found": ("调解阵地“{detail}”不在阵地台账中，未关联", "请先导入调解阵地台账，或填写台账中的阵地名称（此为提醒）"),
+    "blank_risk_as_none": ("风险等级为空，按“无”计", "如发现风险，请填写 低、中、高（此为提醒）"),
+    "no_household_total": ("{detail} 个乡镇没有登记户数，排查率暂不能计算", "请导入区划与底数（此为提醒）"),
+    "unmapped_column": ("无法识别的列，已忽略{detail}", "如需导入，请把该列对应到一个字段"),
+    "rate_mismatch": ("填报的排查率与户数计算的不一致（{detail}）", "请核对排查户数和登记户数（此为提醒）"),
+    # boundary files (codes from geo.boundary_files)
+    "no_crs": ("边界文件没有坐标系，且坐标不是经纬度", "请在 GIS 软件中为文件定义坐标系（如 CGCS2000）后导出"),
+    "assumed_wgs84": ("边界文件没有坐标系，按经纬度（WGS84）处理", "建议导出时带上 .prj 坐标系文件（此为提醒）"),
+    "empty_geometry": ("该要素没有几何图形", "请删除该要素或补画边界"),
+    "not_polygon": ("该要素不是面（多边形）", "乡镇边界应为面要素"),
+    "no_name_or_code": ("该要素既没有名称也没有区划代码", "请为要素填写乡镇名称或区划代码属性"),
+    "duplicate_code": ("区划代码在文件中重复", "每个乡镇只保留一个要素（多块区域请合并为一个多面要素）"),
+    "missing_field": ("找不到指定的属性（{detail}）", "请填写文件中已有的属性名"),
+    "no_features": ("边界文件中没有要素", "请导出含有乡镇面要素的文件"),
+    "repaired": ("几何图形有自相交等问题，已自动修复", "建议在 GIS 软件中检查该要素（此为提醒）"),
+    "no_code_new_township": ("区划库中没有该乡镇，且文件中没有区划代码，无法新增", "请在文件中加上12位区划代码属性"),
+}
+
+
+def describe(code: str, detail: str = "") -> tuple[str, str]:
+    why, expected = PROBLEMS.get(code, (code, ""))
+    return why.replace("{detail}", detail or ""), expected.replace("{detail}", detail or "")
+
+PROBLEMS["not_township"] = ("该区划代码不是乡镇级（{detail}）", "乡镇级代码的后三位为 000，第7–9位不为 000")

@@ -1,0 +1,855 @@
+"""One file in, all or nothing: read, map the columns, parse, match townships, check, then commit
+in one transaction, or reject with every problem listed and the database untouched.
+
+The file is parsed and checked into a private staging database first, holding no lock on the
+atlas database; the atlas database is opened for writing only for the short commit at the end,
+so an app reading it at the same time waits a moment instead of failing.
+"""
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from db import schema
+from geo import names
+from importer import fields, messages, read, values
+
+MAX_LISTED = 50_000          # problems listed in full; beyond this only counted
+LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
+CHINA = (73.0, 136.0, 3.0, 54.0)
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Issue:
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+    expected: str
+    code: str
+    severity: str = "error"   # error blocks the import; warning does not
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message,
+                "expected": self.expected, "code": self.code}
+
+
+@dataclass
+class Unmatched:
+    name: str | None
+    county: str | None
+    code: str | None
+    problem: str
+    rows: list[int]
+    count: int
+    candidates: list[dict]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Result:
+    file: str
+    kind: str | None = None
+    status: str = "rejected"          # imported | unchanged | rejected | dry_run
+    rows: int = 0                     # data rows read (blank, total and note rows not counted)
+    accepted: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    errors_total: int = 0
+    replaced: int = 0
+    townships: int = 0
+    periods: list[str] = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)      # total rows, note rows, blank rows
+    sheet: str | None = None
+    encoding: str | None = None
+    headers: list[str] = field(default_factory=list)
+    mapping: dict = field(default_factory=dict)      # header as written -> field name
+    remembered: bool = False                          # the mapping came from an earlier file
+    unmapped: list[dict] = field(default_factory=list)
+    preview: pd.DataFrame | None = None
+    file_hash: str = ""
+    import_id: int | None = None
+    previous_import: dict | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file, "kind": self.kind, "status": self.status, "rows": self.rows,
+            "accepted": self.accepted, "errors": [e.to_json() for e in self.errors],
+            "errors_total": self.errors_total,
+            "warnings": [w.to_json() for w in self.warnings],
+            "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
+            "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
+            "sheet": self.sheet, "encoding": self.encoding, "mapping": self.mapping,
+            "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
+            "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
+        }
+
+
+class _Problems:
+    """Collects issues, listing the first MAX_LISTED errors and counting the rest."""
+
+    def __init__(self, result: Result):
+        self.result = result
+
+    def add(self, code: str, row=None, column=None, value=None, detail: str = "", severity="error"):
+        why, expected = messages.describe(code, detail)
+        if value is not None and not isinstance(value, str):
+            value = str(value)
+        if value is not None and len(value) > 80:
+            value = value[:77] + "…"
+        issue = Issue(None if row is None else int(row), column, value, why, expected, code, severity)
+        if severity == "warning":
+            if len(self.result.warnings) < MAX_LISTED:
+                self.result.warnings.append(issue)
+            return
+        self.result.errors_total += 1
+        if len(self.result.errors) < MAX_LISTED:
+            self.result.errors.append(issue)
+
+
+# ---- the database side ------------------------------------------------------------------------
+
+def connect_for_write(db: Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the atlas database for writing, waiting while readers (the app) hold it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(db))
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
+            time.sleep(0.2)
+
+
+def connect_for_read(db: Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=True)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
+            time.sleep(0.2)
+
+
+@dataclass
+class Context:
+    """What the import needs from the atlas database, read once, with the file closed after."""
+    towns: pd.DataFrame
+    counties: pd.DataFrame
+    aliases: pd.DataFrame
+    mappings: dict
+    imported_hashes: dict
+    households: dict
+    salt: str
+    cities: list
+
+    def matcher(self) -> names.Matcher:
+        return names.Matcher(self.towns, self.counties, self.aliases, self.cities)
+
+    @classmethod
+    def load(cls, db: Path) -> "Context":
+        with connect_for_read(db) as con:
+            have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if not {"imports", "region_aliases", "header_mappings", "screening_summaries", "meta"} <= have:
+            # a database from before the importer: add the new (empty) tables, touch no data
+            with connect_for_write(db) as con:
+                schema.create(con)
+        with connect_for_read(db) as con:
+            towns = con.execute("""
+                select t.region_code, t.name, t.county_code, c.name as county_name, t.city_code,
+                       t.in_atlas, t.households_total
+                from regions as t
+                left join regions as c on c.region_code = t.county_code
+                where t.level = 'township'
+            """).df()
+            counties = con.execute(
+                "select region_code, name, city_code from regions where level = 'county'").df()
+            cities = [r[0] for r in con.execute("select name from regions where level = 'city'").fetchall()]
+            aliases = con.execute("select alias, county_code, region_code from region_aliases").df()
+            mappings = {s: (k, json.loads(m)) for s, k, m in
+                        con.execute("select signature, kind, mapping from header_mappings").fetchall()}
+            imported = {h: {"import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
+                        for h, i, f, t, k in con.execute(
+                            "select file_hash, import_id, file_name, finished_at, kind from imports").fetchall()}
+            salt_rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+        households = dict(zip(towns["region_code"], towns["households_total"]))
+        return cls(towns, counties, aliases, mappings, imported, households,
+                   salt_rows[0][0] if salt_rows else "", cities)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def header_signature(headers: list[str]) -> str:
+    return hashlib.sha1("\x1f".join(headers).encode("utf-8")).hexdigest()
+
+
+# ---- the entry point --------------------------------------------------------------------------
+
+def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
+        matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
+        user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
+        today: date | None = None, boundary_fields: dict | None = None) -> Result:
+    """Import one file into the atlas database (or, with dry_run, say what would happen).
+
+    mapping: header as written -> field name ("" ignores the column); matches: township name as
+    written -> 12-digit code (a person's confirmation, stored as an alias on commit).
+    """
+    started = time.perf_counter()
+    started_at = datetime.now()
+    path, db = Path(path), Path(db)
+    name = file_name or path.name
+    result = Result(file=name)
+    progress = progress or (lambda fraction, step: None)
+    problems = _Problems(result)
+    today = today or date.today()
+
+    fresh = None
+    if not db.exists():
+        # a new atlas: the register goes into a file beside the target, which replaces the
+        # target only if this import commits (a rejected file must leave nothing behind)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        fresh = db.with_name(f".{db.name}.new-{os.getpid()}")
+        fresh.unlink(missing_ok=True)
+        progress(0.02, "new_database")
+        schema.new_database(fresh)
+    target = fresh or db
+    staging_dir = Path(tempfile.mkdtemp(prefix="atlas-import-"))
+    try:
+        result.file_hash = file_hash(path)
+        context = Context.load(target)
+        previous = context.imported_hashes.get(result.file_hash)
+        if previous:  # the very same bytes were imported before: nothing to add, say when
+            result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
+            return result
+        suffix = Path(name).suffix.lower()
+        if kind == fields.BOUNDARY_KIND or (kind is None and suffix in {".geojson", ".json", ".zip", ".gpkg", ".shp"}):
+            from importer import boundaries as boundary_import
+            result.kind = fields.BOUNDARY_KIND
+            plan = boundary_import.stage(path, name, context, result, problems, matches or {},
+                                         boundary_fields or {}, progress)
+        else:
+            plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
+                                 matches or {}, sheet, staging_dir, today, progress)
+        if plan is None or result.errors_total or result.unmatched:
+            result.status = "rejected"
+            result.accepted = 0
+            return result
+        progress(0.85, "plan")
+        result.replaced = plan.count_replaced(target)
+        if dry_run:
+            result.status = "dry_run"
+            return result
+        progress(0.9, "commit")
+        with connect_for_write(target) as con:
+            con.execute("begin")
+            try:
+                plan.commit(con)
+                _remember(con, result, plan, user, started_at)
+                schema.bump_version(con, f"import {result.kind}: {name}")
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+        if fresh is not None:
+            os.replace(fresh, db)
+            fresh = None
+        result.status = "imported"
+        progress(1.0, "done")
+        return result
+    finally:
+        result.errors.sort(key=lambda i: (i.row is not None, i.row or 0))
+        result.warnings.sort(key=lambda i: (i.row is not None, i.row or 0))
+        result.seconds = time.perf_counter() - started
+        shutil.rmtree(staging_dir, ignore_errors=True)
+        if fresh is not None:
+            fresh.unlink(missing_ok=True)
+            Path(str(fresh) + ".wal").unlink(missing_ok=True)
+
+
+def _remember(con, result: Result, plan, user: str | None, started_at: datetime) -> None:
+    import_id = con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchall()[0][0]
+    result.import_id = import_id
+    summary = {"replaced": result.replaced, "warnings": len(result.warnings), "skipped": result.skipped,
+               "sheet": result.sheet, "mapping": result.mapping}
+    con.execute(
+        "insert into imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [import_id, result.file, result.file_hash, result.kind, result.rows, result.accepted,
+         result.replaced, result.townships, ",".join(result.periods), started_at, datetime.now(),
+         user or _who(), json.dumps(summary, ensure_ascii=False, default=str)],
+    )
+    for alias, county_code, code in plan.aliases:
+        con.execute("insert or replace into region_aliases values (?, ?, ?, ?, ?)",
+                    [alias, county_code, code, user or _who(), datetime.now()])
+    if plan.remember_mapping is not None:
+        signature, kind, chosen = plan.remember_mapping
+        con.execute("insert or replace into header_mappings values (?, ?, ?, ?)",
+                    [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+# ---- ledgers ----------------------------------------------------------------------------------
+
+@dataclass
+class LedgerPlan:
+    kind: str
+    staging: Path
+    aliases: list = field(default_factory=list)
+    remember_mapping: tuple | None = None
+    salt: str = ""
+
+    def _attach(self, con, alias: str = "stg") -> None:
+        con.execute(f"attach '{self.staging.as_posix()}' as {alias} (read_only)")
+
+    def count_replaced(self, db: Path) -> int:
+        with connect_for_read(db) as con:
+            self._attach(con)
+            try:
+                return int(con.execute(_REPLACED_SQL[self.kind]).fetchall()[0][0])
+            finally:
+                con.execute("detach stg")
+
+    def commit(self, con) -> None:
+        self._attach(con)
+        try:
+            for statement in _COMMIT_SQL[self.kind]:
+                con.execute(statement, {"salt": self.salt} if "$salt" in statement else None)
+            con.execute("""
+                update regions set in_atlas = true
+                where level = 'township' and not in_atlas
+                    and region_code in (select distinct township_code from stg.staged)
+            """)
+        finally:
+            con.execute("detach stg")
+
+
+# Rows the import replaces: what the same townships already hold for the same periods.
+_REPLACED_SQL = {
+    "screening": """
+        select count(*) from screenings as s
+        where exists (select 1 from stg.scope as p where p.township_code = s.township_code
+                      and p.month_start = date_trunc('month', s.screened_date))
+    """,
+    "screening_summary": """
+        select count(*) from screening_summaries as s
+        join stg.scope as p using (township_code, period_start, period_end)
+    """,
+    "cases": """
+        select count(*) from cases as c
+        where exists (select 1 from stg.scope as p where p.township_code = c.township_code
+                      and p.month_start = date_trunc('month', c.received_date))
+           or c.case_id in (select case_id from stg.staged)
+    """,
+    "rooms": """
+        select count(*) from rooms where township_code in (select township_code from stg.scope)
+           or room_id in (select room_id from stg.staged)
+    """,
+    "regions": """
+        select count(*) from regions where region_code in (select township_code from stg.scope)
+            and (households_total is not null or villages_total is not null)
+    """,
+}
+
+_VILLAGE_CODE = """
+    coalesce(v.village_code, case when s.village is null then null else s.township_code || '-' || s.village end)
+"""
+
+_COMMIT_SQL = {
+    "screening": [
+        """delete from screenings as s
+           where exists (select 1 from stg.scope as p where p.township_code = s.township_code
+                         and p.month_start = date_trunc('month', s.screened_date))""",
+        f"""insert into screenings
+            select 'imp-' || $salt[1:6] || '-' || md5(s.township_code || '|' || s.household_raw || '|'
+                       || s.screened_date || '|' || s.row_no || '|' || $salt)[1:20],
+                   md5($salt || '|' || s.township_code || '|' || s.household_raw),
+                   s.township_code, {_VILLAGE_CODE}, s.screened_date, s.risk_level, s.risk_type
+            from stg.staged as s
+            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
+    ],
+    "screening_summary": [
+        """delete from screening_summaries as s
+           where exists (select 1 from stg.scope as p where p.township_code = s.township_code
+                         and p.period_start = s.period_start and p.period_end = s.period_end)""",
+        """insert into screening_summaries
+           select township_code, period_start, period_end, households_screened,
+                  coalesce(risk_low, 0), coalesce(risk_medium, 0), coalesce(risk_high, 0)
+           from stg.staged""",
+    ],
+    "cases": [
+        """delete from cases as c
+           where exists (select 1 from stg.scope as p where p.township_code = c.township_code
+                         and p.month_start = date_trunc('month', c.received_date))
+              or c.case_id in (select case_id from stg.staged)""",
+        f"""insert into cases
+            select s.case_id, s.received_date, s.closed_date, s.township_code, {_VILLAGE_CODE},
+                   s.case_type, s.source, s.risk_level,
+                   coalesce(s.outcome, case when s.closed_date is null then '在办' end),
+                   (select min(r.room_id) from rooms as r
+                    where r.township_code = s.township_code and r.name = s.room)
+            from stg.staged as s
+            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
+    ],
+    "rooms": [
+        """delete from rooms where township_code in (select township_code from stg.scope)
+              or room_id in (select room_id from stg.staged)""",
+        f"""insert into rooms
+            select s.room_id, s.name, s.room_type, s.township_code, {_VILLAGE_CODE}, s.address,
+                   s.longitude, s.latitude, s.opened_date, s.closed_date, s.mediators, s.meets_standard
+            from stg.staged as s
+            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
+    ],
+    "regions": [
+        """update regions as r
+           set households_total = coalesce(s.households, r.households_total),
+               villages_total = coalesce(s.villages, r.villages_total)
+           from stg.staged as s
+           where r.region_code = s.township_code""",
+    ],
+}
+
+# Typed columns of each kind's staging table, after parsing (household ids stay raw here: the
+# staging file is private and deleted; they are salted and hashed on the way into the atlas).
+_STAGED = {
+    "regions": ["households", "villages"],
+    "rooms": ["room_id", "name", "room_type", "village", "address", "longitude", "latitude",
+              "opened_date", "closed_date", "mediators", "meets_standard"],
+    "screening": ["screened_date", "village", "household_raw", "risk_level", "risk_type"],
+    "screening_summary": ["period_start", "period_end", "households_screened", "risk_low",
+                          "risk_medium", "risk_high"],
+    "cases": ["case_id", "received_date", "village", "case_type", "source", "risk_level", "outcome",
+              "closed_date", "room"],
+}
+
+
+def _stage_ledger(path, name, context: Context, result: Result, problems: _Problems, kind, mapping,
+                  matches, sheet, staging_dir: Path, today: date, progress: Progress):
+    progress(0.05, "read")
+    try:
+        table = read.open_table(path, sheet=sheet, file_name=name)
+    except read.ReadError as error:
+        problems.add(error.code, detail=error.detail)
+        return None
+    result.sheet, result.encoding, result.headers = table.sheet, table.encoding, table.headers
+    signature = header_signature(table.headers)
+    remembered = context.mappings.get(signature)
+    chosen = dict(mapping)
+    if remembered and not mapping:
+        kind = kind or remembered[0]
+        chosen = dict(remembered[1])
+        result.remembered = True
+    kind = kind or fields.detect_kind(table.keys) or (remembered[0] if remembered else None)
+    result.kind = kind
+    if kind is None:
+        problems.add("unknown_kind")
+        return None
+    if kind not in fields.KINDS:
+        problems.add("unknown_kind", detail=kind)
+        return None
+    overrides = {table.keys[table.headers.index(h)]: f for h, f in chosen.items() if h in table.headers}
+    bad = [f for f in chosen.values() if f and f not in {x.name for x in fields.KINDS[kind]}]
+    for f in bad:
+        problems.add("missing_column", detail=f"未知字段 {f}")
+    columns = fields.map_headers(kind, table.keys, overrides)
+    result.mapping = {table.headers[i]: f for i, f in columns.items()}
+    for index, header in enumerate(table.headers):
+        if index not in columns and not header.startswith("（第") and table.headers[index] not in chosen \
+                and not fields.ignorable(table.keys[index]):
+            close = fields.closest_fields(kind, table.keys[index])
+            result.unmapped.append({"column": header, "letter": table.columns[index],
+                                    "closest": [f.name for f in close],
+                                    "closest_labels": [f.label for f in close]})
+    missing = fields.missing_required(kind, set(columns.values()))
+    if missing:
+        hints = "；".join(f"{u['column']}（可能是：{'、'.join(u['closest_labels'])}）" for u in result.unmapped[:6])
+        problems.add("missing_column", detail="、".join(f.label for f in missing)
+                     + (f"。未识别的列：{hints}" if hints else ""))
+        return None
+    for u in result.unmapped:
+        problems.add("unmapped_column", column=u["column"],
+                     detail=f"（最接近：{'、'.join(u['closest_labels'])}）" if u["closest_labels"] else "",
+                     severity="warning")
+
+    matcher = context.matcher()
+    confirmed = {names.clean(k): v for k, v in (matches or {}).items() if v}
+    staging = staging_dir / "staging.duckdb"
+    con = duckdb.connect(str(staging))
+    plan = LedgerPlan(kind, staging, salt=context.salt)
+    if mapping:
+        plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
+    try:
+        _parse_into(con, table, kind, columns, matcher, confirmed, context, result, problems, plan, today,
+                    progress)
+        if result.rows == 0 and not result.errors_total:
+            problems.add("no_rows")
+        _whole_file_checks(con, kind, table, columns, context, result, problems)
+        _scope(con, kind, result)
+    finally:
+        con.close()
+    return plan
+
+
+def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
+                confirmed: dict, context: Context, result: Result, problems: _Problems, plan: LedgerPlan,
+                today: date, progress: Progress) -> None:
+    by_field = {f: i for i, f in columns.items()}
+    header_of = {f: table.headers[i] for i, f in columns.items()}
+    spec = {f.name: f for f in fields.KINDS[kind]}
+    created = False
+    skipped = {"total": 0, "note": 0, "blank": 0}
+    unmatched: dict[tuple, Unmatched] = {}
+    first_preview = True
+    seen = 0
+    for chunk, row_numbers in table.chunks():
+        seen += len(chunk)
+        progress(min(0.1 + 0.7 * (1 - 1 / (1 + seen / 500_000)), 0.8), "parse")  # the end is unknown
+        raw = chunk[[i for i in sorted(columns)]].copy() if columns else chunk
+        # rows that are not records: blank, 合计/小计 totals, 注：notes under the table
+        as_text = chunk.astype(str).replace({"nan": "", "None": "", "NaT": ""})
+        blank = as_text.apply(lambda col: col.str.strip().eq("")).all(axis=1).to_numpy()
+        total = _first_cells_match(as_text, fields.TOTAL_WORDS, anchored_both=True)
+        note = _first_cells_match(as_text, fields.NOTE_WORDS, anchored_both=False) & (
+            (~as_text.apply(lambda col: col.str.strip().eq(""))).sum(axis=1).to_numpy() <= max(2, chunk.shape[1] // 3))
+        keep = ~(blank | total | note)
+        skipped["blank"] += int(blank.sum())
+        skipped["total"] += int((total & ~blank).sum())
+        skipped["note"] += int((note & ~blank & ~total).sum())
+        raw = raw[keep]
+        rows = row_numbers[keep]
+        if not len(raw):
+            continue
+        result.rows += len(raw)
+        parsed: dict[str, np.ndarray] = {}
+        for index in sorted(columns):
+            name = columns[index]
+            f = spec[name]
+            parse = values.parser_for(kind, name, f.kind)
+            got, bad = values.parse_column(raw[index], parse)
+            parsed[name] = got
+            header = table.headers[index]
+            bad_rows = np.flatnonzero(pd.notna(bad) & (bad != None))  # noqa: E711 (object array)
+            for position in bad_rows:
+                code = bad[position]
+                if code == "bad_choice":
+                    code = "bad_choice_outcome" if name == "outcome" else "bad_choice_risk"
+                shown = None if f.sensitive else raw[index].iloc[position]
+                problems.add(code, rows[position], header, shown)
+            if f.required:
+                missing = np.flatnonzero(pd.isna(got) & ~pd.notna(bad))
+                if name == "risk_level" and kind == "screening":
+                    for position in missing:  # a blank result means nothing was found
+                        got[position] = "无"
+                    if len(missing):
+                        problems.add("blank_risk_as_none", rows[missing[0]], header,
+                                     detail="", severity="warning")
+                else:
+                    for position in missing:
+                        problems.add("required", rows[position], header, None)
+            if f.kind == "date":
+                _check_dates(got, rows, header, today, problems)
+        codes = _match_rows(parsed, raw, rows, by_field, header_of, matcher, confirmed, unmatched, plan)
+        frame = _typed(kind, parsed, codes, rows, problems, header_of, today)
+        if first_preview:
+            result.preview = _preview(table, raw, columns, spec)
+            first_preview = False
+        con.register("chunk", frame)
+        if not created:
+            con.execute("create table staged as select * from chunk")
+            created = True
+        else:
+            con.execute("insert into staged select * from chunk")
+        con.unregister("chunk")
+    result.skipped = skipped
+    result.unmatched = sorted(unmatched.values(), key=lambda u: u.rows[0])
+    for u in result.unmatched:
+        detail = "；".join(f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3])
+        problems.add(u.problem, u.rows[0], header_of.get("township") or header_of.get("township_code"),
+                     u.name or u.code, detail=("：可能是 " + detail) if detail and u.problem == "unmatched" else detail)
+    if not created:
+        empty = _typed(kind, {f: np.array([], dtype=object) for f in spec}, np.array([], dtype=object),
+                       np.array([], dtype=int), problems, header_of, today)
+        con.register("chunk", empty)
+        con.execute("create table staged as select * from chunk")
+        con.unregister("chunk")
+    accepted = con.execute("select count(*) from staged").fetchall()[0][0]
+    result.accepted = int(accepted)
+
+
+def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool) -> np.ndarray:
+    hit = np.zeros(len(as_text), dtype=bool)
+    pattern = "|".join(re.escape(w) for w in words)
+    for column in list(as_text.columns)[:4]:
+        squeezed = as_text[column].str.replace(r"[\s\u3000:：]", "", regex=True)
+        if anchored_both:
+            found = squeezed.str.match(f"^(?:{pattern})") | squeezed.str.contains(f"(?:{pattern})$", regex=True)
+        else:
+            found = squeezed.str.match(f"^\\*?(?:{pattern})")
+        hit |= found.fillna(False).to_numpy()
+        if not anchored_both:
+            break  # a note starts in the first filled cell: the first column is enough here
+    return hit
+
+
+def _check_dates(got: np.ndarray, rows: np.ndarray, header: str, today: date, problems: _Problems) -> None:
+    dated = [(i, d) for i, d in enumerate(got) if d is not None]
+    for i, d in dated:
+        if d > today:
+            problems.add("future_date", rows[i], header, d.isoformat())
+            got[i] = None
+        elif d < values.OLDEST:
+            problems.add("old_date", rows[i], header, d.isoformat())
+            got[i] = None
+
+
+def _match_rows(parsed, raw, rows, by_field, header_of, matcher, confirmed, unmatched, plan) -> np.ndarray:
+    names_ = parsed.get("township", np.full(len(rows), None, dtype=object))
+    codes_ = parsed.get("township_code", np.full(len(rows), None, dtype=object))
+    county = parsed.get("county", np.full(len(rows), None, dtype=object))
+    keys = pd.Series(list(zip(names_, codes_, county)))
+    out = np.full(len(rows), None, dtype=object)
+    for key, positions in keys.groupby(keys).indices.items():
+        name, code, county_name = key
+        written = names.clean(name) if name else ""
+        if written and written in confirmed and confirmed[written] in matcher.towns.index:
+            chosen = confirmed[written]
+            county_code = matcher.county_code(county_name) or ""
+            plan.aliases.append((written, county_code, chosen))
+            out[positions] = chosen
+            continue
+        match = matcher.match(name, code, county_name)
+        if match.code:
+            out[positions] = match.code
+            continue
+        entry = unmatched.get(key)
+        if entry is None:
+            entry = unmatched[key] = Unmatched(
+                name, county_name, code, match.problem or "unmatched", [], 0,
+                [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}
+                 for c in match.candidates])
+        entry.count += len(positions)
+        entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
+    return out
+
+
+def _column(parsed, name, n):
+    return parsed.get(name, np.full(n, None, dtype=object))
+
+
+def _dates(array) -> pd.Series:
+    return pd.to_datetime(pd.Series(array, dtype=object), errors="coerce").dt.date
+
+
+def _typed(kind, parsed, codes, rows, problems, header_of, today) -> pd.DataFrame:
+    """The staging frame of one chunk: row number, township code, the kind's typed columns."""
+    n = len(rows)
+    frame = pd.DataFrame({"row_no": pd.Series(rows, dtype="int64"),
+                          "township_code": pd.Series(codes, dtype="string")})
+    col = lambda name: _column(parsed, name, n)  # noqa: E731
+    if kind == "regions":
+        frame["households"] = pd.array(col("households"), dtype="Int64")
+        frame["villages"] = pd.array(col("villages"), dtype="Int64")
+    elif kind == "screening":
+        frame["screened_date"] = pd.to_datetime(pd.Series(col("screened_date"), dtype=object))
+        frame["village"] = pd.Series(col("village"), dtype="string")
+        frame["household_raw"] = pd.Series(col("household_id"), dtype="string")
+        frame["risk_level"] = pd.Series(col("risk_level"), dtype="string")
+        frame["risk_type"] = pd.Series(col("risk_type"), dtype="string")
+    elif kind == "screening_summary":
+        spans = col("period")
+        frame["period_start"] = pd.to_datetime(pd.Series([s[0] if s else None for s in spans], dtype=object))
+        frame["period_end"] = pd.to_datetime(pd.Series([s[1] if s else None for s in spans], dtype=object))
+        for position, span in enumerate(spans):
+            if span and span[0] > today:
+                problems.add("future_period", rows[position], header_of.get("period"), span[0].isoformat()[:7])
+        for name in ("households_screened", "risk_low", "risk_medium", "risk_high"):
+            frame[name] = pd.array(col(name), dtype="Int64")
+    elif kind == "cases":
+        frame["case_id"] = pd.Series(col("case_id"), dtype="string")
+        frame["received_date"] = pd.to_datetime(pd.Series(col("received_date"), dtype=object))
+        frame["village"] = pd.Series(col("village"), dtype="string")
+        for name in ("case_type", "source", "risk_level", "outcome", "room"):
+            frame[name] = pd.Series(col(name), dtype="string")
+        frame["closed_date"] = pd.to_datetime(pd.Series(col("closed_date"), dtype=object))
+        bad = (frame["closed_date"] < frame["received_date"]).fillna(False).to_numpy()
+        for position in np.flatnonzero(bad):
+            problems.add("closed_before_received", rows[position], header_of.get("closed_date"),
+                         str(frame["closed_date"].iloc[position].date()))
+        frame = frame[["row_no", "township_code", "case_id", "received_date", "village", "case_type", "source",
+                       "risk_level", "outcome", "closed_date", "room"]]
+    elif kind == "rooms":
+        frame["room_id"] = pd.Series(col("room_id"), dtype="string")
+        frame["name"] = pd.Series(col("name"), dtype="string")
+        frame["room_type"] = pd.Series(col("room_type"), dtype="string")
+        frame["village"] = pd.Series(col("village"), dtype="string")
+        frame["address"] = pd.Series(col("address"), dtype="string")
+        lon = pd.array(col("longitude"), dtype="Float64")
+        lat = pd.array(col("latitude"), dtype="Float64")
+        frame["longitude"], frame["latitude"] = lon, lat
+        frame["opened_date"] = pd.to_datetime(pd.Series(col("opened_date"), dtype=object))
+        frame["closed_date"] = pd.to_datetime(pd.Series(col("closed_date"), dtype=object))
+        frame["mediators"] = pd.array(col("mediators"), dtype="Int64")
+        frame["meets_standard"] = pd.array(col("meets_standard"), dtype="boolean")
+        _check_coordinates(frame, rows, header_of, problems)
+        bad = (frame["closed_date"] < frame["opened_date"]).fillna(False).to_numpy()
+        for position in np.flatnonzero(bad):
+            problems.add("closed_before_opened", rows[position], header_of.get("closed_date"),
+                         str(frame["closed_date"].iloc[position].date()))
+        missing_id = frame["room_id"].isna()
+        if missing_id.any():
+            keys = (frame["township_code"].fillna("") + "|" + frame["name"].fillna("")).astype(str)
+            frame.loc[missing_id, "room_id"] = [
+                "R" + hashlib.md5(k.encode("utf-8")).hexdigest()[:12] for k in keys[missing_id]]
+    return frame
+
+
+def _check_coordinates(frame: pd.DataFrame, rows, header_of, problems: _Problems) -> None:
+    column = header_of.get("longitude") or header_of.get("latitude")
+    west, east, south, north = CHINA
+    for position, (lon, lat) in enumerate(zip(frame["longitude"], frame["latitude"])):
+        lon_missing, lat_missing = pd.isna(lon), pd.isna(lat)
+        if lon_missing and lat_missing:
+            continue
+        if lon_missing or lat_missing:
+            problems.add("half_coordinate", rows[position], column, f"{lon}, {lat}")
+            continue
+        if west <= lon <= east and south <= lat <= north:
+            continue
+        if west <= lat <= east and south <= lon <= north:
+            problems.add("swapped_coordinates", rows[position], column, f"{lon}, {lat}", detail=f"{lon}, {lat}")
+        else:
+            problems.add("outside_china", rows[position], column, f"{lon}, {lat}", detail=f"{lon}, {lat}")
+        frame.loc[frame.index[position], ["longitude", "latitude"]] = [pd.NA, pd.NA]
+
+
+def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
+    head = raw.head(10).copy()
+    sensitive = {i for i, f in columns.items() if spec[f].sensitive}
+    head.columns = [table.headers[i] for i in head.columns]
+    for i in sensitive:
+        head[table.headers[i]] = "＊＊＊"
+    return head.astype(str).replace({"nan": "", "None": ""})
+
+
+def _dup_issues(con, problems: _Problems, key_sql: str, column: str | None, value_sql: str | None = None) -> None:
+    rows = con.execute(f"""
+        with keyed as (
+            select row_no, {value_sql or 'null'} as shown, {key_sql} as k from staged
+            where township_code is not null
+        ), firsts as (select k, min(row_no) as first_row from keyed group by k having count(*) > 1)
+        select keyed.row_no, keyed.shown, firsts.first_row from keyed join firsts using (k)
+        where keyed.row_no > firsts.first_row order by keyed.row_no limit {MAX_LISTED}
+    """).fetchall()
+    for row_no, shown, first_row in rows:
+        problems.add("duplicate", row_no, column, shown, detail=str(first_row))
+
+
+def _whole_file_checks(con, kind, table, columns, context: Context, result: Result, problems: _Problems) -> None:
+    header_of = {f: table.headers[i] for i, f in columns.items()}
+    place = header_of.get("township") or header_of.get("township_code")
+    households = pd.DataFrame({"township_code": list(context.households),
+                               "households_total": pd.array(list(context.households.values()), dtype="Int64")})
+    con.register("households_known", households)
+    try:
+        if kind == "regions":
+            _dup_issues(con, problems, "township_code", place, "township_code")
+        elif kind == "rooms":
+            _dup_issues(con, problems, "room_id", header_of.get("room_id") or header_of.get("name"), "name")
+        elif kind == "cases":
+            _dup_issues(con, problems, "case_id", header_of.get("case_id"), "case_id")
+        elif kind == "screening_summary":
+            _dup_issues(con, problems, "(township_code, period_start, period_end)", place,
+                        "strftime(period_start, '%Y-%m')")
+            over = con.execute("""
+                select s.row_no, s.households_screened, h.households_total from staged as s
+                join households_known as h using (township_code)
+                where s.households_screened > h.households_total order by s.row_no
+            """).fetchall()
+            for row_no, screened, total in over:
+                problems.add("screened_over_registered", row_no, header_of.get("households_screened"),
+                             str(screened), detail=f"{screened}（登记 {total}）")
+            over = con.execute("""
+                select row_no from staged
+                where coalesce(risk_low, 0) + coalesce(risk_medium, 0) + coalesce(risk_high, 0) > households_screened
+                order by row_no
+            """).fetchall()
+            for (row_no,) in over:
+                problems.add("risk_over_screened", row_no, header_of.get("risk_high") or header_of.get("risk_medium"))
+        elif kind == "screening":
+            _dup_issues(con, problems, "(township_code, household_raw, screened_date)", header_of.get("household_id"))
+            over = con.execute("""
+                with counted as (
+                    select township_code, date_trunc('month', screened_date) as month_start,
+                           count(distinct household_raw) as screened, min(row_no) as first_row
+                    from staged where township_code is not null and screened_date is not null
+                    group by all
+                )
+                select c.first_row, c.screened, h.households_total, strftime(c.month_start, '%Y-%m')
+                from counted as c join households_known as h using (township_code)
+                where c.screened > h.households_total order by c.first_row
+            """).fetchall()
+            for row_no, screened, total, month in over:
+                problems.add("screened_over_registered", row_no, header_of.get("household_id"), month,
+                             detail=f"{screened}（{month}，登记 {total}）")
+        if kind in ("screening", "screening_summary", "rooms", "cases"):
+            unknown = con.execute("""
+                select count(distinct s.township_code) from staged as s
+                left join households_known as h using (township_code)
+                where s.township_code is not null and h.households_total is null
+            """).fetchall()[0][0]
+            if unknown and kind in ("screening", "screening_summary"):
+                problems.add("no_household_total", None, place, None, detail=str(unknown), severity="warning")
+    finally:
+        con.unregister("households_known")
+
+
+def _scope(con, kind: str, result: Result) -> None:
+    """What the import covers, so the same townships' rows for the same periods are replaced."""
+    if kind in ("screening", "cases"):
+        date_column = "screened_date" if kind == "screening" else "received_date"
+        con.execute(f"""create table scope as
+            select distinct township_code, date_trunc('month', {date_column})::date as month_start
+            from staged where township_code is not null and {date_column} is not null""")
+        periods = con.execute("select distinct strftime(month_start, '%Y-%m') from scope order by 1").fetchall()
+    elif kind == "screening_summary":
+        con.execute("""create table scope as
+            select distinct township_code, period_start::date as period_start, period_end::date as period_end
+            from staged where township_code is not null and period_start is not null""")
+        periods = con.execute("""select distinct case when period_end - period_start > 40
+                                   then strftime(period_start, '%Y') || 'Q' || quarter(period_start)
+                                   else strftime(period_start, '%Y-%m') end
+                                 from scope order by 1""").fetchall()
+    else:
+        con.execute("create table scope as select distinct township_code from staged where township_code is not null")
+        periods = []
+    result.periods = [p[0] for p in periods]
+    result.townships = int(con.execute("select count(distinct township_code) from scope").fetchall()[0][0])
+

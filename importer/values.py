@@ -1,0 +1,302 @@
+"""Cell values as people type them, turned into numbers, dates and periods.
+
+Every parser takes one raw cell and returns (value, problem): problem is None or a key of
+``messages.PROBLEMS``. Columns are parsed through ``parse_column``, which parses each distinct
+value once (a 5-million-row ledger holds a few thousand distinct dates and townships).
+"""
+import math
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from importer.fields import OUTCOMES, RISK_LEVELS, YES_NO, clean_text, header_forms
+
+EXCEL_EPOCH = date(1899, 12, 30)
+OLDEST = date(1990, 1, 1)
+MAX_CELL = 1000  # characters; a longer cell is a pasted document, not a value
+
+_UNITS = re.compile(r"(户|个|人|名|家|次|件|处|间|座|所|位|例|起)$")
+_SEPARATORS = re.compile(r"[,\s'’]")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?(?:份)?$")
+_COMPACT_MONTH = re.compile(r"^(\d{4})(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})(?:年)?[-/. ]?(?:第)?(?:q|Q)?([1-4一二三四])(?:季度|季|q)?$")
+_QUARTER_Q = re.compile(r"^(\d{4})[-/. ]?[qQ]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})年?(?:度|全年)?$")
+_DMS = re.compile(r"^(\d{1,3})[°度](?:(\d{1,2}(?:\.\d+)?)['′分])?(?:(\d{1,2}(?:\.\d+)?)[\"″秒])?$")
+_CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def text(raw) -> tuple[str | None, str | None]:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return None, None
+    if isinstance(raw, (datetime, date)):
+        return raw.isoformat()[:10], None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # an id typed as a number: 1001, not 1001.0
+    value = clean_text(raw)
+    if not value:
+        return None, None
+    if len(value) > MAX_CELL:
+        return None, "too_long"
+    return value, None
+
+
+def _numeric_text(raw) -> tuple[str | None, float | None]:
+    """('', None) for blank; (cleaned text, number or None)."""
+    if isinstance(raw, bool):
+        return str(raw), None
+    if isinstance(raw, (int, np.integer)):
+        return str(raw), float(raw)
+    if isinstance(raw, (float, np.floating)):
+        return ("", None) if math.isnan(raw) else (str(raw), float(raw))
+    value = clean_text(raw)
+    if not value:
+        return "", None
+    if len(value) > MAX_CELL:
+        return value[:40], None
+    squeezed = _SEPARATORS.sub("", value)
+    scale = 1.0
+    if squeezed.endswith("万"):
+        squeezed, scale = squeezed[:-1], 10_000.0
+    squeezed = _UNITS.sub("", squeezed)
+    if squeezed.endswith("万"):  # 1.2万户
+        squeezed, scale = squeezed[:-1], 10_000.0
+    if _NUMBER.match(squeezed):
+        return value, float(squeezed) * scale
+    return value, None
+
+
+def integer(raw) -> tuple[int | None, str | None]:
+    value, number = _numeric_text(raw)
+    if value == "":
+        return None, None
+    if number is None:
+        if value.endswith("%"):
+            return None, "percent_not_count"
+        return None, "not_a_number"
+    if number < 0:
+        return None, "negative"
+    if abs(number - round(number)) > 1e-9:
+        return None, "not_whole"
+    if number > 2_000_000_000:
+        return None, "too_large"
+    return int(round(number)), None
+
+
+def number(raw) -> tuple[float | None, str | None]:
+    """A decimal; "85%" is 0.85."""
+    value, parsed = _numeric_text(raw)
+    if value == "":
+        return None, None
+    if parsed is None and value.endswith("%"):
+        inner, parsed_inner = _numeric_text(value[:-1])
+        if parsed_inner is not None:
+            return parsed_inner / 100, None
+    if parsed is None:
+        return None, "not_a_number"
+    return parsed, None
+
+
+def coordinate(raw) -> tuple[float | None, str | None]:
+    """Decimal degrees, or degrees-minutes-seconds (118°30′15″)."""
+    value, parsed = _numeric_text(raw)
+    if value == "":
+        return None, None
+    if parsed is None:
+        found = _DMS.match(value.replace(" ", "").replace("′′", "″"))
+        if not found:
+            return None, "not_a_coordinate"
+        degrees, minutes, seconds = (float(g) if g else 0.0 for g in found.groups())
+        parsed = degrees + minutes / 60 + seconds / 3600
+    return parsed, None
+
+
+def _serial(number_value: float) -> date | None:
+    if 20_000 <= number_value <= 80_000:
+        return EXCEL_EPOCH + timedelta(days=int(number_value))
+    return None
+
+
+def _checked(year: int, month: int, day: int) -> tuple[date | None, str | None]:
+    try:
+        return date(year, month, day), None
+    except ValueError:
+        return None, "bad_date"
+
+
+def day(raw) -> tuple[date | None, str | None]:
+    if raw is None:
+        return None, None
+    if isinstance(raw, datetime):
+        return raw.date(), None
+    if isinstance(raw, date):
+        return raw, None
+    if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
+        if isinstance(raw, float) and math.isnan(raw):
+            return None, None
+        got = _serial(float(raw))
+        return (got, None) if got else (None, "bad_date")
+    value = clean_text(raw).replace(" ", "") if not isinstance(raw, str) or len(raw) < 60 else raw
+    if not value:
+        return None, None
+    for pattern in (_ISO, _COMPACT):
+        found = pattern.match(value)
+        if found:
+            return _checked(*(int(g) for g in found.groups()))
+    if _NUMBER.match(value):
+        got = _serial(float(value))
+        return (got, None) if got else (None, "bad_date")
+    if _MONTH.match(value) or _COMPACT_MONTH.match(value):
+        return None, "month_not_day"
+    return None, "bad_date"
+
+
+def period(raw) -> tuple[tuple[date, date] | None, str | None]:
+    """A month, a quarter or a year, as (first day, last day)."""
+    if isinstance(raw, datetime):
+        raw = raw.date()
+    if isinstance(raw, date):  # Excel turned "2024-03" into 2024-03-01: the month
+        return _month(raw.year, raw.month)
+    if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
+        if isinstance(raw, float) and math.isnan(raw):
+            return None, None
+        got = _serial(float(raw))
+        if got:
+            return _month(got.year, got.month)
+        raw = str(int(raw)) if float(raw).is_integer() else str(raw)
+    value = clean_text(raw).replace(" ", "")
+    if not value:
+        return None, None
+    for pattern in (_MONTH, _COMPACT_MONTH):
+        found = pattern.match(value)
+        if found:
+            return _month(int(found.group(1)), int(found.group(2)))
+    for pattern in (_QUARTER_Q, _QUARTER):
+        found = pattern.match(value)
+        if found:
+            quarter = int(_CHINESE_DIGITS.get(found.group(2), found.group(2)))
+            first = date(int(found.group(1)), 3 * quarter - 2, 1)
+            return (first, _month(first.year, first.month + 2)[0][1]), None
+    found = _YEAR.match(value)
+    if found:
+        year = int(found.group(1))
+        return (date(year, 1, 1), date(year, 12, 31)), None
+    found = _ISO.match(value)
+    if found:
+        return None, "day_not_period"
+    return None, "bad_period"
+
+
+def _month(year: int, month: int) -> tuple[tuple[date, date] | None, str | None]:
+    if not 1 <= month <= 12:
+        return None, "bad_period"
+    first = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (first, nxt - timedelta(days=1)), None
+
+
+def _choice(table: dict[str, str]) -> Callable:
+    lookup = {header_forms(k)[0]: v for k, v in table.items()}
+
+    def parse(raw) -> tuple[str | None, str | None]:
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        value = clean_text(raw)
+        if not value:
+            return None, None
+        forms = header_forms(value)
+        for form in forms:
+            if form in lookup:
+                return lookup[form], None
+        return None, "bad_choice"
+    return parse
+
+
+risk_level = _choice(RISK_LEVELS)
+outcome = _choice(OUTCOMES)
+
+
+def yes_no(raw) -> tuple[bool | None, str | None]:
+    if isinstance(raw, bool):
+        return raw, None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    value = clean_text(raw).lower()
+    if not value:
+        return None, None
+    if value in YES_NO:
+        return YES_NO[value], None
+    return None, "bad_yes_no"
+
+
+def code(raw) -> tuple[str | None, str | None]:
+    """A division code: 12 digits (a 9-digit township code is padded)."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    value = clean_text(raw).replace(" ", "")
+    if not value:
+        return None, None
+    if re.fullmatch(r"\d{12}", value):
+        return value, None
+    if re.fullmatch(r"\d{9}", value):
+        return value + "000", None
+    if re.fullmatch(r"\d{6}", value):
+        return value + "000000", None
+    return None, "bad_code"
+
+
+PARSERS: dict[str, Callable] = {
+    "text": text, "code": code, "int": integer, "float": number, "date": day, "period": period,
+    "bool": yes_no, "lon": coordinate, "lat": coordinate,
+}
+
+
+def parser_for(kind: str, field_name: str, field_type: str) -> Callable:
+    if field_type == "choice":
+        return outcome if field_name == "outcome" else risk_level
+    return PARSERS[field_type]
+
+
+def parse_column(raw: pd.Series, parse: Callable) -> tuple[np.ndarray, np.ndarray]:
+    """Parse every cell, each distinct value once. Returns (values, problems) aligned to rows."""
+    if parse is text and _all_str(raw):
+        return _text_column(raw)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    parsed = [parse(cell) for cell in uniques] + [(None, None)]  # code -1 (blank) -> the last
+    values = np.empty(len(parsed), dtype=object)
+    problems = np.empty(len(parsed), dtype=object)
+    for i, (value, problem) in enumerate(parsed):
+        values[i], problems[i] = value, problem
+    return values[codes], problems[codes]
+
+
+def _all_str(raw: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(raw) or bool(raw.map(type).eq(str).all())
+
+
+def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    # Free text in a big CSV (household ids): vectorised, not one Python call per cell.
+    cleaned = (raw.astype("string").str.normalize("NFKC").str.strip()
+               .str.replace(r"\s+", " ", regex=True))
+    too_long = cleaned.str.len().gt(MAX_CELL).fillna(False).to_numpy()
+    blank = cleaned.isna().to_numpy() | cleaned.eq("").fillna(True).to_numpy()
+    values = cleaned.astype(object).to_numpy(copy=True)
+    values[blank | too_long] = None
+    problems = np.full(len(raw), None, dtype=object)
+    problems[too_long] = "too_long"
+    return values, problems
+
+
+def is_blank(cell) -> bool:
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    return isinstance(cell, str) and not unicodedata.normalize("NFKC", cell).strip()
