@@ -16,6 +16,8 @@ if not data.database_exists():
             fraction, text=t("BUILD_STEP", step=t(f"STEP_{step}"))))
         status.update(label=t("BUILD_DONE"), state="complete", expanded=False)
 
+data.upgrade_schema()
+
 st.sidebar.markdown(f"### {t('APP_TITLE')}")
 st.sidebar.caption(t("APP_SUBTITLE"))
 widgets.sidebar_filters()

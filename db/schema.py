@@ -47,3 +47,28 @@ def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select version from data_version").fetchall()[0][0]
+
+
+TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
+          "screening_summaries", "imports", "region_aliases", "header_mappings")
+
+
+def upgrade(path: str | Path, wait: float = 30.0) -> bool:
+    """Create the tables an older database lacks (no data is touched). True if it changed."""
+    import time
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if set(TABLES) <= have:
+        return False
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with duckdb.connect(str(path)) as con:
+                create(con)
+                household_salt(con)
+            return True
+        except (duckdb.IOException, duckdb.ConnectionException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -92,14 +92,19 @@ class Matcher:
         if aliases is not None:
             for row in aliases.itertuples():
                 self.aliases[(clean(row.alias), row.county_code or "")] = row.region_code
+        city_of = dict(zip(counties["region_code"], counties["city_code"]))
         self._county_names = sorted(
             {(clean(n), c) for n, c in zip(counties["name"], counties["region_code"])}
             | {(county_core(n), c) for n, c in zip(counties["name"], counties["region_code"])},
-            key=lambda nc: -len(nc[0]),
+            # longest first; of two counties with one name (海州区 in 连云港 and in 阜新), the atlas's first
+            key=lambda nc: (-len(nc[0]), city_of.get(nc[1]) not in self.atlas_cities, nc[1]),
         )
+        self._counties_named: dict[str, set[str]] = {}
+        for county_name, code in self._county_names:
+            self._counties_named.setdefault(county_name, set()).add(code)
         # 连云港市连云区… : a city prefix goes first (longest names first: 连云港市 before 连云港)
-        self._city_names = sorted({clean(n) for n in cities or []} | {county_core(n) for n in cities or []},
-                                  key=lambda n: -len(n))
+        # (full names only: 朝阳 without 市 is as likely 朝阳区 or 朝阳街道 as 朝阳市)
+        self._city_names = sorted({clean(n) for n in cities or []}, key=lambda n: -len(n))
         self._pinyin: dict[str, str] = {}
         self._cache: dict[tuple, Match] = {}
 
@@ -119,8 +124,8 @@ class Matcher:
             hits = hits[hits["city_code"].isin(self.atlas_cities)] if hits["city_code"].isin(self.atlas_cities).any() else hits
         return hits["region_code"].iloc[0] if len(hits) == 1 else None
 
-    def _strip_county(self, name: str) -> tuple[str, str | None]:
-        # 海州区新浦街道 -> (新浦街道, 海州区's code), only when a township name remains
+    def _strip_county(self, name: str) -> tuple[str, str | None, str | None]:
+        # 海州区新浦街道 -> (新浦街道, 海州区's code, 海州区), only when a township name remains
         for city in self._city_names:
             if len(city) >= 2 and name.startswith(city) and len(core(name[len(city):])) >= 2:
                 name = name[len(city):]
@@ -129,8 +134,8 @@ class Matcher:
             rest = name[len(county_name):]
             if len(county_name) >= 2 and name.startswith(county_name) and len(core(rest)) >= 2 \
                     and rest not in SUFFIXES:
-                return rest, code
-        return name, None
+                return rest, code, county_name
+        return name, None, None
 
     # ---- townships ----------------------------------------------------------------------------
 
@@ -167,13 +172,17 @@ class Matcher:
         for alias_key in ((written, county_code or ""), (written, "")):
             if alias_key in self.aliases and self.aliases[alias_key] in self.towns.index:
                 return Match(self.aliases[alias_key], "alias", note=note)
-        stripped, prefix_county = self._strip_county(written)
+        stripped, prefix_county, prefix_name = self._strip_county(written)
+        # every county the prefix can name (two counties are called 海州区)
+        prefix_counties = self._counties_named.get(prefix_name, set())
         tries = [("clean", written, "exact"), ("core", core(written), "normalised")]
         if stripped != written:  # 海州区新浦街道: the same again without the county, within that county
             tries += [("clean", stripped, "normalised"), ("core", core(stripped), "normalised")]
         for pool in self._pools(county_code):
-            for column, value, how in tries:
+            for index, (column, value, how) in enumerate(tries):
                 hits = pool[pool[column] == value]
+                if index >= 2 and not county_code:  # 海州区朝阳街道 is not 连云区's 朝阳街道
+                    hits = hits[hits["county_code"].isin(prefix_counties)]
                 if len(hits) == 1:
                     return Match(hits.index[0], how, note=note)
                 if len(hits) > 1:

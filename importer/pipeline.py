@@ -166,12 +166,7 @@ class Context:
 
     @classmethod
     def load(cls, db: Path) -> "Context":
-        with connect_for_read(db) as con:
-            have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if not {"imports", "region_aliases", "header_mappings", "screening_summaries", "meta"} <= have:
-            # a database from before the importer: add the new (empty) tables, touch no data
-            with connect_for_write(db) as con:
-                schema.create(con)
+        schema.upgrade(db, wait=LOCK_WAIT_SECONDS)  # a database from before the importer
         with connect_for_read(db) as con:
             towns = con.execute("""
                 select t.region_code, t.name, t.county_code, c.name as county_name, t.city_code,
@@ -754,6 +749,7 @@ def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) ->
     head = raw.head(10).copy()
     sensitive = {i for i, f in columns.items() if spec[f].sensitive}
     head.columns = [table.headers[i] for i in head.columns]
+    head = head.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
     for i in sensitive:
         head[table.headers[i]] = "＊＊＊"
     return head.astype(str).replace({"nan": "", "None": ""})

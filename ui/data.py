@@ -130,5 +130,17 @@ def screening_trend(region_code: str, first: date, last: date) -> pd.DataFrame:
     return query("screening_trend", first_month=first.replace(day=1), last_month=last.replace(day=1), scope=scope)
 
 
+def upgrade_schema() -> None:
+    """Add the tables a newer version brought (imports, aliases, …) to an older database."""
+    _upgrade(db_path(), _file_stamp(db_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def _upgrade(db: str, stamp: tuple) -> bool:
+    from db import schema
+
+    return schema.upgrade(db)
+
+
 def database_exists() -> bool:
     return Path(db_path()).exists()

@@ -59,7 +59,7 @@ def field_options(kind: str) -> dict[str, str]:
 
 def issues_table(issues) -> pd.DataFrame:
     return pd.DataFrame(
-        [(i.row, i.column, i.value, i.message, i.expected) for i in issues],
+        [(i.row, i.column or "", i.value or "", i.message, i.expected) for i in issues],
         columns=[t("COL_ROW"), t("COL_COLUMN"), t("COL_VALUE"), t("COL_PROBLEM"), t("COL_EXPECTED")],
     ).astype({t("COL_ROW"): "Int64"})
 

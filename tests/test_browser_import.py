@@ -1,0 +1,147 @@
+"""Importing while the app is open, in headless Chromium: from the 数据导入 page (upload, check,
+commit) and from ``cli.py import`` in another process while the browser keeps the app reading
+the same database. Neither import may fail on the file lock, the app must not break, and it must
+show the new numbers on its next rerun, without a restart.
+
+The app runs on a private copy of the session's demo database (these tests write to it).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.appserver import ROOT, AppServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
+if not CHROMIUM.exists():
+    if REQUIRED:
+        raise RuntimeError(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip(f"browser test needs Chromium at {CHROMIUM}", allow_module_level=True)
+if REQUIRED:
+    import playwright.sync_api as sync_api
+else:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+expect = sync_api.expect
+
+import duckdb  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def atlas_copy(demo_db, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("import-app") / "atlas.duckdb"
+    shutil.copy(demo_db, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(atlas_copy, tmp_path_factory):
+    log = tmp_path_factory.mktemp("import-app-log") / "streamlit.log"
+    with AppServer(atlas_copy, log) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def idle(page) -> None:
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
+
+
+def township_rows(db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""
+            select r.region_code, r.name, c.name, r.households_total, r.villages_total
+            from regions as r join regions as c on c.region_code = r.county_code
+            where r.level = 'township' and r.in_atlas order by r.region_code
+        """).fetchall()
+
+
+def regions_ledger(path: Path, rows: list[tuple], factor: int) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["各乡镇户数与村（社区）数"])
+    sheet.append(["区县", "乡镇（街道）", "户数（户）", "村（社区）数"])
+    for _code, name, county, households, villages in rows:
+        sheet.append([county, name, (households or 0) * factor, villages])
+    book.save(path)
+    return path
+
+
+def kpi_text(page) -> str:
+    return page.locator('[data-testid="stMetric"]').all_inner_texts().__str__()
+
+
+def test_upload_check_and_commit_on_the_page(app_url, atlas_copy, browser_page, tmp_path):
+    page = browser_page
+    ledger = regions_ledger(tmp_path / "区划底数-网页.xlsx", township_rows(atlas_copy), factor=1)
+    page.goto(f"{app_url}/import")
+    idle(page)
+    expect(page.get_by_text("导入记录")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files(str(ledger))
+    expect(page.get_by_text("检查通过").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("识别为：区划与底数").first).to_be_visible()
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.get_by_text("已导入 区划底数-网页.xlsx").first).to_be_visible(timeout=60_000)
+    idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        logged = con.execute("select file_name, kind, imported_by from imports").fetchall()
+    assert ("区划底数-网页.xlsx", "regions") == logged[-1][:2]
+    assert logged[-1][2].endswith("（网页）")
+    page.screenshot(path=str(tmp_path / "import-page.png"), full_page=True)
+
+
+def test_cli_import_while_the_app_reads(app_url, atlas_copy, browser_page, tmp_path):
+    page = browser_page
+    rows = township_rows(atlas_copy)
+    page.goto(app_url)
+    idle(page)
+    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
+    before = kpi_text(page)
+    # households doubled: every screening rate (the KPI) halves
+    ledger = regions_ledger(tmp_path / "区划底数-加倍.xlsx", rows, factor=2)
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "import", str(ledger), "--db", str(atlas_copy), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    reloads = 0
+    while proc.poll() is None or reloads < 2:  # keep the app reading the file all along
+        page.reload()
+        idle(page)
+        reloads += 1
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        if reloads > 60:
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, f"cli import failed while the app was open:\n{out}\n{err}"
+    assert '"status": "imported"' in out
+    page.reload()
+    idle(page)
+    expect(page.get_by_text("区划底数-加倍.xlsx").first).to_be_visible(timeout=30_000)  # the sidebar's data version
+    after = kpi_text(page)
+    assert after != before, "the overview shows the new households on its next rerun"
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        doubled = dict(con.execute("select region_code, households_total from regions where in_atlas").fetchall())
+    assert all(doubled[code] == (households or 0) * 2 for code, _n, _c, households, _v in rows)
+    page.screenshot(path=str(tmp_path / "overview-after-cli-import.png"), full_page=True)
