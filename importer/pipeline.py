@@ -160,6 +160,7 @@ class Context:
     households: dict
     salt: str
     cities: list
+    db: Path | None = None
 
     def matcher(self) -> names.Matcher:
         return names.Matcher(self.towns, self.counties, self.aliases, self.cities)
@@ -247,6 +248,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             plan = boundary_import.stage(path, name, context, result, problems, matches or {},
                                          boundary_fields or {}, progress)
         else:
+            context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
                                  matches or {}, sheet, staging_dir, today, progress)
         if plan is None or result.errors_total or result.unmatched:
@@ -507,6 +509,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
         if result.rows == 0 and not result.errors_total:
             problems.add("no_rows")
         _whole_file_checks(con, kind, table, columns, context, result, problems)
+        if kind == "rooms":
+            _rooms_inside_townships(con, context, table, columns, problems)
         _scope(con, kind, result)
     finally:
         con.close()
@@ -825,6 +829,31 @@ def _whole_file_checks(con, kind, table, columns, context: Context, result: Resu
                 problems.add("no_household_total", None, place, None, detail=str(unknown), severity="warning")
     finally:
         con.unregister("households_known")
+
+
+def _rooms_inside_townships(con, context: Context, table, columns, problems: _Problems) -> None:
+    """A warning for a room whose point lies outside its township's imported boundary (the demo's
+    approximate boundaries are not precise enough to judge by)."""
+    import shapely
+
+    header_of = {f: table.headers[i] for i, f in columns.items()}
+    points = con.execute("""select row_no, township_code, longitude, latitude from staged
+                            where longitude is not null and latitude is not null
+                                and township_code is not null""").df()
+    if points.empty or getattr(context, "db", None) is None:
+        return
+    with connect_for_read(context.db) as main:
+        main.register("wanted", points[["township_code"]].drop_duplicates())
+        shapes = main.execute("""select region_code, geometry from boundaries
+                                 where boundary_source = 'imported'
+                                   and region_code in (select township_code from wanted)""").fetchall()
+    by_code = {code: shapely.from_wkb(wkb) for code, wkb in shapes}
+    for row in points.itertuples():
+        shape = by_code.get(row.township_code)
+        if shape is not None and not shape.buffer(0.002).contains(shapely.Point(row.longitude, row.latitude)):
+            problems.add("outside_township", row.row_no, header_of.get("longitude"),
+                         f"{row.longitude}, {row.latitude}", detail=f"{row.longitude}, {row.latitude}",
+                         severity="warning")
 
 
 def _scope(con, kind: str, result: Result) -> None:
