@@ -59,14 +59,24 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
 
     with duckdb.connect(str(path), read_only=True) as con:
         have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    if set(TABLES) <= have:
+        indexed = con.execute("""select count(*) from duckdb_constraints()
+                                 where table_name = 'screenings' and constraint_type = 'PRIMARY KEY'""").fetchall()[0][0]
+    if set(TABLES) <= have and not indexed:
         return False
     deadline = time.monotonic() + wait
     while True:
         try:
             with duckdb.connect(str(path)) as con:
+                con.execute("begin")
+                if indexed:  # an older database: the same rows, without the slow index (see schema.sql)
+                    con.execute("drop index if exists screenings_by_township")
+                    con.execute("alter table screenings rename to screenings_indexed")
+                    create(con)
+                    con.execute("insert into screenings select * from screenings_indexed")
+                    con.execute("drop table screenings_indexed")
                 create(con)
                 household_salt(con)
+                con.execute("commit")
             return True
         except (duckdb.IOException, duckdb.ConnectionException):
             if time.monotonic() > deadline:

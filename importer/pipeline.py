@@ -533,11 +533,11 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         progress(min(0.1 + 0.7 * (1 - 1 / (1 + seen / 500_000)), 0.8), "parse")  # the end is unknown
         raw = chunk[[i for i in sorted(columns)]].copy() if columns else chunk
         # rows that are not records: blank, 合计/小计 totals, 注：notes under the table
-        as_text = chunk.astype(str).replace({"nan": "", "None": "", "NaT": ""})
-        blank = as_text.apply(lambda col: col.str.strip().eq("")).all(axis=1).to_numpy()
-        total = _first_cells_match(as_text, fields.TOTAL_WORDS, anchored_both=True)
-        note = _first_cells_match(as_text, fields.NOTE_WORDS, anchored_both=False) & (
-            (~as_text.apply(lambda col: col.str.strip().eq(""))).sum(axis=1).to_numpy() <= max(2, chunk.shape[1] // 3))
+        blank, filled = _blank_rows(chunk)
+        first = chunk.iloc[:, :4].astype(str).astype("string[pyarrow]")  # arrow: vectorised regexes
+        total = _first_cells_match(first, fields.TOTAL_WORDS, anchored_both=True)
+        note = _first_cells_match(first, fields.NOTE_WORDS, anchored_both=False) & (
+            filled <= max(2, chunk.shape[1] // 3))
         keep = ~(blank | total | note)
         skipped["blank"] += int(blank.sum())
         skipped["total"] += int((total & ~blank).sum())
@@ -601,6 +601,20 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         con.unregister("chunk")
     accepted = con.execute("select count(*) from staged").fetchall()[0][0]
     result.accepted = int(accepted)
+
+
+def _blank_rows(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(row is blank, filled cells per row). Cheap first: only short cells can be blank."""
+    empty = np.zeros(chunk.shape, dtype=bool)
+    for j, column in enumerate(chunk.columns):
+        cells = chunk[column]
+        as_text = cells.astype(str).astype("string[pyarrow]")
+        short = as_text.str.len().le(3).fillna(True).to_numpy()
+        empty[:, j] = cells.isna().to_numpy()
+        if short.any():
+            stripped = as_text[short].str.strip().fillna("")
+            empty[short, j] |= stripped.isin(["", "nan", "None", "NaT"]).to_numpy()
+    return empty.all(axis=1), (~empty).sum(axis=1)
 
 
 def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool) -> np.ndarray:

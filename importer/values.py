@@ -283,8 +283,10 @@ def _all_str(raw: pd.Series) -> bool:
 
 def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     # Free text in a big CSV (household ids): vectorised, not one Python call per cell.
-    cleaned = (raw.astype("string").str.normalize("NFKC").str.strip()
-               .str.replace(r"\s+", " ", regex=True))
+    cleaned = raw.astype("string[pyarrow]")
+    if not cleaned.str.isascii().fillna(True).all():  # NFKC is slow per cell; ASCII needs none
+        cleaned = cleaned.str.normalize("NFKC")
+    cleaned = cleaned.str.strip().str.replace(r"\s+", " ", regex=True)
     too_long = cleaned.str.len().gt(MAX_CELL).fillna(False).to_numpy()
     blank = cleaned.isna().to_numpy() | cleaned.eq("").fillna(True).to_numpy()
     values = cleaned.astype(object).to_numpy(copy=True)
