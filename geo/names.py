@@ -178,11 +178,17 @@ class Matcher:
         tries = [("clean", written, "exact"), ("core", core(written), "normalised")]
         if stripped != written:  # 海州区新浦街道: the same again without the county, within that county
             tries += [("clean", stripped, "normalised"), ("core", core(stripped), "normalised")]
-        for pool in self._pools(county_code):
+        pools = self._pools(county_code)
+        for number, pool in enumerate(pools):
             for index, (column, value, how) in enumerate(tries):
                 hits = pool[pool[column] == value]
                 if index >= 2 and not county_code:  # 海州区朝阳街道 is not 连云区's 朝阳街道
                     hits = hits[hits["county_code"].isin(prefix_counties)]
+                if len(hits) == 1 and self.atlas_codes and not county_code and number == len(pools) - 1:
+                    # a name known only outside the atlas's cities (新蒲街道 in 遵义 for 新浦街道):
+                    # a person decides, with the atlas's near misses beside it
+                    near = self._fuzzy(core(stripped), pools[0])
+                    return Match(None, None, "unmatched", self._candidates(hits, 100.0) + near, note)
                 if len(hits) == 1:
                     return Match(hits.index[0], how, note=note)
                 if len(hits) > 1:

@@ -16,6 +16,7 @@ class BoundaryPlan:
     new_counties: pd.DataFrame
     aliases: list = field(default_factory=list)
     remember_mapping: tuple | None = None
+    options: dict | None = None
 
     def count_replaced(self, db) -> int:
         from importer.pipeline import connect_for_read

@@ -182,9 +182,12 @@ class Context:
             aliases = con.execute("select alias, county_code, region_code from region_aliases").df()
             mappings = {s: (k, json.loads(m)) for s, k, m in
                         con.execute("select signature, kind, mapping from header_mappings").fetchall()}
-            imported = {h: {"import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
-                        for h, i, f, t, k in con.execute(
-                            "select file_hash, import_id, file_name, finished_at, kind from imports").fetchall()}
+            imported = {}
+            for h, i, f, t, k, summary in con.execute(
+                    "select file_hash, import_id, file_name, finished_at, kind, summary from imports").fetchall():
+                options = json.loads(summary or "{}").get("options")
+                imported[(h, json.dumps(options, sort_keys=True, ensure_ascii=False))] = {
+                    "import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
             salt_rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
         households = dict(zip(towns["region_code"], towns["households_total"]))
         return cls(towns, counties, aliases, mappings, imported, households,
@@ -237,7 +240,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     try:
         result.file_hash = file_hash(path)
         context = Context.load(target)
-        previous = context.imported_hashes.get(result.file_hash)
+        options = _options(kind, mapping, sheet, boundary_fields)
+        previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
         if previous:  # the very same bytes were imported before: nothing to add, say when
             result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
             return result
@@ -255,6 +259,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             result.status = "rejected"
             result.accepted = 0
             return result
+        plan.options = options
         progress(0.85, "plan")
         result.replaced = plan.count_replaced(target)
         if dry_run:
@@ -290,7 +295,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
 def _remember(con, result: Result, plan, user: str | None, started_at: datetime) -> None:
     import_id = con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchall()[0][0]
     result.import_id = import_id
-    summary = {"replaced": result.replaced, "warnings": len(result.warnings), "skipped": result.skipped,
+    summary = {"options": plan.options, "replaced": result.replaced, "warnings": len(result.warnings), "skipped": result.skipped,
                "sheet": result.sheet, "mapping": result.mapping}
     con.execute(
         "insert into imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -305,6 +310,13 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime)
         signature, kind, chosen = plan.remember_mapping
         con.execute("insert or replace into header_mappings values (?, ?, ?, ?)",
                     [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
+
+
+def _options(kind, mapping, sheet, boundary_fields) -> dict:
+    """What, besides the bytes, decides what an import reads: the same file read another way
+    (another sheet, another mapping) is a new import, not a repeat."""
+    return {"kind": kind, "mapping": dict(sorted((mapping or {}).items())), "sheet": sheet,
+            "fields": dict(sorted((boundary_fields or {}).items()))}
 
 
 def _who() -> str:
@@ -323,6 +335,7 @@ class LedgerPlan:
     aliases: list = field(default_factory=list)
     remember_mapping: tuple | None = None
     salt: str = ""
+    options: dict | None = None
 
     def _attach(self, con, alias: str = "stg") -> None:
         con.execute(f"attach '{self.staging.as_posix()}' as {alias} (read_only)")
@@ -464,7 +477,9 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
         kind = kind or remembered[0]
         chosen = dict(remembered[1])
         result.remembered = True
-    kind = kind or fields.detect_kind(table.keys) or (remembered[0] if remembered else None)
+    # the user's mapping counts in detection: a header they mapped reads as that field
+    detect_keys = [chosen.get(h) or k for h, k in zip(table.headers, table.keys)]
+    kind = kind or fields.detect_kind(detect_keys) or (remembered[0] if remembered else None)
     result.kind = kind
     if kind is None:
         problems.add("unknown_kind")
@@ -504,8 +519,12 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
-        _parse_into(con, table, kind, columns, matcher, confirmed, context, result, problems, plan, today,
-                    progress)
+        try:
+            _parse_into(con, table, kind, columns, matcher, confirmed, context, result, problems, plan, today,
+                        progress)
+        except read.ReadError as error:  # found only while reading the rows (a broken CSV line)
+            problems.add(error.code, detail=error.detail)
+            return None
         if result.rows == 0 and not result.errors_total:
             problems.add("no_rows")
         _whole_file_checks(con, kind, table, columns, context, result, problems)
@@ -627,8 +646,6 @@ def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool)
         else:
             found = squeezed.str.match(f"^\\*?(?:{pattern})")
         hit |= found.fillna(False).to_numpy()
-        if not anchored_both:
-            break  # a note starts in the first filled cell: the first column is enough here
     return hit
 
 

@@ -18,6 +18,7 @@ import python_calamine
 from importer import fields
 
 HEADER_SCAN = 30          # rows searched for the header
+SPARE = 8                 # CSV cells read beyond the header, to catch rows that run over it
 CHUNK_ROWS = 200_000
 MAX_ZIP_BYTES = 1_000_000_000
 MAX_ZIP_RATIO = 200
@@ -92,8 +93,10 @@ def _excel(path: Path, name: str, wanted: str | None) -> Table:
     if zipfile.is_zipfile(path):
         try:
             _check_zip(path)
-        except zipfile.BadZipFile as error:
-            raise ReadError("unreadable", str(error)) from None
+        except ReadError:
+            raise
+        except Exception as error:  # BadZipFile; NotImplementedError for a garbled version field
+            raise ReadError("unreadable", str(error)[:200]) from None
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own errors and plain ones for garbage
@@ -180,11 +183,24 @@ def _csv(path: Path, name: str) -> Table:
     delimiter = max(counts, key=counts.get)
     if counts[delimiter] == 0:
         delimiter = ","
-    head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    head = []
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    while True:
+        try:
+            head.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error:  # a cell over csv's field limit (128 KiB) is no header: keep looking
+            head.append([])
     found = _find_header(head, [], 0)
     if not found:
         raise ReadError("no_header", "")
     _score, top, bottom, headers, keys = found
+    # columns with data but no header (a remark column) are kept, unnamed, and ignored
+    widest = max((len(r) for r in head[bottom + 1:]), default=0)
+    for index in range(len(headers), widest):
+        headers.append(f"（第{index + 1}列）")
+        keys.append(headers[-1])
     width = len(headers)
 
     def source(size: int):
@@ -192,13 +208,17 @@ def _csv(path: Path, name: str) -> Table:
             reader = pd.read_csv(
                 path, sep=delimiter, encoding=encoding, header=None, skiprows=bottom + 1,
                 dtype=str, na_filter=False, skip_blank_lines=False, chunksize=size,
-                names=range(width), index_col=False, engine="c", quoting=csv.QUOTE_MINIMAL,
+                names=range(width + SPARE), index_col=False, engine="c", quoting=csv.QUOTE_MINIMAL,
             )
             first = bottom + 2
             for chunk in reader:
                 numbers = np.arange(first, first + len(chunk))
                 first += len(chunk)
-                yield chunk, numbers
+                # cells beyond the header: a comma inside an unquoted value shifted the row
+                spill = chunk.iloc[:, width:].ne("").any(axis=1).to_numpy()
+                if spill.any():
+                    raise ReadError("bad_csv", f"第 {int(numbers[spill][0])} 行的列数多于表头（{width} 列）")
+                yield chunk.iloc[:, :width], numbers
         except UnicodeDecodeError as error:
             raise ReadError("bad_encoding", str(error)[:120]) from None
         except pd.errors.ParserError as error:
@@ -243,7 +263,11 @@ def _find_header(rows: list[list], merged: list, col0: int):
         gaps = any(not upper[i] and below[i] for i in range(min(len(upper), len(below))))
         gaps = gaps or any(below[i] for i in range(len(upper), len(below)))
         holes = any(upper[i] and not below[i] for i in range(len(upper)))
-        if (merged_here or (gaps and holes)) and any(fields.looks_like_header(c) for c in below):
+        filled = [c for c in below if c]
+        header_like = sum(1 for c in filled if fields.looks_like_header(c))
+        # without a merge to go by, a first data row can leave the same gaps and holes (an open
+        # case: 办结日期 blank, a remark in an unnamed column); a sub-header row reads like headers
+        if header_like and (merged_here or (gaps and holes and 2 * header_like >= len(filled))):
             lower = below
             bottom = top + 1
     if lower is not None:
