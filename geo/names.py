@@ -107,6 +107,7 @@ class Matcher:
         self._city_names = sorted({clean(n) for n in cities or []}, key=lambda n: -len(n))
         self._pinyin: dict[str, str] = {}
         self._cache: dict[tuple, Match] = {}
+        self._pool_cache: dict = {}
 
     # ---- counties -----------------------------------------------------------------------------
 
@@ -146,6 +147,11 @@ class Matcher:
         return self._cache[key]
 
     def _pools(self, county_code: str | None) -> list[pd.DataFrame]:
+        if county_code not in self._pool_cache:
+            self._pool_cache[county_code] = self._make_pools(county_code)
+        return self._pool_cache[county_code]
+
+    def _make_pools(self, county_code: str | None) -> list[pd.DataFrame]:
         if county_code:
             return [self.towns[self.towns["county_code"] == county_code]]
         pools = []

@@ -27,7 +27,8 @@ from geo import names
 from importer import fields, messages, read, values
 
 MAX_LISTED = 50_000          # problems listed in full; beyond this only counted
-LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
+LOCK_WAIT_SECONDS = 120
+STAGING_MEMORY = "384MB"     # DuckDB's budget for the staging file's checks (it spills beyond)      # how long a commit waits for readers to let go of the file
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
 
@@ -514,7 +515,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
     matcher = context.matcher()
     confirmed = {names.clean(k): v for k, v in (matches or {}).items() if v}
     staging = staging_dir / "staging.duckdb"
-    con = duckdb.connect(str(staging))
+    # a ceiling, so the whole-file checks spill to disk instead of growing with the file
+    con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
     plan = LedgerPlan(kind, staging, salt=context.salt)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
@@ -640,7 +642,8 @@ def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool)
     hit = np.zeros(len(as_text), dtype=bool)
     pattern = "|".join(re.escape(w) for w in words)
     for column in list(as_text.columns)[:4]:
-        squeezed = as_text[column].str.replace(r"[\s\u3000:：]", "", regex=True)
+        # literal characters, not \s or \u escapes: pandas then hands the pattern to Arrow
+        squeezed = as_text[column].str.replace("[ \t\r\n　:：]", "", regex=True)
         if anchored_both:
             found = squeezed.str.match(f"^(?:{pattern})") | squeezed.str.contains(f"(?:{pattern})$", regex=True)
         else:

@@ -286,7 +286,7 @@ def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     cleaned = raw.astype("string[pyarrow]")
     if not cleaned.str.isascii().fillna(True).all():  # NFKC is slow per cell; ASCII needs none
         cleaned = cleaned.str.normalize("NFKC")
-    cleaned = cleaned.str.strip().str.replace(r"\s+", " ", regex=True)
+    cleaned = cleaned.str.strip().str.replace("[ \t\r\n　]+", " ", regex=True)  # Arrow, not re
     too_long = cleaned.str.len().gt(MAX_CELL).fillna(False).to_numpy()
     blank = cleaned.isna().to_numpy() | cleaned.eq("").fillna(True).to_numpy()
     values = cleaned.astype(object).to_numpy(copy=True)
