@@ -145,3 +145,26 @@ def test_a_ledger_before_its_boundaries_is_kept_and_mapped_later(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         after = runner.run(con, "township_shapes", scope=["110119"])
     assert "八达岭镇" in set(after["region_name"])
+
+
+@needs_fixture
+@pytest.mark.parametrize("page", ["coverage", "screening", "hotspots", "overview", "data_import"])
+def test_pages_run_on_an_imported_city_without_the_boundary_note(beijing, tmp_path, monkeypatch, page):
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "atlas.duckdb"
+    shutil.copy(beijing, db)
+    ledger = tmp_path / "区划.csv"  # households known for one district only: the rest stay null
+    ledger.write_text("区县,乡镇,户数,村（社区）数\n东城区,东华门街道,\"12,000\",9\n", encoding="utf-8")
+    summary = tmp_path / "汇总.csv"
+    summary.write_text("乡镇,月份,排查户数\n东华门街道,2024年3月,600\n", encoding="utf-8")
+    assert pipeline.run(ledger, db).status == "imported"
+    assert pipeline.run(summary, db).status == "imported"
+    monkeypatch.setenv("ATLAS_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=60)
+    at.session_state["period"] = "2024-03"
+    at.session_state["region"] = "110100000000"
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(str(e.value) for e in [*at.caption, *at.markdown, *at.info])
+    assert "示意边界" not in shown, "imported boundaries carry no 示意边界 note"

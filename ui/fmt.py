@@ -4,6 +4,8 @@ The indicator's name decides its format: *_rate is a 0–1 share (百分比, one
 *_per_1000 is ‰, *_per_10k is per 10,000 households, everything else is a count (万 when large).
 """
 import math
+
+import pandas as pd
 from datetime import date
 
 from queries import periods
@@ -53,7 +55,10 @@ MISSING = "—"
 
 
 def is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value != value
+    # pd.NA (nullable columns of imported data) has no truth value: test it before comparing
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return (isinstance(value, float) and math.isnan(value)) or bool(value != value)
 
 
 def label(code: str, lang: str = "zh", short: bool = False) -> str:
