@@ -24,6 +24,7 @@ import pytest
 import cli
 from importer import pipeline, report
 from queries import indicators
+from tests.dbcheck import fingerprint
 
 TODAY = date(2025, 1, 1)  # passed to every import: "in the future" must not move with the calendar
 
@@ -76,14 +77,6 @@ def full_atlas(demo_db, tmp_path) -> Path:
     path = tmp_path / "atlas.duckdb"
     shutil.copy(demo_db, path)
     return path
-
-
-def fingerprint(db: Path) -> list:
-    """The data version row, and the row count and content hash of every table."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
-        counted = " union all ".join(f"select '{t}', count(*), sum(hash(t)) from \"{t}\" as t" for t in tables)
-        return con.execute("select * from data_version").fetchall() + sorted(con.execute(counted).fetchall())
 
 
 def query(db: Path, sql: str, params=None) -> list[tuple]:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from db import schema
 from importer import fields, pipeline
+from tests.dbcheck import fingerprint
 
 TODAY = date(2025, 1, 1)
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
@@ -66,14 +67,6 @@ def atlas(small_db, tmp_path) -> Path:
     path = tmp_path / "atlas.duckdb"
     shutil.copy(small_db, path)
     return path
-
-
-def fingerprint(db: Path) -> list:
-    """The data version row, and the row count and content hash of every table."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
-        counted = " union all ".join(f"select '{t}', count(*), sum(hash(t)) from \"{t}\" as t" for t in tables)
-        return con.execute("select * from data_version").fetchall() + sorted(con.execute(counted).fetchall())
 
 
 class Snapshot:
