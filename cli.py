@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases"],
                      help="the kind of file (default: detected from the headers)")
     imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
-                     help='map a column: "原列名=field" (field names as in the templates; empty field ignores it)')
+                     help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '
+                          'for boundary files "PROPERTY=name|code|county"')
     imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
                      help='confirm a township: "禄脿街=320703001000" (stored and reused)')
     imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")
@@ -72,7 +73,7 @@ def _import(args, parser) -> int:
 
     mapping = _pairs(args.map, "--map", parser)
     matches = _pairs(args.match, "--match", parser)
-    known = {f.name for fs in fields.KINDS.values() for f in fs}
+    known = {f.name for fs in fields.KINDS.values() for f in fs} | {"code", "county", "layer"}
     for field_name in mapping.values():
         if field_name and field_name not in known:
             parser.error(f"--map: unknown field {field_name!r}; known: {', '.join(sorted(known))}")

@@ -250,6 +250,9 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         if kind == fields.BOUNDARY_KIND or (kind is None and suffix in {".geojson", ".json", ".zip", ".gpkg", ".shp"}):
             from importer import boundaries as boundary_import
             result.kind = fields.BOUNDARY_KIND
+            # --map "XZMC=name" names a boundary file's properties: name, code, county, layer
+            boundary_fields = {**{f: src for src, f in (mapping or {}).items()
+                                  if f in ("name", "code", "county", "layer")}, **(boundary_fields or {})}
             plan = boundary_import.stage(path, name, context, result, problems, matches or {},
                                          boundary_fields or {}, progress)
         else:
