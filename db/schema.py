@@ -1,5 +1,6 @@
 """Create the schema and keep the data version: the one place that knows the DDL."""
 import secrets
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,22 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
+
+
+def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to `wait` seconds while another process holds the file.
+
+    DuckDB lets one process write a file and no one else open it meanwhile; every reader and
+    writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
+            time.sleep(0.2)
 
 
 def household_salt(con: duckdb.DuckDBPyConnection) -> str:
@@ -55,30 +72,21 @@ TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screeni
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:
     """Create the tables an older database lacks (no data is touched). True if it changed."""
-    import time
-
-    with duckdb.connect(str(path), read_only=True) as con:
+    with open_waiting(path, read_only=True, wait=wait) as con:
         have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         indexed = con.execute("""select count(*) from duckdb_constraints()
                                  where table_name = 'screenings' and constraint_type = 'PRIMARY KEY'""").fetchall()[0][0]
     if set(TABLES) <= have and not indexed:
         return False
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with duckdb.connect(str(path)) as con:
-                con.execute("begin")
-                if indexed:  # an older database: the same rows, without the slow index (see schema.sql)
-                    con.execute("drop index if exists screenings_by_township")
-                    con.execute("alter table screenings rename to screenings_indexed")
-                    create(con)
-                    con.execute("insert into screenings select * from screenings_indexed")
-                    con.execute("drop table screenings_indexed")
-                create(con)
-                household_salt(con)
-                con.execute("commit")
-            return True
-        except (duckdb.IOException, duckdb.ConnectionException):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    with open_waiting(path, read_only=False, wait=wait) as con:
+        con.execute("begin")
+        if indexed:  # an older database: the same rows, without the slow index (see schema.sql)
+            con.execute("drop index if exists screenings_by_township")
+            con.execute("alter table screenings rename to screenings_indexed")
+            create(con)
+            con.execute("insert into screenings select * from screenings_indexed")
+            con.execute("drop table screenings_indexed")
+        create(con)
+        household_salt(con)
+        con.execute("commit")
+    return True

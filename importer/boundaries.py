@@ -7,6 +7,7 @@ import pandas as pd
 import shapely
 
 from geo import boundary_files, names
+from importer.pipeline import Unmatched, connect_for_read  # pipeline imports this module lazily
 
 
 @dataclass
@@ -19,8 +20,6 @@ class BoundaryPlan:
     options: dict | None = None
 
     def count_replaced(self, db) -> int:
-        from importer.pipeline import connect_for_read
-
         with connect_for_read(db) as con:
             con.register("incoming", self.rows[["region_code"]])
             try:
@@ -112,7 +111,6 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
         if not code and match.problem == "unmatched" and not match.candidates:
             problems.add("no_code_new_township", row.feature_no, name_column, written)
             continue
-        from importer.pipeline import Unmatched
         entry = unmatched.setdefault(key, Unmatched(
             written, county_text, code, match.problem or "unmatched", [], 0,
             [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}

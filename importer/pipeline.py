@@ -129,25 +129,11 @@ class _Problems:
 
 def connect_for_write(db: Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open the atlas database for writing, waiting while readers (the app) hold it."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return duckdb.connect(str(db))
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
-            time.sleep(0.2)
+    return schema.open_waiting(db, read_only=False, wait=wait)
 
 
 def connect_for_read(db: Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return duckdb.connect(str(db), read_only=True)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
-            time.sleep(0.2)
+    return schema.open_waiting(db, read_only=True, wait=wait)
 
 
 @dataclass
@@ -305,11 +291,11 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime)
         "insert into imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id, result.file, result.file_hash, result.kind, result.rows, result.accepted,
          result.replaced, result.townships, ",".join(result.periods), started_at, datetime.now(),
-         user or _who(), json.dumps(summary, ensure_ascii=False, default=str)],
+         user or who(), json.dumps(summary, ensure_ascii=False, default=str)],
     )
     for alias, county_code, code in plan.aliases:
         con.execute("insert or replace into region_aliases values (?, ?, ?, ?, ?)",
-                    [alias, county_code, code, user or _who(), datetime.now()])
+                    [alias, county_code, code, user or who(), datetime.now()])
     if plan.remember_mapping is not None:
         signature, kind, chosen = plan.remember_mapping
         con.execute("insert or replace into header_mappings values (?, ?, ?, ?)",
@@ -323,7 +309,7 @@ def _options(kind, mapping, sheet, boundary_fields) -> dict:
             "fields": dict(sorted((boundary_fields or {}).items()))}
 
 
-def _who() -> str:
+def who() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
@@ -698,10 +684,6 @@ def _match_rows(parsed, raw, rows, by_field, header_of, matcher, confirmed, unma
 
 def _column(parsed, name, n):
     return parsed.get(name, np.full(n, None, dtype=object))
-
-
-def _dates(array) -> pd.Series:
-    return pd.to_datetime(pd.Series(array, dtype=object), errors="coerce").dt.date
 
 
 def _typed(kind, parsed, codes, rows, problems, header_of, today) -> pd.DataFrame:

@@ -6,7 +6,6 @@ value once (a 5-million-row ledger holds a few thousand distinct dates and towns
 """
 import math
 import re
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Callable
 
@@ -294,11 +293,3 @@ def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     problems = np.full(len(raw), None, dtype=object)
     problems[too_long] = "too_long"
     return values, problems
-
-
-def is_blank(cell) -> bool:
-    if cell is None:
-        return True
-    if isinstance(cell, float) and math.isnan(cell):
-        return True
-    return isinstance(cell, str) and not unicodedata.normalize("NFKC", cell).strip()

@@ -14,9 +14,9 @@ from pyproj import Transformer
 from shapely.geometry import Point, Polygon, box
 
 from geo.boundary_files import PROBLEM_CODES, WARNING_CODES, field_candidates, read_boundaries
+from tests.support import beijing_files
 
 ROOT = Path(__file__).resolve().parent.parent
-BEIJING = ROOT.parent / "shared" / "fixtures" / "beijing-subdistricts"
 COLUMNS = ["feature_no", "name", "code", "county", "geometry"]
 
 pytestmark = [
@@ -84,10 +84,8 @@ def codes_of(result) -> list[tuple[int | None, str]]:
 
 
 def test_beijing_fixture_reads_clean():
-    if not BEIJING.is_dir():
-        pytest.skip(f"shared fixture absent: {BEIJING}")
     frames = []
-    for path in sorted(BEIJING.glob("*.geojson")):
+    for path in beijing_files():
         result = read_boundaries(path)
         assert result.problems == [] and result.warnings == [], path.name
         assert (result.name_field, result.code_field, result.county_field) == ("Name", "code", "parentCode")

@@ -21,7 +21,6 @@ Skipped (with the reason) only when /usr/bin/chromium or the playwright package 
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -29,17 +28,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-# scripts/test.sh (and so CI) sets ATLAS_REQUIRE_BROWSER=1: there a missing browser is a failure.
-REQUIRED = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
-if not CHROMIUM.exists():
-    if REQUIRED:
-        raise RuntimeError(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip(f"browser test needs Chromium at {CHROMIUM}", allow_module_level=True)
-if REQUIRED:
-    import playwright.sync_api as sync_api
-else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api  # noqa: E402
+
+sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 PlaywrightError = sync_api.Error
 expect = sync_api.expect
 
@@ -47,8 +38,6 @@ import duckdb  # noqa: E402
 
 from tests.appserver import AppServer  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 # Page -> the URL it is served at. Streamlit serves the default page (总览) at the app root;

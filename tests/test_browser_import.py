@@ -7,34 +7,22 @@ The app runs on a private copy of the session's demo database (these tests write
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.appserver import ROOT, AppServer
+from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
-if not CHROMIUM.exists():
-    if REQUIRED:
-        raise RuntimeError(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip(f"browser test needs Chromium at {CHROMIUM}", allow_module_level=True)
-if REQUIRED:
-    import playwright.sync_api as sync_api
-else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 expect = sync_api.expect
 
 import duckdb  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")

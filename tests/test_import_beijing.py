@@ -12,19 +12,17 @@ import pytest
 import shapely
 
 import cli
+from tests.support import beijing_files
 from geo import boundary_files
 from importer import messages, pipeline
 from queries import runner
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "beijing-subdistricts"
-FILES = sorted(FIXTURES.glob("*.geojson")) if FIXTURES.exists() else []
-needs_fixture = pytest.mark.skipif(len(FILES) != 16, reason=f"needs the 16 files of {FIXTURES} (../shared)")
 
 
 def fixture_features() -> dict[str, dict]:
     out = {}
-    for path in FILES:
+    for path in beijing_files():
         for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
             props = feature["properties"]
             out[str(props["code"])] = props
@@ -33,16 +31,13 @@ def fixture_features() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def beijing(tmp_path_factory) -> Path:
-    if len(FILES) != 16:
-        pytest.skip(f"needs the 16 files of {FIXTURES} (../shared)")
     db = tmp_path_factory.mktemp("beijing") / "atlas.duckdb"
     assert not db.exists()
-    code = cli.main(["import", *map(str, FILES), "--db", str(db), "--json"])
+    code = cli.main(["import", *map(str, beijing_files()), "--db", str(db), "--json"])
     assert code == 0
     return db
 
 
-@needs_fixture
 def test_all_16_files_give_343_townships_with_their_codes(beijing):
     expected = fixture_features()
     assert len(expected) == 343
@@ -66,15 +61,14 @@ def test_all_16_files_give_343_townships_with_their_codes(beijing):
     assert (cities["level"] == "county").sum() == 16
 
 
-@needs_fixture
 def test_reimporting_a_boundary_file_is_recognised(beijing, capsys):
     capsys.readouterr()
-    assert cli.main(["import", str(FILES[0]), "--db", str(beijing), "--json"]) == 0
+    first = beijing_files()[0]
+    assert cli.main(["import", str(first), "--db", str(beijing), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "unchanged" and out["previous_import"]["file_name"] == FILES[0].name
+    assert out["status"] == "unchanged" and out["previous_import"]["file_name"] == first.name
 
 
-@needs_fixture
 def test_a_ledger_with_variant_spellings_imports(beijing, tmp_path):
     db = tmp_path / "atlas.duckdb"
     shutil.copy(beijing, db)
@@ -129,7 +123,6 @@ def test_imported_boundaries_replace_the_approximate_ones(demo_db, tmp_path):
     assert (shapes == "approximate").sum() == len(shapes) - 2
 
 
-@needs_fixture
 def test_a_ledger_before_its_boundaries_is_kept_and_mapped_later(tmp_path):
     db = tmp_path / "atlas.duckdb"
     ledger = tmp_path / "区划底数.csv"
@@ -140,14 +133,13 @@ def test_a_ledger_before_its_boundaries_is_kept_and_mapped_later(tmp_path):
         before = runner.run(con, "township_shapes", scope=["110119"])
         total = con.execute("select households_total from regions where name = '八达岭镇' and in_atlas").fetchall()
     assert before.empty and total == [(5210,)]
-    yanqing = next(p for p in FILES if p.name.startswith("yanqing"))
+    yanqing = next(p for p in beijing_files() if p.name.startswith("yanqing"))
     assert pipeline.run(yanqing, db).status == "imported"
     with duckdb.connect(str(db), read_only=True) as con:
         after = runner.run(con, "township_shapes", scope=["110119"])
     assert "八达岭镇" in set(after["region_name"])
 
 
-@needs_fixture
 @pytest.mark.parametrize("page", ["coverage", "screening", "hotspots", "overview", "data_import"])
 def test_pages_run_on_an_imported_city_without_the_boundary_note(beijing, tmp_path, monkeypatch, page):
     from streamlit.testing.v1 import AppTest

@@ -24,7 +24,7 @@ import pytest
 import cli
 from importer import pipeline, report
 from queries import indicators
-from tests.dbcheck import fingerprint
+from tests.support import fingerprint, workbook
 
 TODAY = date(2025, 1, 1)  # passed to every import: "in the future" must not move with the calendar
 
@@ -105,16 +105,7 @@ def write_csv(path: Path, rows: list[list], encoding: str = "utf-8", delimiter: 
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[str]] | None = None) -> Path:
-    """One workbook; sheets in order, each a list of rows (None = empty cell)."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        for cells in (merges or {}).get(name, []):
-            sheet.merge_cells(cells)
-    book.save(path)
+    workbook(sheets, merges).save(path)
     return path
 
 

@@ -15,14 +15,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from db import schema
 from importer import fields, pipeline
-from tests.dbcheck import fingerprint
+from tests.support import fingerprint, workbook
 
 TODAY = date(2025, 1, 1)
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
@@ -113,14 +112,8 @@ def csv_bytes(rows: list[list], encoding: str = "utf-8") -> bytes:
 
 
 def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
     buffer = io.BytesIO()
-    book.save(buffer)
+    workbook(sheets).save(buffer)
     return buffer.getvalue()
 
 

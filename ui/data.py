@@ -1,5 +1,4 @@
 """The only place caches meet data. Every cache keys on (database path, data version)."""
-import time
 from datetime import date
 from pathlib import Path
 
@@ -7,7 +6,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from db import paths
+from db import paths, schema
 from geo import boundaries, shapes
 from queries import indicators, periods, runner
 
@@ -23,14 +22,9 @@ def viewer_scope() -> list[str]:
 
 def _connect(db: str) -> duckdb.DuckDBPyConnection:
     # A writer in another process holds the file for a moment: wait a little, then give up.
-    for attempt in range(20):
-        try:
-            return runner.connect(db)
-        except duckdb.IOException:
-            if attempt == 19:
-                raise
-            time.sleep(0.25)
-    raise AssertionError("unreachable")
+    if not Path(db).exists():
+        raise FileNotFoundError(f"no database at {db}; build one with `python cli.py demo`")
+    return schema.open_waiting(db, read_only=True, wait=5)
 
 
 def version() -> int:
@@ -137,8 +131,6 @@ def upgrade_schema() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _upgrade(db: str, stamp: tuple) -> bool:
-    from db import schema
-
     return schema.upgrade(db)
 
 

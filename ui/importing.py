@@ -41,7 +41,7 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, file_name=name,
-        user=f"{pipeline._who()}（网页）",
+        user=f"{pipeline.who()}（网页）",
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()

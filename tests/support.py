@@ -1,0 +1,62 @@
+"""Helpers several test modules share: database fingerprints, workbooks, the shared fixtures,
+and the headless browser."""
+import os
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BEIJING = ROOT.parent / "shared" / "fixtures" / "beijing-subdistricts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+# scripts/test.sh (and so CI) sets these: there a missing browser or ../shared fails the run
+REQUIRE_BROWSER = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
+REQUIRE_SHARED = os.environ.get("ATLAS_REQUIRE_SHARED") == "1"
+
+
+def fingerprint(db: Path) -> list:
+    """The data version row, and the row count and content hash of every table."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
+        counted = " union all ".join(f"select '{t}', count(*), sum(hash(t)) from \"{t}\" as t" for t in tables)
+        return con.execute("select * from data_version").fetchall() + sorted(con.execute(counted).fetchall())
+
+
+def workbook(sheets: dict[str, list[list]], merges: dict[str, list[str]] | None = None) -> openpyxl.Workbook:
+    """One workbook; sheets in order, each a list of rows (None = empty cell)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        for cells in (merges or {}).get(name, []):
+            sheet.merge_cells(cells)
+    return book
+
+
+def beijing_files() -> list[Path]:
+    """The 16 district files of ../shared/fixtures/beijing-subdistricts; skips without them,
+    fails instead where ../shared must be present (CI)."""
+    files = sorted(BEIJING.glob("*.geojson")) if BEIJING.is_dir() else []
+    if len(files) != 16:
+        message = f"needs the 16 files of {BEIJING} (../shared beside the repository)"
+        if REQUIRE_SHARED:
+            pytest.fail(message)
+        pytest.skip(message)
+    return files
+
+
+def browser_api():
+    """playwright.sync_api, or a module-level skip (a failure where the browser is required)."""
+    if not CHROMIUM.exists():
+        if REQUIRE_BROWSER:
+            raise RuntimeError(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"browser test needs Chromium at {CHROMIUM}", allow_module_level=True)
+    if REQUIRE_BROWSER:
+        import playwright.sync_api as sync_api
+        return sync_api
+    return pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
