@@ -3,7 +3,7 @@ township matches, then import, all or nothing per file."""
 import pandas as pd
 import streamlit as st
 
-from importer import fields, templates
+from importer import fields
 from ui import importing
 from ui.text import t
 
@@ -16,7 +16,7 @@ with st.expander(t("IMPORT_TEMPLATES")):
     st.caption(t("IMPORT_TEMPLATES_HELP"))
     cols = st.columns(len(fields.LEDGER_KINDS))
     for col, kind in zip(cols, fields.LEDGER_KINDS):
-        col.download_button(importing.kind_label(kind), templates.xlsx_bytes(kind),
+        col.download_button(importing.kind_label(kind), importing.template(kind),
                             file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

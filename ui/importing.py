@@ -1,6 +1,5 @@
 """The 数据导入 page's moving parts: uploads kept on disk, the check (a dry run) kept per input,
 the commit with a progress bar. The importer itself is importer/; nothing here parses files."""
-import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from importer import fields, pipeline, report
+from importer import fields, pipeline, report, templates
 from ui import data
 from ui.text import t
 
@@ -16,14 +15,23 @@ UPLOADS = Path(tempfile.gettempdir()) / "atlas-uploads"
 
 
 def saved(upload) -> Path:
-    """The uploaded file on disk (the importer streams from a path), once per upload."""
-    digest = hashlib.sha256(upload.getvalue()).hexdigest()[:16]
-    folder = UPLOADS / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(upload.name).name
-    if not path.exists():
+    """The uploaded file on disk (the importer streams from a path), written once per upload:
+    reruns look it up by the upload's id instead of hashing a large file again."""
+    known = st.session_state.setdefault("upload_paths", {})
+    path = known.get(upload.file_id)
+    if path is None or not path.exists():
+        folder = UPLOADS / upload.file_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(upload.name).name
         path.write_bytes(upload.getvalue())
+        known[upload.file_id] = path
     return path
+
+
+@st.cache_data(show_spinner=False)
+def template(kind: str) -> bytes:
+    """A blank ledger to download, built once per process, not on every rerun."""
+    return templates.xlsx_bytes(kind)
 
 
 def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict) -> pipeline.Result:
