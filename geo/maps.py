@@ -3,15 +3,13 @@
 Text shown on the map (labels, legend title, notes, tooltips) is passed in by the caller, so
 this module holds no interface language.
 """
-import warnings
 from dataclasses import dataclass, field
 
 import folium
-import mapclassify
 import numpy as np
 from branca.element import Element, MacroElement, Template
 
-from geo import shapes
+from geo import classify, shapes
 
 # ColorBrewer sequential palettes (5 classes); reds for risk, blues/greens for coverage work.
 PALETTES = {
@@ -28,24 +26,14 @@ def class_breaks(values, k: int = 5) -> list[float]:
     """Upper bounds of up to ``k`` quantile classes of the non-missing ``values``.
 
     Fewer classes when there are fewer distinct values; [] when nothing is known.
+    Other schemes and locked scales: geo.classify.
     """
-    known = np.asarray([v for v in values if v is not None and not np.isnan(v)], dtype=float)
-    distinct = np.unique(known)
-    if len(distinct) == 0:
-        return []
-    if len(distinct) <= k:
-        return [float(v) for v in distinct]
-    with warnings.catch_warnings():  # ties (many zeros) make mapclassify merge classes and say so
-        warnings.simplefilter("ignore")
-        bins = mapclassify.Quantiles(known, k=k).bins
-    return [float(b) for b in np.unique(bins)]
+    return list(classify.classify(values, "quantiles", k).breaks)
 
 
 def class_of(value, breaks: list[float]) -> int | None:
     """Index of the class holding ``value`` (upper bounds inclusive), None when missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or not breaks:
-        return None
-    return int(min(np.searchsorted(breaks, value, side="left"), len(breaks) - 1))
+    return classify.class_index(value, breaks)
 
 
 def palette_for(name: str, n: int) -> list[str]:
