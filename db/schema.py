@@ -67,16 +67,20 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
-          "screening_summaries", "imports", "region_aliases", "header_mappings")
+          "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets")
+# Columns added to existing tables after their first release: (table, column). schema.sql adds
+# them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
+ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"))
 
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:
-    """Create the tables an older database lacks (no data is touched). True if it changed."""
+    """Create the tables and columns an older database lacks (no data is touched). True if it changed."""
     with open_waiting(path, read_only=True, wait=wait) as con:
         have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        columns = set(con.execute("select table_name, column_name from information_schema.columns").fetchall())
         indexed = con.execute("""select count(*) from duckdb_constraints()
                                  where table_name = 'screenings' and constraint_type = 'PRIMARY KEY'""").fetchall()[0][0]
-    if set(TABLES) <= have and not indexed:
+    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not indexed:
         return False
     with open_waiting(path, read_only=False, wait=wait) as con:
         con.execute("begin")

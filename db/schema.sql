@@ -24,14 +24,21 @@ create table if not exists regions (
     in_atlas boolean not null default false
 );
 
--- Villages and communities (村/社区) of the townships in the atlas.
+-- Villages and communities (村/社区) of the townships in the atlas. longitude/latitude: a point
+-- for the village (WGS84), null when unknown; coverage-gap distances treat null as unknown, never
+-- as covered.
 create table if not exists villages (
     village_code varchar primary key,
     township_code varchar not null,
     name varchar not null,
     kind varchar not null check (kind in ('村', '社区')),
-    households integer check (households >= 0)
+    households integer check (households >= 0),
+    longitude double,
+    latitude double
 );
+-- Databases from before village points: the same table, two more (empty) columns.
+alter table villages add column if not exists longitude double;
+alter table villages add column if not exists latitude double;
 
 -- Boundaries as WKB in WGS84 lon/lat. boundary_source says how far to trust the line:
 -- 'approximate' (generated, shown with 示意边界) or 'imported' (from a bureau's file).
@@ -142,4 +149,14 @@ create table if not exists header_mappings (
     kind varchar not null,
     mapping varchar not null,
     updated_at timestamp not null
+);
+
+-- Screening targets (排查任务数): households a township is to screen in a year. A township
+-- without a row here is held to its households_total (全覆盖: every household once a year).
+create table if not exists screening_targets (
+    township_code varchar not null,
+    year integer not null,
+    target_households integer not null check (target_households >= 0),
+    updated_at timestamp,
+    primary key (township_code, year)
 );
