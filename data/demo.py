@@ -56,6 +56,9 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
     os.close(fd)
     os.unlink(tmp_name)
     rng = np.random.default_rng(seed)
+    # A second stream for what was added later (village points, targets): drawing them from
+    # `rng` would shift every room, visit and case that follows for the same seed.
+    place_rng = np.random.default_rng([seed, 1])
     try:
         with duckdb.connect(tmp_name) as con:
             schema.create(con)
@@ -81,8 +84,9 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
             report(0.25, "villages")
             towns = towns.merge(shapes[["region_code", "geometry"]], on="region_code")
             villages = _villages(towns, rng, scale)
+            villages = _village_points(villages, towns, place_rng)
             con.register("v", villages)
-            con.execute("insert into villages select village_code, township_code, name, kind, households from v")
+            con.execute("insert into villages by name select * from v")
             con.unregister("v")
             totals = villages.groupby("township_code").agg(households_total=("households", "sum"), villages_total=("village_code", "count")).reset_index()
             con.register("t", totals)
@@ -97,12 +101,18 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
 
             report(0.35, "rooms")
             rooms = _rooms(towns, counties, villages, rng)
+            rooms = _rooms_at_their_villages(rooms, villages, towns, place_rng)
             con.register("r", rooms)
             con.execute("insert into rooms by name select * from r")
             con.unregister("r")
 
             report(0.45, "screenings")
             _screenings(con, towns, villages, rng)
+
+            targets = _targets(villages, place_rng)
+            con.register("g", targets)
+            con.execute("insert into screening_targets by name select * from g")
+            con.unregister("g")
 
             report(0.8, "cases")
             cases = _cases(towns, villages, rooms, rng)
@@ -209,6 +219,59 @@ def _villages(towns: pd.DataFrame, rng: np.random.Generator, scale: float) -> pd
         for j, name in enumerate(villages):
             rows.append((f"{prefix}{200 + j + 1:03d}", town.region_code, name, "村", int(counts[n_communities + j])))
     return pd.DataFrame(rows, columns=["village_code", "township_code", "name", "kind", "households"])
+
+
+def _village_points(villages: pd.DataFrame, towns: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Each village gets a point (longitude, latitude) uniformly inside its township's polygon."""
+    geometry = dict(zip(towns["region_code"], towns["geometry"]))
+    out = villages.copy()
+    lon = np.empty(len(out))
+    lat = np.empty(len(out))
+    for code, index in out.groupby("township_code", sort=True).indices.items():
+        points = boundaries.random_points_in(geometry[code], len(index), rng)
+        lon[index], lat[index] = points[:, 0], points[:, 1]
+    out["longitude"] = np.round(lon, 6)
+    out["latitude"] = np.round(lat, 6)
+    return out
+
+
+def _rooms_at_their_villages(rooms: pd.DataFrame, villages: pd.DataFrame, towns: pd.DataFrame,
+                             rng: np.random.Generator) -> pd.DataFrame:
+    """Move a room that belongs to a village to within about 200 m of the village's point.
+
+    Rooms are first placed anywhere in their township (in `_rooms`); a village's own room far
+    from the village would make the coverage-gap distances meaningless. A jitter that leaves the
+    township polygon falls back to the village point itself.
+    """
+    point = villages.set_index("village_code")[["longitude", "latitude"]]
+    geometry = dict(zip(towns["region_code"], towns["geometry"]))
+    out = rooms.copy()
+    has_village = out["village_code"].notna().to_numpy()
+    at = point.loc[out.loc[has_village, "village_code"]].to_numpy()
+    moved = at + rng.uniform(-0.002, 0.002, size=at.shape)
+    inside = np.array([
+        shapely.contains_xy(geometry[code], x, y)
+        for code, (x, y) in zip(out.loc[has_village, "township_code"], moved)
+    ], dtype=bool)
+    moved[~inside] = at[~inside]
+    out.loc[has_village, "longitude"] = np.round(moved[:, 0], 6)
+    out.loc[has_village, "latitude"] = np.round(moved[:, 1], 6)
+    return out
+
+
+def _targets(villages: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Screening targets per township and year: every household (全覆盖) for most townships, a
+    lower share (50–85 %) for about one in ten, e.g. a township that agreed a phased plan."""
+    households = villages.groupby("township_code", sort=True)["households"].sum()
+    rows = []
+    for year in range(FIRST_DAY.year, LAST_DAY.year + 1):
+        reduced = rng.random(len(households)) < 0.1
+        shares = rng.uniform(0.5, 0.85, len(households))
+        for (code, total), lower, share in zip(households.items(), reduced, shares):
+            rows.append((code, year, int(round(total * share)) if lower else int(total)))
+    frame = pd.DataFrame(rows, columns=["township_code", "year", "target_households"])
+    frame["updated_at"] = pd.Timestamp(FIRST_DAY)  # fixed, so the same seed gives the same rows
+    return frame
 
 
 def _risk_clusters(towns: pd.DataFrame, rng: np.random.Generator) -> tuple[list[list[str]], dict[str, float]]:
