@@ -13,6 +13,7 @@ SAMPLE_PARAMS = {
     "period_end": date(2025, 12, 31),
     "scope": [""],
     "today": date(2026, 11, 25),
+    "as_of": date(2025, 12, 31),
     "first_month": date(2025, 1, 1),
     "last_month": date(2025, 12, 1),
     "limit": 10,
