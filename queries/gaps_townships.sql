@@ -1,0 +1,31 @@
+-- gaps_townships: atlas townships with their count of active mediation rooms, to find townships
+-- with none (盲区). A room is active in a period if it opened by the period's end and did not
+-- close before its start (as in indicators.sql).
+-- Grain: one row per atlas township in scope, with or without rooms.
+-- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes)
+with rooms_active as (
+    select
+        township_code,
+        count(*) as rooms_active,
+        count(*) filter (where longitude is not null and latitude is not null) as rooms_located
+    from rooms
+    where opened_date <= $period_end
+        and (closed_date is null or closed_date >= $period_start)
+    group by township_code
+)
+select
+    t.region_code as township_code,
+    t.name as township_name,
+    t.county_code,
+    c.name as county_name,
+    t.households_total,
+    t.villages_total,
+    cast(coalesce(ra.rooms_active, 0) as bigint) as rooms_active,
+    cast(coalesce(ra.rooms_located, 0) as bigint) as rooms_located
+from regions as t
+left join regions as c on c.region_code = t.county_code
+left join rooms_active as ra on ra.township_code = t.region_code
+where t.level = 'township'
+    and t.in_atlas
+    and list_bool_or(list_transform($scope, lambda p: starts_with(t.region_code, p)))
+order by t.region_code
