@@ -2,6 +2,7 @@
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
     python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P] --json
+    python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
                          [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
 
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     ind.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     ind.add_argument("--json", action="store_true", help="print a JSON array (the stable interface)")
 
+    gap = sub.add_parser("gaps", help="list coverage gaps (盲区): townships and villages without a room")
+    gap.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
+    gap.add_argument("--region", help="12-digit code of a city, county or township to limit to")
+    gap.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
+    gap.add_argument("--radius-km", type=float, help="also list villages farther than this from every active room")
+    gap.add_argument("--json", action="store_true", help="print a JSON array")
+
     imp = sub.add_parser("import", help="import ledgers and boundary files (all or nothing per file)")
     imp.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
     imp.add_argument("--db", help="database path (created with the division register if missing)")
@@ -49,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--user", help="who is importing (default: the login name)")
 
     args = parser.parse_args(argv)
+    if args.command == "gaps":
+        return _gaps(args)
     if args.command == "demo":
         return _demo(args)
     if args.command == "import":
@@ -136,6 +146,67 @@ def _indicators(args) -> int:
             print("[]" if args.json else "no records in the database", file=sys.stdout)
             return 0
         frame = indicators.table(con, args.level, period, scope, args.region)
+        frame = _with_extras(con, frame, args.level, period, scope, args.region)
+    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+    else:
+        print(frame.to_string(index=False))
+    return 0
+
+
+def _township_extras(con, period, scope, region) -> list:
+    """Frames of extra columns for township rows of `indicators`, one row per region_code.
+
+    They are appended after indicators.FIELDS in this order; to publish more (hotspots, say),
+    add a frame here.
+    """
+    from queries import pacing
+
+    paced = pacing.pacing(con, period, scope, region)
+    return [paced[["region_code", "target", "expected_by_now", "status"]]]
+
+
+def _with_extras(con, frame, level, period, scope, region):
+    if level != "township":
+        return frame
+    for extra in _township_extras(con, period, scope, region):
+        frame = frame.merge(extra, on="region_code", how="left", validate="one_to_one")
+    return frame
+
+
+def _gaps(args) -> int:
+    from geo import gaps
+    from queries import indicators, periods, runner
+
+    target = paths.db_path(args.db)
+    if not target.exists():
+        print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
+        return 2
+    try:
+        if args.region:
+            indicators.region_prefix(args.region)
+        if args.period:
+            periods.parse(args.period)
+        if args.radius_km is not None and not 0 < args.radius_km < float("inf"):
+            raise ValueError(f"bad radius {args.radius_km}: expected a positive number of kilometres")
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
+    with runner.connect(target) as con:
+        period = args.period or indicators.latest_month(con, scope)
+        if period is None:
+            print("[]" if args.json else "no records in the database", file=sys.stdout)
+            return 0
+        p = periods.parse(period) if isinstance(period, str) else period
+        if args.region:
+            towns = runner.run(con, "gaps_townships", period_start=p.start, period_end=p.end,
+                               scope=indicators.narrow(scope, args.region) or ["-"])
+            if towns.empty:
+                print(f"error: region {args.region} holds no township of the atlas", file=sys.stderr)
+                return 2
+        frame = gaps.gaps(con, p, scope, args.region, args.radius_km)
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=1))

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from queries import indicators
+from tests.test_gaps import V2, V3, V4, build_gaps
 from tests.test_indicators import CITY, GANYU, HAIZHOU, LIANYUN, T1, T2, T3, T4, build_atlas
 
 ROOT = Path(__file__).resolve().parent.parent
+TOWNSHIP_EXTRAS = ["target", "expected_by_now", "status"]
 
 
 def run_cli(*args, env_db=None):
@@ -47,8 +49,8 @@ def atlas_db(tmp_path_factory):
 def test_json_fields(atlas_db):
     records = indicators_json(atlas_db, "--period", "2024-03")
     assert [r["region_code"] for r in records] == [T1, T2, T3, T4]
-    for r in records:
-        assert list(r) == indicators.FIELDS
+    for r in records:  # township rows: the published fields, then the pacing fields
+        assert list(r) == indicators.FIELDS + TOWNSHIP_EXTRAS
         assert len(r["region_code"]) == 12 and r["region_code"].isdigit()
         assert (r["level"], r["period"]) == ("township", "2024-03")
     t1 = by_code(records)[T1]
@@ -157,3 +159,65 @@ def test_demo_builds_the_city(tmp_path):
     records = indicators_json(db, "--level", "city")
     assert len(records) == 1
     assert (records[0]["region_code"], records[0]["region_name"]) == ("320700000000", "连云港市")
+
+
+def test_township_rows_carry_screening_pacing(atlas_db):
+    records = by_code(indicators_json(atlas_db, "--period", "2024-03"))
+    # the latest record (room R5 opening 2024-04-30) is after March, so time runs to 31 March:
+    # 91 of 2024's 366 days. T1: default target 1000 households, expected 248.6, 5 screened → red
+    t1 = records[T1]
+    assert (t1["target"], t1["status"]) == (1000, "red")
+    assert isinstance(t1["target"], int)
+    assert t1["expected_by_now"] == pytest.approx(1000 * 91 / 366)
+    assert (records[T2]["target"], records[T2]["status"]) == (0, None)  # no households: nothing expected
+    county = indicators_json(atlas_db, "--period", "2024-03", "--level", "county")
+    assert all(list(r) == indicators.FIELDS for r in county)  # other levels keep the published fields
+
+
+@pytest.fixture(scope="module")
+def gaps_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli_gaps") / "gaps.duckdb"
+    build_gaps(path)
+    return path
+
+
+def gaps_json(db, *args):
+    done = run_cli("gaps", "--db", db, "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_gaps_json(gaps_db):
+    records = gaps_json(gaps_db, "--period", "2024-03", "--radius-km", "2")
+    kinds = [(r["kind"], r["village_code"] or r["township_code"]) for r in records]
+    # see tests/test_gaps.py: T2 and T3 have no active room; V2 is 3 km from R1; V3 has no point
+    assert kinds == [
+        ("village", V2), ("beyond_radius", V2),
+        ("township", "320703002000"), ("village", V3), ("unknown_distance", V3),
+        ("township", "320703003000"), ("village", V4), ("beyond_radius", V4),
+    ]
+    beyond = next(r for r in records if r["kind"] == "beyond_radius")
+    assert set(beyond) == {"kind", "township_code", "township_name", "county_name", "village_code", "village_name",
+                           "households", "nearest_room_km", "reason_code", "reason"}
+    assert beyond["nearest_room_km"] == pytest.approx(3.0) and beyond["households"] == 200
+    assert records[2]["village_code"] is None and records[2]["nearest_room_km"] is None
+
+
+def test_gaps_without_radius_and_by_region(gaps_db):
+    records = gaps_json(gaps_db, "--period", "2024-03", "--region", "320703001000")
+    assert [(r["kind"], r["village_code"]) for r in records] == [("village", V2)]
+    assert gaps_json(gaps_db, "--period", "2024-01", "--region", "320703003000") == []  # R2 still open
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--period", "2024-13"], "bad period"),
+    (["--region", "3207"], "bad region code"),
+    (["--region", "110000000000"], "holds no township of the atlas"),
+    (["--radius-km", "-1"], "bad radius"),
+    (["--radius-km", "nan"], "bad radius"),
+])
+def test_gaps_bad_input_exits_2(gaps_db, args, message):
+    done = run_cli("gaps", "--db", gaps_db, "--json", "--period", "2024-03", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
