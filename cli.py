@@ -5,6 +5,9 @@
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
                          [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
+    python cli.py snapshot --view overview|coverage|screening|hotspots [--region CODE] [--period P]
+                           --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
+    python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
 
 import exits 0 when every file imported (or was already imported), 1 when any file was rejected
 (nothing of that file written), 2 on a usage error.
@@ -56,7 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
     imp.add_argument("--user", help="who is importing (default: the login name)")
 
+    snap = sub.add_parser("snapshot", help="export a view (or the whole deck) as PNG, PDF, PPTX, HTML or a .docx brief")
+    what = snap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--view", choices=["overview", "coverage", "screening", "hotspots"])
+    what.add_argument("--all", action="store_true", help="every view: a whole deck (.pptx or .pdf)")
+    snap.add_argument("--region", help="12-digit code of the city or a county (default: the city)")
+    snap.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
+    snap.add_argument("--out", required=True, help="the file to write; its suffix picks the format")
+    snap.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
+
     args = parser.parse_args(argv)
+    if args.command == "snapshot":
+        return _snapshot(args)
     if args.command == "gaps":
         return _gaps(args)
     if args.command == "demo":
@@ -152,6 +166,25 @@ def _indicators(args) -> int:
         print(json.dumps(records, ensure_ascii=False, indent=1))
     else:
         print(frame.to_string(index=False))
+    return 0
+
+
+def _snapshot(args) -> int:
+    from export import snapshot
+    from queries import runner
+
+    target = paths.db_path(args.db)
+    if not target.exists():
+        print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
+        return 2
+    try:
+        with runner.connect(target) as con:
+            out = snapshot.write(con, args.out, view=args.view, region_code=args.region, period=args.period,
+                                 whole_deck=args.all)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    print(out)
     return 0
 
 

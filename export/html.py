@@ -1,0 +1,156 @@
+"""One self-contained HTML file with the interactive map: Leaflet's JS and CSS inlined, its images
+as data: URIs, no request to any other host. It opens from a USB stick on an intranet PC."""
+import base64
+import html
+import json
+import re
+
+from branca.element import Element, MacroElement, Template
+
+from export.text import t
+from export.views import OTHER_ROOM_COLOUR, View
+from geo import maps, offline, shapes
+from ui import fmt
+
+# The only http(s) strings left in the file are XML namespace names, which no browser fetches.
+NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")
+_URL = re.compile(r"https?://[^\s\"'<>()]+")
+
+
+def _scrub(text: str) -> str:
+    """Vendor text without links to other hosts: drop the source-map line, unlink the homepage."""
+    text = re.sub(r"/[/*]# sourceMappingURL=.*", "", text)
+    return _URL.sub(lambda m: m.group(0) if m.group(0) in NAMESPACES else m.group(0).split("://", 1)[1], text)
+
+
+def _leaflet() -> tuple[str, str]:
+    """Leaflet's JS and CSS from the XStatic package, CSS images inlined as data: URIs."""
+    files = {str(rel): src for rel, src in offline.vendor_files().items()}
+    js = files["leaflet/leaflet.js"].read_text(encoding="utf-8")
+    css = files["leaflet/leaflet.css"].read_text(encoding="utf-8")
+
+    def inline(match):
+        rel = "leaflet/" + match.group(1)
+        if rel not in files:
+            return match.group(0)
+        data = base64.b64encode(files[rel].read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
+    return _scrub(js), _scrub(css)
+
+
+class _PlainAttribution(MacroElement):
+    """Leaflet's attribution prefix without its link to leafletjs.com."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+if ({{ this._parent.get_name() }}.attributionControl) {
+    {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+}
+{% endmacro %}
+""")
+
+
+_PAGE_CSS = """
+<style>
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column;
+       font: 14px/1.5 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC','SimHei',sans-serif; color: #222; }
+.atlas-head { order: -1; padding: 10px 16px 6px; border-bottom: 1px solid #ddd; }
+.atlas-head h1 { font-size: 22px; margin: 0; }
+.atlas-head p { margin: 2px 0 0; color: #555; }
+.atlas-legend { top: 84px !important; }
+.folium-map { flex: 1 1 auto; min-height: 360px; height: auto !important; }
+.atlas-foot { order: 1; padding: 6px 16px 10px; border-top: 1px solid #ddd; color: #555; font-size: 12px;
+              max-height: 45vh; overflow: auto; }
+.atlas-foot table { border-collapse: collapse; margin-top: 6px; }
+.atlas-foot th, .atlas-foot td { border: 1px solid #ccc; padding: 2px 8px; }
+.atlas-foot td.num { text-align: right; }
+</style>
+"""
+
+
+def build_map(view: View):
+    """The folium map of the view: the same choropleth, legend and tooltips as the page."""
+    num, den = fmt.PARTS.get(view.code, (None, None))
+    by_code = view.townships.set_index("region_code")
+    frame = view.shapes[["region_code", "region_name", "geometry"]].copy()
+
+    def cell(code, c):
+        return "" if c is None or code not in by_code.index else fmt.value(c, by_code.at[code, c], view.lang)
+
+    frame["value"] = [cell(code, view.code) or fmt.MISSING for code in frame["region_code"]]
+    fields, labels = ["region_name", "value"], [t("TOWNSHIP", view.lang), view.shading.title]
+    if num:
+        frame["numerator"] = [cell(code, num) for code in frame["region_code"]]
+        frame["denominator"] = [cell(code, den) for code in frame["region_code"]]
+        fields += ["numerator", "denominator"]
+        labels += [fmt.label(num, view.lang), fmt.label(den, view.lang)]
+    geojson = json.loads(shapes.to_geojson(frame, ["region_code"] + fields[0:1] + fields[1:]))
+    legend_notes = [view.data_as_of_text] + view.notes
+    rows = [(r.colour, r.label) for r in view.shading.rows]
+    if len(view.rooms):  # the room types, as the page shows above its map
+        rows += [(view.room_colours.get(kind, OTHER_ROOM_COLOUR), f"● {kind}（{n}）")
+                 for kind, n in view.rooms["room_type"].value_counts().items()]
+    legend = maps.Legend(view.shading.title, rows, legend_notes)
+    m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend)
+    if len(view.rooms):
+        points = [
+            {"lat": r.latitude, "lon": r.longitude, "kind": r.room_type,
+             "tooltip": f"{r.name}（{r.room_type}，{r.township_name}）"}
+            for r in view.rooms.dropna(subset=["longitude", "latitude"]).itertuples()
+        ]
+        colours = {k: view.room_colours.get(k, OTHER_ROOM_COLOUR) for k in view.rooms["room_type"].unique()}
+        maps.add_points(m, points, colours)
+    m.add_child(_PlainAttribution())
+    return m
+
+
+def render(view: View) -> str:
+    """The whole HTML document as text."""
+    m = build_map(view)
+    offline.localize(m, base_url="vendor")  # refuses elements that would need the internet
+    for element in offline._walk(m):  # everything is inlined below: no links at all
+        if getattr(element, "default_js", None):
+            element.default_js = []
+        if getattr(element, "default_css", None):
+            element.default_css = []
+    js, css = _leaflet()
+    root = m.get_root()
+    title = f"{view.region_name}{view.title}"
+    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="atlas_title")
+    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
+    root.header.add_child(Element(_PAGE_CSS), name="atlas_css")
+    root.html.add_child(Element(
+        f'<div class="atlas-head"><h1>{html.escape(title)}</h1>'
+        f"<p>{html.escape(view.map_title)} · {html.escape(view.period_label)} · {html.escape(view.data_as_of_text)}</p></div>"
+    ), name="atlas_head")
+    root.html.add_child(Element(_table(view)), name="atlas_foot")
+    return root.render()
+
+
+def _table(view: View) -> str:
+    """Below the map: the notes, and every township's value as a plain table (searchable, printable)."""
+    codes = [view.code] + [c for c in fmt.PARTS.get(view.code, ()) if c]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in
+                   [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + [fmt.label(c, view.lang) for c in codes])
+    body = []
+    for r in view.townships.sort_values("region_code").to_dict("records"):
+        cells = "".join(f'<td class="num">{html.escape(fmt.value(c, r[c], view.lang))}</td>' for c in codes)
+        body.append(f"<tr><td>{html.escape(r['region_name'])}</td><td>{html.escape(r['county_name'] or '')}</td>{cells}</tr>")
+    notes = "".join(f"<div>{html.escape(n)}</div>" for n in view.notes)
+    return (f'<div class="atlas-foot">{notes}<details><summary>{html.escape(view.shading.title)}'
+            f"（{t('LEGEND_TOWNSHIPS', view.lang, n=len(body))}）</summary>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details></div>")
+
+
+def write(view: View, path) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(render(view))
+
+
+def external_urls(text: str) -> list[str]:
+    """Every http(s) URL in ``text`` that is not an XML namespace name (what a browser could fetch)."""
+    return sorted({u for u in _URL.findall(text) if u not in NAMESPACES})

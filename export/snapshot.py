@@ -1,0 +1,47 @@
+"""Write a snapshot of one view, or the whole deck, in the format the file name asks for."""
+from pathlib import Path
+
+import duckdb
+
+from export import brief, html, slides, staticmap
+from export.views import VIEWS, Atlas, build_view
+
+FORMATS = (".png", ".pdf", ".pptx", ".html", ".docx")
+
+
+def write(con: duckdb.DuckDBPyConnection, out, view: str | None = "overview", region_code: str | None = None,
+          period: str | None = None, lang: str = "zh", scope: list[str] | None = None,
+          whole_deck: bool = False) -> Path:
+    """Export ``view`` (or, with ``whole_deck``, all four views) to ``out``; the suffix picks the format.
+
+    .png: one view, 1600 × 1000 px. .pdf: one A4 landscape page per view. .pptx: KPI slide, a map
+    slide per view, ranking slides. .html: one view's interactive map, self-contained. .docx: the
+    written brief with the view's map. Raises ValueError on an unknown format, view, region or period.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"unknown format {out.suffix!r}: expected one of {', '.join(FORMATS)}")
+    if whole_deck and suffix in (".png", ".html"):
+        raise ValueError(f"{suffix} holds one view; choose --view, or use .pptx or .pdf for the whole deck")
+    if not whole_deck and view not in VIEWS:
+        raise ValueError(f"bad view {view!r}: expected one of {', '.join(VIEWS)}")
+    atlas = Atlas(con, region_code, period, scope)
+    build = lambda name: build_view(con, name, lang=lang, atlas=atlas)  # noqa: E731
+    names = list(VIEWS) if whole_deck else [view]
+    if suffix == ".docx":
+        # the brief always reports the headline figures, the laggards and the hotspots
+        built = {name: build(name) for name in dict.fromkeys(["overview", "screening", "hotspots", *names])}
+        brief.write(built["overview"], built["screening"], built["hotspots"], out,
+                    map_view=built["overview" if whole_deck else view])
+        return out
+    views = [build(name) for name in names]
+    if suffix == ".png":
+        staticmap.write_png(views[0], out)
+    elif suffix == ".pdf":
+        staticmap.write_pdf(views, out)
+    elif suffix == ".pptx":
+        slides.write(views, out)
+    else:
+        html.write(views[0], out)
+    return out
