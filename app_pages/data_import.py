@@ -41,9 +41,22 @@ for upload in uploads or []:
         if result.encoding:
             facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
         st.caption(" · ".join(facts))
-        if result.kind == fields.BOUNDARY_KIND and result.mapping:
-            st.caption(t("IMPORT_BOUNDARY_FIELDS", name=result.mapping.get("name", "—"),
-                         code=result.mapping.get("code", "—"), county=result.mapping.get("county", "—")))
+        if result.kind == fields.BOUNDARY_KIND and result.headers:
+            # which property holds the name, the code and the county: detected, and overridable
+            st.markdown(f"**{t('IMPORT_BOUNDARY_PICK')}**")
+            st.caption(t("IMPORT_BOUNDARY_PICK_HELP"))
+            picks = {}
+            for col, role in zip(st.columns(3), ("name", "code", "county")):
+                props = ["", *result.headers]
+                found = result.mapping.get(role, "")
+                picks[role] = col.selectbox(t(f"IMPORT_BOUNDARY_{role.upper()}"), props,
+                                            index=props.index(found) if found in props else 0,
+                                            key=f"bfield-{fid}-{role}-{found}",
+                                            format_func=lambda p: p or t("IMPORT_BOUNDARY_AUTO"))
+            # only an explicit pick that differs from what was used changes anything ("" = detect)
+            if any(p and p != result.mapping.get(role) for role, p in picks.items()):
+                st.session_state[f"map-{fid}"] = {p: role for role, p in picks.items() if p}
+                st.rerun()
 
         if result.status == "unchanged":
             p = result.previous_import

@@ -3,16 +3,23 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import periods
-from ui import data, fmt, widgets
+from ui import data, fmt, panel, widgets
 from ui.text import lang, t
 
 period, region, region_name, view = widgets.current()
+flt = widgets.filters()
 st.title(t("PAGE_SCREENING"))
+widgets.breadcrumbs()
 st.caption(f"{region_name} · {fmt.period_label(period, lang())} · {widgets.data_as_of()}")
 st.markdown(t("SCREENING_INTRO"))
 
-towns = data.indicator_table("township", period, region)
-widgets.township_map(towns, "screening_rate", view, region, "Greens", key="screening_map")
+towns = data.indicator_table("township", period, region, flt)
+left, right = widgets.map_columns()
+with left:
+    widgets.indicator_map("screening_rate", "Greens", key="screening_map")
+if right is not None:
+    with right:
+        panel.township_panel()
 
 first, last = data.data_span()
 trend = data.screening_trend(region, first, last)

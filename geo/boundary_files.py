@@ -17,7 +17,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -99,6 +99,7 @@ class BoundaryFile:
     layer: str | None
     problems: list[BoundaryProblem]   # non-empty: do not import
     warnings: list[BoundaryProblem]
+    properties: list[str] = field(default_factory=list)   # every attribute name, as written
 
 
 class _Stop(Exception):
@@ -166,6 +167,7 @@ def read_boundaries(path, *, name_field: str | None = None, code_field: str | No
         return out
 
     columns = [c for c in raw.columns if c != raw.geometry.name]
+    out.properties = [str(c) for c in columns]
     fields = _resolve_fields(raw, columns, name_field, code_field, county_field, problems)
     out.name_field, out.code_field, out.county_field = fields["name"], fields["code"], fields["county"]
     crs = raw.crs if declared_crs else None

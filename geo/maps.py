@@ -104,7 +104,8 @@ def base_map(geojson: dict, legend_px: int = 230) -> folium.Map:
 
 
 def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[str],
-               tooltip_labels: list[str], legend: Legend, highlight: bool = True) -> folium.Map:
+               tooltip_labels: list[str], legend: Legend, highlight: bool = True,
+               selected: str | None = None) -> folium.Map:
     """A township choropleth.
 
     Parameters
@@ -114,6 +115,7 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     colour_of : fill colour per region_code; codes not in it are drawn as missing (grey).
     tooltip_fields, tooltip_labels : feature properties to show on hover, and their labels.
     legend : what the legend says.
+    selected : a region_code drawn with a heavy outline (the township whose panel is open).
 
     Returns
     -------
@@ -125,8 +127,8 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
         name="townships",
         style_function=lambda f: {
             "fillColor": colour_of.get(f["properties"]["region_code"], MISSING_COLOUR),
-            "color": "#ffffff",
-            "weight": 1,
+            "color": "#111111" if f["properties"]["region_code"] == selected else "#ffffff",
+            "weight": 3.5 if f["properties"]["region_code"] == selected else 1,
             "fillOpacity": 0.85,
         },
         highlight_function=(lambda f: {"weight": 3, "color": "#333333"}) if highlight else None,

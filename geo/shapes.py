@@ -41,6 +41,21 @@ def for_view(shapes: gpd.GeoDataFrame, view: str) -> gpd.GeoDataFrame:
     return out
 
 
+def dissolve(shapes: gpd.GeoDataFrame, by: str, names: dict[str, str]) -> gpd.GeoDataFrame:
+    """Merge shapes by the ``by`` column (townships into counties), named from ``names``.
+
+    The merged shape's boundary_source is 'approximate' if any part of it is.
+    """
+    frame = shapes[[by, "boundary_source", "geometry"]].copy()
+    frame["approximate"] = frame["boundary_source"] == "approximate"
+    merged = frame.dissolve(by=by, aggfunc={"approximate": "max"}).reset_index()
+    merged = merged.rename(columns={by: "region_code"})
+    merged["region_name"] = merged["region_code"].map(names).fillna(merged["region_code"])
+    merged["boundary_source"] = np.where(merged["approximate"], "approximate", "imported")
+    merged.geometry = shapely.make_valid(merged.geometry.to_numpy())
+    return merged[["region_code", "region_name", "boundary_source", "geometry"]]
+
+
 def to_geojson(shapes: gpd.GeoDataFrame, properties: list[str]) -> str:
     """A compact GeoJSON FeatureCollection with only the given property columns."""
     features = []

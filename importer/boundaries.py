@@ -63,6 +63,7 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
         county_field=boundary_fields.get("county"), layer=boundary_fields.get("layer"))
     result.mapping = {k: v for k, v in (("name", found.name_field), ("code", found.code_field),
                                         ("county", found.county_field)) if v}
+    result.headers = list(found.properties)
     result.encoding = found.encoding
     result.sheet = found.layer
     for p in found.warnings:

@@ -1,4 +1,5 @@
 """Indicators per region and period: the published interface (CLI JSON, pages, exports)."""
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -18,6 +19,30 @@ FIELDS = [
     "cases_per_10k", "parent_code", "townships",
 ]
 EVERYTHING = [""]
+RISK_LEVELS = ("无", "低", "中", "高")
+DEFAULT_RISK_LEVELS = ("中", "高")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the indicators count. Empty tuples mean "all"; a risk household is one whose highest
+    risk level in the period is in ``risk_levels`` (中/高 unless chosen otherwise)."""
+    room_types: tuple[str, ...] = ()
+    risk_levels: tuple[str, ...] = DEFAULT_RISK_LEVELS
+    risk_types: tuple[str, ...] = ()
+    case_sources: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        bad = [level for level in self.risk_levels if level not in RISK_LEVELS]
+        if bad or not self.risk_levels:
+            raise ValueError(f"bad risk levels {bad or '(none)'}: expected some of {'、'.join(RISK_LEVELS)}")
+
+    def is_default(self) -> bool:
+        return self == Filters()
+
+    def params(self) -> dict:
+        return {"room_types": list(self.room_types), "risk_levels": list(self.risk_levels),
+                "risk_types": list(self.risk_types), "case_sources": list(self.case_sources)}
 
 
 def region_prefix(region_code: str) -> str:
@@ -57,8 +82,9 @@ def latest_month(con: duckdb.DuckDBPyConnection, scope: list[str], today: date |
 
 
 def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Period, scope: list[str],
-          region_code: str | None = None) -> pd.DataFrame:
-    """Every indicator per region of ``level`` in one period, limited to ``scope`` (and ``region_code``).
+          region_code: str | None = None, filters: Filters | None = None) -> pd.DataFrame:
+    """Every indicator per region of ``level`` in one period, limited to ``scope`` (and ``region_code``),
+    counting what ``filters`` selects (everything, and 中/高 as risk, by default).
 
     Rates with a zero or unknown denominator are missing (NaN in the frame, null in JSON).
     """
@@ -66,7 +92,8 @@ def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
         raise ValueError(f"bad level {level!r}: expected one of {', '.join(LEVELS)}")
     p = period if isinstance(period, periods.Period) else periods.parse(period)
     effective = narrow(scope, region_code)
-    frame = runner.run(con, "indicators", level=level, period_start=p.start, period_end=p.end, scope=effective or ["-"])
+    frame = runner.run(con, "indicators", level=level, period_start=p.start, period_end=p.end,
+                       scope=effective or ["-"], **(filters or Filters()).params())
     if region_code is not None and level != "township":
         # a county or city row is kept only when it lies inside the chosen region, or contains it
         prefix = region_prefix(region_code)

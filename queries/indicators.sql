@@ -3,8 +3,14 @@
 -- township in scope, whether or not it has records in the period (a map must show the gap).
 -- Counties and the city are rolled up by summing numerators and denominators, never by
 -- averaging rates; a rate with a zero (or unknown) denominator is null.
+-- Filters narrow what is counted, never which regions are listed: $room_types (rooms of these
+-- types; [] = all), $risk_levels (the levels that make a household a risk household, default
+-- ['中', '高']), $risk_types (only risks of these types count; [] = all; township totals carry no
+-- type, so with a type filter they add screened households but no risk households), $case_sources
+-- (cases from these sources; [] = all).
 -- params: $level ('township' | 'county' | 'city'), $period_start, $period_end (dates, inclusive),
---         $scope (list of region-code prefixes the viewer may see; [''] = everything)
+--         $scope (list of region-code prefixes the viewer may see; [''] = everything),
+--         $room_types, $risk_levels, $risk_types, $case_sources (lists of text)
 with towns as (
     select
         r.region_code as township_code,
@@ -29,14 +35,24 @@ rooms_active as (
     from rooms
     where opened_date <= $period_end
         and (closed_date is null or closed_date >= $period_start)
+        and (len($room_types) = 0 or list_contains($room_types, room_type))
     group by township_code
 ),
 households_seen as (
     -- one row per household screened in the period, with its highest risk level in the period
+    -- (among risks of the chosen types)
     select
         township_code,
         household_id,
-        max(case risk_level when '高' then 3 when '中' then 2 when '低' then 1 else 0 end) as top_risk
+        max(
+            case
+                when len($risk_types) > 0 and not list_contains($risk_types, risk_type) then 0
+                when risk_level = '高' then 3
+                when risk_level = '中' then 2
+                when risk_level = '低' then 1
+                else 0
+            end
+        ) as top_risk
     from screenings
     where screened_date between $period_start and $period_end
     group by township_code, household_id
@@ -45,7 +61,9 @@ screening_rows as (
     select
         township_code,
         count(*) as households_screened,
-        count(*) filter (where top_risk >= 2) as risk_households
+        count(*) filter (
+            where list_contains($risk_levels, ['无', '低', '中', '高'][top_risk + 1])
+        ) as risk_households
     from households_seen
     group by township_code
 ),
@@ -55,7 +73,13 @@ screening_totals as (
     select
         township_code,
         sum(households_screened) as households_screened,
-        sum(coalesce(risk_medium, 0) + coalesce(risk_high, 0)) as risk_households
+        sum(
+            case when len($risk_types) > 0 then 0 else
+                (case when list_contains($risk_levels, '低') then coalesce(risk_low, 0) else 0 end)
+                + (case when list_contains($risk_levels, '中') then coalesce(risk_medium, 0) else 0 end)
+                + (case when list_contains($risk_levels, '高') then coalesce(risk_high, 0) else 0 end)
+            end
+        ) as risk_households
     from screening_summaries
     where period_start >= $period_start
         and period_end <= $period_end
@@ -73,6 +97,7 @@ received as (
         count(*) as cases_received
     from cases
     where received_date between $period_start and $period_end
+        and (len($case_sources) = 0 or list_contains($case_sources, source))
     group by township_code
 ),
 closed as (
@@ -82,6 +107,7 @@ closed as (
         count(*) filter (where outcome = '调解成功') as cases_mediated
     from cases
     where closed_date between $period_start and $period_end
+        and (len($case_sources) = 0 or list_contains($case_sources, source))
     group by township_code
 ),
 summed as (

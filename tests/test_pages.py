@@ -87,7 +87,8 @@ def test_app_smoke_builds_sidebar_and_navigation(app_env):
     assert not at.exception, at.exception
     assert at.session_state["period"] == "2025-12"  # latest complete month with data
     assert at.session_state["region"] == "320700000000"
-    assert [s.label for s in at.sidebar.selectbox] == ["统计期", "区域"]
+    assert [s.label for s in at.sidebar.selectbox] == ["统计期", "区域", "乡镇（街道）", "分级方法"]
+    assert [m.label for m in at.sidebar.multiselect] == ["阵地类型", "计为风险户的风险等级", "风险类型", "案件来源"]
 
 
 def test_app_builds_the_demo_on_first_start(tmp_path, monkeypatch):

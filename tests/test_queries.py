@@ -17,6 +17,10 @@ SAMPLE_PARAMS = {
     "first_month": date(2025, 1, 1),
     "last_month": date(2025, 12, 1),
     "limit": 10,
+    "room_types": [],
+    "risk_levels": ["中", "高"],
+    "risk_types": [],
+    "case_sources": [],
 }
 EMPTY_ON_DEMO = {"import_history"}  # the demo is built, not imported: no import has happened
 NAMES = sorted(p.stem for p in runner.SQL_DIR.glob("*.sql"))
@@ -51,7 +55,7 @@ def test_scope_is_applied_in_sql(demo_db, name):
         assert one_county[code_columns[0]].str.startswith("320703").all()
         assert 0 < len(one_county) < len(everything)
         assert nothing.empty
-    elif name == "screening_trend":  # one row per month: the county's households are fewer
+    elif name in ("screening_trend", "township_trend"):  # one row per month: the county's households are fewer
         assert (one_county["households_total"] < everything["households_total"]).all()
         assert nothing["households_total"].isna().all() and (nothing["households_screened"] == 0).all()
     else:  # one-row summaries (dates): a scope that matches nothing finds no dates

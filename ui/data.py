@@ -71,14 +71,70 @@ def _query(db: str, data_version: int, name: str, params: dict) -> pd.DataFrame:
         return runner.run(con, name, **params)
 
 
-def indicator_table(level: str, period: str, region_code: str | None) -> pd.DataFrame:
-    return _indicators(db_path(), version(), level, period, tuple(viewer_scope()), region_code)
+def indicator_table(level: str, period: str, region_code: str | None,
+                    filters: indicators.Filters | None = None) -> pd.DataFrame:
+    return _indicators(db_path(), version(), level, period, tuple(viewer_scope()), region_code,
+                       filters or indicators.Filters())
 
 
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
-def _indicators(db: str, data_version: int, level: str, period: str, scope: tuple, region_code: str | None) -> pd.DataFrame:
+def _indicators(db: str, data_version: int, level: str, period: str, scope: tuple, region_code: str | None,
+                filters: indicators.Filters) -> pd.DataFrame:
     with _connect(db) as con:
-        return indicators.table(con, level, period, list(scope), region_code)
+        return indicators.table(con, level, period, list(scope), region_code, filters)
+
+
+def indicator_history(level: str, kind: str, region_code: str | None, filters: indicators.Filters,
+                      code: str) -> list:
+    """Values of one indicator in every period of one kind (month, quarter, year) with data:
+    what a locked colour scale is computed from. Built once per data version and filters."""
+    first, last = data_span()
+    if first is None:
+        return []
+    every = [p.code for p in periods.options(first, last) if p.kind == kind]
+    return [indicator_table(level, p, region_code, filters)[code].astype(float).to_numpy() for p in every]
+
+
+def townships() -> pd.DataFrame:
+    """Atlas townships in the viewer's scope: region_code, name, parent_code (its county)."""
+    return query("townships_in_atlas", scope=viewer_scope())
+
+
+def filter_options() -> dict[str, list[str]]:
+    """The room types, risk types and case sources there are, most common first."""
+    frame = query("filter_options", scope=viewer_scope())
+    return {name: group["value"].tolist() for name, group in frame.groupby("filter", sort=False)}
+
+
+def county_geojson(region_code: str) -> str:
+    """County shapes of a city, made from its townships' lines (so the two maps agree)."""
+    return _county_geojson(db_path(), version(), region_code, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=32, show_spinner=False)
+def _county_geojson(db: str, data_version: int, region_code: str, scope: tuple) -> str:
+    with _connect(db) as con:
+        rows = runner.run(con, "township_shapes", scope=indicators.narrow(list(scope), region_code) or ["-"])
+        names = runner.run(con, "regions_in_atlas", scope=list(scope))
+    frame = boundaries.from_rows(rows)
+    counties = shapes.dissolve(frame, "county_code", dict(zip(names["region_code"], names["name"])))
+    return shapes.to_geojson(shapes.for_view(counties, "city"),
+                             ["region_code", "region_name", "boundary_source"])
+
+
+def township_trend(township: str, last_month: date, filters: indicators.Filters, months: int = 24) -> pd.DataFrame:
+    first = (pd.Timestamp(last_month.replace(day=1)) - pd.DateOffset(months=months - 1)).date()
+    scope = indicators.narrow(viewer_scope(), township) or ["-"]
+    p = filters.params()
+    return query("township_trend", first_month=first, last_month=last_month.replace(day=1), scope=scope,
+                 risk_levels=p["risk_levels"], risk_types=p["risk_types"], case_sources=p["case_sources"])
+
+
+def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame:
+    p = periods.parse(period)
+    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
+    return query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
+                 case_sources=list(filters.case_sources))
 
 
 def township_geojson(view: str, region_code: str) -> str:

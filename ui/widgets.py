@@ -1,4 +1,5 @@
 """Shared widgets: the sidebar filters, KPI cards, the township map and its notes."""
+import json
 from pathlib import Path
 
 import folium
@@ -6,8 +7,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import maps, offline
-from ui import data, fmt
+from geo import classify, maps, offline
+from queries import indicators
+from ui import data, fmt, state
 from ui.text import lang, t
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -23,33 +25,97 @@ ROOM_COLOURS = {
 
 
 def sidebar_filters() -> None:
-    """Period and region pickers. Values land in session_state['period'] and ['region']."""
-    from queries import periods
-
+    """Language, period, region and township, the filters and the map's classes, all in the URL
+    (ui/state.py): a copied link reopens the same view."""
     st.sidebar.radio(t("SIDEBAR_LANG"), ["zh", "en"], key="lang", horizontal=True,
                      format_func=lambda code: "中文" if code == "zh" else "English")
     first, last = data.data_span()
     if first is None:
         st.sidebar.info(t("NO_DATA"))
         return
-    choices = [p.code for p in periods.options(first, last)]
-    default = data.default_period() or choices[0]
-    if st.session_state.get("period") not in choices:
-        st.session_state["period"] = default
-    st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices, key="period",
-                         format_func=lambda code: fmt.period_label(code, lang()))
+    choices = _choices()
+    for notice in state.load(choices):
+        st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=notice.value))
+    language = lang()
+    st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
+                         format_func=lambda code: fmt.period_label(code, language))
     regions = data.regions()
-    codes = regions["region_code"].tolist()
     names = dict(zip(regions["region_code"], regions["name"]))
-    levels = dict(zip(regions["region_code"], regions["level"]))
-    if st.session_state.get("region") not in codes:
-        st.session_state["region"] = codes[0]
     st.sidebar.selectbox(
-        t("SIDEBAR_REGION"), codes, key="region",
-        format_func=lambda code: (f"{names[code]}（{t('VIEW_CITY')}）" if levels[code] == "city" else f"　{names[code]}"),
+        t("SIDEBAR_REGION"), list(choices.regions), key="region", on_change=_region_changed,
+        format_func=lambda code: (f"{names[code]}（{t('VIEW_CITY')}）" if choices.regions[code] == "city"
+                                  else f"　{names[code]}"),
     )
+    towns = data.townships()
+    region = st.session_state["region"]
+    inside = towns if choices.regions.get(region) == "city" else towns[towns["parent_code"] == region]
+    town_names = dict(zip(towns["region_code"], towns["name"]))
+    st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
+                         placeholder=t("SIDEBAR_TOWN_ALL"),
+                         format_func=lambda code: t("SIDEBAR_TOWN_ALL") if code is None else town_names[code])
+    with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
+        st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, key=state.KEYS["room"],
+                       placeholder=t("FILTER_ALL"))
+        st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), key=state.KEYS["level"],
+                       help=t("FILTER_RISK_LEVELS_HELP"))
+        st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, key=state.KEYS["rtype"],
+                       placeholder=t("FILTER_ALL"))
+        st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, key=state.KEYS["source"],
+                       placeholder=t("FILTER_ALL"))
+    with st.sidebar.expander(t("SIDEBAR_CLASSES")):
+        st.selectbox(t("CLASS_SCHEME"), list(classify.SCHEMES), key=state.KEYS["scheme"],
+                     format_func=lambda s: t(f"SCHEME_{s}"))
+        st.slider(t("CLASS_K"), *state.K_RANGE, key=state.KEYS["k"],
+                  disabled=st.session_state[state.KEYS["scheme"]] == "fixed")
+        st.toggle(t("CLASS_LOCK"), key=state.KEYS["lock"], help=t("CLASS_LOCK_HELP"))
+        st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
+                 format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
     row = data.version_row()
     st.sidebar.caption(t("SIDEBAR_DB", version=row["version"], note=row["note"] or ""))
+    state.publish()
+
+
+def _choices() -> state.Choices:
+    from queries import periods
+
+    first, last = data.data_span()
+    regions = data.regions()
+    towns = data.townships()
+    options = data.filter_options()
+    return state.Choices(
+        periods=[p.code for p in periods.options(first, last)],
+        default_period=data.default_period() or periods.options(first, last)[0].code,
+        regions=dict(zip(regions["region_code"], regions["level"])),
+        townships=dict(zip(towns["region_code"], towns["parent_code"])),
+        room_types=options.get("room_type", []), risk_types=options.get("risk_type", []),
+        case_sources=options.get("case_source", []),
+    )
+
+
+def _region_changed() -> None:
+    st.session_state["town"] = None  # a township belongs to the region it was picked in
+
+
+def _town_changed() -> None:
+    town = st.session_state.get("town")
+    if town is not None:  # picked from the whole city: open its county
+        parents = dict(zip(data.townships()["region_code"], data.townships()["parent_code"]))
+        st.session_state["region"] = parents.get(town, st.session_state["region"])
+
+
+def _filters_default() -> bool:
+    return filters().is_default()
+
+
+def filters() -> indicators.Filters:
+    """What the sidebar's filters select (everything by default)."""
+    ss = st.session_state
+    return indicators.Filters(
+        room_types=tuple(ss.get(state.KEYS["room"]) or ()),
+        risk_levels=tuple(ss.get(state.KEYS["level"]) or indicators.DEFAULT_RISK_LEVELS),
+        risk_types=tuple(ss.get(state.KEYS["rtype"]) or ()),
+        case_sources=tuple(ss.get(state.KEYS["source"]) or ()),
+    )
 
 
 def current() -> tuple[str, str, str, str]:
@@ -62,6 +128,41 @@ def current() -> tuple[str, str, str, str]:
     row = regions.set_index("region_code").loc[region]
     view = "city" if row["level"] == "city" else "county"
     return period, region, row["name"], view
+
+
+def open_township() -> str | None:
+    """The township whose panel is open, if it lies in the current region."""
+    town = st.session_state.get("town")
+    if town is None:
+        return None
+    towns = data.townships()
+    return town if town in set(towns["region_code"]) else None
+
+
+def breadcrumbs() -> None:
+    """城市 › 区县 › 乡镇: each step but the last goes back up."""
+    _, region, region_name, view = current()
+    regions = data.regions()
+    city = regions[regions["level"] == "city"]
+    steps = []
+    if len(city):
+        steps.append((city["region_code"].iloc[0], city["name"].iloc[0], "city"))
+    if view == "county":
+        steps.append((region, region_name, "county"))
+    town = open_township()
+    if town is not None:
+        names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
+        steps.append((town, names[town], "township"))
+    cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
+    for i, (code, name, level) in enumerate(steps):
+        last = i == len(steps) - 1
+        label = name if last else f"{name} ›"
+        if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
+                          help=None if last else t("CRUMB_UP", name=name)):
+            if level == "city":
+                state.go(region=code, town=None)
+            else:
+                state.go(region=code, town=None)
 
 
 def data_as_of() -> str:
@@ -92,66 +193,154 @@ def _parts_text(code: str, row: pd.Series) -> str | None:
             f" ÷ {fmt.label(den, lang())} {fmt.value(den, row.get(den), lang())}")
 
 
-def township_map(values: pd.DataFrame, code: str, view: str, region: str, palette: str,
-                 points: list[dict] | None = None, height: int = 560, key: str = "map") -> None:
-    """A township choropleth of indicator ``code`` with legend, tooltips and the boundary note."""
-    import json
+# Fixed class thresholds (upper bounds) per indicator: the federations' own yardsticks. Rates that
+# grow through the year (screening, cases) are scaled to the period's share of a year.
+FIXED = {
+    "coverage_rate": (0.5, 0.7, 0.9, 1.0),
+    "screening_rate": (0.5, 0.75, 0.9, 1.0),     # × the period's share of the year's target
+    "mediation_success_rate": (0.6, 0.8, 0.9, 1.0),
+    "risk_rate_per_1000": (10.0, 20.0, 40.0, 80.0),
+    "cases_per_10k": (1.0, 2.0, 5.0, 10.0),       # per month, × months in the period
+    "rooms_per_10k": (0.5, 1.0, 2.0, 4.0),
+}
+_GROWS = {"screening_rate": 1 / 12, "cases_per_10k": 1.0}
 
-    geojson = json.loads(data.township_geojson(view, region))
+
+def thresholds(code: str, period: str) -> tuple[float, ...] | None:
+    """The fixed thresholds of ``code`` for ``period`` (None when the indicator has none)."""
+    from queries import periods
+
+    base = FIXED.get(code)
+    if base is None:
+        return None
+    if code in _GROWS:
+        p = periods.parse(period)
+        months = {"month": 1, "quarter": 3, "year": 12}[p.kind]
+        return tuple(round(b * _GROWS[code] * months, 6) for b in base)
+    return base
+
+
+def classes_for(values, code: str, level: str, period: str, region: str) -> classify.Classes:
+    """The map's classes for one indicator: the sidebar's scheme and number of classes, or the
+    locked scale (breaks from every period of the same kind, pooled)."""
+    from queries import periods
+
+    ss = st.session_state
+    scheme = ss.get(state.KEYS["scheme"], "quantiles")
+    k = ss.get(state.KEYS["k"], 5)
+    cuts = thresholds(code, period)
+    if scheme == "fixed" and cuts is None:
+        scheme = "quantiles"  # no yardstick for this indicator: say so in the legend note
+    if ss.get(state.KEYS["lock"]):
+        history = data.indicator_history(level, periods.parse(period).kind, region, filters(), code)
+        pooled = [v for v in history if len(v)]
+        breaks = classify.locked(pooled, scheme, k, cuts if scheme == "fixed" else None)
+        if breaks:
+            lowest = min((float(a[~pd.isna(a)].min()) for a in pooled if (~pd.isna(a)).any()), default=None)
+            return classify.classify_with(values, breaks, lowest=lowest, scheme=scheme)
+    return classify.classify(values, scheme, k, cuts if scheme == "fixed" else None)
+
+
+def map_columns():
+    """(map column, panel column or None): a township's panel opens beside the map."""
+    if open_township() is None:
+        return st.container(), None
+    left, right = st.columns([3, 2])
+    return left, right
+
+
+def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
+                  townships_only: bool = False, values: pd.DataFrame | None = None) -> None:
+    """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
+    counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
+    a township opens its panel."""
+    period, region, _, view = current()
+    county_level = view == "city" and not townships_only and st.session_state.get(state.KEYS["unit"]) == "county"
+    level = "county" if county_level else "township"
+    if values is None:
+        values = data.indicator_table(level, period, region, filters())
+    geojson = json.loads(data.county_geojson(region) if county_level else data.township_geojson(view, region))
     by_code = values.set_index("region_code")
     language = lang()
-    breaks = maps.class_breaks(by_code[code].astype(float).tolist())
-    colours = maps.palette_for(palette, len(breaks))
-    colour_of, counts = {}, [0] * len(breaks)
-    missing = 0
+    classes = classes_for(by_code[code].astype(float).to_numpy() if len(by_code) else [], code, level, period, region)
+    colours = maps.palette_for(palette, classes.k)
+    colour_of = {}
     num, den = fmt.PARTS.get(code, (None, None))
     for feature in geojson["features"]:
         props = feature["properties"]
         row = by_code.loc[props["region_code"]] if props["region_code"] in by_code.index else None
         v = None if row is None else row[code]
-        cls = maps.class_of(None if fmt.is_missing(v) else float(v), breaks)
-        if cls is None:
-            missing += 1
-        else:
+        cls = classes.class_of(None if fmt.is_missing(v) else float(v))
+        if cls is not None:
             colour_of[props["region_code"]] = colours[cls]
-            counts[cls] += 1
         props["value"] = fmt.value(code, v, language)
         props["numerator"] = "" if row is None or num is None else fmt.value(num, row[num], language)
         props["denominator"] = "" if row is None or den is None else fmt.value(den, row[den], language)
-    rows = []
-    lowest = by_code[code].min()
-    for i, hi in enumerate(breaks):
-        hi_text = fmt.value(code, hi, language)
-        if i == 0:  # the first class starts at the smallest value; it may be that value alone
-            span = hi_text if lowest == hi else f"{fmt.value(code, lowest, language)} – {hi_text}"
-        else:  # later classes exclude their lower bound, which belongs to the class before
-            span = f"> {fmt.value(code, breaks[i - 1], language)} – {hi_text}"
-        rows.append((colours[i], f"{span}（{t('LEGEND_TOWNSHIPS', n=counts[i])}）"))
+    unit = t("LEGEND_COUNTIES") if county_level else t("LEGEND_TOWNSHIPS")
+    rows = [(colours[i], f"{r.label}（{unit.format(n=r.count)}）")
+            for i, r in enumerate(classify.legend_rows(classes, lambda x: fmt.value(code, x, language)))]
+    missing = sum(1 for f in geojson["features"] if f["properties"]["region_code"] not in colour_of)
     if missing:
-        rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{t('LEGEND_TOWNSHIPS', n=missing)}）"))
-    notes = [data_as_of()]
-    approximate = any(f["properties"]["boundary_source"] == "approximate" for f in geojson["features"])
-    if approximate:
-        notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
-    legend = maps.Legend(title=fmt.label(code, language), rows=rows, notes=notes)
-    fields, labels = ["region_name", "value"], [t("TOWNSHIP"), fmt.label(code, language)]
+        rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{unit.format(n=missing)}）"))
+    note = t("LEGEND_SCHEME", scheme=t(f"SCHEME_{classes.scheme}") if classes.scheme != "locked"
+             else t("SCHEME_locked"), k=classes.k)
+    if st.session_state.get(state.KEYS["lock"]):
+        note += " · " + t("CLASS_LOCKED_NOTE")
+    tooltip_name = t("COUNTY") if county_level else t("TOWNSHIP")
+    fields, labels = ["region_name", "value"], [tooltip_name, fmt.label(code, language)]
     if num:
         fields += ["numerator", "denominator"]
         labels += [fmt.label(num, language), fmt.label(den, language)]
-    m = maps.choropleth(geojson, colour_of, fields, labels, legend)
+    draw(geojson, colour_of, fields, labels, fmt.label(code, language), rows, key,
+         level=level, points=points, height=height, notes=[note])
+
+
+def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], title: str,
+         rows: list[tuple[str, str]], key: str, *, level: str, points: list[dict] | None = None,
+         height: int = 560, notes: list[str] | None = None) -> None:
+    """Draw a coloured map of counties or townships, and act on a click (drill down or open a
+    township's panel). Pan and zoom return nothing, so they never rerun the script."""
+    legend_notes = list(notes or []) + [data_as_of()]
+    approximate = any(f["properties"].get("boundary_source") == "approximate" for f in geojson["features"])
+    if approximate:
+        legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
+    legend = maps.Legend(title=title, rows=rows, notes=legend_notes)
+    m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township())
     if points:
         maps.add_points(m, points, ROOM_COLOURS)
-    show(m, height=height, key=key)
+    _, region, _, _ = current()
+    map_key = f"{key}-{region}-{level}"
+    returned = show(m, height=height, key=map_key, clicks=True)
     if approximate:
         st.caption("⚠ " + t("APPROX_BOUNDARY"))
+    _on_click(returned, map_key, level)
 
 
-def show(m: folium.Map, height: int, key: str) -> None:
-    """Render a map offline. Pan and zoom return nothing, so they never rerun the script."""
+def _on_click(returned: dict | None, key: str, level: str) -> None:
+    drawing = (returned or {}).get("last_active_drawing") or {}
+    code = (drawing.get("properties") or {}).get("region_code")
+    if not code:
+        return
+    stamp = json.dumps([code, (returned or {}).get("last_object_clicked")])
+    if st.session_state.get(f"_clicked-{key}") == stamp:
+        return  # the component repeats its last value on every rerun: act on a click once
+    st.session_state[f"_clicked-{key}"] = stamp
+    if level == "county":
+        state.go(region=code, town=None)
+    else:
+        parents = dict(zip(data.townships()["region_code"], data.townships()["parent_code"]))
+        if code in parents:
+            state.go(region=parents[code], town=code)
+
+
+def show(m: folium.Map, height: int, key: str, clicks: bool = False) -> dict | None:
+    """Render a map offline. Pan and zoom return nothing, so they never rerun the script; with
+    ``clicks`` a click on a shape returns it (and reruns once)."""
     offline.prepare_static(STATIC_DIR)
     # Relative to the component's iframe, so a server.baseUrlPath prefix keeps working.
     offline.localize(m, base_url="../../app/static/vendor")
-    st_folium(m, height=height, use_container_width=True, returned_objects=[], key=key)
+    wanted = ["last_active_drawing", "last_object_clicked"] if clicks else []
+    return st_folium(m, height=height, use_container_width=True, returned_objects=wanted, key=key)
 
 
 def room_points(rooms: pd.DataFrame) -> list[dict]:

@@ -1,0 +1,135 @@
+"""The view lives in the URL: a link reopens the same view, bad parameters fall back with a notice,
+and drilling down or up changes the URL (ui/state.py, the sidebar, the breadcrumbs)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+ROOT = Path(__file__).resolve().parent.parent
+CITY, COUNTY, TOWN = "320700000000", "320722000000", "320722101000"
+
+
+def choices() -> state.Choices:
+    return state.Choices(
+        periods=["2025-06", "2025-05", "2025Q2", "2025"], default_period="2025-06",
+        regions={CITY: "city", "320703000000": "county", COUNTY: "county"},
+        townships={TOWN: COUNTY, "320703001000": "320703000000"},
+        room_types=["婚调坊", "妇女议事会"], risk_types=["家庭暴力", "婚姻家庭纠纷"], case_sources=["网格员", "来访"],
+    )
+
+
+def test_defaults_when_the_url_is_empty():
+    view, notices = state.parse({}, choices())
+    assert notices == []
+    assert view["period"] == "2025-06" and view["region"] == CITY and view["town"] is None
+    assert view["level"] == ["中", "高"] and view["scheme"] == "quantiles" and view["k"] == 5
+    assert state.to_params(view) == {"period": "2025-06", "region": CITY}
+
+
+def test_a_full_view_round_trips_through_the_url():
+    wanted = {"period": "2025Q2", "region": COUNTY, "town": TOWN, "room": ["婚调坊"], "level": ["高"],
+              "rtype": ["家庭暴力", "婚姻家庭纠纷"], "source": ["来访"], "scheme": "fisher_jenks", "k": 4,
+              "lock": True, "unit": "township"}
+    params = state.to_params(wanted)
+    assert params["rtype"] == "家庭暴力,婚姻家庭纠纷" and params["lock"] == "1"
+    view, notices = state.parse(params, choices())
+    assert notices == []
+    assert view == wanted
+
+
+@pytest.mark.parametrize("params, param", [
+    ({"period": "2031-13"}, "period"),
+    ({"region": "999999999999"}, "region"),
+    ({"region": "'; drop table regions; --"}, "region"),
+    ({"town": "320722999000"}, "town"),
+    ({"scheme": "rainbow"}, "scheme"),
+    ({"k": "40"}, "k"),
+    ({"k": "-1"}, "k"),
+    ({"lock": "yes"}, "lock"),
+    ({"unit": "village"}, "unit"),
+    ({"room": "不存在的类型"}, "room"),
+])
+def test_a_bad_or_stale_parameter_falls_back_with_a_notice(params, param):
+    view, notices = state.parse(params, choices())
+    assert [n.param for n in notices] == [param]
+    default, _ = state.parse({}, choices())
+    assert view == default
+
+
+def test_unknown_list_members_are_dropped_one_by_one():
+    view, notices = state.parse({"source": "来访,火星,网格员", "level": "极高"}, choices())
+    assert view["source"] == ["来访", "网格员"]
+    assert view["level"] == ["中", "高"]  # risk levels may not be empty: the default stays
+    assert {n.value for n in notices} == {"火星", "极高"}
+
+
+def test_a_township_opens_in_its_county():
+    view, _ = state.parse({"region": CITY, "town": TOWN}, choices())
+    assert (view["region"], view["town"]) == (COUNTY, TOWN)
+    view, _ = state.parse({"region": TOWN}, choices())  # a township given as the region
+    assert (view["region"], view["town"]) == (COUNTY, TOWN)
+    view, _ = state.parse({"region": "320703000000", "town": TOWN}, choices())  # the township wins
+    assert view["region"] == COUNTY
+
+
+# ---- the app itself, under AppTest, with the link's parameters ------------------------------
+
+def open_app(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_link_reopens_the_same_view(app_env):
+    at = open_app(period="2025Q2", region=COUNTY, town=TOWN, level="高", scheme="equal_interval", k="4", lock="1")
+    ss = at.session_state
+    assert (ss["period"], ss["region"], ss["town"]) == ("2025Q2", COUNTY, TOWN)
+    assert ss[state.KEYS["level"]] == ["高"] and ss[state.KEYS["scheme"]] == "equal_interval"
+    assert ss[state.KEYS["k"]] == 4 and ss[state.KEYS["lock"]] is True
+    # the URL the app writes back is the one it was given
+    assert at.query_params["period"] == "2025Q2" and at.query_params["town"] == TOWN
+    assert at.query_params["level"] == "高"
+    # the panel of that township is open, with its name
+    assert any("白塔埠镇" in s.value for s in at.subheader)
+
+
+def test_a_bad_link_falls_back_with_a_notice_not_a_traceback(app_env):
+    at = open_app(period="1999-01", region="320799000000", scheme="rainbow")
+    assert at.session_state["period"] == "2025-12" and at.session_state["region"] == CITY
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "1999-01" in warnings and "320799000000" in warnings and "rainbow" in warnings
+
+
+def test_changing_a_filter_changes_the_url_and_the_numbers(app_env):
+    at = open_app(period="2025-06", region=CITY)
+    before = [m.value for m in at.metric]
+    at.sidebar.multiselect(key=state.KEYS["level"]).set_value(["高"]).run()
+    assert not at.exception, at.exception
+    assert at.query_params["level"] == "高"
+    after = [m.value for m in at.metric]
+    assert after[2] != before[2]  # the risk rate counts only high risk now
+    assert after[0] == before[0]  # coverage does not depend on risk levels
+
+
+def test_breadcrumbs_go_back_up_from_a_township_to_the_city(app_env):
+    at = open_app(period="2025-06", region=COUNTY, town=TOWN)
+    crumbs = [b for b in at.button if b.key and b.key.startswith("crumb-")]
+    assert [b.label for b in crumbs] == ["连云港市 ›", "东海县 ›", "白塔埠镇"]
+    assert crumbs[-1].disabled
+    at.button(key="crumb-county").click().run()  # back to the county: the panel closes
+    assert at.session_state["region"] == COUNTY and at.session_state["town"] is None
+    assert "town" not in at.query_params
+    at.button(key="crumb-city").click().run()
+    assert at.session_state["region"] == CITY
+    assert at.query_params["region"] == CITY
+    assert [b.label for b in at.button if b.key and b.key.startswith("crumb-")] == ["连云港市"]
+
+
+def test_closing_the_panel_keeps_the_county(app_env):
+    at = open_app(period="2025-06", region=COUNTY, town=TOWN)
+    at.button(key="panel-close").click().run()
+    assert at.session_state["town"] is None and at.session_state["region"] == COUNTY

@@ -1,0 +1,108 @@
+"""A township's panel: every indicator with its parts and rank in the county, a 24-month trend,
+its rooms, and its cases by type and source. Opened by a click on the map or the sidebar."""
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from queries import periods
+from ui import data, fmt, state, widgets
+from ui.text import lang, t
+
+# What the panel lists, in order; higher is better except where the rank reads high → low risk.
+CODES = ["coverage_rate", "rooms_active", "rooms_per_10k", "screening_rate", "households_screened",
+         "risk_rate_per_1000", "risk_households", "cases_received", "cases_per_10k",
+         "mediation_success_rate", "households_total", "villages_total"]
+
+
+def township_panel() -> None:
+    town = widgets.open_township()
+    if town is None:
+        return
+    period, region, region_name, _ = widgets.current()
+    language = lang()
+    flt = widgets.filters()
+    towns = data.indicator_table("township", period, region, flt)
+    if town not in set(towns["region_code"]):
+        return
+    row = towns.set_index("region_code").loc[town]
+    with st.container(border=True, key="township-panel"):
+        head, close = st.columns([5, 1])
+        head.subheader(t("PANEL_TITLE", name=row["region_name"]))
+        head.caption(f"{region_name} · {fmt.period_label(period, language)}")
+        if close.button("✕", key="panel-close", help=t("PANEL_CLOSE")):
+            state.go(town=None)
+        table = indicator_rows(row, towns, language)
+        st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
+        _trend(town, period, flt, language)
+        _rooms(town, period, language)
+        _cases(town, period, flt, language)
+
+
+def indicator_rows(row: pd.Series, towns: pd.DataFrame, language: str) -> pd.DataFrame:
+    """One line per indicator: value, numerator, denominator and rank among the county's townships
+    (1 = highest value; counts suppressed as everywhere)."""
+    lines = []
+    for code in CODES:
+        num, den = fmt.PARTS.get(code, (None, None))
+        ranked = towns[code].astype(float)
+        value = row[code]
+        if fmt.is_missing(value):
+            rank = fmt.MISSING
+        else:
+            position = int((ranked > float(value)).sum()) + 1
+            rank = t("PANEL_RANK", i=position, n=int(ranked.notna().sum()))
+        parts = f"（{fmt.value(num, row[num], language)} ÷ {fmt.value(den, row[den], language)}）" if num else ""
+        lines.append({
+            t("PANEL_INDICATOR"): fmt.label(code, language),
+            t("PANEL_VALUE"): fmt.value(code, value, language) + parts,
+            t("PANEL_RANK_COL"): rank,
+        })
+    return pd.DataFrame(lines)
+
+
+def _trend(town: str, period: str, flt, language: str) -> None:
+    end = periods.parse(period).end
+    trend = data.township_trend(town, end, flt)
+    figure = go.Figure()
+    figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=fmt.label("screening_rate", language),
+                   marker_color="#9ecae1", hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
+    figure.add_scatter(x=trend["month_start"], y=trend["risk_rate_per_1000"], name=fmt.label("risk_rate_per_1000", language),
+                       mode="lines+markers", yaxis="y2", line={"color": "#de2d26", "width": 2},
+                       hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
+    figure.update_layout(
+        title=t("PANEL_TREND"), height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"ticksuffix": "%", "title": None}, xaxis_tickformat="%Y-%m",
+        yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "‰", "showgrid": False},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="panel-trend")
+
+
+def _rooms(town: str, period: str, language: str) -> None:
+    rooms = data.rooms(period, town)
+    st.markdown(f"**{t('PANEL_ROOMS', n=len(rooms))}**")
+    if rooms.empty:
+        st.caption(t("PANEL_NO_ROOMS"))
+        return
+    st.dataframe(pd.DataFrame({
+        t("ROOM_NAME"): rooms["name"],
+        t("ROOM_TYPE"): rooms["room_type"],
+        t("ROOM_VILLAGE"): rooms["village_name"].fillna(fmt.MISSING),
+        t("ROOM_MEDIATORS"): rooms["mediators"],
+        t("ROOM_OPENED"): [fmt.day(pd.Timestamp(d).date(), language) for d in rooms["opened_date"]],
+    }), hide_index=True, width="stretch")
+
+
+def _cases(town: str, period: str, flt, language: str) -> None:
+    found = data.case_breakdown(period, town, flt)
+    st.markdown(f"**{t('PANEL_CASES')}**")
+    if found.empty:
+        st.caption(t("PANEL_NO_CASES"))
+        return
+    left, right = st.columns(2)
+    for col, dimension in ((left, "case_type"), (right, "source")):
+        part = found[found["dimension"] == dimension]
+        col.dataframe(pd.DataFrame({
+            t(f"PANEL_BY_{dimension}"): part["value"],
+            t("PANEL_CASES_N"): [fmt.count(n, language, sensitive=True) for n in part["cases"]],
+        }), hide_index=True, width="stretch")
