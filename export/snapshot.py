@@ -3,7 +3,6 @@ from pathlib import Path
 
 import duckdb
 
-from export import brief, html, slides, staticmap
 from export.views import VIEWS, Atlas, build_view
 
 FORMATS = (".png", ".pdf", ".pptx", ".html", ".docx")
@@ -29,19 +28,29 @@ def write(con: duckdb.DuckDBPyConnection, out, view: str | None = "overview", re
     atlas = Atlas(con, region_code, period, scope)
     build = lambda name: build_view(con, name, lang=lang, atlas=atlas)  # noqa: E731
     names = list(VIEWS) if whole_deck else [view]
+    # each format's libraries (matplotlib, folium, python-pptx, python-docx) load only when asked for
     if suffix == ".docx":
+        from export import brief
+
         # the brief always reports the headline figures, the laggards and the hotspots
         built = {name: build(name) for name in dict.fromkeys(["overview", "screening", "hotspots", *names])}
         brief.write(built["overview"], built["screening"], built["hotspots"], out,
                     map_view=built["overview" if whole_deck else view])
         return out
     views = [build(name) for name in names]
-    if suffix == ".png":
-        staticmap.write_png(views[0], out)
-    elif suffix == ".pdf":
-        staticmap.write_pdf(views, out)
+    if suffix in (".png", ".pdf"):
+        from export import staticmap
+
+        if suffix == ".png":
+            staticmap.write_png(views[0], out)
+        else:
+            staticmap.write_pdf(views, out)
     elif suffix == ".pptx":
+        from export import slides
+
         slides.write(views, out)
     else:
+        from export import html
+
         html.write(views[0], out)
     return out

@@ -5,13 +5,14 @@ Figures are made with ``matplotlib.figure.Figure`` (no pyplot): no global state,
 Streamlit server thread. Chinese text uses the font from :mod:`export.fonts`.
 """
 import io
-import math
 from contextlib import contextmanager
 
+import geopandas as gpd
 import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrow, Polygon, Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon, Rectangle
 
 from export import fonts
 from export.text import t
@@ -46,7 +47,6 @@ def draw_map(ax, view: View) -> None:
         counties = projected.dissolve(by="county_code")
         counties.boundary.plot(ax=ax, color="#555555", linewidth=0.9)
     if len(view.rooms):
-        import geopandas as gpd
         rooms = view.rooms.dropna(subset=["longitude", "latitude"])
         points = gpd.GeoSeries(gpd.points_from_xy(rooms["longitude"], rooms["latitude"]), crs="EPSG:4326").to_crs(crs)
         colours = [view.room_colours.get(k, OTHER_ROOM_COLOUR) for k in rooms["room_type"]]
@@ -115,7 +115,7 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
         present = view.rooms["room_type"].value_counts()
         for kind, n in present.items():
             colour = view.room_colours.get(kind, OTHER_ROOM_COLOUR)
-            fig.lines.append(matplotlib.lines.Line2D([left + 0.008], [y - swatch_h / 2], marker="o", markersize=6,
+            fig.lines.append(Line2D([left + 0.008], [y - swatch_h / 2], marker="o", markersize=6,
                                                      markerfacecolor=colour, markeredgecolor="#333333",
                                                      markeredgewidth=0.5, linestyle="", transform=fig.transFigure))
             fig.text(left + 0.022, y - swatch_h / 2, f"{kind}（{n}）", fontsize=9, color=INK, va="center")

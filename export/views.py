@@ -7,6 +7,7 @@ counts read "<5" exactly as on screen.
 """
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import duckdb
 import geopandas as gpd
@@ -153,11 +154,13 @@ class Atlas:
                                      scope=indicators.narrow(self.scope, self.region_code) or ["-"])
         return self._rooms
 
+    @cached_property
     def data_as_of(self) -> date | None:
         # the viewer's whole scope, as the pages' caption does
         last = runner.run(self.con, "data_span", scope=self.scope)["last_date"].iloc[0]
         return None if pd.isna(last) else pd.Timestamp(last).date()
 
+    @cached_property
     def is_demo(self) -> bool:
         note = runner.run(self.con, "data_version")["note"]
         return bool(len(note)) and str(note.iloc[0] or "").startswith("demo")
@@ -176,8 +179,8 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
     drawn = atlas.shapes().copy()
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
-    as_of = atlas.data_as_of()
-    source = t("SOURCE_DEMO" if atlas.is_demo() else "SOURCE", lang, region=atlas.region_name)
+    as_of = atlas.data_as_of
+    source = t("SOURCE_DEMO" if atlas.is_demo else "SOURCE", lang, region=atlas.region_name)
     notes = [source]
     if approximate:
         notes.append(t("APPROX_BOUNDARY", lang))
