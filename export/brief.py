@@ -100,7 +100,8 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
 
     doc.add_heading(t("BRIEF_LAGGARDS", lang), level=1)
     ranking = laggards.ranking
-    doc.add_paragraph(t("BRIEF_LAGGARDS_INTRO", lang, n=len(ranking.rows)))
+    intro = doc.add_paragraph(t("BRIEF_LAGGARDS_INTRO", lang, n=len(ranking.rows)))
+    intro.paragraph_format.keep_with_next = True  # the heading and its intro move with the table
     table = doc.add_table(rows=1, cols=len(ranking.columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -113,6 +114,9 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
         row = table.add_row().cells
         for c, value in enumerate(cells):
             _cell(row[c], value, right=c >= numeric_from)
+    for row in table.rows[:-1]:  # keep the (short) table on one page
+        for cell in row.cells:
+            cell.paragraphs[0].paragraph_format.keep_with_next = True
 
     doc.add_heading(t("BRIEF_HOTSPOTS", lang), level=1)
     top = hotspots.ranking
