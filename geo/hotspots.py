@@ -275,6 +275,9 @@ def hotspots(values, w: W, permutations: int = PERMUTATIONS, seed: int = SEED,
     (1 HH, 2 LH, 3 LL, 4 HL), moran_p, moran_p_fdr and hotspot_class in
     {"hot", "cold", "high-low", "low-high", "ns"}; see the module docstring for the rule.
     Untested townships have NaN statistics and class "ns".
+
+    Speed (numba is not installed; esda runs its permutations in plain numpy, one process):
+    0.06 s for 144 townships and 0.1 s for Beijing's 343 at 999 permutations, 0.6 s at 9,999.
     """
     y, index = _aligned(values, w, "values")
     if (y < 0).any():
