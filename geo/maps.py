@@ -164,3 +164,14 @@ def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str]) -> 
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
     ).add_to(m)
     return m
+
+
+def add_radius(m: folium.Map, points: list[dict], radius_km: float, colour: str = "#3182bd") -> folium.Map:
+    """A service-radius circle (metres on the ground) around each point; drawn under the points
+    and not clickable, so tooltips and clicks still reach the townships."""
+    group = folium.FeatureGroup(name="radius", control=False)
+    for p in points:
+        folium.Circle(location=[float(p["lat"]), float(p["lon"])], radius=radius_km * 1000, color=colour,
+                      weight=1, opacity=0.6, fill=True, fill_opacity=0.08, interactive=False).add_to(group)
+    group.add_to(m)
+    return m

@@ -248,7 +248,8 @@ def test_demo_has_targets_and_pacing_for_every_township(demo_db):
     with duckdb.connect(str(demo_db), read_only=True) as con:
         towns = {c for (c,) in con.execute("select region_code from regions where in_atlas").fetchall()}
         targets = con.execute("""
-            select g.year, count(*) as n, count(*) filter (where g.target_households < r.households_total) as lower,
+            select g.year, count(*) as n,
+                   count(*) filter (where g.target_households < round(r.households_total * 0.8)) as lower,
                    count(*) filter (where g.target_households > r.households_total) as higher
             from screening_targets as g join regions as r on r.region_code = g.township_code
             group by g.year order by g.year
@@ -256,10 +257,12 @@ def test_demo_has_targets_and_pacing_for_every_township(demo_db):
         got = pacing.pacing(con, "2025-06", EVERYTHING)
     assert targets["year"].tolist() == [2024, 2025]
     assert (targets["n"] == len(towns)).all()
-    assert (targets["lower"] > 0).all() and (targets["lower"] < len(towns) / 4).all()  # a few, not most
+    # 80 % of households for most townships, less for a few (a phased plan)
+    assert (targets["lower"] > 0).all() and (targets["lower"] < len(towns) / 4).all()
     assert (targets["higher"] == 0).all()
     assert len(got) == len(towns) and set(got["region_code"]) == towns
     assert (got["target_source"] == "set").all()
     assert set(got["status"]) <= {"green", "amber", "red"} and got["status"].notna().all()
+    assert got["status"].nunique() == 3  # the demo shows every colour, not a wall of red
     assert got["laggard_rank"].notna().all() and got["laggard_rank"].min() == 1
     assert got["laggard_rank"].max() <= len(towns)

@@ -69,16 +69,28 @@ def test_coverage_lists_townships_without_rooms(app_env, demo_db):
     at = run_page("coverage", period="2025-12", region="320700000000")
     assert not at.exception
     assert expected > 0
-    assert at.subheader[0].value == text.ZH["TOWNSHIPS_WITHOUT_ROOMS"].format(n=expected)
-    assert len(at.dataframe[0].value) == expected
+    assert at.subheader[0].value == text.ZH["GAPS_TITLE"]
+    assert text.ZH["GAPS_TOWNSHIPS"].format(n=expected) in all_text(at)
+    gaps = at.dataframe[0].value
+    assert (gaps["类别"] == "乡镇无阵地").sum() == expected
 
 
-def test_screening_laggard_table_is_sorted_lowest_first(app_env):
-    at = run_page("screening", period="2025", region="320700000000")
-    assert not at.exception
+def test_coverage_radius_lists_villages_beyond_it(app_env):
+    at = run_page("coverage", period="2025-12", region="320722000000", coverage_radius=2)
+    assert not at.exception, at.exception
+    kinds = set(at.dataframe[0].value["类别"])
+    assert "超出服务半径" in kinds
+    assert any(b.label == "下载 Excel" for b in at.get("download_button"))
+
+
+def test_screening_laggards_are_ranked_by_pace(app_env):
+    at = run_page("screening", period="2025-06", region="320700000000")
+    assert not at.exception, at.exception
     table = at.dataframe[0].value
-    rates = [float(v.rstrip("%")) for v in table["入户排查完成率"]]
-    assert rates == sorted(rates) and len(rates) == 10
+    assert len(table) == 90 and table["排名"].iloc[0] == 1
+    paces = [float(v.rstrip("%")) for v in table["进度比"]]
+    assert paces == sorted(paces)
+    assert {s.split(" · ")[0] for s in table["进度状态"]} <= {"红", "黄", "绿"}
 
 
 def test_app_smoke_builds_sidebar_and_navigation(app_env):

@@ -192,3 +192,61 @@ def _upgrade(db: str, stamp: tuple) -> bool:
 
 def database_exists() -> bool:
     return Path(db_path()).exists()
+
+
+def gaps(period: str, region_code: str, radius_km: float | None) -> pd.DataFrame:
+    """The 盲区 list (geo/gaps.py), once per (data version, period, region, radius)."""
+    return _gaps(db_path(), version(), period, region_code, radius_km, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _gaps(db: str, data_version: int, period: str, region_code: str, radius_km: float | None, scope: tuple) -> pd.DataFrame:
+    from geo import gaps as coverage_gaps
+
+    with _connect(db) as con:
+        return coverage_gaps.gaps(con, period, list(scope), region_code, radius_km)
+
+
+def radius_summary(period: str, region_code: str, radius_km: float) -> pd.DataFrame:
+    return _radius_summary(db_path(), version(), period, region_code, radius_km, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _radius_summary(db: str, data_version: int, period: str, region_code: str, radius_km: float, scope: tuple) -> pd.DataFrame:
+    from geo import gaps as coverage_gaps
+
+    with _connect(db) as con:
+        return coverage_gaps.radius_summary(con, period, list(scope), radius_km, region_code)
+
+
+def pacing(level: str, period: str, region_code: str) -> pd.DataFrame:
+    """Screening against the year's targets (queries/pacing.py), as of the latest data date."""
+    return _pacing(db_path(), version(), level, period, region_code, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _pacing(db: str, data_version: int, level: str, period: str, region_code: str, scope: tuple) -> pd.DataFrame:
+    from queries import pacing as screening_pacing
+
+    with _connect(db) as con:
+        return screening_pacing.pacing(con, period, list(scope), region_code, level=level)
+
+
+def month_change(month: str, region_code: str) -> pd.DataFrame:
+    return _month_change(db_path(), version(), month, region_code, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _month_change(db: str, data_version: int, month: str, region_code: str, scope: tuple) -> pd.DataFrame:
+    from queries import pacing as screening_pacing
+
+    with _connect(db) as con:
+        return screening_pacing.month_change(con, month, list(scope), region_code)
+
+
+def save_targets(frame: pd.DataFrame) -> list:
+    """Write edited targets (all or nothing); returns the problems, empty when saved."""
+    from queries import pacing as screening_pacing
+
+    with schema.open_waiting(db_path(), read_only=False, wait=10) as con:
+        return screening_pacing.save_targets(con, frame)

@@ -186,10 +186,19 @@ def go(**changes) -> None:
 
 
 def publish(extra: dict | None = None) -> None:
-    """Write the view to the URL (only when it changed, so the browser history stays clean)."""
-    params = to_params(current())
-    params.update({k: str(v) for k, v in (extra or {}).items() if v is not None})
+    """Write the view to the URL (only when it changed, so the browser history stays clean).
+
+    ``extra`` holds a page's own parameters (None removes one); parameters the sidebar does not
+    own are otherwise kept as they are, so the page's settings survive the sidebar's write.
+    """
     existing = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    params = {k: v for k, v in existing.items() if k not in KEYS}
+    params.update(to_params(current()))
+    for k, v in (extra or {}).items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
     if existing != params:
         st.query_params.from_dict(params)
     st.session_state["_url_written"] = params

@@ -250,7 +250,8 @@ def map_columns():
 
 
 def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
-                  townships_only: bool = False, values: pd.DataFrame | None = None) -> None:
+                  townships_only: bool = False, values: pd.DataFrame | None = None,
+                  radius_km: float | None = None) -> None:
     """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
     counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
     a township opens its panel."""
@@ -291,13 +292,15 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
     if num:
         fields += ["numerator", "denominator"]
         labels += [fmt.label(num, language), fmt.label(den, language)]
+    if radius_km:
+        note += " · " + t("RADIUS_NOTE", km=f"{radius_km:g}")
     draw(geojson, colour_of, fields, labels, fmt.label(code, language), rows, key,
-         level=level, points=points, height=height, notes=[note])
+         level=level, points=points, height=height, notes=[note], radius_km=radius_km)
 
 
 def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], title: str,
          rows: list[tuple[str, str]], key: str, *, level: str, points: list[dict] | None = None,
-         height: int = 560, notes: list[str] | None = None) -> None:
+         height: int = 560, notes: list[str] | None = None, radius_km: float | None = None) -> None:
     """Draw a coloured map of counties or townships, and act on a click (drill down or open a
     township's panel). Pan and zoom return nothing, so they never rerun the script."""
     legend_notes = list(notes or []) + [data_as_of()]
@@ -306,6 +309,8 @@ def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], t
         legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
     legend = maps.Legend(title=title, rows=rows, notes=legend_notes)
     m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township())
+    if points and radius_km:
+        maps.add_radius(m, points, radius_km)
     if points:
         maps.add_points(m, points, ROOM_COLOURS)
     _, region, _, _ = current()
@@ -374,3 +379,118 @@ def table_of(values: pd.DataFrame, codes: list[str], name_label: str, short: boo
     for code in codes:
         out[fmt.label(code, language, short=short)] = [fmt.value(code, v, language) for v in values[code]]
     return out
+
+
+def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The 盲区 list as shown and downloaded: Chinese headers, distances to 0.1 km."""
+    language = lang()
+    return pd.DataFrame({
+        t("GAPS_COL_KIND"): [t(f"GAPS_KIND_{k}") for k in gaps["kind"]],
+        t("COUNTY"): gaps["county_name"].fillna(fmt.MISSING).to_numpy(),
+        t("TOWNSHIP"): gaps["township_name"].to_numpy(),
+        t("ROOM_VILLAGE"): gaps["village_name"].fillna("").to_numpy(),
+        fmt.label("households_total", language): [fmt.count(v, language) for v in gaps["households"]],
+        t("GAPS_COL_KM"): ["" if fmt.is_missing(v) else f"{v:.1f}" for v in gaps["nearest_room_km"]],
+        t("GAPS_COL_REASON"): gaps["reason"].to_numpy(),
+    })
+
+
+def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=sheet[:31], index=False)
+        sheet_ = writer.sheets[sheet[:31]]
+        for column in sheet_.columns:  # wide enough for Chinese text
+            width = max(len(str(c.value or "")) for c in column) * 2 + 2
+            sheet_.column_dimensions[column[0].column_letter].width = min(width, 60)
+    return buffer.getvalue()
+
+
+STATUS_COLOURS = {"green": "#31a354", "amber": "#fdae30", "red": "#de2d26"}
+STATUS_MARKS = {"green": "绿", "amber": "黄", "red": "红"}  # words, not emoji: intranet PCs lack emoji fonts
+CHANGE_BINS = (-0.05, -0.02, -0.005, 0.005, 0.02, 0.05)   # percentage points as 0–1 differences
+CHANGE_COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#ffffbf", "#c2e699", "#78c679", "#238443"]
+
+
+def status_text(status) -> str:
+    if fmt.is_missing(status):
+        return fmt.MISSING
+    return f"{STATUS_MARKS[status]} · {t(f'STATUS_{status}')}" if lang() == "zh" else t(f"STATUS_{status}")
+
+
+def status_map(period: str, key: str) -> None:
+    """Red/amber/green pacing status of each township (or county at city level)."""
+    _, region, _, view = current()
+    county_level = view == "city" and st.session_state.get(state.KEYS["unit"]) == "county"
+    level = "county" if county_level else "township"
+    pace = data.pacing(level, period, region).set_index("region_code")
+    geojson = json.loads(data.county_geojson(region) if county_level else data.township_geojson(view, region))
+    language = lang()
+    colour_of, counts = {}, {s: 0 for s in STATUS_COLOURS}
+    for feature in geojson["features"]:
+        props = feature["properties"]
+        row = pace.loc[props["region_code"]] if props["region_code"] in pace.index else None
+        status = None if row is None or fmt.is_missing(row["status"]) else row["status"]
+        if status:
+            colour_of[props["region_code"]] = STATUS_COLOURS[status]
+            counts[status] += 1
+        props["status"] = status_text(status)
+        props["done"] = "" if row is None else fmt.count(row["screened_ytd"], language)
+        props["expected"] = "" if row is None else fmt.count(row["expected_by_now"], language)
+        props["completion"] = "" if row is None else fmt.value("coverage_rate", row["completion"], language)
+    unit = t("LEGEND_COUNTIES") if county_level else t("LEGEND_TOWNSHIPS")
+    rows = [(STATUS_COLOURS[s], f"{t(f'STATUS_{s}_LONG')}（{unit.format(n=counts[s])}）") for s in ("green", "amber", "red")]
+    missing = len(geojson["features"]) - sum(counts.values())
+    if missing:
+        rows.append((maps.MISSING_COLOUR, f"{t('STATUS_NONE')}（{unit.format(n=missing)}）"))
+    fields = ["region_name", "status", "done", "expected", "completion"]
+    labels = [t("COUNTY") if county_level else t("TOWNSHIP"), t("PACE_STATUS"), t("PACE_DONE"),
+              t("PACE_EXPECTED_SHORT"), t("PACE_COMPLETION")]
+    draw(geojson, colour_of, fields, labels, t("PACE_MAP_TITLE"), rows, key, level=level)
+
+
+def change_map(period: str, key: str) -> None:
+    """Month-on-month change of the screening rate per township, in percentage points."""
+    _, region, _, view = current()
+    change = data.month_change(period, region).set_index("region_code")
+    geojson = json.loads(data.township_geojson(view, region))
+    language = lang()
+    colour_of, counts = {}, [0] * len(CHANGE_COLOURS)
+    for feature in geojson["features"]:
+        props = feature["properties"]
+        row = change.loc[props["region_code"]] if props["region_code"] in change.index else None
+        diff = None if row is None or fmt.is_missing(row["change"]) else float(row["change"])
+        if diff is not None:
+            cls = classify.class_index(diff, CHANGE_BINS + (max(1.0, diff),))
+            colour_of[props["region_code"]] = CHANGE_COLOURS[cls]
+            counts[cls] += 1
+        props["now"] = "" if row is None else fmt.value("screening_rate", row["screening_rate"], language)
+        props["before"] = "" if row is None else fmt.value("screening_rate", row["previous_screening_rate"], language)
+        props["change"] = fmt.change("screening_rate", None if row is None else row["screening_rate"],
+                                     None if row is None else row["previous_screening_rate"], language) or fmt.MISSING
+    edges = [f"{b * 100:+.1f}" for b in CHANGE_BINS]
+    ranges = [f"≤ {edges[0]}"] + [f"{edges[i]} ~ {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"> {edges[-1]}"]
+    rows = [(CHANGE_COLOURS[i], f"{r} {t('PP')}（{t('LEGEND_TOWNSHIPS', n=counts[i])}）") for i, r in enumerate(ranges)]
+    missing = len(geojson["features"]) - sum(counts)
+    if missing:
+        rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{t('LEGEND_TOWNSHIPS', n=missing)}）"))
+    fields = ["region_name", "now", "before", "change"]
+    labels = [t("TOWNSHIP"), t("CHANGE_NOW"), t("CHANGE_BEFORE"), t("CHANGE_DIFF")]
+    draw(geojson, colour_of, fields, labels, t("CHANGE_MAP_TITLE"), rows, key, level="township")
+
+
+def pacing_table(pace: pd.DataFrame) -> pd.DataFrame:
+    """后进排名: furthest behind pace first, with target, expected, done and status."""
+    language = lang()
+    return pd.DataFrame({
+        t("RANK"): [fmt.MISSING if fmt.is_missing(r) else int(r) for r in pace["laggard_rank"]],
+        t("TOWNSHIP"): pace["region_name"].to_numpy(),
+        t("PACE_TARGET"): [fmt.count(v, language) for v in pace["target"]],
+        t("PACE_EXPECTED_SHORT"): [fmt.count(v, language) for v in pace["expected_by_now"]],
+        t("PACE_DONE"): [fmt.count(v, language) for v in pace["screened_ytd"]],
+        t("PACE_COMPLETION"): [fmt.value("coverage_rate", v, language) for v in pace["completion"]],
+        t("PACE_PACE"): [fmt.value("coverage_rate", v, language) for v in pace["pace"]],
+        t("PACE_STATUS"): [status_text(s) for s in pace["status"]],
+    })
