@@ -1,7 +1,8 @@
 """Federation Atlas command line: build the demo, print indicators.
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
-    python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P] --json
+    python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P]
+                             [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
                          [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ind.add_argument("--region", help="12-digit code of a city, county or township to limit to")
     ind.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     ind.add_argument("--json", action="store_true", help="print a JSON array (the stable interface)")
+    ind.add_argument("--hotspot-of", choices=["risk", "cases"], default="risk",
+                     help="what the hotspot fields describe: risk per 1,000 screened (default) or cases per 10,000 households")
 
     gap = sub.add_parser("gaps", help="list coverage gaps (盲区): townships and villages without a room")
     gap.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
@@ -160,7 +163,7 @@ def _indicators(args) -> int:
             print("[]" if args.json else "no records in the database", file=sys.stdout)
             return 0
         frame = indicators.table(con, args.level, period, scope, args.region)
-        frame = _with_extras(con, frame, args.level, period, scope, args.region)
+        frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of)
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=1))
@@ -188,22 +191,26 @@ def _snapshot(args) -> int:
     return 0
 
 
-def _township_extras(con, period, scope, region) -> list:
+def _township_extras(con, period, scope, region, hotspot_of: str = "risk") -> list:
     """Frames of extra columns for township rows of `indicators`, one row per region_code.
 
     They are appended after indicators.FIELDS in this order; to publish more (hotspots, say),
     add a frame here.
     """
+    from geo import risk
     from queries import pacing
 
     paced = pacing.pacing(con, period, scope, region)
-    return [paced[["region_code", "target", "expected_by_now", "status"]]]
+    # hotspots: the rate smoothed by empirical Bayes, Gi* and local Moran classes (geo/risk.py)
+    spots = risk.table(con, period, scope, region, of=hotspot_of).rename(columns={"rate_smoothed": "risk_rate_smoothed"})
+    return [spots[["region_code", "risk_rate_smoothed", "hotspot_class", "gi_z", "gi_p_fdr"]],
+            paced[["region_code", "target", "expected_by_now", "status"]]]
 
 
-def _with_extras(con, frame, level, period, scope, region):
+def _with_extras(con, frame, level, period, scope, region, hotspot_of="risk"):
     if level != "township":
         return frame
-    for extra in _township_extras(con, period, scope, region):
+    for extra in _township_extras(con, period, scope, region, hotspot_of):
         frame = frame.merge(extra, on="region_code", how="left", validate="one_to_one")
     return frame
 

@@ -1,29 +1,52 @@
-"""风险热点: risk found per 1,000 screened households, or dispute cases, by township."""
+"""风险热点: risk per 1,000 screened households or cases per 10,000 households, smoothed so small
+townships cannot paint themselves red, and tested for clusters (Gi*, local Moran's I)."""
 import streamlit as st
 
-from ui import data, fmt, panel, widgets
+from geo import hotspots
+from ui import data, fmt, panel, state, widgets
 from ui.text import lang, t
+
+MEASURES = {"risk": "risk_rate_per_1000", "cases": "cases_per_10k"}
+SHOWS = ["classes", "smoothed", "raw"]
 
 period, region, region_name, view = widgets.current()
 flt = widgets.filters()
+language = lang()
 st.title(t("PAGE_HOTSPOTS"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, lang())} · {widgets.data_as_of()}")
+st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 st.markdown(t("HOTSPOTS_INTRO"))
 
-measures = ["risk_rate_per_1000", "cases_received", "cases_per_10k"]
-measure = st.radio(t("HOTSPOT_MEASURE"), measures, horizontal=True, key="hotspot_measure",
-                   format_func=lambda code: fmt.label(code, lang()))
+state.page_param("of", "hotspot_of", list(MEASURES), "risk")
+state.page_param("show", "hotspot_show", SHOWS, "classes")
+left_pick, right_pick = st.columns(2)
+of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", horizontal=True,
+                     format_func=lambda m: fmt.label(MEASURES[m], language))
+show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,
+                        format_func=lambda s: t(f"HOTSPOT_SHOW_{s}"))
+state.publish({"of": None if of == "risk" else of, "show": None if show == "classes" else show})
+
+code = MEASURES[of]
 towns = data.indicator_table("township", period, region, flt)
+stats = data.hotspot_table(period, region, of, flt)
 left, right = widgets.map_columns()
 with left:
-    widgets.indicator_map(measure, "Reds", key="hotspot_map", townships_only=True, values=towns)
+    if show == "classes":
+        widgets.hotspot_map(towns, stats, code, "hotspot_classes")
+    elif show == "smoothed":
+        smoothed = towns.merge(stats[["region_code", "rate_smoothed"]], on="region_code", how="left")
+        smoothed[code] = smoothed["rate_smoothed"]
+        widgets.indicator_map(code, "Reds", key="hotspot_smoothed", townships_only=True, values=smoothed,
+                              title=t("HOTSPOT_SMOOTHED_TITLE", name=fmt.label(code, language)))
+    else:
+        widgets.indicator_map(code, "Reds", key="hotspot_map", townships_only=True, values=towns)
 if right is not None:
     with right:
         panel.township_panel()
 
+with st.expander(t("HOTSPOT_METHOD"), expanded=False):
+    st.markdown(hotspots.describe_method(language))
+
 st.subheader(t("TOP_RISK"))
-top = towns.sort_values("risk_rate_per_1000", ascending=False, na_position="last").head(10)
-st.dataframe(widgets.table_of(top, ["risk_rate_per_1000", "risk_households", "households_screened", "cases_received"],
-                              t("TOWNSHIP")), hide_index=True, width="stretch")
+st.dataframe(widgets.hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
 st.caption(t("SUPPRESSION_NOTE"))

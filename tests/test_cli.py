@@ -15,7 +15,7 @@ from tests.test_gaps import V2, V3, V4, build_gaps
 from tests.test_indicators import CITY, GANYU, HAIZHOU, LIANYUN, T1, T2, T3, T4, build_atlas
 
 ROOT = Path(__file__).resolve().parent.parent
-TOWNSHIP_EXTRAS = ["target", "expected_by_now", "status"]
+TOWNSHIP_EXTRAS = ["risk_rate_smoothed", "hotspot_class", "gi_z", "gi_p_fdr", "target", "expected_by_now", "status"]
 
 
 def run_cli(*args, env_db=None):
@@ -221,3 +221,32 @@ def test_gaps_bad_input_exits_2(gaps_db, args, message):
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_hotspot_fields_match_the_statistics_module(demo_db):
+    """The CLI publishes geo/risk.py's smoothed rate and classes for the risk rate (default) or
+    the case rate (--hotspot-of cases); a township's smoothed rate lies between its own rate and
+    the city's pooled rate."""
+    import duckdb
+
+    from geo import risk
+
+    records = indicators_json(demo_db, "--period", "2025", "--region", "320700000000")
+    cases = indicators_json(demo_db, "--period", "2025", "--region", "320700000000", "--hotspot-of", "cases")
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        expected = risk.table(con, "2025", indicators.EVERYTHING, "320700000000").set_index("region_code")
+        expected_cases = risk.table(con, "2025", indicators.EVERYTHING, "320700000000", of="cases").set_index("region_code")
+    assert len(records) == 90
+    screened = sum(r["households_screened"] for r in records)
+    pooled = sum(r["risk_households"] for r in records) / screened * 1000
+    for r in records:
+        assert r["hotspot_class"] in {"hot", "cold", "high-low", "low-high", "ns"}
+        assert r["hotspot_class"] == expected.loc[r["region_code"], "hotspot_class"]
+        assert r["risk_rate_smoothed"] == pytest.approx(expected.loc[r["region_code"], "rate_smoothed"])
+        assert r["gi_p_fdr"] is None or 0 < r["gi_p_fdr"] <= 1
+        raw = r["risk_rate_per_1000"]
+        lo, hi = sorted([raw, pooled])
+        assert lo - 1e-9 <= r["risk_rate_smoothed"] <= hi + 1e-9
+    for r in cases:
+        assert r["risk_rate_smoothed"] == pytest.approx(expected_cases.loc[r["region_code"], "rate_smoothed"])
+    assert [r["risk_rate_smoothed"] for r in cases] != [r["risk_rate_smoothed"] for r in records]

@@ -111,3 +111,32 @@ def test_app_builds_the_demo_on_first_start(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert target.exists()
     assert at.status[0].label == text.ZH["BUILD_DONE"]
+
+
+def test_hotspots_page_shows_classes_and_computes_them_once(app_env, monkeypatch):
+    """The hotspot statistics run once per (measure, period, region, filters, data version): a
+    rerun (a widget touched elsewhere, a pan) reuses them."""
+    from geo import risk
+
+    calls = []
+    real = risk.table
+
+    def counting(*args, **kwargs):
+        calls.append(args[1:3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(risk, "table", counting)
+    at = run_page("hotspots", period="2024Q3", region="320722000000")  # a view no other test caches
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert set(table["分类"]) <= {"热点", "冷点", "高–低异常", "低–高异常", "不显著", "—"}
+    smoothed = [float(v.rstrip("‰")) for v in table["平滑后比率"] if v != "—"]
+    assert len(smoothed) == 15
+    assert smoothed == sorted(smoothed, reverse=True)
+    assert len(calls) == 1
+    at.run()
+    at.radio(key="hotspot_show").set_value("smoothed").run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1  # reruns and a different map of the same statistics: no new computation
+    at.radio(key="hotspot_of").set_value("cases").run()
+    assert len(calls) == 2

@@ -250,3 +250,18 @@ def save_targets(frame: pd.DataFrame) -> list:
 
     with schema.open_waiting(db_path(), read_only=False, wait=10) as con:
         return screening_pacing.save_targets(con, frame)
+
+
+def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Filters) -> pd.DataFrame:
+    """Smoothed rates and Gi*/local Moran classes (geo/risk.py), computed once per (measure,
+    period, region, filters, scope, data version) and cached: never on a mere rerun."""
+    return _hotspot_table(db_path(), version(), period, region_code, of, filters, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _hotspot_table(db: str, data_version: int, period: str, region_code: str, of: str,
+                   filters: indicators.Filters, scope: tuple) -> pd.DataFrame:
+    from geo import risk
+
+    with _connect(db) as con:
+        return risk.table(con, period, list(scope), region_code, of=of, filters=filters)

@@ -251,7 +251,7 @@ def map_columns():
 
 def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
                   townships_only: bool = False, values: pd.DataFrame | None = None,
-                  radius_km: float | None = None) -> None:
+                  radius_km: float | None = None, title: str | None = None) -> None:
     """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
     counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
     a township opens its panel."""
@@ -294,7 +294,7 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
         labels += [fmt.label(num, language), fmt.label(den, language)]
     if radius_km:
         note += " · " + t("RADIUS_NOTE", km=f"{radius_km:g}")
-    draw(geojson, colour_of, fields, labels, fmt.label(code, language), rows, key,
+    draw(geojson, colour_of, fields, labels, title or fmt.label(code, language), rows, key,
          level=level, points=points, height=height, notes=[note], radius_km=radius_km)
 
 
@@ -493,4 +493,62 @@ def pacing_table(pace: pd.DataFrame) -> pd.DataFrame:
         t("PACE_COMPLETION"): [fmt.value("coverage_rate", v, language) for v in pace["completion"]],
         t("PACE_PACE"): [fmt.value("coverage_rate", v, language) for v in pace["pace"]],
         t("PACE_STATUS"): [status_text(s) for s in pace["status"]],
+    })
+
+
+def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -> None:
+    """Townships coloured by hotspot class (热点, 冷点, outliers, 不显著; grey where no rate)."""
+    from geo import hotspots
+
+    _, region, _, view = current()
+    geojson = json.loads(data.township_geojson(view, region))
+    language = lang()
+    by_code = towns.set_index("region_code")
+    found = stats.set_index("region_code")
+    labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
+    colour_of, counts, missing = {}, {c: 0 for c in hotspots.CLASSES}, 0
+    for feature in geojson["features"]:
+        props = feature["properties"]
+        row = found.loc[props["region_code"]] if props["region_code"] in found.index else None
+        base = None if props["region_code"] not in by_code.index else by_code.loc[props["region_code"]]
+        if row is None or fmt.is_missing(row["rate"]):
+            missing += 1
+            cls = None
+        else:
+            cls = row["hotspot_class"]
+            colour_of[props["region_code"]] = hotspots.CLASS_COLOURS[cls]
+            counts[cls] += 1
+        props["cls"] = fmt.MISSING if cls is None else labels_of[cls]
+        props["value"] = fmt.value(code, None if base is None else base[code], language)
+        props["smoothed"] = fmt.value(code, None if row is None else row["rate_smoothed"], language)
+        props["gi_z"] = "" if row is None or fmt.is_missing(row["gi_z"]) else f"{row['gi_z']:.2f}"
+        props["q"] = "" if row is None or fmt.is_missing(row["gi_p_fdr"]) else f"{row['gi_p_fdr']:.3f}"
+    unit = t("LEGEND_TOWNSHIPS")
+    rows = [(hotspots.CLASS_COLOURS[c], f"{labels_of[c]}（{unit.format(n=counts[c])}）") for c in hotspots.CLASSES]
+    if missing:
+        rows.append((maps.MISSING_COLOUR, f"{t('HOTSPOT_NO_RATE')}（{unit.format(n=missing)}）"))
+    fields = ["region_name", "cls", "value", "smoothed", "gi_z", "q"]
+    names = [t("TOWNSHIP"), t("HOTSPOT_CLASS"), fmt.label(code, language), t("HOTSPOT_SMOOTHED"), "Gi* z", t("HOTSPOT_Q")]
+    draw(geojson, colour_of, fields, names, t("HOTSPOT_MAP_TITLE", name=fmt.label(code, language)), rows, key,
+         level="township", notes=[t("HOTSPOT_LEGEND_NOTE")])
+
+
+def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
+    """Townships by smoothed rate, highest first, with their class and the counts behind the rate
+    (small counts as "<5")."""
+    from geo import hotspots
+
+    language = lang()
+    labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
+    merged = towns.merge(stats[["region_code", "rate_smoothed", "hotspot_class"]], on="region_code", how="left")
+    merged = merged.sort_values("rate_smoothed", ascending=False, na_position="last").head(15)
+    num, den = fmt.PARTS[code]
+    return pd.DataFrame({
+        t("RANK"): range(1, len(merged) + 1),
+        t("TOWNSHIP"): merged["region_name"].to_numpy(),
+        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) else labels_of[c] for c in merged["hotspot_class"]],
+        t("HOTSPOT_SMOOTHED"): [fmt.value(code, v, language) for v in merged["rate_smoothed"]],
+        fmt.label(code, language): [fmt.value(code, v, language) for v in merged[code]],
+        fmt.label(num, language): [fmt.value(num, v, language) for v in merged[num]],
+        fmt.label(den, language): [fmt.value(den, v, language) for v in merged[den]],
     })
