@@ -2,7 +2,7 @@
 import streamlit as st
 
 from queries import periods
-from ui import data, fmt, panel, widgets
+from ui import data, fmt, panel, state, widgets
 from ui.text import lang, t
 
 period, region, region_name, view = widgets.current()
@@ -22,11 +22,39 @@ widgets.kpi_cards(
     ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"],
 )
 
-left, right = widgets.map_columns()
-with left:
-    st.subheader(t("OVERVIEW_MAP"))
-    st.caption(t("MAP_CLICK_HINT"))
-    widgets.indicator_map("screening_rate", "Greens", key="overview_map", height=460)
+COMPARABLE = ["screening_rate", "coverage_rate", "risk_rate_per_1000", "mediation_success_rate", "cases_per_10k"]
+choices = [p.code for p in periods.options(*data.data_span())] if data.data_span()[0] else [period]
+state.page_param("compare", "overview_compare", choices, None)
+state.page_param("map", "overview_code", COMPARABLE, "screening_rate")
+pick_code, pick_compare = st.columns([2, 2])
+code = pick_code.selectbox(t("OVERVIEW_MAP_CODE"), COMPARABLE, key="overview_code",
+                           format_func=lambda c: fmt.label(c, lang()))
+same_kind = [c for c in choices if periods.parse(c).kind == periods.parse(period).kind and c != period]
+if st.session_state.get("overview_compare") not in same_kind:
+    st.session_state["overview_compare"] = None
+compare = pick_compare.selectbox(t("COMPARE_WITH"), [None, *same_kind], key="overview_compare",
+                                 format_func=lambda c: t("COMPARE_OFF") if c is None else fmt.period_label(c, lang()),
+                                 help=t("COMPARE_HELP"))
+state.publish({"compare": compare, "map": None if code == "screening_rate" else code})
+palette = {"risk_rate_per_1000": "Reds", "cases_per_10k": "Reds", "coverage_rate": "Blues"}.get(code, "Greens")
+
+if compare:
+    st.subheader(t("COMPARE_TITLE", name=fmt.label(code, lang())))
+    a, b = st.columns(2)
+    with a:
+        st.markdown(f"**{fmt.period_label(compare, lang())}**")
+        widgets.indicator_map(code, palette, key="compare_a", height=420, period=compare, same_scale_as=period)
+    with b:
+        st.markdown(f"**{fmt.period_label(period, lang())}**")
+        widgets.indicator_map(code, palette, key="compare_b", height=420, same_scale_as=compare)
+    st.caption(t("COMPARE_NOTE"))
+    left, right = widgets.map_columns()
+else:
+    left, right = widgets.map_columns()
+    with left:
+        st.subheader(t("OVERVIEW_MAP_OF", name=fmt.label(code, lang())))
+        st.caption(t("MAP_CLICK_HINT"))
+        widgets.indicator_map(code, palette, key="overview_map", height=460)
 if right is not None:
     with right:
         panel.township_panel()

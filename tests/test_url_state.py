@@ -133,3 +133,18 @@ def test_closing_the_panel_keeps_the_county(app_env):
     at = open_app(period="2025-06", region=COUNTY, town=TOWN)
     at.button(key="panel-close").click().run()
     assert at.session_state["town"] is None and at.session_state["region"] == COUNTY
+
+
+def test_compare_mode_draws_two_periods_on_one_scale(app_env):
+    from ui import widgets
+
+    a, b = [0.1, 0.2, 0.3, 0.4, 0.9], [0.5, 0.6, 0.7, 0.8, 0.95]
+    left = widgets.shared_classes(a, b, "screening_rate", "2025-06")
+    right = widgets.shared_classes(b, a, "screening_rate", "2025-05")
+    assert left.breaks == right.breaks and left.lowest == right.lowest == 0.1
+    assert sum(left.counts) == sum(right.counts) == 5
+    assert left.counts != right.counts  # the same breaks, different months: different colours
+    at = open_app(period="2025-06", region=CITY, compare="2024-06", map="risk_rate_per_1000")
+    assert at.session_state["overview_compare"] == "2024-06"
+    assert any("两期对比" in s.value for s in at.subheader)
+    assert at.query_params["compare"] == "2024-06" and at.query_params["map"] == "risk_rate_per_1000"

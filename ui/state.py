@@ -172,7 +172,9 @@ def page_param(name: str, key: str, options: list, default):
         if value is not None:
             match = next((o for o in options if str(o) == value), None)
             if match is None:
-                st.toast(f"⚠ {name}={value}")
+                from ui.text import t
+
+                st.toast("⚠ " + t("URL_NOTICE", param=t(f"URL_PARAM_{name}"), value=value))
             value = match
         st.session_state[key] = default if value is None else value
     return st.session_state[key]

@@ -333,6 +333,16 @@ ZH = {
     "PRESENT_EVERY": "每张停留（秒）",
     "PRESENT_EXIT": "退出演示",
     "SLIDE_CHANGE": "较上期 {change}",
+    "OVERVIEW_MAP_CODE": "地图指标",
+    "OVERVIEW_MAP_OF": "各地{name}",
+    "COMPARE_WITH": "对比统计期",
+    "COMPARE_OFF": "（不对比）",
+    "COMPARE_HELP": "选择另一统计期，两张地图并排显示，使用同一套分级，颜色可直接比较。",
+    "COMPARE_TITLE": "{name}：两期对比（同一分级）",
+    "COMPARE_NOTE": "两图分级由两期数值合并计算，同一颜色代表同一数值范围。",
+    "URL_PARAM_show": "地图显示",
+    "URL_PARAM_of": "热点指标",
+    "URL_PARAM_map": "地图指标",
 }
 
 EN = {
@@ -664,6 +674,16 @@ EN = {
     "PRESENT_EVERY": "Seconds per slide",
     "PRESENT_EXIT": "Leave the presentation",
     "SLIDE_CHANGE": "{change} on the previous period",
+    "OVERVIEW_MAP_CODE": "Map indicator",
+    "OVERVIEW_MAP_OF": "{name} by area",
+    "COMPARE_WITH": "Compare with",
+    "COMPARE_OFF": "(no comparison)",
+    "COMPARE_HELP": "Pick another period: two maps side by side on one set of class breaks, so colours compare.",
+    "COMPARE_TITLE": "{name}: two periods on one scale",
+    "COMPARE_NOTE": "The breaks are computed from both periods' values pooled; a colour means the same range in both maps.",
+    "URL_PARAM_show": "map display",
+    "URL_PARAM_of": "hotspot measure",
+    "URL_PARAM_map": "map indicator",
 }
 
 LANGS = {"zh": ZH, "en": EN}

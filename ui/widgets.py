@@ -241,6 +241,20 @@ def classes_for(values, code: str, level: str, period: str, region: str) -> clas
     return classify.classify(values, scheme, k, cuts if scheme == "fixed" else None)
 
 
+def shared_classes(values, other, code: str, period: str) -> classify.Classes:
+    """Classes for ``values`` on breaks computed from ``values`` and ``other`` pooled."""
+    ss = st.session_state
+    scheme = ss.get(state.KEYS["scheme"], "quantiles")
+    cuts = thresholds(code, period)
+    if scheme == "fixed" and cuts is None:
+        scheme = "quantiles"
+    breaks = classify.locked([values, other], scheme, ss.get(state.KEYS["k"], 5), cuts if scheme == "fixed" else None)
+    if not breaks:
+        return classify.classify(values, scheme)
+    both = pd.concat([pd.Series(values, dtype=float), pd.Series(other, dtype=float)]).dropna()
+    return classify.classify_with(values, breaks, lowest=float(both.min()) if len(both) else None, scheme=scheme)
+
+
 def map_columns():
     """(map column, panel column or None): a township's panel opens beside the map."""
     if open_township() is None:
@@ -251,11 +265,13 @@ def map_columns():
 
 def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
                   townships_only: bool = False, values: pd.DataFrame | None = None,
-                  radius_km: float | None = None, title: str | None = None) -> None:
+                  radius_km: float | None = None, title: str | None = None, period: str | None = None,
+                  same_scale_as: str | None = None) -> None:
     """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
     counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
     a township opens its panel."""
-    period, region, _, view = current()
+    chosen, region, _, view = current()
+    period = period or chosen
     county_level = view == "city" and not townships_only and st.session_state.get(state.KEYS["unit"]) == "county"
     level = "county" if county_level else "township"
     if values is None:
@@ -263,7 +279,12 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
     geojson = json.loads(data.county_geojson(region) if county_level else data.township_geojson(view, region))
     by_code = values.set_index("region_code")
     language = lang()
-    classes = classes_for(by_code[code].astype(float).to_numpy() if len(by_code) else [], code, level, period, region)
+    known = by_code[code].astype(float).to_numpy() if len(by_code) else []
+    if same_scale_as:  # compare mode: one set of breaks for both periods, so colours compare
+        other = data.indicator_table(level, same_scale_as, region, filters())[code].astype(float).to_numpy()
+        classes = shared_classes(known, other, code, period)
+    else:
+        classes = classes_for(known, code, level, period, region)
     colours = maps.palette_for(palette, classes.k)
     colour_of = {}
     num, den = fmt.PARTS.get(code, (None, None))
