@@ -6,14 +6,15 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the
-# internet). Install it, with a CJK font so screenshots show Chinese, when it is missing.
-if [ ! -x /usr/bin/chromium ]; then
+# internet). Install it, with a CJK font so screenshots show Chinese, when it is missing; the PDF
+# export test renders pages with poppler's pdftoppm.
+if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO="none"; fi
   if [ "$SUDO" != none ] && command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null
   else
-    echo "warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will fail" >&2
+    echo "warning: chromium or pdftoppm is missing and cannot be installed here; browser and PDF tests will fail" >&2
   fi
 fi
 
