@@ -148,3 +148,25 @@ def test_compare_mode_draws_two_periods_on_one_scale(app_env):
     assert at.session_state["overview_compare"] == "2024-06"
     assert any("两期对比" in s.value for s in at.subheader)
     assert at.query_params["compare"] == "2024-06" and at.query_params["map"] == "risk_rate_per_1000"
+
+
+def test_a_locked_scale_keeps_its_breaks_across_months(app_env):
+    """With the scale locked, every month is classed on the same breaks; unlocked, each month
+    gets its own quantiles."""
+    import streamlit as st
+
+    from ui import data, widgets
+
+    months = ["2025-03", "2025-06", "2025-09"]
+    values = {m: data.indicator_table("township", m, CITY)["screening_rate"].to_numpy() for m in months}
+    st.session_state[state.KEYS["scheme"]] = "quantiles"
+    st.session_state[state.KEYS["k"]] = 5
+    st.session_state[state.KEYS["lock"]] = False
+    own = {m: widgets.classes_for(values[m], "screening_rate", "township", m, CITY).breaks for m in months}
+    assert len(set(own.values())) == 3  # each month its own breaks
+    st.session_state[state.KEYS["lock"]] = True
+    locked = {m: widgets.classes_for(values[m], "screening_rate", "township", m, CITY) for m in months}
+    assert len({c.breaks for c in locked.values()}) == 1
+    assert len({c.lowest for c in locked.values()}) == 1
+    assert all(sum(c.counts) + c.missing == 90 for c in locked.values())
+    st.session_state[state.KEYS["lock"]] = False
