@@ -38,5 +38,7 @@ pages = [
     st.Page("app_pages/screening.py", title=t("PAGE_SCREENING"), url_path="screening"),
     st.Page("app_pages/hotspots.py", title=t("PAGE_HOTSPOTS"), url_path="hotspots"),
     st.Page("app_pages/data_import.py", title=t("PAGE_IMPORT"), url_path="import"),
+    st.Page("app_pages/snapshots.py", title=t("PAGE_SNAPSHOTS"), url_path="snapshots"),
+    st.Page("app_pages/present.py", title=t("PAGE_PRESENT"), url_path="present", visibility="hidden"),
 ]
 st.navigation(pages).run()

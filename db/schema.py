@@ -67,7 +67,8 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
-          "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets")
+          "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
+          "snapshots")
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"))

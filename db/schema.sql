@@ -160,3 +160,22 @@ create table if not exists screening_targets (
     updated_at timestamp,
     primary key (township_code, year)
 );
+
+-- Saved snapshots (保存快照, export/saved.py): a named view, its URL parameters (params, JSON) and the
+-- numbers it showed (numbers, JSON), frozen as formatted text with small counts already "<5" and no
+-- household ids; map_png is the view's map alone (about 1280 × 800 px). Not ledger data: writing a
+-- snapshot does not bump data_version; data_version here is the one the numbers were built on.
+create table if not exists snapshots (
+    snapshot_id integer primary key,
+    name varchar not null,
+    view varchar not null,
+    region_code varchar,
+    period varchar,
+    params varchar,
+    numbers varchar,
+    map_png blob,
+    data_version bigint,
+    data_as_of date,
+    created_at timestamp not null,
+    created_by varchar
+);

@@ -1,0 +1,210 @@
+"""Saved snapshots (保存快照): a named view, its URL parameters and the numbers it showed, frozen.
+
+``freeze`` builds the numbers from :func:`export.views.build_view` (the screen's own queries) and
+keeps them as *formatted text*: KPI cards, the township table and the ranking with small sensitive
+counts already "<5", and each township's class colour and the legend instead of raw values. No
+household id, nor anything else about a single household, is stored. A small map image (the
+view's map alone, drawn by :mod:`export.staticmap` when the snapshot is saved) goes with it, so a
+snapshot reopens and projects offline exactly as it was, whatever is imported later.
+
+Saving, renaming or deleting a snapshot does not bump ``data_version``: a snapshot is not ledger
+data, and bumping would throw away every cached query of the app for nothing. A snapshot records
+the data version it was built on instead. Readers that cache the list must therefore not key it on
+the data version (the app reads the small table afresh on each run).
+"""
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from db import schema
+from export import staticmap
+from export.text import t
+from export.views import RANKINGS, VIEWS, build_view
+from queries import runner
+from ui import fmt
+
+FORMAT = 1           # the layout of ``numbers``; bump if it changes, readers check it
+NAME_MAX = 100       # characters
+MAP_SIZE = (8.0, 5.0)  # inches at MAP_DPI: 1280 × 800 px, the map alone (text is drawn natively)
+MAP_DPI = 160
+LAST_ID_KEY = "snapshot_last_id"  # in meta: ids are never reused, so an old link cannot open another snapshot
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """What ``freeze`` returns and ``save`` stores."""
+    view: str
+    region_code: str
+    period: str
+    numbers: dict            # JSON-ready: see ``freeze``
+    map_png: bytes | None
+    data_version: int
+    data_as_of: date | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: int
+    name: str
+    view: str
+    region_code: str | None
+    period: str | None
+    params: dict
+    numbers: dict
+    map_png: bytes | None
+    data_version: int | None
+    data_as_of: date | None
+    created_at: datetime
+    created_by: str | None
+
+
+def freeze(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
+           lang: str = "zh", scope: list[str] | None = None, with_map: bool = True) -> Frozen:
+    """The numbers ``view`` shows for ``region_code`` and ``period``, as formatted text, and its map.
+
+    ``numbers`` holds: title, map_title, region and period (code and label), data_as_of(_text),
+    kpis (label, value, change, parts), totals, the township table (columns, rows, region codes),
+    the ranking (title, columns, rows), each township's colour, the legend rows and the notes.
+    """
+    v = build_view(con, view, region_code, period, lang, scope)
+    codes = RANKINGS[view][2]
+    towns = v.townships
+    table = {
+        "columns": [t("TOWNSHIP", lang), t("COUNTY", lang)] + [fmt.label(c, lang) for c in codes],
+        "codes": list(codes),
+        "region_codes": towns["region_code"].astype(str).tolist(),
+        "rows": [[str(r["region_name"]), str(r["county_name"] or "")] + [fmt.value(c, r[c], lang) for c in codes]
+                 for r in towns.to_dict("records")],
+    }
+    numbers = {
+        "format": FORMAT,
+        "view": view,
+        "lang": lang,
+        "title": v.title,
+        "map_title": v.map_title,
+        "region_code": v.region_code,
+        "region_name": v.region_name,
+        "region_level": v.region_level,
+        "period": v.period,
+        "period_label": v.period_label,
+        "data_as_of": v.data_as_of.isoformat() if v.data_as_of else None,
+        "data_as_of_text": v.data_as_of_text,
+        "code": v.code,
+        "kpis": [{"code": k.code, "label": k.label, "value": k.value, "change": k.change, "parts": k.parts}
+                 for k in v.kpis],
+        "totals": dict(v.totals),
+        "townships": table,
+        "ranking": {"title": v.ranking.title, "columns": list(v.ranking.columns), "rows": v.ranking.rows},
+        "colours": dict(v.shading.colour_of),
+        "legend": {"title": v.shading.title, "rows": [{"colour": r.colour, "label": r.label} for r in v.shading.rows]},
+        "notes": list(v.notes),
+        "approximate": v.approximate,
+    }
+    png = staticmap.png_bytes(staticmap.map_only(v, MAP_SIZE), MAP_DPI) if with_map else None
+    version = int(runner.run(con, "data_version")["version"].iloc[0])
+    return Frozen(view, v.region_code, v.period, numbers, png, version, v.data_as_of)
+
+
+def has_table(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = 'snapshots'")
+                .fetchall()[0][0])
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValueError("a snapshot needs a name")
+    return name[:NAME_MAX]
+
+
+def save(con: duckdb.DuckDBPyConnection, name: str, view: str, params: dict, frozen: Frozen,
+         created_by: str | None = None) -> int:
+    """Store a snapshot (one transaction) and return its id. ``con`` must be writable."""
+    if view not in VIEWS:
+        raise ValueError(f"bad view {view!r}: expected one of {', '.join(VIEWS)}")
+    name = clean_name(name)
+    if not has_table(con):  # an older database the app has not upgraded yet
+        schema.create(con)
+    con.execute("begin")
+    try:
+        last = con.execute("select value from meta where key = ?", [LAST_ID_KEY]).fetchall()
+        top = con.execute("select coalesce(max(snapshot_id), 0) from snapshots").fetchall()[0][0]
+        new_id = max(int(last[0][0]) if last else 0, int(top)) + 1
+        con.execute("insert or replace into meta values (?, ?)", [LAST_ID_KEY, str(new_id)])
+        con.execute(
+            "insert into snapshots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id, name, view, frozen.region_code, frozen.period,
+             json.dumps({k: str(v) for k, v in params.items()}, ensure_ascii=False),
+             json.dumps(frozen.numbers, ensure_ascii=False), frozen.map_png, frozen.data_version,
+             frozen.data_as_of, datetime.now(), created_by],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return new_id
+
+
+LIST_COLUMNS = ["snapshot_id", "name", "view", "region_code", "region_name", "period", "period_label",
+                "data_as_of", "data_version", "created_at", "created_by"]
+
+
+def list_all(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every snapshot, newest first, without its numbers or map (``LIST_COLUMNS``)."""
+    if not has_table(con):
+        return pd.DataFrame(columns=LIST_COLUMNS)
+    return con.execute("""
+        select
+            snapshot_id,
+            name,
+            view,
+            region_code,
+            json_extract_string(numbers, '$.region_name') as region_name,
+            period,
+            json_extract_string(numbers, '$.period_label') as period_label,
+            data_as_of,
+            data_version,
+            created_at,
+            created_by
+        from snapshots
+        order by created_at desc, snapshot_id desc
+    """).df()
+
+
+def get(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> Snapshot | None:
+    """One snapshot with its frozen numbers and map, or None if there is no such id."""
+    if not has_table(con):
+        return None
+    rows = con.execute("""
+        select snapshot_id, name, view, region_code, period, params, numbers, map_png,
+               data_version, data_as_of, created_at, created_by
+        from snapshots
+        where snapshot_id = ?
+    """, [int(snapshot_id)]).fetchall()
+    if not rows:
+        return None
+    (sid, name, view, region, period, params, numbers, png, version, as_of, created_at, created_by) = rows[0]
+    return Snapshot(int(sid), name, view, region, period, json.loads(params or "{}"), json.loads(numbers or "{}"),
+                    bytes(png) if png is not None else None, version, as_of, created_at, created_by)
+
+
+def rename(con: duckdb.DuckDBPyConnection, snapshot_id: int, name: str) -> bool:
+    """Give a snapshot a new name; False if there is no such id."""
+    name = clean_name(name)
+    if not has_table(con):
+        return False
+    found = con.execute("update snapshots set name = ? where snapshot_id = ? returning snapshot_id",
+                        [name, int(snapshot_id)]).fetchall()
+    return bool(found)
+
+
+def delete(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> bool:
+    """Remove a snapshot; False if there is no such id. Its id is not given to a later snapshot."""
+    if not has_table(con):
+        return False
+    found = con.execute("delete from snapshots where snapshot_id = ? returning snapshot_id",
+                        [int(snapshot_id)]).fetchall()
+    return bool(found)

@@ -1,0 +1,285 @@
+"""导出与快照: the export buttons and the 保存快照 control of every view page, the saved snapshots'
+data access, and how a snapshot is drawn (on its page and as a presentation slide).
+
+Exports are built on demand (a 生成 button, then the download button): a build takes a second or
+two, and is cached per (database, data version, view, region, period, language, format), so a
+rerun or a second click does not build again. Snapshot reads are not cached: saving a snapshot does
+not bump the data version (export/saved.py), and the table is small.
+"""
+import base64
+import html
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from db import schema
+from export import saved
+from export.snapshot import write as write_export
+from ui import data, fmt, state, widgets
+from ui.text import lang, t
+
+# format key -> (file suffix, whole deck?, MIME type)
+FORMATS = {
+    "png": (".png", False, "image/png"),
+    "pdf": (".pdf", False, "application/pdf"),
+    "pptx": (".pptx", False, "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    "deck": (".pptx", True, "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    "docx": (".docx", False, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "html": (".html", False, "text/html"),
+}
+PAGE_TITLES = {"overview": "PAGE_OVERVIEW", "coverage": "PAGE_COVERAGE", "screening": "PAGE_SCREENING",
+               "hotspots": "PAGE_HOTSPOTS"}
+BUILT_KEY = "_exports_built"  # session: the export keys built (and so cached) in this session
+WRITE_WAIT = 10               # seconds to wait for an importer to let go of the file
+
+
+# ---- exports -------------------------------------------------------------------------------
+
+def file_name(view_name: str, kind: str, region_name: str, period: str, language: str) -> str:
+    """排查进度-连云港市-2025年6月.pptx; the whole deck is named after the app."""
+    title = t("DECK_NAME") if FORMATS[kind][1] else t(PAGE_TITLES[view_name])
+    stem = "-".join([title, region_name, fmt.period_label(period, language)])
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", stem) + FORMATS[kind][0]
+
+
+def export_bytes(view_name: str, kind: str, region: str, period: str, language: str) -> bytes:
+    """The file of one export, built once per (database, data version, view, region, period, language)."""
+    return _export_bytes(data.db_path(), data.version(), view_name, kind, region, period, language,
+                         tuple(data.viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=24, show_spinner=False)
+def _export_bytes(db: str, data_version: int, view_name: str, kind: str, region: str, period: str, language: str,
+                  scope: tuple) -> bytes:
+    suffix, whole_deck, _ = FORMATS[kind]
+    with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
+        out = Path(folder) / f"export{suffix}"
+        with schema.open_waiting(db, read_only=True, wait=5) as con:
+            write_export(con, out, view_name, region, period, language, list(scope), whole_deck=whole_deck)
+        return out.read_bytes()
+
+
+def export_buttons(view_name: str) -> None:
+    """导出与快照, folded under the page title: a 生成 button per format that becomes its download
+    button once built, and the 保存快照 control."""
+    period, region, region_name, _ = widgets.current()
+    language = lang()
+    with st.expander(t("EXPORT_TITLE"), icon=":material/download:"):
+        st.caption(t("EXPORT_HINT"))
+        if not widgets.filters().is_default():
+            st.caption(t("EXPORT_FILTERS_NOTE"))
+        built = st.session_state.setdefault(BUILT_KEY, set())
+        for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
+            label = t(f"EXPORT_FMT_{kind}")
+            key = (data.db_path(), data.version(), view_name, kind, region, period, language)
+            with column:
+                if key not in built and st.button(t("EXPORT_BUILD", format=label), key=f"export-{view_name}-{kind}",
+                                                  width="stretch"):
+                    with st.spinner(t("EXPORT_BUILDING", format=label)):
+                        try:
+                            export_bytes(view_name, kind, region, period, language)
+                            built.add(key)
+                        except (ValueError, TimeoutError) as error:
+                            st.error(t("EXPORT_FAILED", error=error))
+                if key in built:
+                    st.download_button(
+                        t("EXPORT_DOWNLOAD", format=label),
+                        export_bytes(view_name, kind, region, period, language),  # cached: no rebuild
+                        file_name=file_name(view_name, kind, region_name, period, language),
+                        mime=FORMATS[kind][2], key=f"download-{view_name}-{kind}", type="primary",
+                        on_click="ignore", width="stretch",
+                    )
+        st.divider()
+        save_control(view_name, period, region, region_name, language)
+
+
+# ---- saving a snapshot ---------------------------------------------------------------------
+
+def save_control(view_name: str, period: str, region: str, region_name: str, language: str) -> None:
+    """保存快照: a name (the view, region and period unless typed) and a button."""
+    default = " · ".join([t(PAGE_TITLES[view_name]), region_name, fmt.period_label(period, language)])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input(t("SNAPSHOT_NAME"), placeholder=default, key=f"snapshot-name-{view_name}",
+                           max_chars=saved.NAME_MAX)
+    if right.button(t("SNAPSHOT_SAVE"), key=f"snapshot-save-{view_name}", icon=":material/bookmark_add:",
+                    width="stretch"):
+        name = (name or "").strip() or default
+        with st.spinner(t("SNAPSHOT_SAVING")):
+            try:
+                snapshot_id = save_snapshot(view_name, name, region, period, language)
+            except TimeoutError:
+                st.error(t("DB_BUSY"))
+                return
+        st.success(t("SNAPSHOT_SAVED", name=name))
+        st.markdown(f"[{t('SNAPSHOT_OPEN_LINK')}]({snapshot_link(snapshot_id)})")
+
+
+def save_snapshot(view_name: str, name: str, region: str, period: str, language: str) -> int:
+    """Freeze the view's numbers and map (read-only, the slow part), then store them (a short write)."""
+    from importer import pipeline
+
+    db = data.db_path()
+    with schema.open_waiting(db, read_only=True, wait=5) as con:
+        frozen = saved.freeze(con, view_name, region, period, language, data.viewer_scope())
+    params = state.to_params(state.current())
+    params.update(period=frozen.period, region=frozen.region_code)
+    with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
+        return saved.save(con, name, view_name, params, frozen, created_by=f"{pipeline.who()}（网页）")
+
+
+# ---- reading and changing snapshots --------------------------------------------------------
+
+def snapshot_list() -> pd.DataFrame:
+    """Every snapshot, newest first (export.saved.LIST_COLUMNS); read afresh each run."""
+    with schema.open_waiting(data.db_path(), read_only=True, wait=5) as con:
+        return saved.list_all(con)
+
+
+def snapshot(snapshot_id) -> saved.Snapshot | None:
+    """One snapshot, or None for an unknown or malformed id (a URL is user input)."""
+    text = str(snapshot_id or "").strip()
+    if not text.isdigit():
+        return None
+    with schema.open_waiting(data.db_path(), read_only=True, wait=5) as con:
+        return saved.get(con, int(text))
+
+
+def rename_snapshot(snapshot_id: int, name: str) -> bool:
+    with schema.open_waiting(data.db_path(), read_only=False, wait=WRITE_WAIT) as con:
+        return saved.rename(con, snapshot_id, name)
+
+
+def delete_snapshot(snapshot_id: int) -> bool:
+    with schema.open_waiting(data.db_path(), read_only=False, wait=WRITE_WAIT) as con:
+        return saved.delete(con, snapshot_id)
+
+
+def snapshot_link(snapshot_id: int) -> str:
+    # relative, so it works under any base path: /screening -> /snapshots?id=3
+    return f"snapshots?{urlencode({'id': snapshot_id})}"
+
+
+def live_link(snap: saved.Snapshot) -> str:
+    """The live view with the snapshot's URL parameters (its filters, region and period)."""
+    return f"{snap.view}?{urlencode(snap.params)}"
+
+
+def present_link(ids: list[int]) -> str:
+    return f"present?{urlencode({'ids': ','.join(str(i) for i in ids)})}"
+
+
+def saved_label(snap: saved.Snapshot) -> str:
+    """快照：2026年6月3日保存，数据截至 2025年12月31日"""
+    return t("SNAPSHOT_BANNER", saved=fmt.day(snap.created_at.date(), lang()),
+             as_of=snap.numbers.get("data_as_of_text", ""), version=snap.data_version)
+
+
+def view_label(view_name: str) -> str:
+    return t(PAGE_TITLES.get(view_name, "PAGE_OVERVIEW"))
+
+
+# ---- drawing a snapshot --------------------------------------------------------------------
+
+def show_snapshot(snap: saved.Snapshot) -> None:
+    """The frozen view: banner, KPI cards, the map and legend, the township table, the notes."""
+    n = snap.numbers
+    st.info(saved_label(snap), icon=":material/photo_camera:")
+    now = data.version()
+    if snap.data_version is not None and now != snap.data_version:
+        st.caption(t("SNAPSHOT_NEWER_DATA", version=now))
+    st.caption(f"{n.get('region_name', '')}{n.get('title', '')} · {n.get('period_label', '')} · "
+               f"{n.get('data_as_of_text', '')}")
+    kpis = n.get("kpis", [])
+    for column, k in zip(st.columns(len(kpis) or 1), kpis):
+        column.metric(k["label"], k["value"], delta=k.get("change"), border=True, help=k.get("parts"),
+                      delta_color="inverse" if k["code"] == "risk_rate_per_1000" else "normal")
+    left, right = st.columns([3, 1])
+    with left:
+        st.subheader(t("SNAPSHOT_MAP", title=n.get("map_title", "")))
+        if snap.map_png:
+            st.image(snap.map_png, width="stretch")
+    with right:
+        st.markdown(legend_html(n), unsafe_allow_html=True)
+    st.subheader(t("SNAPSHOT_TOWNSHIPS"))
+    table = n.get("townships", {})
+    st.dataframe(pd.DataFrame(table.get("rows", []), columns=table.get("columns")), hide_index=True,
+                 width="stretch")
+    for note in n.get("notes", []):
+        st.caption(note)
+    st.markdown(f"[{t('SNAPSHOT_LIVE_LINK')}]({live_link(snap)}) · "
+                f"[{t('SNAPSHOT_SELF_LINK')}]({snapshot_link(snap.snapshot_id)}) · "
+                f"[{t('SNAPSHOT_PRESENT_ONE')}]({present_link([snap.snapshot_id])})")
+
+
+def legend_html(numbers: dict) -> str:
+    legend = numbers.get("legend", {})
+    rows = "".join(
+        f'<div class="atlas-legend-row"><span style="display:inline-block;width:1.4em;height:0.9em;'
+        f'background:{html.escape(r["colour"])};border:1px solid #888;margin-right:0.5em;vertical-align:middle"></span>'
+        f'{html.escape(r["label"])}</div>'
+        for r in legend.get("rows", [])
+    )
+    return f'<div class="atlas-legend"><div class="atlas-legend-title"><b>{html.escape(legend.get("title", ""))}</b></div>{rows}</div>'
+
+
+PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarNav"], header[data-testid="stHeader"], [data-testid="stToolbar"],
+[data-testid="stDecoration"], [data-testid="stStatusWidget"] { display: none !important; }
+[data-testid="stMainBlockContainer"], .block-container {
+  padding: 1.2vh 2.5vw 0.5vh 2.5vw !important; max-width: 100% !important; }
+[data-testid="stAppViewContainer"] > section, [data-testid="stMain"] { margin-left: 0 !important; }
+.slide-title { font-size: clamp(26px, 2.9vw, 60px); font-weight: 700; line-height: 1.15; color: #1b1b1b; margin: 0; }
+.slide-sub { font-size: clamp(15px, 1.35vw, 28px); color: #555; margin: 0.4vh 0 0.8vh 0; }
+.slide-kpis { display: grid; grid-template-columns: 1fr 1fr; gap: 1.6vh 1.4vw; margin-top: 1vh; }
+.slide-kpi { border: 1px solid #ddd; border-radius: 10px; padding: 1.2vh 1vw; background: #fafafa; }
+.slide-kpi-label { font-size: clamp(14px, 1.25vw, 26px); color: #444; }
+.slide-kpi-value { font-size: clamp(30px, 3.4vw, 72px); font-weight: 700; color: #111; line-height: 1.1; }
+.slide-kpi-change { font-size: clamp(12px, 1vw, 20px); color: #666; }
+.slide-legend { margin-top: 2vh; font-size: clamp(12px, 1vw, 20px); color: #333; }
+.slide-legend .atlas-legend-row { margin: 0.3vh 0; }
+.slide-map img { width: 100%; max-height: 66vh; object-fit: contain; }
+.slide-foot { font-size: clamp(11px, 0.8vw, 16px); color: #777; margin-top: 0.5vh; }
+.slide-counter { font-size: clamp(14px, 1.1vw, 22px); color: #555; text-align: center; padding-top: 0.4em; }
+</style>
+"""
+
+
+def presentation_style() -> None:
+    """Full screen: no sidebar, no navigation, no header; type sized to the screen (vw/vh)."""
+    st.html(PRESENT_CSS)
+
+
+def slide(snap: saved.Snapshot) -> None:
+    """One presentation slide: title, region · period · 数据截至, the map, the KPIs in large type."""
+    n = snap.numbers
+    sub = " · ".join(x for x in [f"{n.get('region_name', '')}{n.get('title', '')}", n.get("period_label", ""),
+                                 n.get("data_as_of_text", "")] if x)
+    st.html(f'<div class="slide-head"><div class="slide-title">{html.escape(snap.name)}</div>'
+            f'<div class="slide-sub">{html.escape(sub)}</div></div>')
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        if snap.map_png:
+            encoded = base64.b64encode(snap.map_png).decode("ascii")
+            st.html(f'<div class="slide-map"><img alt="{html.escape(n.get("map_title", ""))}" '
+                    f'src="data:image/png;base64,{encoded}"></div>')
+    with right:
+        cards = "".join(
+            f'<div class="slide-kpi"><div class="slide-kpi-label">{html.escape(k["label"])}</div>'
+            f'<div class="slide-kpi-value">{html.escape(k["value"])}</div>'
+            f'<div class="slide-kpi-change">{html.escape(_change_text(k.get("change")))}</div></div>'
+            for k in n.get("kpis", [])
+        )
+        st.html(f'<div class="slide-kpis">{cards}</div>'
+                f'<div class="slide-legend">{legend_html(n)}</div>')
+    notes = [saved_label(snap), *n.get("notes", [])]
+    st.html(f'<div class="slide-foot">{" · ".join(html.escape(x) for x in notes)}</div>')
+
+
+def _change_text(change: str | None) -> str:
+    return t("SLIDE_CHANGE", change=change) if change else t("PREV_NONE")
