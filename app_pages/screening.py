@@ -60,6 +60,7 @@ st.dataframe(widgets.pacing_table(laggards), hide_index=True, width="stretch",
              height=min(35 * (len(laggards) + 1) + 3, 420))
 
 first, last = data.data_span()
+first, last = first or selected.start, last or selected.end  # nothing imported yet: this period alone
 trend = data.screening_trend(region, first, last)
 figure = go.Figure()
 figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=t("TREND_MONTHLY"),

@@ -160,3 +160,21 @@ def test_pages_run_on_an_imported_city_without_the_boundary_note(beijing, tmp_pa
     assert not at.exception, at.exception
     shown = " ".join(str(e.value) for e in [*at.caption, *at.markdown, *at.info])
     assert "示意边界" not in shown, "imported boundaries carry no 示意边界 note"
+
+
+@pytest.mark.parametrize("page", ["overview", "coverage", "screening", "hotspots"])
+def test_the_app_opens_on_boundaries_alone_before_any_ledger(beijing, tmp_path, monkeypatch, page):
+    """A new region starts from a boundary file: the app opens on it (this month, every township
+    grey) instead of failing for want of a period."""
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "atlas.duckdb"
+    shutil.copy(beijing, db)
+    monkeypatch.setenv("ATLAS_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    if page != "overview":
+        at.switch_page(f"app_pages/{page}.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["region"] == "110100000000"
+    assert any(i.value == "该时期暂无数据" for i in at.sidebar.info)

@@ -29,10 +29,9 @@ def sidebar_filters() -> None:
     (ui/state.py): a copied link reopens the same view."""
     st.sidebar.radio(t("SIDEBAR_LANG"), ["zh", "en"], key="lang", horizontal=True,
                      format_func=lambda code: "中文" if code == "zh" else "English")
-    first, last = data.data_span()
-    if first is None:
+    first, _ = data.data_span()
+    if first is None:  # boundaries but no ledger yet: the maps show the townships, greyed
         st.sidebar.info(t("NO_DATA"))
-        return
     choices = _choices()
     for notice in state.load(choices):
         st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=notice.value))
@@ -82,14 +81,24 @@ def _choices() -> state.Choices:
     regions = data.regions()
     towns = data.townships()
     options = data.filter_options()
+    every = [p.code for p in periods.options(first, last)] if first is not None else [fallback_period()]
     return state.Choices(
-        periods=[p.code for p in periods.options(first, last)],
-        default_period=data.default_period() or periods.options(first, last)[0].code,
+        periods=every,
+        default_period=data.default_period() or every[0],
         regions=dict(zip(regions["region_code"], regions["level"])),
         townships=dict(zip(towns["region_code"], towns["parent_code"])),
         room_types=options.get("room_type", []), risk_types=options.get("risk_type", []),
         case_sources=options.get("case_source", []),
     )
+
+
+def fallback_period() -> str:
+    """The period shown before any ledger is imported: this month (every township greyed)."""
+    from datetime import date
+
+    from queries import periods
+
+    return periods.period_containing(date.today(), "month").code
 
 
 def _region_changed() -> None:
@@ -121,7 +130,7 @@ def filters() -> indicators.Filters:
 def current() -> tuple[str, str, str, str]:
     """(period, region_code, region_name, view) from the sidebar; view is 'city' or 'county'."""
     regions = data.regions()
-    period = st.session_state.get("period") or data.default_period()
+    period = st.session_state.get("period") or data.default_period() or fallback_period()
     region = st.session_state.get("region")
     if region not in set(regions["region_code"]):
         region = regions["region_code"].iloc[0]
