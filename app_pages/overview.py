@@ -34,7 +34,7 @@ if st.session_state.get("overview_compare") not in same_kind:
     st.session_state["overview_compare"] = None
 compare = pick_compare.selectbox(t("COMPARE_WITH"), [None, *same_kind], key="overview_compare",
                                  format_func=lambda c: t("COMPARE_OFF") if c is None else fmt.period_label(c, lang()),
-                                 help=t("COMPARE_HELP"))
+                                 help=t("COMPARE_HELP"), placeholder=t("COMPARE_OFF"))
 state.publish({"compare": compare, "map": None if code == "screening_rate" else code})
 palette = {"risk_rate_per_1000": "Reds", "cases_per_10k": "Reds", "coverage_rate": "Blues"}.get(code, "Greens")
 

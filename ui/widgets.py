@@ -317,6 +317,8 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
              else t("SCHEME_locked"), k=classes.k)
     if st.session_state.get(state.KEYS["lock"]):
         note += " · " + t("CLASS_LOCKED_NOTE")
+    if classes.k == 0:
+        note = ""  # nothing to classify: no scheme to name
     tooltip_name = t("COUNTY") if county_level else t("TOWNSHIP")
     fields, labels = ["region_name", "value"], [tooltip_name, fmt.label(code, language)]
     if num:
@@ -333,7 +335,7 @@ def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], t
          height: int = 560, notes: list[str] | None = None, radius_km: float | None = None) -> None:
     """Draw a coloured map of counties or townships, and act on a click (drill down or open a
     township's panel). Pan and zoom return nothing, so they never rerun the script."""
-    legend_notes = list(notes or []) + [data_as_of()]
+    legend_notes = [n for n in (notes or []) if n] + [data_as_of()]
     approximate = any(f["properties"].get("boundary_source") == "approximate" for f in geojson["features"])
     if approximate:
         legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
@@ -576,7 +578,8 @@ def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.D
     return pd.DataFrame({
         t("RANK"): range(1, len(merged) + 1),
         t("TOWNSHIP"): merged["region_name"].to_numpy(),
-        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) else labels_of[c] for c in merged["hotspot_class"]],
+        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r) else labels_of[c]
+                             for c, r in zip(merged["hotspot_class"], merged["rate_smoothed"])],
         t("HOTSPOT_SMOOTHED"): [fmt.value(code, v, language) for v in merged["rate_smoothed"]],
         fmt.label(code, language): [fmt.value(code, v, language) for v in merged[code]],
         fmt.label(num, language): [fmt.value(num, v, language) for v in merged[num]],
