@@ -16,17 +16,26 @@ names = {int(i): name for i, name in zip(listing["snapshot_id"], listing["name"]
 
 # ?ids= is user input: keep the known ids, in the order given
 asked = [int(x) for x in str(st.query_params.get("ids", "")).split(",") if x.strip().isdigit()]
-if "present_ids" not in st.session_state:
+if "present_ids" not in st.session_state or (asked and asked != st.session_state.get("_present_asked")):
+    # a new session, or a link with other ids: start those from the first slide (oldest first by default)
     st.session_state["present_ids"] = [i for i in dict.fromkeys(asked) if i in names] or list(names)[::-1]
+    st.session_state["present_i"] = 0
 st.session_state["present_ids"] = [i for i in st.session_state["present_ids"] if i in names]  # deleted since
+
+
+def _restart_timer() -> None:
+    st.session_state["present_shown"] = time.monotonic()
+
 
 slide_area = st.container()
 with st.expander(t("PRESENT_SETTINGS")):
     chosen = st.multiselect(t("PRESENT_PICK"), list(names), key="present_ids", format_func=lambda i: f"{i} · {names[i]}")
     left, right = st.columns(2)
-    auto = left.toggle(t("PRESENT_AUTO"), key="present_auto")
-    every = right.select_slider(t("PRESENT_EVERY"), [5, 10, 15, 20, 30, 60], value=15, key="present_every")
+    auto = left.toggle(t("PRESENT_AUTO"), key="present_auto", on_change=_restart_timer)
+    every = right.select_slider(t("PRESENT_EVERY"), [5, 10, 15, 20, 30, 60], value=15, key="present_every",
+                                on_change=_restart_timer)
 st.query_params["ids"] = ",".join(str(i) for i in chosen)
+st.session_state["_present_asked"] = list(chosen)  # our own write to the URL is not a new link
 if not chosen:
     slide_area.info(t("PRESENT_EMPTY"))
     st.stop()

@@ -12,23 +12,25 @@ data, and bumping would throw away every cached query of the app for nothing. A 
 the data version it was built on instead. Readers that cache the list must therefore not key it on
 the data version (the app reads the small table afresh on each run).
 """
+import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import duckdb
 import pandas as pd
+from PIL import Image, ImageChops
 
 from db import schema
 from export import staticmap
 from export.text import t
-from export.views import RANKINGS, VIEWS, build_view
+from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, build_view
 from queries import runner
 from ui import fmt
 
-FORMAT = 1           # the layout of ``numbers``; bump if it changes, readers check it
+FORMAT = 1           # the layout of ``numbers`` (stored in it); bump when it changes
 NAME_MAX = 100       # characters
-MAP_SIZE = (8.0, 5.0)  # inches at MAP_DPI: 1280 × 800 px, the map alone (text is drawn natively)
+MAP_SIZE = (8.0, 6.0)  # inches at MAP_DPI: at most 1280 × 960 px (white border trimmed), the map alone
 MAP_DPI = 160
 LAST_ID_KEY = "snapshot_last_id"  # in meta: ids are never reused, so an old link cannot open another snapshot
 
@@ -67,7 +69,8 @@ def freeze(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = 
 
     ``numbers`` holds: title, map_title, region and period (code and label), data_as_of(_text),
     kpis (label, value, change, parts), totals, the township table (columns, rows, region codes),
-    the ranking (title, columns, rows), each township's colour, the legend rows and the notes.
+    the ranking (title, columns, rows), each township's colour, the legend rows, the room types
+    (coverage) and the notes.
     """
     v = build_view(con, view, region_code, period, lang, scope)
     codes = RANKINGS[view][2]
@@ -100,12 +103,30 @@ def freeze(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = 
         "ranking": {"title": v.ranking.title, "columns": list(v.ranking.columns), "rows": v.ranking.rows},
         "colours": dict(v.shading.colour_of),
         "legend": {"title": v.shading.title, "rows": [{"colour": r.colour, "label": r.label} for r in v.shading.rows]},
+        # the coverage map's room points, by type (rooms are public places, so counts are not suppressed)
+        "room_types": [{"type": kind, "colour": v.room_colours.get(kind, OTHER_ROOM_COLOUR), "count": int(n)}
+                       for kind, n in v.rooms["room_type"].value_counts().items()] if len(v.rooms) else [],
         "notes": list(v.notes),
         "approximate": v.approximate,
     }
-    png = staticmap.png_bytes(staticmap.map_only(v, MAP_SIZE), MAP_DPI) if with_map else None
+    png = trim(staticmap.png_bytes(staticmap.map_only(v, MAP_SIZE), MAP_DPI)) if with_map else None
     version = int(runner.run(con, "data_version")["version"].iloc[0])
     return Frozen(view, v.region_code, v.period, numbers, png, version, v.data_as_of)
+
+
+def trim(png: bytes, margin: int = 12) -> bytes:
+    """The PNG without its white border (a tall city leaves wide margins), so a slide can show it large."""
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = image.convert("RGB")
+        box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, "white")).getbbox()
+        if box is None:
+            return png
+        left, top, right, bottom = box
+        box = (max(0, left - margin), max(0, top - margin), min(rgb.width, right + margin),
+               min(rgb.height, bottom + margin))
+        out = io.BytesIO()
+        rgb.crop(box).save(out, format="PNG", optimize=True)
+        return out.getvalue()
 
 
 def has_table(con: duckdb.DuckDBPyConnection) -> bool:

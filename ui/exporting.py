@@ -216,14 +216,27 @@ def show_snapshot(snap: saved.Snapshot) -> None:
 
 
 def legend_html(numbers: dict) -> str:
+    """The class legend, and the room types of a coverage snapshot, as two blocks."""
     legend = numbers.get("legend", {})
-    rows = "".join(
-        f'<div class="atlas-legend-row"><span style="display:inline-block;width:1.4em;height:0.9em;'
-        f'background:{html.escape(r["colour"])};border:1px solid #888;margin-right:0.5em;vertical-align:middle"></span>'
-        f'{html.escape(r["label"])}</div>'
+    blocks = [_legend_block(legend.get("title", ""), [
+        (f'<span style="display:inline-block;width:1.4em;height:0.9em;background:{html.escape(r["colour"])};'
+         f'border:1px solid #888;margin-right:0.5em;vertical-align:middle"></span>', r["label"])
         for r in legend.get("rows", [])
-    )
-    return f'<div class="atlas-legend"><div class="atlas-legend-title"><b>{html.escape(legend.get("title", ""))}</b></div>{rows}</div>'
+    ])]
+    rooms = numbers.get("room_types") or []
+    if rooms:
+        blocks.append(_legend_block(f'{t("ROOM_TYPES")}（{sum(r["count"] for r in rooms)}）', [
+            (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
+             f'background:{html.escape(r["colour"])};border:1px solid #333;margin:0 0.5em 0 0.3em;'
+             f'vertical-align:middle"></span>', f'{r["type"]}（{r["count"]}）')
+            for r in rooms
+        ]))
+    return f'<div class="atlas-legend">{"".join(blocks)}</div>'
+
+
+def _legend_block(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f'<div class="atlas-legend-row">{swatch}{html.escape(label)}</div>' for swatch, label in rows)
+    return f'<div class="atlas-legend-block"><div class="atlas-legend-title"><b>{html.escape(title)}</b></div>{body}</div>'
 
 
 PRESENT_CSS = """
@@ -242,6 +255,7 @@ PRESENT_CSS = """
 .slide-kpi-value { font-size: clamp(30px, 3.4vw, 72px); font-weight: 700; color: #111; line-height: 1.1; }
 .slide-kpi-change { font-size: clamp(12px, 1vw, 20px); color: #666; }
 .slide-legend { margin-top: 2vh; font-size: clamp(12px, 1vw, 20px); color: #333; }
+.slide-legend .atlas-legend { display: flex; flex-wrap: wrap; gap: 0.5vh 2.5vw; }
 .slide-legend .atlas-legend-row { margin: 0.3vh 0; }
 .slide-map img { width: 100%; max-height: 66vh; object-fit: contain; }
 .slide-foot { font-size: clamp(11px, 0.8vw, 16px); color: #777; margin-top: 0.5vh; }
