@@ -2,7 +2,7 @@
 radius, and the gaps (盲区) as a downloadable list."""
 import streamlit as st
 
-from ui import data, fmt, panel, state, widgets
+from ui import data, exporting, fmt, panel, state, widgets
 from ui.text import lang, t
 
 RADII = [0, 1, 2, 3, 5, 8, 10, 15]
@@ -13,6 +13,7 @@ language = lang()
 st.title(t("PAGE_COVERAGE"))
 widgets.breadcrumbs()
 st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+exporting.export_buttons("coverage")
 st.markdown(t("COVERAGE_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)

@@ -3,7 +3,7 @@ townships cannot paint themselves red, and tested for clusters (Gi*, local Moran
 import streamlit as st
 
 from geo import hotspots
-from ui import data, fmt, panel, state, widgets
+from ui import data, exporting, fmt, panel, state, widgets
 from ui.text import lang, t
 
 MEASURES = {"risk": "risk_rate_per_1000", "cases": "cases_per_10k"}
@@ -15,6 +15,7 @@ language = lang()
 st.title(t("PAGE_HOTSPOTS"))
 widgets.breadcrumbs()
 st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+exporting.export_buttons("hotspots")
 st.markdown(t("HOTSPOTS_INTRO"))
 
 state.page_param("of", "hotspot_of", list(MEASURES), "risk")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from queries import periods
-from ui import data, fmt, panel, state, widgets
+from ui import data, exporting, fmt, panel, state, widgets
 from ui.text import lang, t
 
 period, region, region_name, view = widgets.current()
@@ -10,6 +10,7 @@ flt = widgets.filters()
 st.title(t("PAGE_OVERVIEW"))
 widgets.breadcrumbs()
 st.caption(t("OVERVIEW_INTRO", region=region_name, period=fmt.period_label(period, lang())) + " · " + widgets.data_as_of())
+exporting.export_buttons("overview")
 
 level = "city" if view == "city" else "county"
 now = data.indicator_table(level, period, region, flt)

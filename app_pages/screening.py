@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import periods
-from ui import data, fmt, panel, state, widgets
+from ui import data, exporting, fmt, panel, state, widgets
 from ui.text import lang, t
 
 SHOWS = ["rate", "status", "change"]
@@ -17,6 +17,7 @@ selected = periods.parse(period)
 st.title(t("PAGE_SCREENING"))
 widgets.breadcrumbs()
 st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+exporting.export_buttons("screening")
 st.markdown(t("SCREENING_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
