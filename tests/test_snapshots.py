@@ -299,3 +299,15 @@ def test_export_buttons_build_on_demand_readable_files(atlas, where, kind):
         assert "二、排名靠后的乡镇" in headings
     name = exporting.file_name("screening", kind, "连云区", where["period"], "zh")
     assert name.startswith("排查进度-连云区-") and name.endswith(f".{kind}")
+
+
+def test_pages_run_in_english(atlas, where):
+    snapshot_id = take_snapshot(atlas, "例会", "coverage", where["region"], where["period"])
+    for page, query in (("snapshots", {}), ("snapshots", {"id": str(snapshot_id)}), ("present", {})):
+        at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=60)
+        at.session_state["lang"] = "en"
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, (page, at.exception)
+    assert at.button(key="present_next").label == text.EN["PRESENT_NEXT"]
