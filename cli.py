@@ -141,21 +141,42 @@ def _demo(args) -> int:
     return 0
 
 
-def _indicators(args) -> int:
-    from queries import indicators, periods, runner
+def _checked(args, extra_check=None):
+    """The database path and the period/region arguments, checked: (target, None) when usable,
+    (None, 2) after printing the problem (a usage error)."""
+    from queries import indicators, periods
 
     target = paths.db_path(args.db)
     if not target.exists():
         print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
-        return 2
+        return None, 2
     try:
         if args.region:
             indicators.region_prefix(args.region)
         if args.period:
             periods.parse(args.period)
+        if extra_check:
+            extra_check()
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return None, 2
+    return target, None
+
+
+def _print_rows(frame, as_json: bool) -> None:
+    if as_json:
+        records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+    else:
+        print(frame.to_string(index=False))
+
+
+def _indicators(args) -> int:
+    from queries import indicators, runner
+
+    target, failed = _checked(args)
+    if failed:
+        return failed
     scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
         period = args.period or indicators.latest_month(con, scope)
@@ -164,11 +185,7 @@ def _indicators(args) -> int:
             return 0
         frame = indicators.table(con, args.level, period, scope, args.region)
         frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of)
-    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    if args.json:
-        print(json.dumps(records, ensure_ascii=False, indent=1))
-    else:
-        print(frame.to_string(index=False))
+    _print_rows(frame, args.json)
     return 0
 
 
@@ -219,20 +236,13 @@ def _gaps(args) -> int:
     from geo import gaps
     from queries import indicators, periods, runner
 
-    target = paths.db_path(args.db)
-    if not target.exists():
-        print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
-        return 2
-    try:
-        if args.region:
-            indicators.region_prefix(args.region)
-        if args.period:
-            periods.parse(args.period)
+    def radius_ok():
         if args.radius_km is not None and not 0 < args.radius_km < float("inf"):
             raise ValueError(f"bad radius {args.radius_km}: expected a positive number of kilometres")
-    except ValueError as problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+
+    target, failed = _checked(args, radius_ok)
+    if failed:
+        return failed
     scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
         period = args.period or indicators.latest_month(con, scope)
@@ -247,11 +257,7 @@ def _gaps(args) -> int:
                 print(f"error: region {args.region} holds no township of the atlas", file=sys.stderr)
                 return 2
         frame = gaps.gaps(con, p, scope, args.region, args.radius_km)
-    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    if args.json:
-        print(json.dumps(records, ensure_ascii=False, indent=1))
-    else:
-        print(frame.to_string(index=False))
+    _print_rows(frame, args.json)
     return 0
 
 

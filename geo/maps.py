@@ -19,6 +19,15 @@ PALETTES = {
     "Purples": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
 }
 MISSING_COLOUR = "#d9d9d9"
+# Mediation rooms by type, on the maps and in every export.
+ROOM_COLOURS = {
+    "家事调解工作室": "#e6550d",
+    "婚调坊": "#3182bd",
+    "和合之家": "#31a354",
+    "家事纠纷调解工作站": "#756bb1",
+    "妇女议事会": "#f1c40f",
+    "婚姻家庭纠纷调解委员会": "#636363",
+}
 BACKGROUND = "#f3f1ec"
 
 

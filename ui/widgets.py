@@ -14,14 +14,7 @@ from ui.text import lang, t
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-ROOM_COLOURS = {
-    "家事调解工作室": "#e6550d",
-    "婚调坊": "#3182bd",
-    "和合之家": "#31a354",
-    "家事纠纷调解工作站": "#756bb1",
-    "妇女议事会": "#f1c40f",
-    "婚姻家庭纠纷调解委员会": "#636363",
-}
+ROOM_COLOURS = maps.ROOM_COLOURS
 
 
 def sidebar_filters() -> None:
@@ -356,7 +349,8 @@ def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], t
 def _on_click(returned: dict | None, key: str, level: str) -> None:
     drawing = (returned or {}).get("last_active_drawing") or {}
     code = (drawing.get("properties") or {}).get("region_code")
-    if not code:
+    if not code:  # a map drawn afresh (no click yet): a click like the last one is a new click
+        st.session_state.pop(f"_clicked-{key}", None)
         return
     stamp = json.dumps([code, (returned or {}).get("last_object_clicked")])
     if st.session_state.get(f"_clicked-{key}") == stamp:
