@@ -9,6 +9,8 @@
     python cli.py snapshot --view overview|coverage|screening|hotspots [--region CODE] [--period P]
                            --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
+                           (both: [--risk-levels 中,高] [--room-types A,B] [--risk-types A,B] [--case-sources A,B]
+                                  [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock])
 
 import exits 0 when every file imported (or was already imported), 1 when any file was rejected
 (nothing of that file written), 2 on a usage error.
@@ -70,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     snap.add_argument("--out", required=True, help="the file to write; its suffix picks the format")
     snap.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
+    snap.add_argument("--risk-levels", help="risk levels counted as risk, comma-separated (default: 中,高)")
+    snap.add_argument("--room-types", help="room types to count, comma-separated (default: all)")
+    snap.add_argument("--risk-types", help="risk types to count, comma-separated (default: all)")
+    snap.add_argument("--case-sources", help="case sources to count, comma-separated (default: all)")
+    snap.add_argument("--scheme", choices=["quantiles", "fisher_jenks", "equal_interval", "fixed"],
+                      help="map classes of the overview and coverage maps (default: quantiles)")
+    snap.add_argument("--k", type=int, choices=range(3, 8), metavar="3-7", help="number of classes (default: 5)")
+    snap.add_argument("--lock", action="store_true", help="one set of breaks for every period of the same kind")
 
     args = parser.parse_args(argv)
     if args.command == "snapshot":
@@ -198,14 +208,29 @@ def _snapshot(args) -> int:
         print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
         return 2
     try:
+        filters = _snapshot_filters(args)
         with runner.connect(target) as con:
             out = snapshot.write(con, args.out, view=args.view, region_code=args.region, period=args.period,
-                                 whole_deck=args.all)
+                                 whole_deck=args.all, filters=filters, scheme=args.scheme, k=args.k, lock=args.lock)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     print(out)
     return 0
+
+
+def _snapshot_filters(args):
+    """indicators.Filters from --risk-levels, --room-types, --risk-types, --case-sources (comma-separated)."""
+    from queries import indicators
+
+    def listed(text):
+        return tuple(v.strip() for v in (text or "").replace("，", ",").split(",") if v.strip())
+
+    chosen = {"room_types": listed(args.room_types), "risk_types": listed(args.risk_types),
+              "case_sources": listed(args.case_sources)}
+    if args.risk_levels:
+        chosen["risk_levels"] = listed(args.risk_levels)
+    return indicators.Filters(**chosen)
 
 
 def _township_extras(con, period, scope, region, hotspot_of: str = "risk") -> list:
