@@ -1,6 +1,7 @@
 """The written brief (工作通报) as .docx: one or two A4 pages with real Word headings, the key
-figures and their change, the laggard townships as a table, the risk hotspots, the map, and an
-empty 下一步工作 heading for the federation to fill in."""
+figures and their change, the region's screening pace and the townships furthest behind it as a
+table, the risk hotspots (the townships classed 热点 and 冷点 by Gi*, or plainly none), the map,
+and an empty 下一步工作 heading for the federation to fill in."""
 import io
 
 from docx import Document
@@ -15,7 +16,6 @@ from export.text import t
 from export.views import View
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋", "黑体", "宋体"  # WPS and Word on every Chinese PC
-HOTSPOT_TOWNS = 5
 BLACK = RGBColor(0, 0, 0)
 
 
@@ -66,8 +66,9 @@ def _small(paragraph, text: str) -> None:
 
 
 def write(overview: View, laggards: View, hotspots: View, path, map_view: View | None = None) -> None:
-    """The brief: key figures from ``overview``, the table from ``laggards``' ranking, the hotspots
-    from ``hotspots``' ranking, and the map of ``map_view`` (default: the overview's)."""
+    """The brief: key figures from ``overview``, the pace and the table from ``laggards`` (the
+    screening view: its summary and ranking), the hotspots from ``hotspots``' summary, and the map
+    of ``map_view`` (default: the overview's)."""
     map_view = map_view or overview
     lang = overview.lang
     doc = Document()
@@ -91,8 +92,9 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
     caption = doc.add_paragraph()
     caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
     legend = "；".join(r.label for r in map_view.shading.rows)
+    note = f"；{map_view.shading.note}" if map_view.shading.note else ""
     _small(caption, t("BRIEF_MAP_CAPTION", lang, title=map_view.map_title, period=map_view.period_label)
-           + f"（{map_view.shading.title}：{legend}）")
+           + f"（{map_view.shading.title}：{legend}{note}）")
     if map_view.approximate:
         note = doc.add_paragraph()
         note.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -100,32 +102,29 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
 
     doc.add_heading(t("BRIEF_LAGGARDS", lang), level=1)
     ranking = laggards.ranking
-    intro = doc.add_paragraph(t("BRIEF_LAGGARDS_INTRO", lang, n=len(ranking.rows)))
+    if laggards.summary:
+        doc.add_paragraph(laggards.summary).paragraph_format.keep_with_next = True
+    by_pace = laggards.view == "screening"
+    intro = doc.add_paragraph(t("BRIEF_PACE_INTRO" if by_pace else "BRIEF_LAGGARDS_INTRO", lang, n=len(ranking.rows)))
     intro.paragraph_format.keep_with_next = True  # the heading and its intro move with the table
     table = doc.add_table(rows=1, cols=len(ranking.columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    numeric_from = len(ranking.columns) - len(ranking.codes)
+    size = 10.5 if len(ranking.columns) <= 6 else 9
     for c, header in enumerate(ranking.columns):
-        _cell(table.rows[0].cells[c], header, bold=True, right=c >= numeric_from)
+        _cell(table.rows[0].cells[c], header, bold=True, right=ranking.right[c], size=size)
     # the header row repeats if the table runs onto the next page
     table.rows[0]._tr.get_or_add_trPr().append(table.rows[0]._tr.makeelement(qn("w:tblHeader"), {}))
     for cells in ranking.rows:
         row = table.add_row().cells
         for c, value in enumerate(cells):
-            _cell(row[c], value, right=c >= numeric_from)
+            _cell(row[c], value, right=ranking.right[c], size=size)
     for row in table.rows[:-1]:  # keep the (short) table on one page
         for cell in row.cells:
             cell.paragraphs[0].paragraph_format.keep_with_next = True
 
     doc.add_heading(t("BRIEF_HOTSPOTS", lang), level=1)
-    top = hotspots.ranking
-    rate_at = len(top.columns) - len(top.codes)  # the first value column is the ranking indicator
-    households_at = rate_at + top.codes.index("risk_households")
-    items = [t("BRIEF_HOTSPOT_ITEM", lang, name=cells[1], rate=cells[rate_at], households=cells[households_at])
-             for cells in top.rows[:HOTSPOT_TOWNS] if cells[rate_at] not in ("—", "0.0‰")]
-    doc.add_paragraph(t("BRIEF_HOTSPOTS_LINE", lang, towns="、".join(items)) if items
-                      else t("BRIEF_HOTSPOTS_NONE", lang))
+    doc.add_paragraph(hotspots.summary or t("BRIEF_HOTSPOTS_NONE", lang))
 
     doc.add_heading(t("BRIEF_NEXT", lang), level=1)
     doc.add_paragraph("")
@@ -135,11 +134,11 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
     doc.save(path)
 
 
-def _cell(cell, text: str, bold: bool = False, right: bool = False) -> None:
+def _cell(cell, text: str, bold: bool = False, right: bool = False, size: float = 10.5) -> None:
     cell.text = ""
     para = cell.paragraphs[0]
     para.paragraph_format.space_after = Pt(0)
     para.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
     run = para.add_run(text)
-    run.font.size = Pt(10.5)
+    run.font.size = Pt(size)
     run.bold = bold

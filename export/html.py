@@ -72,23 +72,18 @@ body { display: flex; flex-direction: column;
 
 
 def build_map(view: View):
-    """The folium map of the view: the same choropleth, legend and tooltips as the page."""
-    num, den = fmt.PARTS.get(view.code, (None, None))
-    by_code = view.townships.set_index("region_code")
+    """The folium map of the view: the same colours, legend and tooltips as the page."""
+    labels = [c for c in view.cells.columns if c != "region_code"]
+    by_code = view.cells.set_index("region_code")
     frame = view.shapes[["region_code", "region_name", "geometry"]].copy()
-
-    def cell(code, c):
-        return "" if c is None or code not in by_code.index else fmt.value(c, by_code.at[code, c], view.lang)
-
-    frame["value"] = [cell(code, view.code) or fmt.MISSING for code in frame["region_code"]]
-    fields, labels = ["region_name", "value"], [t("TOWNSHIP", view.lang), view.shading.title]
-    if num:
-        frame["numerator"] = [cell(code, num) for code in frame["region_code"]]
-        frame["denominator"] = [cell(code, den) for code in frame["region_code"]]
-        fields += ["numerator", "denominator"]
-        labels += [fmt.label(num, view.lang), fmt.label(den, view.lang)]
-    geojson = json.loads(shapes.to_geojson(frame, ["region_code"] + fields[0:1] + fields[1:]))
-    legend_notes = [view.data_as_of_text] + view.notes
+    fields = ["region_name"]
+    for i, label in enumerate(labels):  # plain property names; the Chinese labels go in the tooltip
+        frame[f"f{i}"] = [str(by_code.at[code, label]) if code in by_code.index else fmt.MISSING
+                          for code in frame["region_code"]]
+        fields.append(f"f{i}")
+    labels = [t("TOWNSHIP", view.lang)] + labels
+    geojson = json.loads(shapes.to_geojson(frame, ["region_code"] + fields))
+    legend_notes = ([view.shading.note] if view.shading.note else []) + [view.data_as_of_text] + view.notes
     rows = [(r.colour, r.label) for r in view.shading.rows]
     if len(view.rooms):  # the room types, as the page shows above its map
         rows += [(view.room_colours.get(kind, OTHER_ROOM_COLOUR), f"● {kind}（{n}）")
@@ -132,13 +127,14 @@ def render(view: View) -> str:
 
 
 def _table(view: View) -> str:
-    """Below the map: the notes, and every township's value as a plain table (searchable, printable)."""
-    codes = [view.code] + [c for c in fmt.PARTS.get(view.code, ()) if c]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in
-                   [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + [fmt.label(c, view.lang) for c in codes])
+    """Below the map: the notes, and every township's figures as a plain table (searchable, printable)."""
+    labels = [c for c in view.cells.columns if c != "region_code"]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + labels)
+    by_code = view.cells.set_index("region_code")
     body = []
     for r in view.townships.sort_values("region_code").to_dict("records"):
-        cells = "".join(f'<td class="num">{html.escape(fmt.value(c, r[c], view.lang))}</td>' for c in codes)
+        row = by_code.loc[r["region_code"]]
+        cells = "".join(f'<td class="num">{html.escape(str(row[label]))}</td>' for label in labels)
         body.append(f"<tr><td>{html.escape(r['region_name'])}</td><td>{html.escape(r['county_name'] or '')}</td>{cells}</tr>")
     notes = "".join(f"<div>{html.escape(n)}</div>" for n in view.notes)
     return (f'<div class="atlas-foot">{notes}<details><summary>{html.escape(view.shading.title)}'

@@ -100,6 +100,16 @@ def view_slide(prs, view: View, picture: bytes) -> None:
         swatch.line.color.rgb = RGBColor(0x88, 0x88, 0x88)
         _text(slide, left + Inches(0.45), y, Inches(4.0), row, legend_row.label, 12)
         y += row
+    if view.shading.note:
+        lines = 1 + len(view.shading.note) // 34
+        _text(slide, left, y, Inches(4.5), Emu(int(Inches(0.22) * lines)), view.shading.note, 9, GREY)
+        y += Emu(int(Inches(0.2) * lines)) + Inches(0.1)
+    if view.facts:  # the region's pace, as the screening page's cards
+        y += Inches(0.1)
+        for fact in view.facts:
+            _text(slide, left, y, Inches(3.0), Inches(0.32), fact.label, 11, GREY)
+            _text(slide, left + Inches(3.0), y, Inches(1.5), Inches(0.32), fact.value, 12, INK, True, PP_ALIGN.RIGHT)
+            y += Inches(0.32)
     if len(view.rooms):
         y += Inches(0.15)
         _text(slide, left, y, Inches(4.5), Inches(0.4), t("ROOM_TYPES", view.lang, n=len(view.rooms)), 13, INK, True)
@@ -116,22 +126,24 @@ def view_slide(prs, view: View, picture: bytes) -> None:
 
 def ranking_slide(prs, view: View) -> None:
     ranking = view.ranking
-    slide = _slide(prs, f"{view.region_name}{ranking.title}", f"{view.period_label} · {view.data_as_of_text}")
+    subtitle = " · ".join(x for x in (ranking.note, view.period_label, view.data_as_of_text) if x)
+    slide = _slide(prs, f"{view.region_name}{ranking.title}", subtitle)
     n_rows, n_cols = len(ranking.rows) + 1, len(ranking.columns)
     shape = slide.shapes.add_table(n_rows, n_cols, Inches(0.5), Inches(1.6), Inches(12.3),
                                    Emu(int(Inches(0.42) * n_rows)))
     table = shape.table
-    numeric_from = n_cols - len(ranking.codes)
+    size = 12 if n_cols <= 7 else 11
     narrow = [Inches(0.8) if header == t("RANK", view.lang) else None for header in ranking.columns]
     if narrow[0]:  # a narrow rank column; the rest share the width
         rest = int((Inches(12.3) - narrow[0]) / (n_cols - 1))
         for c in range(n_cols):
             table.columns[c].width = narrow[0] if c == 0 else Emu(rest)
+    align = [PP_ALIGN.RIGHT if right else PP_ALIGN.LEFT for right in ranking.right]
     for c, header in enumerate(ranking.columns):
-        _cell(table.cell(0, c), header, 12, bold=True, align=PP_ALIGN.RIGHT if c >= numeric_from else PP_ALIGN.LEFT)
+        _cell(table.cell(0, c), header, size, bold=True, align=align[c])
     for r, cells in enumerate(ranking.rows, start=1):
         for c, value in enumerate(cells):
-            _cell(table.cell(r, c), value, 12, align=PP_ALIGN.RIGHT if c >= numeric_from else PP_ALIGN.LEFT)
+            _cell(table.cell(r, c), value, size, align=align[c])
     _notes(slide, view)
 
 

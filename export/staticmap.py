@@ -107,6 +107,8 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
         fig.text(left + swatch_h * aspect * 1.4 + 0.008, y - swatch_h / 2, legend_row.label, fontsize=9, color=INK,
                  va="center")
         y -= row
+    if view.shading.note:
+        y = _wrapped(fig, view.shading.note, left, y - row * 0.1, width, 7.5, GREY) - row * 0.3
     if len(view.rooms):
         y -= row * 0.4
         fig.text(left, y, t("ROOM_TYPES", view.lang, n=len(view.rooms)), fontsize=10, fontweight="bold",
@@ -123,10 +125,36 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
     return y - row * 0.4
 
 
+def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size: float, colour: str) -> float:
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere); returns the y below."""
+    per_line = max(8, int(width * fig.get_figwidth() * 72 / size))  # about one full-width glyph per em
+    lines, line = [], ""
+    for char in text:
+        weight = 1 if ord(char) > 0x2E80 else 0.55
+        if sum(1 if ord(c) > 0x2E80 else 0.55 for c in line) + weight > per_line:
+            lines.append(line)
+            line = ""
+        line += char
+    lines.append(line)
+    step = size * 1.35 / 72 / fig.get_figheight()
+    for i, part in enumerate(lines):
+        fig.text(left, top - i * step, part, fontsize=size, color=colour, va="top")
+    return top - len(lines) * step
+
+
 def draw_side(fig: Figure, view: View, left: float, top: float, width: float) -> None:
-    """Below the legend: the KPI figures (overview) or the top of the view's ranking."""
+    """Below the legend: the KPI figures (overview), the region's pace (screening), and the top
+    of the view's ranking."""
     if top < 0.22:
         return
+    if view.facts:
+        for fact in view.facts:
+            fig.text(left, top, fact.label, fontsize=8.5, color=GREY, va="top")
+            fig.text(left + width, top, fact.value, fontsize=9.5, color=INK, va="top", ha="right")
+            top -= 0.032
+        top -= 0.02
+        if top < 0.22:
+            return
     if view.view == "overview":
         fig.text(left, top, t("KPI_TITLE", view.lang), fontsize=11, fontweight="bold", color=INK, va="top")
         y = top - 0.05
@@ -139,12 +167,13 @@ def draw_side(fig: Figure, view: View, left: float, top: float, width: float) ->
     fig.text(left, top, view.ranking.title, fontsize=11, fontweight="bold", color=INK, va="top")
     y = top - 0.045
     room = int((y - 0.16) / 0.034)
-    name_col = view.ranking.columns.index(t("TOWNSHIP", view.lang))
-    value_col = name_col + 2  # rank, township, county, then the ranking indicator
-    for cells in view.ranking.rows[:max(0, min(room, 8))]:
+    ranking = view.ranking
+    name_col = ranking.columns.index(t("TOWNSHIP", view.lang))
+    for cells in ranking.rows[:max(0, min(room, 8))]:
         fig.text(left, y, f"{cells[0]}. {cells[name_col]}", fontsize=9, color=INK, va="top")
-        fig.text(left + width * 0.55, y, cells[name_col + 1], fontsize=8, color=GREY, va="top")
-        fig.text(left + width, y, cells[value_col], fontsize=9, color=INK, va="top", ha="right")
+        if ranking.detail_at is not None:
+            fig.text(left + width * 0.55, y, cells[ranking.detail_at], fontsize=8, color=GREY, va="top")
+        fig.text(left + width, y, cells[ranking.value_at], fontsize=9, color=INK, va="top", ha="right")
         y -= 0.034
 
 

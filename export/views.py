@@ -1,9 +1,15 @@
 """The view model: everything an export of one dashboard view shows, computed once, as text and
 frames. Every format (PNG, PDF, PPTX, HTML, DOCX) renders from a :class:`View`; none runs a query.
 
-The numbers come from the pages' own queries (``queries.indicators.table``, ``data_span``,
-``rooms_in_period``, ``township_shapes``) and are formatted by ``ui.fmt``, so small sensitive
-counts read "<5" exactly as on screen.
+The numbers come from the pages' own queries (``queries.indicators.table`` with the sidebar's
+filters, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
+``township_shapes``) and are formatted by ``ui.fmt``, so small sensitive counts read "<5" exactly
+as on screen. What each view maps and tables follows its page:
+
+- overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
+- screening (排查进度): red/amber/green pace per township, the laggards ranked by pace;
+- hotspots (风险热点): Gi*/local Moran classes of the smoothed risk rate, the townships ranked
+  by smoothed rate with their class.
 """
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,12 +21,13 @@ import pandas as pd
 
 from export import colour
 from export.text import t
-from geo import boundaries, shapes
-from queries import indicators, periods, runner
+from geo import boundaries, classify, risk, shapes
+from queries import indicators, pacing, periods, runner
 from ui import fmt
 
 VIEWS = ("overview", "coverage", "screening", "hotspots")
-# The indicator each view maps and its palette, as on the pages.
+# The indicator behind each view and its palette (overview and coverage map it in classes;
+# screening maps its pace status, hotspots its hotspot classes).
 MAPPED = {
     "overview": ("screening_rate", "Greens"),
     "coverage": ("coverage_rate", "Blues"),
@@ -28,7 +35,9 @@ MAPPED = {
     "hotspots": ("risk_rate_per_1000", "Reds"),
 }
 KPI_CODES = ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"]
-# Each view's table: which indicator ranks it, which way, and the columns it shows.
+# Each view's indicator columns (export.saved freezes these per township): for overview and
+# coverage also the indicator that ranks the table and which way. Screening ranks by pace and
+# hotspots by smoothed rate instead (pace_ranking, hotspot_ranking).
 RANKINGS = {
     "overview": (None, True, ["coverage_rate", "screening_rate", "risk_rate_per_1000", "cases_received",
                               "mediation_success_rate"]),
@@ -38,6 +47,8 @@ RANKINGS = {
                                                "cases_received"]),
 }
 RANK_ROWS = 10
+HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, then 等
+TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
 # Room colours by type; the same as ui/widgets.ROOM_COLOURS (which cannot be imported: streamlit).
 ROOM_COLOURS = {
     "家事调解工作室": "#e6550d",
@@ -62,12 +73,28 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A figure of the region beside the map, as the screening page's cards: 年度排查目标 12.3万."""
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Ranking:
     title: str
-    columns: list[str]       # header labels: 排名, name, county (townships), indicator labels
-    codes: list[str]         # indicator codes of the value columns, in order
+    columns: list[str]       # header labels: 排名, 乡镇（街道）, then the view's columns
+    codes: list[str]         # indicator codes of the indicator columns, in order (may be empty)
     rows: list[list[str]]    # formatted cells, small sensitive counts as "<5"
-    frame: pd.DataFrame      # the indicator rows behind ``rows``, in the same order
+    frame: pd.DataFrame      # the rows behind ``rows``, in the same order
+    right: list[bool] = field(default_factory=list)  # right-aligned (numeric) columns; default: the codes'
+    value_at: int = 3        # the column that ranks the table (the side panel shows it) …
+    detail_at: int | None = 2  # … and one more, in grey (county, status or class)
+    note: str | None = None  # how it is ranked, when the title does not say
+
+    def __post_init__(self):
+        if not self.right:
+            first = len(self.columns) - len(self.codes)
+            self.right.extend(c >= first for c in range(len(self.columns)))
 
 
 @dataclass
@@ -75,7 +102,7 @@ class View:
     view: str                      # overview | coverage | screening | hotspots
     lang: str
     title: str                     # 风险隐患排查进度
-    map_title: str                 # 各乡镇入户排查完成率
+    map_title: str                 # 各乡镇排查进度状态（时间过半、任务过半）
     region_code: str
     region_name: str
     region_level: str              # city | county
@@ -83,7 +110,7 @@ class View:
     period_label: str              # 2025年12月
     data_as_of: date | None
     data_as_of_text: str           # 数据截至 2025年12月31日
-    code: str                      # the mapped indicator
+    code: str                      # the indicator behind the view (MAPPED)
     townships: pd.DataFrame        # indicators.table at township level (+ county_name)
     shapes: gpd.GeoDataFrame       # township polygons in WGS84 (+ colour), simplified for the view
     shading: colour.Shading
@@ -94,7 +121,13 @@ class View:
     room_colours: dict[str, str]
     approximate: bool              # any township boundary is approximate → 示意边界
     source: str
-    notes: list[str] = field(default_factory=list)  # footnotes: source, 示意边界, "<5" note
+    notes: list[str] = field(default_factory=list)  # footnotes: source, 示意边界, "<5" note, filters
+    facts: list[Fact] = field(default_factory=list)  # the region's pace (screening view)
+    cells: pd.DataFrame | None = None  # per township: region_code, then formatted columns for tooltips
+    pace: pd.DataFrame | None = None   # screening: queries.pacing at township level
+    hotspots: pd.DataFrame | None = None  # hotspots: geo.risk.table + region_name, county_name
+    filters: indicators.Filters = field(default_factory=indicators.Filters)
+    summary: str | None = None     # one sentence for the brief: the region's pace, or the hotspots found
 
     @property
     def subtitle(self) -> str:
@@ -102,12 +135,14 @@ class View:
 
 
 class Atlas:
-    """The query results several views share, fetched once per (region, period) on one connection."""
+    """The query results several views share, fetched once per (region, period, filters) on one
+    connection."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
-                 scope: list[str] | None = None):
+                 scope: list[str] | None = None, filters: indicators.Filters | None = None):
         self.con = con
         self.scope = list(indicators.EVERYTHING if scope is None else scope)
+        self.filters = filters or indicators.Filters()
         regions = runner.run(con, "regions_in_atlas", scope=self.scope)
         if regions.empty:
             raise ValueError("no atlas townships in the database; build one with `python cli.py demo`")
@@ -126,19 +161,51 @@ class Atlas:
             period = latest.code
         self.period = periods.parse(period).code
         self._tables: dict[tuple, pd.DataFrame] = {}
+        self._pacing: dict[str, pd.DataFrame] = {}
+        self._history: dict[tuple, list] = {}
         self._shapes = None
         self._rooms = None
+        self._hotspots = None
 
     def table(self, level: str, period: str | None = None) -> pd.DataFrame:
         key = (level, period or self.period)
         if key not in self._tables:
-            self._tables[key] = indicators.table(self.con, level, key[1], self.scope, self.region_code)
+            self._tables[key] = indicators.table(self.con, level, key[1], self.scope, self.region_code, self.filters)
         return self._tables[key]
 
     def townships(self) -> pd.DataFrame:
         frame = self.table("township").copy()
         frame["county_name"] = frame["parent_code"].map(self.county_names)
         return frame
+
+    def pacing(self, level: str) -> pd.DataFrame:
+        """Screening against the year's targets (the page's cards and laggard table); the
+        sidebar's filters do not apply to pacing, on the page or here."""
+        if level not in self._pacing:
+            self._pacing[level] = pacing.pacing(self.con, self.period, self.scope, self.region_code, level=level)
+        return self._pacing[level]
+
+    def hotspots(self) -> pd.DataFrame:
+        """geo.risk.table of the risk rate, with the filters (as the page computes it)."""
+        if self._hotspots is None:
+            self._hotspots = risk.table(self.con, self.period, self.scope, self.region_code, of="risk",
+                                        filters=self.filters)
+        return self._hotspots
+
+    def history(self, level: str, code: str) -> list:
+        """``code``'s values in every period of this period's kind with data: what a locked scale
+        pools (ui/data.indicator_history)."""
+        kind = periods.parse(self.period).kind
+        key = (level, code, kind)
+        if key not in self._history:
+            span = runner.run(self.con, "data_span", scope=self.scope).iloc[0]
+            if pd.isna(span["first_date"]):
+                self._history[key] = []
+            else:
+                every = [p.code for p in periods.options(pd.Timestamp(span["first_date"]).date(),
+                                                         pd.Timestamp(span["last_date"]).date()) if p.kind == kind]
+                self._history[key] = [self.table(level, p)[code].astype(float).to_numpy() for p in every]
+        return self._history[key]
 
     def shapes(self) -> gpd.GeoDataFrame:
         if self._shapes is None:
@@ -167,16 +234,47 @@ class Atlas:
 
 
 def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None, atlas: Atlas | None = None) -> View:
+               lang: str = "zh", scope: list[str] | None = None, atlas: Atlas | None = None, *,
+               filters: indicators.Filters | None = None, scheme: str | None = None, k: int | None = None,
+               lock: bool = False) -> View:
     """The view model of one dashboard view (default region: the city; default period: the latest
-    complete month). Pass ``atlas`` to share query results between the views of a deck."""
+    complete month). Pass ``atlas`` to share query results between the views of a deck.
+
+    ``filters`` (indicators.Filters: room types, risk levels, risk types, case sources) are the
+    sidebar's; ``scheme`` (one of geo.classify.SCHEMES), ``k`` and ``lock`` the map's classes
+    (overview and coverage). Defaults: the pages' defaults (everything, 中/高 as risk, quantiles, 5).
+    """
     if view not in VIEWS:
         raise ValueError(f"bad view {view!r}: expected one of {', '.join(VIEWS)}")
-    atlas = atlas or Atlas(con, region_code, period, scope)
+    if atlas is None:
+        atlas = Atlas(con, region_code, period, scope, filters)
+    elif filters is not None and filters != atlas.filters:
+        raise ValueError("filters differ from the atlas's: pass them to Atlas(...) instead")
+    scheme = scheme or colour.SCHEME
+    if scheme not in classify.SCHEMES:
+        raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
+    k = colour.K if k is None else int(k)
     code, palette = MAPPED[view]
     towns = atlas.townships()
-    shading = colour.shade(towns, code, palette, lang)
     drawn = atlas.shapes().copy()
+    pace = stats = None
+    facts: list[Fact] = []
+    summary = None
+    if view == "screening":
+        pace = atlas.pacing("township")
+        shading = colour.shade_status(pace, drawn["region_code"], lang)
+        facts = pace_facts(atlas, lang)
+        table = pace_ranking(atlas, lang)
+        summary = pace_summary(atlas, lang)
+    elif view == "hotspots":
+        stats = hotspot_frame(atlas)
+        shading = colour.shade_hotspots(stats, drawn["region_code"], code, lang)
+        table = hotspot_ranking(atlas, lang)
+        summary = hotspot_summary(stats, lang)
+    else:
+        history = atlas.history("township", code) if lock else None
+        shading = colour.shade(towns, code, palette, lang, scheme, k, atlas.period, history)
+        table = ranking(atlas, view, lang)
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
     as_of = atlas.data_as_of
@@ -185,6 +283,8 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
     if approximate:
         notes.append(t("APPROX_BOUNDARY", lang))
     notes.append(t("SUPPRESSION_NOTE", lang))
+    if not atlas.filters.is_default():
+        notes.append(filters_note(atlas.filters, lang))
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]
     return View(
         view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}", lang),
@@ -192,16 +292,31 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
         period=atlas.period, period_label=fmt.period_label(atlas.period, lang),
         data_as_of=as_of, data_as_of_text=t("DATA_AS_OF", lang, date=fmt.day(as_of, lang)),
         code=code, townships=towns, shapes=drawn, shading=shading,
-        kpis=kpis(atlas, lang), totals=totals(atlas, lang), ranking=ranking(atlas, view, lang),
+        kpis=kpis(atlas, lang), totals=totals(atlas, lang), ranking=table,
         rooms=rooms, room_colours=ROOM_COLOURS, approximate=approximate, source=source, notes=notes,
+        facts=facts, cells=cells(view, towns, pace, stats, code, lang), pace=pace, hotspots=stats,
+        filters=atlas.filters, summary=summary,
     )
 
 
 def build_deck(con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None) -> list[View]:
+               lang: str = "zh", scope: list[str] | None = None, *, filters: indicators.Filters | None = None,
+               scheme: str | None = None, k: int | None = None, lock: bool = False) -> list[View]:
     """All four views, sharing one set of query results."""
-    atlas = Atlas(con, region_code, period, scope)
-    return [build_view(con, v, lang=lang, atlas=atlas) for v in VIEWS]
+    atlas = Atlas(con, region_code, period, scope, filters)
+    return [build_view(con, v, lang=lang, atlas=atlas, scheme=scheme, k=k, lock=lock) for v in VIEWS]
+
+
+def filters_note(filters: indicators.Filters, lang: str = "zh") -> str:
+    """筛选条件：计为风险户的风险等级 高；阵地类型 婚调坊 — only the filters that are not "all"."""
+    default = indicators.Filters()
+    parts = []
+    for name, key in (("room_types", "FILTER_ROOM_TYPES"), ("risk_levels", "FILTER_RISK_LEVELS"),
+                      ("risk_types", "FILTER_RISK_TYPES"), ("case_sources", "FILTER_CASE_SOURCES")):
+        chosen = getattr(filters, name)
+        if chosen != getattr(default, name):
+            parts.append(f"{t(key, lang)} {t('LIST_SEP', lang).join(chosen)}")
+    return t("FILTERS_NOTE", lang, filters="；".join(parts) if lang == "zh" else "; ".join(parts))
 
 
 def _region_level(atlas: Atlas) -> str:
@@ -235,19 +350,154 @@ def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
     return out
 
 
+def pace_facts(atlas: Atlas, lang: str = "zh") -> list[Fact]:
+    """The screening page's four cards: target, expected by now, screened this year, status."""
+    whole = atlas.pacing(_region_level(atlas))
+    if whole.empty:
+        return []
+    row = whole.iloc[0]
+    share = fmt.value("coverage_rate", row["elapsed_share"], lang)
+    done = fmt.value("coverage_rate", row["completion"], lang)
+    return [
+        Fact(t("PACE_TARGET", lang), fmt.count(row["target"], lang)),
+        Fact(t("PACE_EXPECTED", lang, share=share), fmt.count(row["expected_by_now"], lang)),
+        Fact(t("PACE_DONE_OF", lang, share=done), fmt.count(row["screened_ytd"], lang)),
+        Fact(t("PACE_STATUS", lang), colour.status_text(row["status"], lang)),
+    ]
+
+
+def pace_summary(atlas: Atlas, lang: str = "zh") -> str | None:
+    """连云港市年度排查目标 …，按时序应完成 …，年内已排查 …（完成目标 …），进度状态：黄 · 略慢。"""
+    whole = atlas.pacing(_region_level(atlas))
+    if whole.empty:
+        return None
+    row = whole.iloc[0]
+    return t("BRIEF_PACE_LINE", lang, region=atlas.region_name, target=fmt.count(row["target"], lang),
+             expected=fmt.count(row["expected_by_now"], lang),
+             share=fmt.value("coverage_rate", row["elapsed_share"], lang),
+             done=fmt.count(row["screened_ytd"], lang),
+             completion=fmt.value("coverage_rate", row["completion"], lang),
+             status=colour.status_text(row["status"], lang))
+
+
+def _named(frame: pd.DataFrame, item, most: int, lang: str, more: bool = True) -> str:
+    """The first ``most`` rows of ``frame`` as a list, and 等 when some were left out (``more``)."""
+    text = t("LIST_SEP", lang).join(item(r) for r in frame.head(most).to_dict("records"))
+    return text + (t("BRIEF_AND_MORE", lang) if more and len(frame) > most else "")
+
+
+def hotspot_summary(stats: pd.DataFrame, lang: str = "zh") -> str:
+    """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) by name, or
+    plainly that none is significant, and then which townships have the highest smoothed rate."""
+    code = MAPPED["hotspots"][0]
+    rated = stats[stats["rate"].notna()]
+    if rated.empty or float(rated["events"].sum()) == 0:
+        return t("BRIEF_HOTSPOTS_NONE", lang)
+    hot = rated[rated["hotspot_class"] == "hot"].sort_values("rate_smoothed", ascending=False, kind="stable")
+    cold = rated[rated["hotspot_class"] == "cold"].sort_values("rate_smoothed", ascending=True, kind="stable")
+    sentences = []
+    if len(hot):
+        sentences.append(t("BRIEF_HOT_FOUND", lang, n=len(hot), towns=_named(hot, lambda r: t(
+            "BRIEF_HOT_ITEM", lang, name=r["region_name"], rate=fmt.value(code, r["rate_smoothed"], lang),
+            households=fmt.value("risk_households", r["risk_households"], lang)), HOT_NAMED, lang)))
+    else:
+        top = rated.sort_values("rate_smoothed", ascending=False, kind="stable")
+        towns = _named(top, lambda r: t("BRIEF_SMOOTHED_ITEM", lang, name=r["region_name"],
+                                        rate=fmt.value(code, r["rate_smoothed"], lang)), TOP_NAMED, lang,
+                       more=False)
+        sentences.append(t("BRIEF_NONE_THEN_TOP", lang, none=t("BRIEF_HOT_NONE", lang),
+                           top=t("BRIEF_TOP_SMOOTHED", lang, towns=towns)))
+    if len(cold):
+        sentences.append(t("BRIEF_COLD_FOUND", lang, n=len(cold), towns=_named(cold, lambda r: t(
+            "BRIEF_SMOOTHED_ITEM", lang, name=r["region_name"], rate=fmt.value(code, r["rate_smoothed"], lang)),
+            HOT_NAMED, lang)))
+    return ("" if lang == "zh" else " ").join(sentences)
+
+
 def ranking(atlas: Atlas, view: str, lang: str = "zh") -> Ranking:
-    """The view's table: counties for the overview, the ten townships at the wrong end otherwise."""
+    """The overview's counties, or the ten townships at the wrong end of the coverage view."""
     by, ascending, codes = RANKINGS[view]
     if by is None:
         frame = atlas.table("county")
         columns = [t("COUNTY", lang)] + [fmt.label(c, lang, short=True) for c in codes]
         rows = [[r["region_name"]] + [fmt.value(c, r[c], lang) for c in codes] for r in frame.to_dict("records")]
-        return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame.reset_index(drop=True))
+        return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame.reset_index(drop=True),
+                       value_at=1, detail_at=None)
     towns = atlas.townships()
-    # missing values first among laggards (no screening at all is the furthest behind), last among top risks
+    # missing values first among laggards (no value at all is the furthest behind), last among top values
     frame = towns.sort_values(by, ascending=ascending, na_position="first" if ascending else "last",
                               kind="stable").head(RANK_ROWS).reset_index(drop=True)
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("COUNTY", lang)] + [fmt.label(c, lang) for c in codes]
     rows = [[str(i + 1), r["region_name"], r["county_name"] or ""] + [fmt.value(c, r[c], lang) for c in codes]
             for i, r in enumerate(frame.to_dict("records"))]
-    return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame)
+    return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame, value_at=3, detail_at=2)
+
+
+def pace_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
+    """后进排名 (ui/widgets.pacing_table): the ten townships furthest behind pace, by laggard_rank."""
+    pace = atlas.pacing("township")
+    frame = pace.sort_values(["laggard_rank", "region_code"], na_position="last",
+                             kind="stable").head(RANK_ROWS).reset_index(drop=True)
+    columns = [t("RANK", lang), t("TOWNSHIP", lang), t("PACE_TARGET", lang), t("PACE_EXPECTED_SHORT", lang),
+               t("PACE_DONE", lang), t("PACE_COMPLETION", lang), t("PACE_PACE", lang), t("PACE_STATUS", lang)]
+    rows = [[fmt.MISSING if fmt.is_missing(r["laggard_rank"]) else str(int(r["laggard_rank"])), r["region_name"],
+             fmt.count(r["target"], lang), fmt.count(r["expected_by_now"], lang), fmt.count(r["screened_ytd"], lang),
+             fmt.value("coverage_rate", r["completion"], lang), fmt.value("coverage_rate", r["pace"], lang),
+             colour.status_text(r["status"], lang)]
+            for r in frame.to_dict("records")]
+    right = [False, False, True, True, True, True, True, False]
+    return Ranking(t("RANK_screening", lang), columns, [], rows, frame, right=right, value_at=6, detail_at=7,
+                   note=t("RANK_NOTE_screening", lang))
+
+
+def hotspot_frame(atlas: Atlas) -> pd.DataFrame:
+    """geo.risk.table with each township's name, county and the counts behind its rate."""
+    towns = atlas.townships()[["region_code", "region_name", "county_name", "risk_rate_per_1000",
+                               "risk_households", "households_screened"]]
+    return atlas.hotspots().merge(towns, on="region_code", how="left", validate="one_to_one")
+
+
+def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
+    """ui/widgets.hotspot_ranking: the townships by smoothed risk rate, highest first, with their
+    class and the counts behind the rate."""
+    code = MAPPED["hotspots"][0]
+    num, den = fmt.PARTS[code]
+    frame = hotspot_frame(atlas).sort_values("rate_smoothed", ascending=False, na_position="last",
+                                             kind="stable").head(RANK_ROWS).reset_index(drop=True)
+    columns = [t("RANK", lang), t("TOWNSHIP", lang), t("HOTSPOT_CLASS", lang), t("HOTSPOT_SMOOTHED", lang),
+               fmt.label(code, lang), fmt.label(num, lang), fmt.label(den, lang)]
+    rows = [[str(i + 1), r["region_name"],
+             fmt.MISSING if fmt.is_missing(r["hotspot_class"]) or fmt.is_missing(r["rate_smoothed"])
+             else colour.class_label(r["hotspot_class"], lang),
+             fmt.value(code, r["rate_smoothed"], lang), fmt.value(code, r[code], lang),
+             fmt.value(num, r[num], lang), fmt.value(den, r[den], lang)]
+            for i, r in enumerate(frame.to_dict("records"))]
+    return Ranking(t("RANK_hotspots", lang), columns, [code, num, den], rows, frame,
+                   right=[False, False, False, True, True, True, True], value_at=3, detail_at=2)
+
+
+def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.DataFrame | None, code: str,
+          lang: str = "zh") -> pd.DataFrame:
+    """Per township, what the page's tooltip shows, formatted: region_code, then labelled columns."""
+    out = pd.DataFrame({"region_code": towns["region_code"].to_numpy()})
+    if view == "screening":
+        by = pace.set_index("region_code").reindex(out["region_code"])
+        out[t("PACE_STATUS", lang)] = [colour.status_text(s, lang) for s in by["status"]]
+        out[t("PACE_DONE", lang)] = [fmt.count(v, lang) for v in by["screened_ytd"]]
+        out[t("PACE_EXPECTED_SHORT", lang)] = [fmt.count(v, lang) for v in by["expected_by_now"]]
+        out[t("PACE_COMPLETION", lang)] = [fmt.value("coverage_rate", v, lang) for v in by["completion"]]
+        return out
+    if view == "hotspots":
+        by = stats.set_index("region_code").reindex(out["region_code"])
+        out[t("HOTSPOT_CLASS", lang)] = [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r)
+                                         else colour.class_label(c, lang) for c, r in zip(by["hotspot_class"], by["rate"])]
+        out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
+        out[t("HOTSPOT_SMOOTHED", lang)] = [fmt.value(code, v, lang) for v in by["rate_smoothed"]]
+        out["Gi* z"] = ["" if fmt.is_missing(v) else f"{v:.2f}" for v in by["gi_z"]]
+        out[t("HOTSPOT_Q", lang)] = ["" if fmt.is_missing(v) else f"{v:.3f}" for v in by["gi_p_fdr"]]
+        return out
+    out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
+    for part in fmt.PARTS.get(code, ()):
+        if part:
+            out[fmt.label(part, lang)] = [fmt.value(part, v, lang) for v in towns[part]]
+    return out

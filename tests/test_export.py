@@ -1,5 +1,6 @@
 """Exports read back: PPTX (python-pptx), DOCX (python-docx), PDF (rendered by pdftoppm), PNG
-(Pillow) and the offline HTML; numbers checked against queries.indicators.table + ui.fmt."""
+(Pillow) and the offline HTML; numbers checked against the pages' queries (queries.indicators.table,
+queries.pacing.pacing, geo.risk.table) formatted here with ui.fmt."""
 import ast
 import json
 import re
@@ -9,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from docx import Document
 from matplotlib import font_manager
@@ -17,11 +19,15 @@ from PIL import Image
 from pptx import Presentation
 
 import cli
-from export import fonts, html as html_export, staticmap, views
-from queries import indicators, periods, runner
+from export import colour, fonts, html as html_export, snapshot, staticmap, views
+from geo import classify, hotspots, risk
+from queries import indicators, pacing, periods, runner
 from ui import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
+CITY = "320700000000"
+HOT_PERIOD = "2024-03"  # at the test scale, Gi* finds two hot townships in the city this month (and none in 2025-12)
+STATUS_WORDS = {"green": "绿 · 达到进度", "amber": "黄 · 略慢", "red": "红 · 滞后"}
 
 
 @pytest.fixture(scope="module")
@@ -100,28 +106,59 @@ def test_view_refuses_unknown_region(con):
         views.build_view(con, "overview", region_code="320703001000")
 
 
-def test_deck_pptx_has_editable_ranking_tables_with_the_screen_numbers(exports, towns):
+def expected_laggards(con, period, n=10):
+    """后进排名 computed here from queries.pacing, independently of export.views."""
+    pace = pacing.pacing(con, period, [""], CITY, level="township")
+    pace = pace.sort_values(["laggard_rank", "region_code"], na_position="last").head(n)
+    return [[str(int(r["laggard_rank"])), r["region_name"], fmt.count(r["target"]), fmt.count(r["expected_by_now"]),
+             fmt.count(r["screened_ytd"]), fmt.value("coverage_rate", r["completion"]),
+             fmt.value("coverage_rate", r["pace"]), STATUS_WORDS[r["status"]]] for r in pace.to_dict("records")]
+
+
+def table_cells(slide):
+    tables = [s.table for s in slide.shapes if s.has_table]
+    assert len(tables) == 1  # a native table: editable in PowerPoint and WPS
+    return [[c.text for c in row.cells] for row in tables[0].rows]
+
+
+def test_deck_pptx_has_editable_ranking_tables_with_the_screen_numbers(exports, con, period, towns):
     deck = Presentation(str(exports / "deck.pptx"))
     titles = [s.shapes.title.text for s in deck.slides]
     assert titles == ["连云港市主要指标", "连云港市妇联工作总览", "连云港市调解阵地覆盖情况", "连云港市风险隐患排查进度",
-                      "连云港市风险热点分布", "连云港市排查进度靠后的乡镇", "连云港市风险发现率最高的乡镇"]
+                      "连云港市风险热点分布", "连云港市排查进度靠后的乡镇", "连云港市平滑后风险发现率最高的乡镇"]
     assert deck.slide_width * 9 == deck.slide_height * 16
     for slide in list(deck.slides)[1:5]:  # a map picture, a legend and the notes on every view slide
         assert any(s.shape_type == 13 for s in slide.shapes)
         text = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
         assert "个乡镇" in text and "数据截至" in text and "示意边界" in text
-    for slide, codes, by, ascending in [
-        (deck.slides[5], ["screening_rate", "households_screened", "households_total"], "screening_rate", True),
-        (deck.slides[6], ["risk_rate_per_1000", "risk_households", "households_screened", "cases_received"],
-         "risk_rate_per_1000", False),
-    ]:
-        tables = [s.table for s in slide.shapes if s.has_table]
-        assert len(tables) == 1  # a native table: editable in PowerPoint and WPS
-        cells = [[c.text for c in row.cells] for row in tables[0].rows]
-        assert cells[0][:3] == ["排名", "乡镇（街道）", "县（区）"]
-        got = [[row[1]] + row[3:] for row in cells[1:]]
-        assert got == expected_rows(towns, codes, by, ascending)
-        assert [row[0] for row in cells[1:]] == [str(i) for i in range(1, len(cells))]
+    # the laggards by pace, as the screening page's 后进排名
+    cells = table_cells(deck.slides[5])
+    assert cells[0] == ["排名", "乡镇（街道）", "年度排查目标（户）", "按时序应完成", "年内已排查（户）", "目标完成率",
+                        "进度比", "进度状态"]
+    assert cells[1:] == expected_laggards(con, period)
+    # the townships by smoothed risk rate with their class, as the hotspots page's table
+    stats = risk.table(con, period, [""], CITY).merge(towns, on="region_code")
+    top = stats.sort_values("rate_smoothed", ascending=False, kind="stable").head(10)
+    labels = hotspots.CLASS_LABELS
+    cells = table_cells(deck.slides[6])
+    assert cells[0] == ["排名", "乡镇（街道）", "分类", "平滑后比率", "风险发现率（每千排查户）", "中高风险户数", "已排查户数"]
+    assert cells[1:] == [[str(i + 1), r["region_name"], labels[r["hotspot_class"]],
+                          fmt.value("risk_rate_per_1000", r["rate_smoothed"]), fmt.value("risk_rate_per_1000", r["rate"]),
+                          fmt.value("risk_households", r["risk_households"]),
+                          fmt.value("households_screened", r["households_screened"])]
+                         for i, r in enumerate(top.to_dict("records"))]
+
+
+def test_screening_slide_maps_pace_status_with_counts(exports, con, period):
+    pace = pacing.pacing(con, period, [""], CITY, level="township")
+    counts = pace["status"].value_counts()
+    slide = Presentation(str(exports / "deck.pptx")).slides[3]
+    text = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
+    for status, long in (("green", "绿：达到进度"), ("amber", "黄：略慢（差 10% 以内）"), ("red", "红：滞后")):
+        assert f"{long}（{int(counts.get(status, 0))} 个乡镇）" in text
+    assert ("无目标" in " ".join(text)) == bool(pace["status"].isna().any())
+    whole = pacing.pacing(con, period, [""], CITY, level="city").iloc[0]
+    assert STATUS_WORDS[whole["status"]] in text and fmt.count(whole["target"]) in text  # the region's pace
 
 
 def test_small_counts_are_suppressed_in_the_pptx(exports, towns):
@@ -133,21 +170,31 @@ def test_small_counts_are_suppressed_in_the_pptx(exports, towns):
     for row in list(table.rows)[1:]:
         cells = dict(zip(header, (c.text for c in row.cells)))
         raw = by_name.loc[cells["乡镇（街道）"]]
-        for code in ("risk_households", "cases_received"):
-            n = int(raw[code])
-            shown = cells[fmt.label(code)]
-            assert shown == ("<5" if 0 < n < 5 else str(n))
-            checked += 0 < n < 5
+        n = int(raw["risk_households"])
+        assert cells[fmt.label("risk_households")] == ("<5" if 0 < n < 5 else str(n))
+        assert cells[fmt.label("households_screened")] == str(int(raw["households_screened"]))
+        checked += 0 < n < 5
     assert checked, "the demo's top-risk townships should include a small count to suppress"
 
 
-def test_single_view_pptx(exports):
-    deck = Presentation(str(exports / "screening.pptx"))
-    assert [s.shapes.title.text for s in deck.slides] == ["连云港市主要指标", "连云港市风险隐患排查进度",
-                                                          "连云港市排查进度靠后的乡镇"]
+def test_hotspot_legend_counts_are_geo_risk_counts(con, period):
+    for when in (period, HOT_PERIOD):
+        view = views.build_view(con, "hotspots", period=when)
+        stats = risk.table(con, when, [""], CITY)
+        rated = stats[stats["rate"].notna()]
+        expected = risk.counts(rated)
+        rows = {r.colour: r for r in view.shading.rows}
+        for cls in hotspots.CLASSES:
+            row = rows[hotspots.CLASS_COLOURS[cls]]
+            assert row.count == expected[cls]
+            assert row.label == f"{hotspots.CLASS_LABELS[cls]}（{expected[cls]} 个乡镇）"
+        assert sum(r.count for r in view.shading.rows) == len(view.shapes)
+        hot = set(rated.loc[rated["hotspot_class"] == "hot", "region_code"])
+        assert {c for c, fill in view.shading.colour_of.items() if fill == hotspots.CLASS_COLOURS["hot"]} == hot
+    assert expected["hot"] == 2  # HOT_PERIOD has hot spots, so the colour check above saw some
 
 
-def test_brief_docx(exports, towns):
+def test_brief_docx(exports, con, period):
     doc = Document(str(exports / "brief.docx"))
     headings = [(p.style.name, p.text) for p in doc.paragraphs if p.style.name in ("Title", "Heading 1", "Heading 2")]
     assert headings[0][0] == "Title" and headings[0][1].startswith("连云港市妇联工作通报")
@@ -157,14 +204,106 @@ def test_brief_docx(exports, towns):
     assert any(t.startswith("数据截至 ") for t in texts)
     assert any("较上期" in t for t in texts)
     assert texts[-2] == ""  # 下一步工作 is left for the federation to write
-    table = doc.tables[0]
-    cells = [[c.text for c in row.cells] for row in table.rows]
-    got = [[row[1]] + row[3:] for row in cells[1:]]
-    assert got == expected_rows(towns, ["screening_rate", "households_screened", "households_total"],
-                                "screening_rate", True)
+    # 排名靠后的乡镇 = the pacing laggards, after the city's own pace
+    whole = pacing.pacing(con, period, [""], CITY, level="city").iloc[0]
+    assert any(t.startswith("连云港市年度排查目标") and STATUS_WORDS[whole["status"]] in t for t in texts)
+    cells = [[c.text for c in row.cells] for row in doc.tables[0].rows]
+    assert cells[1:] == expected_laggards(con, period)
+    # nothing is hot in this month at the test scale: the brief says so plainly, and names the highest
+    assert risk.counts(risk.table(con, period, [""], CITY))["hot"] == 0
+    section = texts[texts.index("三、风险热点") + 1]
+    assert section.startswith("本期未发现统计显著的风险热点（Gi*，FDR 0.05）；平滑后风险发现率最高的乡镇为")
+    stats = risk.table(con, period, [""], CITY).merge(views.Atlas(con).townships(), on="region_code")
+    first = stats.sort_values("rate_smoothed", ascending=False).iloc[0]
+    assert f"{first['region_name']}（{fmt.value('risk_rate_per_1000', first['rate_smoothed'])}）" in section
     assert len(doc.inline_shapes) == 1  # the map
     rfonts = doc.styles["Normal"].element.rPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rFonts")
     assert rfonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "仿宋"
+
+
+def test_brief_names_the_hot_townships(con, tmp_path):
+    out = snapshot.write(con, tmp_path / "brief.docx", "hotspots", period=HOT_PERIOD)
+    texts = [p.text for p in Document(str(out)).paragraphs]
+    section = texts[texts.index("三、风险热点") + 1]
+    stats = risk.table(con, HOT_PERIOD, [""], CITY).merge(views.Atlas(con).townships(), on="region_code")
+    hot = stats[stats["hotspot_class"] == "hot"]
+    assert len(hot) == 2
+    assert section.startswith("经 Gi* 检验（FDR 0.05），本期风险热点乡镇（街道）2 个：")
+    for r in hot.to_dict("records"):
+        assert f"{r['region_name']}（平滑后 {fmt.value('risk_rate_per_1000', r['rate_smoothed'])}" in section
+    assert "未发现" not in section
+
+
+def test_hotspot_summary_names_hot_and_cold_and_caps_the_list():
+    """The naming branches on a constructed table: hot ones by smoothed rate, cold ones, and 等."""
+    names = [f"镇{i}" for i in range(14)]
+    stats = pd.DataFrame({
+        "region_code": [str(i) for i in range(14)], "region_name": names,
+        "rate": [10.0] * 14, "events": [3.0] * 14, "risk_households": [3] * 14,
+        "rate_smoothed": [float(i) for i in range(14)],
+        "hotspot_class": ["cold", "cold"] + ["hot"] * 12,
+    })
+    text = views.hotspot_summary(stats)
+    assert text.startswith("经 Gi* 检验（FDR 0.05），本期风险热点乡镇（街道）12 个：镇13（平滑后 13.0‰，中高风险 <5 户）、镇12")
+    assert "镇3（" not in text and "镇4（平滑后 4.0‰" in text and "等。" in text  # ten named, the rest 等
+    assert text.endswith("风险冷点乡镇（街道）2 个：镇0（0.0‰）、镇1（1.0‰）。")
+    stats["hotspot_class"] = ["cold"] + ["ns"] * 13
+    text = views.hotspot_summary(stats)
+    assert text == ("本期未发现统计显著的风险热点（Gi*，FDR 0.05）；平滑后风险发现率最高的乡镇为"
+                    "镇13（13.0‰）、镇12（12.0‰）、镇11（11.0‰）。风险冷点乡镇（街道）1 个：镇0（0.0‰）。")
+    stats["events"] = 0.0
+    assert views.hotspot_summary(stats) == "本期无排查发现的中高风险户。"
+
+
+def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
+    high = indicators.Filters(risk_levels=("高",))
+    plain = views.build_view(con, "overview")
+    only_high = views.build_view(con, "overview", filters=high)
+    rate = {k.code: k for k in plain.kpis}["risk_rate_per_1000"]
+    rate_high = {k.code: k for k in only_high.kpis}["risk_rate_per_1000"]
+    assert rate_high.raw < rate.raw
+    city = indicators.table(con, "city", period, [""], None, high).iloc[0]
+    assert rate_high.value == fmt.value("risk_rate_per_1000", city["risk_rate_per_1000"])
+    assert "筛选条件：计为风险户的风险等级 高" in only_high.notes and not any("筛选" in n for n in plain.notes)
+    # and through the file: the PPTX's KPI card and the CLI's --risk-levels
+    out = tmp_path / "high.pptx"
+    assert cli.main(["snapshot", "--view", "hotspots", "--risk-levels", "高", "--out", str(out),
+                     "--db", str(demo_db)]) == 0
+    deck = Presentation(str(out))
+    kpi_text = [s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame]
+    assert rate_high.value in kpi_text and rate.value not in kpi_text
+    top = table_cells(deck.slides[-1])
+    assert top[1:] == [row for row in views.build_view(con, "hotspots", filters=high).ranking.rows]
+
+
+def test_scheme_and_k_follow_the_users_choice(con, period, towns):
+    view = views.build_view(con, "coverage", scheme="equal_interval", k=3)
+    classes = classify.classify(towns["coverage_rate"].tolist(), "equal_interval", 3)
+    assert [r.count for r in view.shading.rows[:3]] == list(classes.counts)
+    assert view.shading.note == "分级：等间距，3 级"
+    fixed = views.build_view(con, "overview", period="2025", scheme="fixed", lock=True)  # a year: few periods to pool
+    assert fixed.shading.note.startswith("分级：固定阈值（工作目标），")
+    assert fixed.shading.note.endswith(" · 刻度已锁定（各期同一分级）")
+    cuts = colour.thresholds("screening_rate", "2025")  # the year's yardstick: 12 × the month's
+    assert cuts == tuple(round(b * 12 / 12, 6) for b in colour.FIXED["screening_rate"])
+    assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
+        [fmt.value("screening_rate", c) for c in cuts[:3]]
+    assert views.build_view(con, "overview").shading.note == "分级：分位数（每级乡镇数相近），5 级"
+    with pytest.raises(ValueError, match="bad scheme"):
+        views.build_view(con, "overview", scheme="pretty")
+
+
+def test_fixed_thresholds_are_the_pages():
+    from ui import widgets
+
+    assert colour.FIXED == widgets.FIXED and colour._GROWS == widgets._GROWS
+    assert colour.STATUS_COLOURS == widgets.STATUS_COLOURS and colour.STATUS_MARKS == widgets.STATUS_MARKS
+
+
+def test_single_view_pptx(exports):
+    deck = Presentation(str(exports / "screening.pptx"))
+    assert [s.shapes.title.text for s in deck.slides] == ["连云港市主要指标", "连云港市风险隐患排查进度",
+                                                          "连云港市排查进度靠后的乡镇"]
 
 
 def non_white_share(image: Image.Image) -> float:
