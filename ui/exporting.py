@@ -18,6 +18,7 @@ import streamlit as st
 
 from db import schema
 from export import saved
+from queries import indicators
 from export.snapshot import write as write_export
 from ui import data, fmt, state, widgets
 from ui.text import lang, t
@@ -46,20 +47,31 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
     return re.sub(r'[\\/:*?"<>|\s]+', "_", stem) + FORMATS[kind][0]
 
 
+def view_settings() -> tuple:
+    """What the page counts and how it colours, so an export shows what the screen shows:
+    (filters, scheme, k, lock)."""
+    ss = st.session_state
+    return (widgets.filters(), ss.get(state.KEYS["scheme"], "quantiles"), ss.get(state.KEYS["k"], 5),
+            bool(ss.get(state.KEYS["lock"])))
+
+
 def export_bytes(view_name: str, kind: str, region: str, period: str, language: str) -> bytes:
-    """The file of one export, built once per (database, data version, view, region, period, language)."""
+    """The file of one export, built once per (database, data version, view, region, period,
+    language, filters, classes)."""
     return _export_bytes(data.db_path(), data.version(), view_name, kind, region, period, language,
-                         tuple(data.viewer_scope()))
+                         tuple(data.viewer_scope()), *view_settings())
 
 
 @st.cache_data(ttl="1h", max_entries=24, show_spinner=False)
 def _export_bytes(db: str, data_version: int, view_name: str, kind: str, region: str, period: str, language: str,
-                  scope: tuple) -> bytes:
+                  scope: tuple, filters: indicators.Filters = indicators.Filters(), scheme: str = "quantiles",
+                  k: int = 5, lock: bool = False) -> bytes:
     suffix, whole_deck, _ = FORMATS[kind]
     with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
         out = Path(folder) / f"export{suffix}"
         with schema.open_waiting(db, read_only=True, wait=5) as con:
-            write_export(con, out, view_name, region, period, language, list(scope), whole_deck=whole_deck)
+            write_export(con, out, view_name, region, period, language, list(scope), whole_deck=whole_deck,
+                         filters=filters, scheme=scheme, k=k, lock=lock)
         return out.read_bytes()
 
 
@@ -70,12 +82,10 @@ def export_buttons(view_name: str) -> None:
     language = lang()
     with st.expander(t("EXPORT_TITLE"), icon=":material/download:"):
         st.caption(t("EXPORT_HINT"))
-        if not widgets.filters().is_default():
-            st.caption(t("EXPORT_FILTERS_NOTE"))
         built = st.session_state.setdefault(BUILT_KEY, set())
         for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
             label = t(f"EXPORT_FMT_{kind}")
-            key = (data.db_path(), data.version(), view_name, kind, region, period, language)
+            key = (data.db_path(), data.version(), view_name, kind, region, period, language, *view_settings())
             with column:
                 if key not in built and st.button(t("EXPORT_BUILD", format=label), key=f"export-{view_name}-{kind}",
                                                   width="stretch"):

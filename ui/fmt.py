@@ -66,17 +66,29 @@ def label(code: str, lang: str = "zh", short: bool = False) -> str:
     return zh if lang == "zh" else en
 
 
-def value(code: str, v, lang: str = "zh") -> str:
-    """Format one indicator value for display; missing → "—", small sensitive counts → "<5"."""
+def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
+    """Format one indicator value for display; missing → "—", small sensitive counts → "<5".
+
+    ``extra_digits`` adds decimals to a rate (legend bounds that would otherwise read alike).
+    """
     if is_missing(v):
         return MISSING
     if code.endswith("_rate"):
-        return f"{v * 100:.1f}%"
+        return f"{v * 100:.{1 + extra_digits}f}%"
     if code.endswith("_per_1000"):
-        return f"{v:.1f}‰"
+        return f"{v:.{1 + extra_digits}f}‰"
     if code.endswith("_per_10k"):
-        return f"{v:.2f}"
+        return f"{v:.{2 + extra_digits}f}"
     return count(v, lang, sensitive=code in SENSITIVE_COUNTS)
+
+
+def distinct_digits(code: str, values, lang: str = "zh", most: int = 3) -> int:
+    """The fewest extra decimals (up to ``most``) that keep ``values`` apart when formatted."""
+    known = [v for v in values if not is_missing(v)]
+    for extra in range(most + 1):
+        if len({value(code, v, lang, extra) for v in known}) == len(set(known)):
+            return extra
+    return most
 
 
 def count(v, lang: str = "zh", sensitive: bool = False) -> str:

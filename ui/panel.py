@@ -71,8 +71,8 @@ def _trend(town: str, period: str, flt, language: str) -> None:
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
     figure.update_layout(
         title=t("PANEL_TREND"), height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        yaxis={"ticksuffix": "%", "title": None}, xaxis_tickformat="%Y-%m",
-        yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "‰", "showgrid": False},
+        yaxis={"ticksuffix": "%", "title": None, "rangemode": "tozero"}, xaxis_tickformat="%Y-%m",
+        yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "‰", "showgrid": False, "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
     )
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="panel-trend")

@@ -261,7 +261,7 @@ def map_columns():
     """(map column, panel column or None): a township's panel opens beside the map."""
     if open_township() is None:
         return st.container(), None
-    left, right = st.columns([3, 2])
+    left, right = st.columns([5, 4])
     return left, right
 
 
@@ -301,8 +301,9 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
         props["numerator"] = "" if row is None or num is None else fmt.value(num, row[num], language)
         props["denominator"] = "" if row is None or den is None else fmt.value(den, row[den], language)
     unit = t("LEGEND_COUNTIES") if county_level else t("LEGEND_TOWNSHIPS")
+    digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], language)
     rows = [(colours[i], f"{r.label}（{unit.format(n=r.count)}）")
-            for i, r in enumerate(classify.legend_rows(classes, lambda x: fmt.value(code, x, language)))]
+            for i, r in enumerate(classify.legend_rows(classes, lambda x: fmt.value(code, x, language, digits)))]
     missing = sum(1 for f in geojson["features"] if f["properties"]["region_code"] not in colour_of)
     if missing:
         rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{unit.format(n=missing)}）"))
@@ -567,7 +568,7 @@ def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.D
     language = lang()
     labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
     merged = towns.merge(stats[["region_code", "rate_smoothed", "hotspot_class"]], on="region_code", how="left")
-    merged = merged.sort_values("rate_smoothed", ascending=False, na_position="last").head(15)
+    merged = merged.sort_values(["rate_smoothed", code], ascending=False, na_position="last").head(15)
     num, den = fmt.PARTS[code]
     return pd.DataFrame({
         t("RANK"): range(1, len(merged) + 1),
