@@ -64,15 +64,16 @@ class Snapshot:
 
 
 def freeze(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
-           lang: str = "zh", scope: list[str] | None = None, with_map: bool = True) -> Frozen:
+           lang: str = "zh", scope: list[str] | None = None, with_map: bool = True, **settings) -> Frozen:
     """The numbers ``view`` shows for ``region_code`` and ``period``, as formatted text, and its map.
 
     ``numbers`` holds: title, map_title, region and period (code and label), data_as_of(_text),
     kpis (label, value, change, parts), totals, the township table (columns, rows, region codes),
     the ranking (title, columns, rows), each township's colour, the legend rows, the room types
-    (coverage) and the notes.
+    (coverage) and the notes. ``settings`` (filters, scheme, k, lock) are passed to build_view, so
+    the snapshot holds what the page showed.
     """
-    v = build_view(con, view, region_code, period, lang, scope)
+    v = build_view(con, view, region_code, period, lang, scope, **settings)
     codes = RANKINGS[view][2]
     towns = v.townships
     table = {

@@ -134,7 +134,9 @@ def save_snapshot(view_name: str, name: str, region: str, period: str, language:
 
     db = data.db_path()
     with schema.open_waiting(db, read_only=True, wait=5) as con:
-        frozen = saved.freeze(con, view_name, region, period, language, data.viewer_scope())
+        filters, scheme, k, lock = view_settings()
+        frozen = saved.freeze(con, view_name, region, period, language, data.viewer_scope(),
+                              filters=filters, scheme=scheme, k=k, lock=lock)
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)
     with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
