@@ -6,6 +6,9 @@ five-million-row CSV is never held in memory at once.
 """
 import csv
 import io
+import re
+import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ from importer import fields
 HEADER_SCAN = 30          # rows searched for the header
 SPARE = 8                 # CSV cells read beyond the header, to catch rows that run over it
 CHUNK_ROWS = 200_000
+ARROW_BLOCK_BYTES = 8 << 20  # bytes Arrow parses at a time (a row must fit in one)
 MAX_ZIP_BYTES = 1_000_000_000
 MAX_ZIP_RATIO = 200
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -203,29 +207,220 @@ def _csv(path: Path, name: str) -> Table:
         keys.append(headers[-1])
     width = len(headers)
 
+    # Arrow skips the title and header rows as lines, pandas as records, the header search as
+    # str.splitlines: the same rows unless a quoted cell spans lines or an exotic line break
+    # (\x1c, \u2028, …) splits one
+    above = lines[: bottom + 1]
+    plain_head = not any('"' in line for line in above) and above == re.split("\r\n|\r|\n", text)[: bottom + 1]
+
     def source(size: int):
-        try:
-            reader = pd.read_csv(
-                path, sep=delimiter, encoding=encoding, header=None, skiprows=bottom + 1,
-                dtype=str, na_filter=False, skip_blank_lines=False, chunksize=size,
-                names=range(width + SPARE), index_col=False, engine="c", quoting=csv.QUOTE_MINIMAL,
-            )
-            first = bottom + 2
-            for chunk in reader:
-                numbers = np.arange(first, first + len(chunk))
-                first += len(chunk)
-                # cells beyond the header: a comma inside an unquoted value shifted the row
-                spill = chunk.iloc[:, width:].ne("").any(axis=1).to_numpy()
-                if spill.any():
-                    raise ReadError("bad_csv", f"第 {int(numbers[spill][0])} 行的列数多于表头（{width} 列）")
-                yield chunk.iloc[:, :width], numbers
-        except UnicodeDecodeError as error:
-            raise ReadError("bad_encoding", str(error)[:120]) from None
-        except pd.errors.ParserError as error:
-            raise ReadError("bad_csv", str(error)[:200]) from None
+        handover = None
+        if plain_head:
+            handover = yield from _arrow_chunks(path, encoding, delimiter, bottom + 1, width, size)
+            if handover is None:  # the whole file was read
+                return
+        yield from _pandas_chunks(path, encoding, delimiter, bottom + 1, width, size, handover)
 
     return Table(name, None, headers, keys, (top + 1, bottom + 1), [str(i + 1) for i in range(width)],
                  encoding=encoding, delimiter=delimiter, _source=source)
+
+
+def _arrow_chunks(path: Path, encoding: str, delimiter: str, skip: int, width: int, size: int):
+    """The fast path for a rectangular file: Arrow's C++ reader, in batches of `size` rows.
+
+    Returns None when it read the whole file, else a _Handover: how far it got before the first
+    row it cannot read the way pandas would; the caller reads on from there with pandas, so a
+    short or long row or a bad byte gets exactly the pandas treatment.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [str(i) for i in range(width)]
+    source = _Paced(path)
+    source.asking()  # opening reads the first block(s)
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip, column_names=names, block_size=ARROW_BLOCK_BYTES,
+                encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeError):
+        source.close()
+        return _Handover(0, None, True)
+    try:
+        return (yield from _arrow_batches(reader, source, skip, size))
+    finally:
+        source.close()
+
+
+@dataclass
+class _Handover:
+    done: int                 # data rows Arrow read
+    last: list | None         # the last of them, to check pandas lands where Arrow stopped
+    one_line: bool            # no cell held a line break: each of those rows was one line
+
+
+def _arrow_batches(reader, source: "_Paced", skip: int, size: int):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    done = 0
+    last = None
+    one_line = True
+    pending: list = []
+    held = 0
+    first = skip + 1
+    while True:
+        source.asking()
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeError):
+            # rows already held back are good: hand them over, pandas reads on after them
+            for chunk in _slices(pending, held, size, first + done, flush=True):
+                done += len(chunk[0])
+                last = chunk[0].iloc[-1].tolist()
+                yield chunk
+            return _Handover(done, last, one_line)
+        source.taken()
+        if batch.num_rows:
+            one_line = one_line and not any(
+                pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in batch.columns)
+            pending.append(batch)
+            held += batch.num_rows
+        if held >= size:
+            for chunk in _slices(pending, held, size, first + done, flush=False):
+                done += len(chunk[0])
+                held -= len(chunk[0])
+                last = chunk[0].iloc[-1].tolist()
+                yield chunk
+    for chunk in _slices(pending, held, size, first + done, flush=True):
+        yield chunk
+    return None
+
+
+class _Paced(io.RawIOBase):
+    """The file for Arrow's reader, read no more than AHEAD blocks ahead of the batches taken.
+
+    Arrow's streaming CSV reader reads the whole file ahead into memory as fast as the disk
+    allows, so memory grew with the file. Its reads wait here while the caller is busy with the
+    batches before them. A read goes ahead anyway when the caller has been waiting for a batch
+    for STARVED seconds (a batch can need more reads: rows across blocks, a transcoded file), so
+    pacing never stalls the reader, and after WAIT seconds whatever happens.
+    """
+    AHEAD = 3
+    STARVED = 0.05
+    WAIT = 60.0
+
+    def __init__(self, path: Path):
+        self._file = open(path, "rb")
+        self._reads = 0
+        self._taken = 0
+        self._asked: float | None = None     # since when the caller waits for a batch
+        self._granted = 0.0
+        self._turn = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        deadline = time.monotonic() + self.WAIT
+        with self._turn:
+            while self._reads >= self._taken + self.AHEAD and time.monotonic() < deadline:
+                asked = self._asked
+                if asked is not None and time.monotonic() - max(asked, self._granted) > self.STARVED:
+                    break
+                self._turn.wait(self.STARVED)
+            self._reads += 1
+            self._granted = time.monotonic()
+        return self._file.read(size)
+
+    def asking(self) -> None:
+        with self._turn:
+            self._asked = time.monotonic()
+            self._turn.notify_all()
+
+    def taken(self) -> None:
+        with self._turn:
+            self._taken += 1
+            self._asked = None
+            self._turn.notify_all()
+
+    def close(self) -> None:
+        with self._turn:
+            self._taken = 1 << 40  # a reader still running is never left waiting
+            self._turn.notify_all()
+        self._file.close()
+        super().close()
+
+
+def _slices(pending: list, held: int, size: int, first: int, flush: bool):
+    """Cut the held batches into frames of `size` rows; the remainder stays in `pending`."""
+    import pyarrow as pa
+
+    if not pending:
+        return
+    table = pa.Table.from_batches(pending)
+    pending.clear()
+    start = 0
+    while held - start >= size or (flush and start < held):
+        part = table.slice(start, min(size, held - start))
+        frame = part.to_pandas()
+        frame.columns = range(part.num_columns)
+        yield frame, np.arange(first + start, first + start + len(frame))
+        start += len(frame)
+    if start < held:
+        pending.extend(table.slice(start).to_batches())
+
+
+def _pandas_chunks(path: Path, encoding: str, delimiter: str, skip: int, width: int, size: int,
+                   handover: _Handover | None = None):
+    """The rows under the header, read by pandas' C parser; after a _Handover, those after Arrow's."""
+    done = handover.done if handover else 0
+    start = skip
+    if done and handover.one_line and handover.last is not None:
+        # pandas can skip single-line rows by count (with a quoted line break in them it can
+        # miscount); it starts one row early, to check it lands on Arrow's last row
+        start = skip + done - 1
+    try:
+        reader = pd.read_csv(
+            path, sep=delimiter, encoding=encoding, header=None, skiprows=start,
+            dtype=str, na_filter=False, skip_blank_lines=False, chunksize=size,
+            names=range(width + SPARE), index_col=False, engine="c", quoting=csv.QUOTE_MINIMAL,
+        )
+        first = start + 1
+        drop = done - (start - skip)   # rows Arrow read, still to pass over
+        for chunk in reader:
+            if start > skip and first == start + 1:
+                landed = chunk.iloc[0].tolist()
+                if landed[:width] != handover.last or any(landed[width:]):
+                    # not where Arrow stopped: read from the top and pass over Arrow's rows
+                    yield from _pandas_chunks(path, encoding, delimiter, skip, width, size,
+                                              _Handover(done, None, False))
+                    return
+            if drop:
+                passed = min(drop, len(chunk))
+                chunk = chunk.iloc[passed:]
+                first += passed
+                drop -= passed
+                if not len(chunk):
+                    continue
+            numbers = np.arange(first, first + len(chunk))
+            first += len(chunk)
+            # cells beyond the header: a comma inside an unquoted value shifted the row
+            spill = chunk.iloc[:, width:].ne("").any(axis=1).to_numpy()
+            if spill.any():
+                raise ReadError("bad_csv", f"第 {int(numbers[spill][0])} 行的列数多于表头（{width} 列）")
+            yield chunk.iloc[:, :width], numbers
+    except UnicodeDecodeError as error:
+        raise ReadError("bad_encoding", str(error)[:120]) from None
+    except pd.errors.ParserError as error:
+        raise ReadError("bad_csv", str(error)[:200]) from None
 
 
 def _as_written(cell) -> str:
