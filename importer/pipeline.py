@@ -21,6 +21,8 @@ from typing import Callable
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from db import schema
 from geo import names
@@ -530,7 +532,6 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
 def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
                 confirmed: dict, context: Context, result: Result, problems: _Problems, plan: LedgerPlan,
                 today: date, progress: Progress) -> None:
-    by_field = {f: i for i, f in columns.items()}
     header_of = {f: table.headers[i] for i, f in columns.items()}
     spec = {f.name: f for f in fields.KINDS[kind]}
     created = False
@@ -538,10 +539,10 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
     unmatched: dict[tuple, Unmatched] = {}
     first_preview = True
     seen = 0
+    match_cache: dict = {}
     for chunk, row_numbers in table.chunks():
         seen += len(chunk)
         progress(min(0.1 + 0.7 * (1 - 1 / (1 + seen / 500_000)), 0.8), "parse")  # the end is unknown
-        raw = chunk[[i for i in sorted(columns)]].copy() if columns else chunk
         # rows that are not records: blank, 合计/小计 totals, 注：notes under the table
         blank, filled = _blank_rows(chunk)
         first = chunk.iloc[:, :4].astype(str).astype("string[pyarrow]")  # arrow: vectorised regexes
@@ -552,41 +553,51 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         skipped["blank"] += int(blank.sum())
         skipped["total"] += int((total & ~blank).sum())
         skipped["note"] += int((note & ~blank & ~total).sum())
-        raw = raw[keep]
+        raw = chunk[[i for i in sorted(columns)]] if columns else chunk
+        if not keep.all():
+            raw = raw[keep]
         rows = row_numbers[keep]
         if not len(raw):
             continue
         result.rows += len(raw)
-        parsed: dict[str, np.ndarray] = {}
+        # each column as (codes, distinct values): checks and fixes touch the distinct values,
+        # and the rows are reached through the codes only where a problem is
+        parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for index in sorted(columns):
             name = columns[index]
             f = spec[name]
             parse = values.parser_for(kind, name, f.kind)
-            got, bad = values.parse_column(raw[index], parse)
-            parsed[name] = got
+            cells = raw[index]
+            codes, got, bad = values.parse_distinct(cells, parse)
+            parsed[name] = (codes, got)
             header = table.headers[index]
-            bad_rows = np.flatnonzero(pd.notna(bad) & (bad != None))  # noqa: E711 (object array)
-            for position in bad_rows:
-                code = bad[position]
-                if code == "bad_choice":
-                    code = "bad_choice_outcome" if name == "outcome" else "bad_choice_risk"
-                shown = None if f.sensitive else raw[index].iloc[position]
-                problems.add(code, rows[position], header, shown)
+            is_bad = pd.notna(bad) & (bad != None)  # noqa: E711 (object array)
+            if is_bad.any():
+                for position in np.flatnonzero(is_bad[codes]):
+                    code = bad[codes[position]]
+                    if code == "bad_choice":
+                        code = "bad_choice_outcome" if name == "outcome" else "bad_choice_risk"
+                    shown = None if f.sensitive else cells.iloc[position]
+                    problems.add(code, rows[position], header, shown)
             if f.required:
-                missing = np.flatnonzero(pd.isna(got) & ~pd.notna(bad))
-                if name == "risk_level" and kind == "screening":
-                    for position in missing:  # a blank result means nothing was found
-                        got[position] = "无"
-                    if len(missing):
-                        problems.add("blank_risk_as_none", rows[missing[0]], header,
-                                     detail="", severity="warning")
-                else:
-                    for position in missing:
-                        problems.add("required", rows[position], header, None)
+                missing = pd.isna(got) & ~is_bad
+                if missing.any():
+                    at = np.flatnonzero(missing[codes])
+                    if name == "risk_level" and kind == "screening":
+                        got[missing] = "无"  # a blank result means nothing was found
+                        if len(at):
+                            problems.add("blank_risk_as_none", rows[at[0]], header, detail="", severity="warning")
+                    else:
+                        for position in at:
+                            problems.add("required", rows[position], header, None)
             if f.kind == "date":
-                _check_dates(got, rows, header, today, problems)
-        codes = _match_rows(parsed, raw, rows, by_field, header_of, matcher, confirmed, unmatched, plan)
-        frame = _typed(kind, parsed, codes, rows, problems, header_of, today)
+                _check_dates(got, codes, rows, header, today, problems)
+        town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
+        if kind == "screening":
+            frame = _typed_screening(parsed, town, town_codes, rows)
+        else:
+            per_row = {name: got[codes] for name, (codes, got) in parsed.items()}
+            frame = _typed(kind, per_row, town[town_codes], rows, problems, header_of, today)
         if first_preview:
             result.preview = _preview(table, raw, columns, spec)
             first_preview = False
@@ -604,8 +615,11 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         problems.add(u.problem, u.rows[0], header_of.get("township") or header_of.get("township_code"),
                      u.name or u.code, detail=("：可能是 " + detail) if detail and u.problem == "unmatched" else detail)
     if not created:
-        empty = _typed(kind, {f: np.array([], dtype=object) for f in spec}, np.array([], dtype=object),
-                       np.array([], dtype=int), problems, header_of, today)
+        none = np.array([], dtype=object)
+        if kind == "screening":
+            empty = _typed_screening({}, none, np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+        else:
+            empty = _typed(kind, {f: none for f in spec}, none, np.array([], dtype=int), problems, header_of, today)
         con.register("chunk", empty)
         con.execute("create table staged as select * from chunk")
         con.unregister("chunk")
@@ -618,6 +632,9 @@ def _blank_rows(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     empty = np.zeros(chunk.shape, dtype=bool)
     for j, column in enumerate(chunk.columns):
         cells = chunk[column]
+        if isinstance(cells.dtype, pd.StringDtype) and cells.dtype.storage == "pyarrow":
+            empty[:, j] = _blank_text(pa.array(cells))
+            continue
         as_text = cells.astype(str).astype("string[pyarrow]")
         short = as_text.str.len().le(3).fillna(True).to_numpy()
         empty[:, j] = cells.isna().to_numpy()
@@ -627,59 +644,115 @@ def _blank_rows(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return empty.all(axis=1), (~empty).sum(axis=1)
 
 
+_BLANK_WORDS = pa.array(["", "nan", "None", "NaT"])
+
+
+def _blank_text(cells: pa.Array) -> np.ndarray:
+    # the same test as for other cells, straight on the Arrow strings of a CSV
+    short = pc.less_equal(pc.utf8_length(cells), 3)
+    blank = pc.and_(short, pc.is_in(pc.utf8_trim_whitespace(cells), value_set=_BLANK_WORDS))
+    return pc.or_(pc.is_null(cells), pc.fill_null(blank, False)).to_numpy(zero_copy_only=False)
+
+
 def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool) -> np.ndarray:
     hit = np.zeros(len(as_text), dtype=bool)
     pattern = "|".join(re.escape(w) for w in words)
+    # the words are Chinese: an ASCII cell (an id, a date, a number) cannot hold one
+    assert not any(w.isascii() for w in words)
     for column in list(as_text.columns)[:4]:
+        cells = as_text[column]
+        if cells.str.isascii().fillna(True).all():
+            continue
+        codes, uniques = pd.factorize(cells)  # each distinct cell once
+        distinct = pd.Series(uniques, dtype="string[pyarrow]")
+        wide = ~distinct.str.isascii().fillna(True).to_numpy()
         # literal characters, not \s or \u escapes: pandas then hands the pattern to Arrow
-        squeezed = as_text[column].str.replace("[ \t\r\n　:：]", "", regex=True)
+        squeezed = distinct[wide].str.replace("[ \t\r\n　:：]", "", regex=True)
         if anchored_both:
             found = squeezed.str.match(f"^(?:{pattern})") | squeezed.str.contains(f"(?:{pattern})$", regex=True)
         else:
             found = squeezed.str.match(f"^\\*?(?:{pattern})")
-        hit |= found.fillna(False).to_numpy()
+        matched = np.zeros(len(distinct) + 1, dtype=bool)  # the last slot: a blank cell (code -1)
+        matched[np.flatnonzero(wide)] = found.fillna(False).to_numpy()
+        hit |= matched[codes]
     return hit
 
 
-def _check_dates(got: np.ndarray, rows: np.ndarray, header: str, today: date, problems: _Problems) -> None:
-    dated = [(i, d) for i, d in enumerate(got) if d is not None]
-    for i, d in dated:
-        if d > today:
-            problems.add("future_date", rows[i], header, d.isoformat())
-            got[i] = None
-        elif d < values.OLDEST:
-            problems.add("old_date", rows[i], header, d.isoformat())
-            got[i] = None
+def _check_dates(got: np.ndarray, codes: np.ndarray, rows: np.ndarray, header: str, today: date,
+                 problems: _Problems) -> None:
+    """A date in the future or before OLDEST is a problem in every row that has it, and blank after."""
+    future = np.array([d is not None and d > today for d in got], dtype=bool)
+    old = np.array([d is not None and d < values.OLDEST for d in got], dtype=bool)
+    wrong = future | old
+    if not wrong.any():
+        return
+    for position in np.flatnonzero(wrong[codes]):
+        d = got[codes[position]]
+        problems.add("future_date" if future[codes[position]] else "old_date", rows[position], header, d.isoformat())
+    got[wrong] = None
 
 
-def _match_rows(parsed, raw, rows, by_field, header_of, matcher, confirmed, unmatched, plan) -> np.ndarray:
-    names_ = parsed.get("township", np.full(len(rows), None, dtype=object))
-    codes_ = parsed.get("township_code", np.full(len(rows), None, dtype=object))
-    county = parsed.get("county", np.full(len(rows), None, dtype=object))
-    keys = pd.Series(list(zip(names_, codes_, county)))
-    out = np.full(len(rows), None, dtype=object)
-    for key, positions in keys.groupby(keys).indices.items():
-        name, code, county_name = key
+def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tuple[np.ndarray, np.ndarray]:
+    """(township code of each distinct place, which one each row has): each place written a
+    distinct way is matched once per file (`cache` carries the matches from chunk to chunk)."""
+    n = len(rows)
+    key = np.zeros(n, dtype=np.int64)
+    places = []
+    for name in ("township", "township_code", "county"):
+        codes, got = parsed.get(name, (np.zeros(n, dtype=np.int64), np.array([None], dtype=object)))
+        # rows whose cells differ but parse the same are one place (" 墟沟街道" and "墟沟街道")
+        same, distinct = pd.factorize(pd.Series(got, dtype=object), use_na_sentinel=False)
+        key = key * (len(distinct) + 1) + same[codes]
+        places.append((codes, got))
+    keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    out = np.full(len(keys), None, dtype=object)
+    for k, at in enumerate(first):
+        name, code, county_name = (got[codes[at]] for codes, got in places)
         written = names.clean(name) if name else ""
         if written and written in confirmed and confirmed[written] in matcher.towns.index:
             chosen = confirmed[written]
             county_code = matcher.county_code(county_name) or ""
             plan.aliases.append((written, county_code, chosen))
-            out[positions] = chosen
+            out[k] = chosen
             continue
-        match = matcher.match(name, code, county_name)
+        place = (name, code, county_name)
+        if place not in cache:
+            cache[place] = matcher.match(name, code, county_name)
+        match = cache[place]
         if match.code:
-            out[positions] = match.code
+            out[k] = match.code
             continue
-        entry = unmatched.get(key)
+        entry = unmatched.get(place)
         if entry is None:
-            entry = unmatched[key] = Unmatched(
+            entry = unmatched[place] = Unmatched(
                 name, county_name, code, match.problem or "unmatched", [], 0,
                 [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}
                  for c in match.candidates])
+        positions = np.flatnonzero(inverse == k)
         entry.count += len(positions)
         entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
-    return out
+    return out, inverse.reshape(-1)
+
+
+def _typed_screening(parsed, town: np.ndarray, town_codes: np.ndarray, rows: np.ndarray) -> pa.Table:
+    """The staging table of one chunk of a household ledger, built in Arrow: each column's
+    distinct values taken by the rows' codes (a few thousand dates and villages, not millions)."""
+    def column(name, kind=pa.string()):
+        codes, got = parsed.get(name, (np.zeros(len(rows), dtype=np.int64), np.array([None], dtype=object)))
+        if kind == pa.string():
+            return pa.array(got, type=pa.string()).take(pa.array(codes))
+        # the pandas path stored datetime64[s]: keep TIMESTAMP_S, whose text the commit hashes
+        days = pa.array(got, type=pa.date32()).cast(pa.timestamp("s"))
+        return days.take(pa.array(codes))
+    return pa.table({
+        "row_no": pa.array(rows, type=pa.int64()),
+        "township_code": pa.array(town, type=pa.string()).take(pa.array(town_codes)),
+        "screened_date": column("screened_date", pa.timestamp("s")),
+        "village": column("village"),
+        "household_raw": column("household_id"),
+        "risk_level": column("risk_level"),
+        "risk_type": column("risk_type"),
+    })
 
 
 def _column(parsed, name, n):

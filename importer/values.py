@@ -17,6 +17,7 @@ from importer.fields import OUTCOMES, RISK_LEVELS, YES_NO, clean_text, header_fo
 EXCEL_EPOCH = date(1899, 12, 30)
 OLDEST = date(1990, 1, 1)
 MAX_CELL = 1000  # characters; a longer cell is a pasted document, not a value
+PYTHON_TEXT_MAX = 5000  # distinct texts cleaned one by one in Python; more go through Arrow
 
 _UNITS = re.compile(r"(户|个|人|名|家|次|件|处|间|座|所|位|例|起)$")
 _SEPARATORS = re.compile(r"[,\s'’]")
@@ -265,15 +266,36 @@ def parser_for(kind: str, field_name: str, field_type: str) -> Callable:
 
 def parse_column(raw: pd.Series, parse: Callable) -> tuple[np.ndarray, np.ndarray]:
     """Parse every cell, each distinct value once. Returns (values, problems) aligned to rows."""
-    if parse is text and _all_str(raw):
-        return _text_column(raw)
+    codes, parsed, problems = parse_distinct(raw, parse)
+    return parsed[codes], problems[codes]
+
+
+def parse_distinct(raw: pd.Series, parse: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, values, problems): row i reads values[codes[i]], problems[codes[i]].
+
+    Each distinct cell is parsed once; blank cells (NaN, None) share the last code. The caller can
+    check and fix the few distinct values instead of every row, and build its columns by `take`.
+    """
+    if parse is text and _all_str(raw) and _mostly_distinct(raw):
+        # ids: hashing them finds no repeats to save work on; clean every cell in Arrow
+        got, bad = _text_column(raw)
+        return np.arange(len(raw)), got, bad
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    parsed = [parse(cell) for cell in uniques] + [(None, None)]  # code -1 (blank) -> the last
+    codes = np.where(codes < 0, len(uniques), codes)  # blank -> the last slot: (None, None)
+    if parse is text and _all_str(raw) and len(uniques) > PYTHON_TEXT_MAX:
+        got, bad = _text_column(pd.Series(uniques))
+        return codes, np.append(got, None), np.append(bad, None)
+    parsed = [parse(cell) for cell in uniques] + [(None, None)]
     values = np.empty(len(parsed), dtype=object)
     problems = np.empty(len(parsed), dtype=object)
     for i, (value, problem) in enumerate(parsed):
         values[i], problems[i] = value, problem
-    return values[codes], problems[codes]
+    return codes, values, problems
+
+
+def _mostly_distinct(raw: pd.Series, sample: int = 2000) -> bool:
+    head = raw.iloc[:sample]
+    return len(raw) > PYTHON_TEXT_MAX and head.nunique(dropna=False) > 0.8 * len(head)
 
 
 def _all_str(raw: pd.Series) -> bool:
@@ -281,10 +303,12 @@ def _all_str(raw: pd.Series) -> bool:
 
 
 def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    # Free text in a big CSV (household ids): vectorised, not one Python call per cell.
+    # Free text with many distinct values (household ids): vectorised, not one Python call per cell.
     cleaned = raw.astype("string[pyarrow]")
-    if not cleaned.str.isascii().fillna(True).all():  # NFKC is slow per cell; ASCII needs none
-        cleaned = cleaned.str.normalize("NFKC")
+    wide = ~cleaned.str.isascii().fillna(True).to_numpy()
+    if wide.any():  # NFKC is slow per cell; ASCII needs none
+        cleaned = cleaned.copy()
+        cleaned[wide] = cleaned[wide].str.normalize("NFKC")
     cleaned = cleaned.str.strip().str.replace("[ \t\r\n　]+", " ", regex=True)  # Arrow, not re
     too_long = cleaned.str.len().gt(MAX_CELL).fillna(False).to_numpy()
     blank = cleaned.isna().to_numpy() | cleaned.eq("").fillna(True).to_numpy()
