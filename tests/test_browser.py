@@ -280,7 +280,9 @@ def open_page(context, url: str):
 @pytest.mark.parametrize("name", list(PAGES))
 def test_map_page_draws_every_township_offline(name, app_url, context, net, atlas, shots):
     since = net.mark()
-    page = open_page(context, f"{app_url}/{PAGES[name]}")
+    # unit=township: the city view draws every township (by default it colours counties; the
+    # drill-down from counties is tested in test_browser_views.py)
+    page = open_page(context, f"{app_url}/{PAGES[name]}?unit=township")
     try:
         state = wait_for_townships(page, atlas["city"])
         check_map(state, atlas["city"], with_circles=(name == "coverage"))
@@ -297,7 +299,7 @@ def test_map_page_draws_every_township_offline(name, app_url, context, net, atla
 
 def test_county_selection_shows_its_townships(app_url, context, net, atlas, shots):
     since = net.mark()
-    page = open_page(context, f"{app_url}/")
+    page = open_page(context, f"{app_url}/?unit=township")
     try:
         check_map(wait_for_townships(page, atlas["city"]), atlas["city"], with_circles=False)
         wait_for_app_idle(page)
