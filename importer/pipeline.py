@@ -29,8 +29,9 @@ from geo import names
 from importer import fields, messages, read, values
 
 MAX_LISTED = 50_000          # problems listed in full; beyond this only counted
-LOCK_WAIT_SECONDS = 120
-STAGING_MEMORY = "384MB"     # DuckDB's budget for the staging file's checks (it spills beyond)      # how long a commit waits for readers to let go of the file
+LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
+STAGING_MEMORY = "192MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
+COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
 
@@ -259,6 +260,12 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             return result
         progress(0.9, "commit")
         with connect_for_write(target) as con:
+            # without a ceiling DuckDB keeps every inserted row cached until the checkpoint, and
+            # memory grows with the file; both cores may insert (screenings has no order to keep).
+            # These settings live as long as the database instance: this connection's (the
+            # importer's read-only connections could not open the file beside another one).
+            con.execute(f"set memory_limit = '{COMMIT_MEMORY}'")
+            con.execute("set preserve_insertion_order = false")
             con.execute("begin")
             try:
                 plan.commit(con)
@@ -268,6 +275,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             except Exception:
                 con.execute("rollback")
                 raise
+            con.execute("checkpoint")  # now, within the ceiling, rather than at close
         if fresh is not None:
             os.replace(fresh, db)
             fresh = None
