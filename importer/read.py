@@ -4,6 +4,7 @@ under any title rows, the data rows above any notes, and the row numbers the use
 Rows come out in chunks of raw cells (strings from CSV; str/float/date from Excel), so a
 five-million-row CSV is never held in memory at once.
 """
+import codecs
 import csv
 import io
 import re
@@ -23,7 +24,7 @@ from importer import fields
 HEADER_SCAN = 30          # rows searched for the header
 SPARE = 8                 # CSV cells read beyond the header, to catch rows that run over it
 CHUNK_ROWS = 200_000
-ARROW_BLOCK_BYTES = 8 << 20  # bytes Arrow parses at a time (a row must fit in one)
+ARROW_BLOCK_BYTES = 4 << 20  # bytes Arrow parses at a time (a row must fit in one)
 MAX_ZIP_BYTES = 1_000_000_000
 MAX_ZIP_RATIO = 200
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -169,7 +170,8 @@ def detect_encoding(sample: bytes) -> str:
         if error.start >= len(sample) - 3:  # a character cut by the sample's end
             return "utf-8"
     try:
-        sample.decode("gb18030")
+        # incrementally: the sample's end may cut a two- or four-byte character in half
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
         return "gb18030"  # a superset of GBK and GB2312
     except UnicodeDecodeError:
         raise ReadError("bad_encoding") from None
@@ -236,19 +238,18 @@ def _arrow_chunks(path: Path, encoding: str, delimiter: str, skip: int, width: i
     import pyarrow.csv as pacsv
 
     names = [str(i) for i in range(width)]
-    source = _Paced(path)
+    source = _Paced(path, encoding)
     source.asking()  # opening reads the first block(s)
     try:
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
-                skip_rows=skip, column_names=names, block_size=ARROW_BLOCK_BYTES,
-                encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding),
+                skip_rows=skip, column_names=names, block_size=ARROW_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                               ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowInvalid, UnicodeError):
+    except (pa.ArrowException, UnicodeError):
         source.close()
         return _Handover(0, None, True)
     try:
@@ -280,7 +281,7 @@ def _arrow_batches(reader, source: "_Paced", skip: int, size: int):
             batch = reader.read_next_batch()
         except StopIteration:
             break
-        except (pa.ArrowInvalid, UnicodeError):
+        except (pa.ArrowException, UnicodeError):
             # rows already held back are good: hand them over, pandas reads on after them
             for chunk in _slices(pending, held, size, first + done, flush=True):
                 done += len(chunk[0])
@@ -305,20 +306,25 @@ def _arrow_batches(reader, source: "_Paced", skip: int, size: int):
 
 
 class _Paced(io.RawIOBase):
-    """The file for Arrow's reader, read no more than AHEAD blocks ahead of the batches taken.
+    """The file for Arrow's reader, in UTF-8, read no more than AHEAD blocks ahead of the
+    batches taken.
 
     Arrow's streaming CSV reader reads the whole file ahead into memory as fast as the disk
     allows, so memory grew with the file. Its reads wait here while the caller is busy with the
     batches before them. A read goes ahead anyway when the caller has been waiting for a batch
-    for STARVED seconds (a batch can need more reads: rows across blocks, a transcoded file), so
-    pacing never stalls the reader, and after WAIT seconds whatever happens.
+    for STARVED seconds (a batch can need more reads: rows across blocks), so pacing never
+    stalls the reader, and after WAIT seconds whatever happens. Other encodings are decoded
+    here, incrementally, so that one read is one block of UTF-8 whatever the file's encoding.
     """
-    AHEAD = 3
+    AHEAD = 2
     STARVED = 0.05
     WAIT = 60.0
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, encoding: str = "utf-8"):
         self._file = open(path, "rb")
+        # utf-8-sig too is read as it is: Arrow skips a UTF-8 byte order mark
+        self._decoder = None if encoding in ("utf-8", "utf-8-sig") else codecs.getincrementaldecoder(encoding)()
+        self._spare = b""
         self._reads = 0
         self._taken = 0
         self._asked: float | None = None     # since when the caller waits for a batch
@@ -338,7 +344,16 @@ class _Paced(io.RawIOBase):
                 self._turn.wait(self.STARVED)
             self._reads += 1
             self._granted = time.monotonic()
-        return self._file.read(size)
+        if self._decoder is None:
+            return self._file.read(size)
+        size = size if size > 0 else 1 << 62
+        while len(self._spare) < size:
+            raw = self._file.read(min(size, 1 << 24))
+            self._spare += self._decoder.decode(raw, final=not raw).encode("utf-8")
+            if not raw:
+                break
+        out, self._spare = self._spare[:size], self._spare[size:]
+        return out
 
     def asking(self) -> None:
         with self._turn:

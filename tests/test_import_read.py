@@ -143,3 +143,43 @@ def test_an_import_that_changes_reader_mid_file_reports_the_right_rows(tmp_path,
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (151, "排查日期", "bad_date"), (441, "风险等级", "bad_choice_risk")]
     assert result.rows == 450 and result.skipped == {"total": 1, "note": 0, "blank": 1}
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8", "utf-16"])
+def test_a_bad_byte_past_the_sample_is_the_same_error_on_either_path(tmp_path, monkeypatch, encoding):
+    # encoding is guessed from the first 256 KiB; a byte further on that does not decode is
+    # found by whichever reader gets there
+    monkeypatch.setattr(read, "ARROW_BLOCK_BYTES", 64 << 10)
+    lines = ["标题,,,", ",".join(HEADER)] + [f"2024-03-05,墟沟街道,H{i},无" for i in range(30_000)]
+    good = ("\r\n".join(lines) + "\r\n").encode(encoding)
+    bad = {"gbk": b"\xff\xfe", "utf-8": b"\xff", "utf-16": b"\x00\xdc"}[encoding]  # \x00\xdc: a lone surrogate
+    middle = len(good) // 2 // 2 * 2
+    path = tmp_path / "t.csv"
+    path.write_bytes(good[:middle] + bad + good[middle:])
+    fast = cells_and_rows(path, 5000)
+    pandas_only(monkeypatch)
+    slow = cells_and_rows(path, 5000)
+    assert slow[2] is not None and slow[2][0] == "bad_encoding"
+    assert fast[2] == slow[2]  # the same message, the position in the file included
+    # before it, each hands out whole chunks of good rows (Arrow's end where a block failed)
+    expected = [row.split(",") for row in lines[2:]]
+    for cells, numbers, _error in (fast, slow):
+        assert cells == expected[: len(cells)] and numbers == list(range(3, 3 + len(cells)))
+
+
+def test_a_gbk_file_whose_sample_ends_inside_a_character(tmp_path):
+    # the encoding is guessed from the first 256 KiB, which may end on the first byte of a
+    # two-byte character: still GBK, not a bad encoding
+    sample = 256 * 1024
+    head = ("标题,,,\r\n" + ",".join(HEADER) + "\r\n").encode("gbk")
+    body = b"2024-03-05,x,H0,y\r\n" * ((sample - len(head) - 100) // 19)
+    row = "2024-03-05,墟沟街道,H1,无\r\n".encode("gbk")
+    first_byte = len(head) + len(body) + len(b"2024-03-05,x,H,y\r\n") + row.index("墟".encode("gbk"))
+    padding = b"9" * (sample - 1 - first_byte)  # moves 墟's first byte to the sample's last
+    path = tmp_path / "t.csv"
+    path.write_bytes(head + body + b"2024-03-05,x,H" + padding + b",y\r\n" + row)
+    assert path.read_bytes()[sample - 1: sample + 1] == "墟".encode("gbk")
+    table = read.open_table(path)
+    assert table.encoding == "gb18030"
+    cells, _numbers, error = cells_and_rows(path, 100_000)
+    assert error is None and cells[-1] == ["2024-03-05", "墟沟街道", "H1", "无"]
