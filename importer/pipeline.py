@@ -30,7 +30,7 @@ from importer import fields, messages, read, values
 
 MAX_LISTED = 50_000          # problems listed in full; beyond this only counted
 LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
-STAGING_MEMORY = "192MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
+STAGING_MEMORY = "128MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
 COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
