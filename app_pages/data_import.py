@@ -33,7 +33,12 @@ for upload in uploads or []:
         kind = choice or None
         mapping = st.session_state.setdefault(f"map-{fid}", {})
         matches = st.session_state.setdefault(f"match-{fid}", {})
-        result = importing.check(path, upload.name, kind, mapping, matches)
+        sheet = st.session_state.get(f"sheet-{fid}") or None
+        result = importing.check(path, upload.name, kind, mapping, matches, sheet)
+        if len(result.sheets) > 1:  # a workbook of several sheets: the detected one, or the one picked
+            st.selectbox(t("IMPORT_SHEET_PICK"), ["", *result.sheets], key=f"sheet-{fid}",
+                         format_func=lambda s, found=result.sheet: (
+                             t("IMPORT_SHEET_AUTO") + (f"：{found}" if found else "")) if not s else s)
 
         facts = [t("IMPORT_DETECTED", kind=importing.kind_label(result.kind))]
         if result.sheet:
@@ -131,7 +136,7 @@ for upload in uploads or []:
                 st.warning(t("IMPORT_REPLACES", n=f"{result.replaced:,}"))
             if st.button(t("IMPORT_COMMIT"), key=f"commit-{fid}", type="primary"):
                 try:
-                    done = importing.commit(path, upload.name, kind, mapping, matches)
+                    done = importing.commit(path, upload.name, kind, mapping, matches, sheet)
                 except TimeoutError:
                     st.error(t("IMPORT_BUSY"))
                 else:

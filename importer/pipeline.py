@@ -81,6 +81,7 @@ class Result:
     periods: list[str] = field(default_factory=list)
     skipped: dict = field(default_factory=dict)      # total rows, note rows, blank rows
     sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)  # every worksheet of a workbook, to pick from
     encoding: str | None = None
     headers: list[str] = field(default_factory=list)
     mapping: dict = field(default_factory=dict)      # header as written -> field name
@@ -100,7 +101,7 @@ class Result:
             "warnings": [w.to_json() for w in self.warnings],
             "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
-            "sheet": self.sheet, "encoding": self.encoding, "mapping": self.mapping,
+            "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
             "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
             "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
         }
@@ -470,6 +471,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
         problems.add(error.code, detail=error.detail)
         return None
     result.sheet, result.encoding, result.headers = table.sheet, table.encoding, table.headers
+    result.sheets = list(table.sheets)
     signature = header_signature(table.headers)
     remembered = context.mappings.get(signature)
     chosen = dict(mapping)

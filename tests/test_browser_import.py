@@ -133,3 +133,63 @@ def test_cli_import_while_the_app_reads(app_url, atlas_copy, browser_page, tmp_p
         doubled = dict(con.execute("select region_code, households_total from regions where in_atlas").fetchall())
     assert all(doubled[code] == (households or 0) * 2 for code, _n, _c, households, _v in rows)
     page.screenshot(path=str(tmp_path / "overview-after-cli-import.png"), full_page=True)
+
+
+def test_a_workbook_sheet_and_a_boundary_property_can_be_picked(app_url, atlas_copy, browser_page, tmp_path):
+    """Several sheets: the page reads the recognisable one and offers the others; a boundary file
+    whose name property was guessed wrong can be told which property holds the name."""
+    import json
+
+    page = browser_page
+    rows = township_rows(atlas_copy)[:3]
+    book = Workbook()
+    notes = book.active
+    notes.title = "填表说明"
+    notes.append(["本表由乡镇妇联填报"])
+    first = book.create_sheet("一月")
+    first.append(["区县", "乡镇（街道）", "户数（户）", "村（社区）数"])
+    for _code, name, county, households, villages in rows:
+        first.append([county, name, households, villages])
+    second = book.create_sheet("二月")
+    second.append(["区县", "乡镇（街道）", "户数（户）", "村（社区）数"])
+    second.append([rows[0][2], rows[0][1], 777777, rows[0][4]])
+    workbook = tmp_path / "多表底数.xlsx"
+    book.save(workbook)
+
+    page.goto(f"{app_url}/import")
+    idle(page)
+    page.locator('input[type="file"]').set_input_files(str(workbook))
+    expect(page.get_by_text("工作表：一月").first).to_be_visible(timeout=60_000)
+    picker = page.get_by_role("combobox", name="工作表")
+    expect(picker).to_be_visible()
+    picker.click()
+    page.get_by_role("option", name="二月").click()
+    expect(page.get_by_text("工作表：二月").first).to_be_visible(timeout=60_000)
+    # the preview reads 二月 now (the grid draws on a canvas; its accessible cells hold the text)
+    expect(page.locator("td", has_text="777777").first).to_be_attached(timeout=30_000)
+    idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+    # a boundary file with two name-like properties; the guess takes NAME, the names are in 乡镇名称
+    code, name = rows[0][0], rows[0][1]
+    square = [[119.0, 34.5], [119.01, 34.5], [119.01, 34.51], [119.0, 34.51], [119.0, 34.5]]
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
+               "properties": {"NAME": "旧名称", "乡镇名称": name, "CODE": code}}
+    geojson = tmp_path / "边界.geojson"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
+                       encoding="utf-8")
+    page.locator('input[type="file"]').set_input_files([str(geojson)])
+    expect(page.get_by_text("边界属性").first).to_be_visible(timeout=60_000)
+    name_picker = page.get_by_role("combobox", name="乡镇名称属性")
+    before = name_picker.input_value()
+    choice = "NAME" if before == "乡镇名称" else "乡镇名称"
+    idle(page)
+    name_picker.click()
+    option = page.get_by_role("option", name=choice, exact=True)
+    if not option.count():  # the first click can land while the page settles: open it again
+        name_picker.click()
+    option.click()
+    expect(page.get_by_role("combobox", name="乡镇名称属性")).to_have_value(choice, timeout=60_000)
+    idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "import-pickers.png"), full_page=True)

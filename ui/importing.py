@@ -34,21 +34,23 @@ def template(kind: str) -> bytes:
     return templates.xlsx_bytes(kind)
 
 
-def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict) -> pipeline.Result:
+def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
+          sheet: str | None = None) -> pipeline.Result:
     """A dry run, kept until its inputs or the data change (reruns do not repeat it)."""
-    key = json.dumps([str(path), kind, mapping, matches, data.version()], ensure_ascii=False, sort_keys=True)
+    key = json.dumps([str(path), kind, mapping, matches, sheet, data.version()], ensure_ascii=False, sort_keys=True)
     store = st.session_state.setdefault("import_checks", {})
     if key not in store:
         with st.spinner(t("IMPORT_STEP_parse")):
             store[key] = pipeline.run(path, data.db_path(), kind=kind, mapping=mapping, matches=matches,
-                                      dry_run=True, file_name=name)
+                                      sheet=sheet, dry_run=True, file_name=name)
     return store[key]
 
 
-def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict) -> pipeline.Result:
+def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
+           sheet: str | None = None) -> pipeline.Result:
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
-        path, data.db_path(), kind=kind, mapping=mapping, matches=matches, file_name=name,
+        path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
         user=f"{pipeline.who()}（网页）",
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
