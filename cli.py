@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="import ledgers and boundary files (all or nothing per file)")
     imp.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
     imp.add_argument("--db", help="database path (created with the division register if missing)")
-    imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases"],
+    imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases",
+                                        "targets"],
                      help="the kind of file (default: detected from the headers)")
     imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
                      help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '

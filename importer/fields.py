@@ -105,6 +105,14 @@ KINDS: dict[str, tuple[Field, ...]] = {
         Field("closed_date", "办结日期", "date", ("办结日期", "结案日期", "办结时间", "结案时间", "调结日期")),
         Field("room", "调解阵地", "text", ("调解阵地", "调解室", "承办阵地", "调解地点", "调解组织")),
     ),
+    "targets": _PLACE + (
+        Field("year", "年度", "int", ("年度", "年份", "年", "目标年度", "考核年度", "任务年度"), required=True,
+              help="如 2025"),
+        Field("target_households", "排查目标户数（户）", "int", ("排查目标户数", "目标户数", "排查任务数", "任务户数",
+                                                             "排查任务户数", "年度目标", "年度任务", "目标任务",
+                                                             "应排查户数", "计划排查户数"), required=True,
+              help="本年度应完成入户排查的户数，整数"),
+    ),
 }
 
 LEDGER_KINDS = tuple(KINDS)
@@ -118,6 +126,7 @@ KIND_LABELS = {
     "screening": "排查记录（逐户）",
     "screening_summary": "排查汇总（按乡镇）",
     "cases": "矛盾纠纷台账",
+    "targets": "年度排查目标",
 }
 
 # Values of choice fields, normalised like headers.

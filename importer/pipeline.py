@@ -388,6 +388,10 @@ _REPLACED_SQL = {
         select count(*) from regions where region_code in (select township_code from stg.scope)
             and (households_total is not null or villages_total is not null)
     """,
+    "targets": """
+        select count(*) from screening_targets as g
+        join stg.scope as p on p.township_code = g.township_code and p.year = g.year
+    """,
 }
 
 _VILLAGE_CODE = """
@@ -446,6 +450,12 @@ _COMMIT_SQL = {
            from stg.staged as s
            where r.region_code = s.township_code""",
     ],
+    "targets": [
+        """delete from screening_targets as g
+           where exists (select 1 from stg.scope as p where p.township_code = g.township_code and p.year = g.year)""",
+        """insert into screening_targets (township_code, year, target_households, updated_at)
+           select township_code, year, target_households, current_localtimestamp() from stg.staged""",
+    ],
 }
 
 # Typed columns of each kind's staging table, after parsing (household ids stay raw here: the
@@ -459,6 +469,7 @@ _STAGED = {
                           "risk_medium", "risk_high"],
     "cases": ["case_id", "received_date", "village", "case_type", "source", "risk_level", "outcome",
               "closed_date", "room"],
+    "targets": ["year", "target_households"],
 }
 
 
@@ -778,6 +789,12 @@ def _typed(kind, parsed, codes, rows, problems, header_of, today) -> pd.DataFram
     if kind == "regions":
         frame["households"] = pd.array(col("households"), dtype="Int64")
         frame["villages"] = pd.array(col("villages"), dtype="Int64")
+    elif kind == "targets":
+        frame["year"] = pd.array(col("year"), dtype="Int64")
+        frame["target_households"] = pd.array(col("target_households"), dtype="Int64")
+        for position, year in enumerate(frame["year"]):
+            if year is not pd.NA and not 2000 <= int(year) <= today.year + 1:
+                problems.add("bad_year", rows[position], header_of.get("year"), str(year))
     elif kind == "screening":
         frame["screened_date"] = pd.to_datetime(pd.Series(col("screened_date"), dtype=object))
         frame["village"] = pd.Series(col("village"), dtype="string")
@@ -883,6 +900,8 @@ def _whole_file_checks(con, kind, table, columns, context: Context, result: Resu
     try:
         if kind == "regions":
             _dup_issues(con, problems, "township_code", place, "township_code")
+        elif kind == "targets":
+            _dup_issues(con, problems, "(township_code, year)", place, "year")
         elif kind == "rooms":
             _dup_issues(con, problems, "room_id", header_of.get("room_id") or header_of.get("name"), "name")
         elif kind == "cases":
@@ -974,6 +993,10 @@ def _scope(con, kind: str, result: Result) -> None:
                                    then strftime(period_start, '%Y') || 'Q' || quarter(period_start)
                                    else strftime(period_start, '%Y-%m') end
                                  from scope order by 1""").fetchall()
+    elif kind == "targets":
+        con.execute("""create table scope as select distinct township_code, year from staged
+                       where township_code is not null and year is not null""")
+        periods = con.execute("select distinct cast(year as varchar) from scope order by 1").fetchall()
     else:
         con.execute("create table scope as select distinct township_code from staged where township_code is not null")
         periods = []

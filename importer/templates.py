@@ -22,6 +22,8 @@ EXAMPLES = {
     "cases": {"case_id": "HZ2024-0001", "received_date": "2024-03-05", "county": "海州区", "township": "新浦街道",
               "village": "民主路社区", "case_type": "婚姻纠纷", "source": "12338热线", "risk_level": "中",
               "outcome": "调解成功", "closed_date": "2024-03-12", "room": "新浦街道家事调解工作室"},
+    "targets": {"county": "海州区", "township": "新浦街道", "township_code": "320706001000", "year": 2025,
+                "target_households": 9800},
 }
 CHOICES = {"risk_level": "无,低,中,高", "outcome": "调解成功,转诉讼,在办", "meets_standard": "是,否"}
 

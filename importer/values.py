@@ -19,7 +19,7 @@ OLDEST = date(1990, 1, 1)
 MAX_CELL = 1000  # characters; a longer cell is a pasted document, not a value
 PYTHON_TEXT_MAX = 5000  # distinct texts cleaned one by one in Python; more go through Arrow
 
-_UNITS = re.compile(r"(户|个|人|名|家|次|件|处|间|座|所|位|例|起)$")
+_UNITS = re.compile(r"(户|个|人|名|家|次|件|处|间|座|所|位|例|起|年|年度)$")
 _SEPARATORS = re.compile(r"[,\s'’]")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")

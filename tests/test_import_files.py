@@ -786,3 +786,44 @@ def test_xlsx_report_lists_the_problems(atlas, tmp_path):
         ("汇总.xlsx", 3, "排查户数"), ("汇总.xlsx", 4, "乡镇"), ("汇总.xlsx", 5, "排查户数")]
     assert all(r[4] for r in listed[1:])  # every problem says what is wrong
     assert [r[1] for r in book["待确认乡镇"].iter_rows(min_row=2, values_only=True)] == ["朐杨街道"]
+
+
+# ---- screening targets (年度排查目标) ------------------------------------------------------------
+
+def test_targets_import_replaces_that_year_and_feed_pacing(atlas, tmp_path):
+    from queries import pacing
+
+    path = write_csv(tmp_path / "2024年度排查任务.csv", [
+        ["2024年度各乡镇入户排查任务"],
+        ["乡镇（街道）", "年份", "排查任务数"],
+        ["墟沟街道", "2024", "9,000"],
+        ["连云街道", "2024年", "4000户"],
+    ])
+    result = run(path, atlas)
+    assert_imported(result)
+    assert (result.kind, result.periods, result.townships) == ("targets", ["2024"], 2)
+    assert result.replaced == 2  # the demo set both townships' 2024 targets
+    assert query(atlas, """select township_code, year, target_households from screening_targets
+                           where year = 2024 and township_code in (?, ?) order by 1""", [XUGOU, LIANYUN]) == [
+        (XUGOU, 2024, 9000), (LIANYUN, 2024, 4000)]
+    with duckdb.connect(str(atlas), read_only=True) as con:
+        paced = pacing.pacing(con, "2024-06", indicators.EVERYTHING, XUGOU)
+    assert paced["target"].tolist() == [9000] and paced["target_source"].tolist() == ["set"]
+
+
+def test_bad_targets_are_rejected_with_every_problem_and_write_nothing(atlas, tmp_path):
+    before = fingerprint(atlas)
+    path = write_csv(tmp_path / "任务.csv", [
+        ["乡镇", "年度", "目标户数"],
+        ["墟沟街道", "1925", "9000"],
+        ["连云街道", "2024", "-5"],
+        ["连岛街道", "2024", "800"],
+        ["连岛街道", "2024", "900"],
+    ])
+    result = run(path, atlas)
+    assert result.status == "rejected"
+    found = {(p.row, p.column) for p in result.errors}
+    assert (2, "年度") in found          # 1925: not a plausible year
+    assert (3, "目标户数") in found      # a negative count
+    assert any(p.row in (4, 5) for p in result.errors)  # the same township and year twice
+    assert fingerprint(atlas) == before
