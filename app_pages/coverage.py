@@ -21,8 +21,8 @@ rooms = data.rooms(period, region)
 if flt.room_types:
     rooms = rooms[rooms["room_type"].isin(flt.room_types)]
 state.page_param("radius", "coverage_radius", RADII, 0)
-radius = st.select_slider(t("RADIUS"), RADII, key="coverage_radius", help=t("RADIUS_HELP"),
-                          format_func=lambda km: t("RADIUS_OFF") if km == 0 else f"{km} km")
+radius = st.columns([2, 3])[0].select_slider(t("RADIUS"), RADII, key="coverage_radius", help=t("RADIUS_HELP"),
+                                             format_func=lambda km: t("RADIUS_OFF") if km == 0 else f"{km} km")
 state.publish({"radius": radius or None})
 widgets.room_legend()
 left, right = widgets.map_columns()

@@ -6,6 +6,7 @@ this module holds no interface language.
 from dataclasses import dataclass, field
 
 import folium
+import folium.plugins
 import numpy as np
 from branca.element import Element, MacroElement, Template
 
@@ -148,11 +149,13 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     return m
 
 
-def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str]) -> folium.Map:
+def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str], cluster: bool = True) -> folium.Map:
     """Add circle markers: each point dict has lat, lon, kind and tooltip (text).
 
     One GeoJSON layer for all points, not one marker object each: that halves what the
-    browser receives for a city's few hundred rooms.
+    browser receives for a city's few hundred rooms. With ``cluster`` the points gather into
+    counted clusters while zoomed out (Leaflet.markercluster, served locally) and show one by one
+    from street level (zoom 13) or when few are close together.
     """
     features = [
         {
@@ -165,13 +168,22 @@ def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str]) -> 
     ]
     if not features:
         return m
-    folium.GeoJson(
+    layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="points",
         marker=folium.CircleMarker(radius=5, weight=1, color="#333333", fill=True, fill_opacity=0.95),
         style_function=lambda f: {"fillColor": colour_by.get(f["properties"]["kind"], "#555555")},
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
-    ).add_to(m)
+    )
+    if cluster:
+        group = folium.plugins.MarkerCluster(name="rooms", control=False, options={
+            "maxClusterRadius": 30, "disableClusteringAtZoom": 13, "showCoverageOnHover": False,
+            "spiderfyOnMaxZoom": False,
+        })
+        layer.add_to(group)
+        group.add_to(m)
+    else:
+        layer.add_to(m)
     return m
 
 

@@ -107,3 +107,25 @@ def test_random_points_are_inside_and_reproducible():
     b = boundaries.random_points_in(poly, 50, np.random.default_rng(5))
     assert np.array_equal(a, b) and len(a) == 50
     assert shapely.contains_xy(poly, a[:, 0], a[:, 1]).all()
+
+
+def test_room_points_gather_into_clusters_served_offline():
+    import folium.plugins
+
+    from geo import maps, offline
+
+    square = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"region_code": "1"},
+              "geometry": {"type": "Polygon", "coordinates": [[[119, 34], [119.1, 34], [119.1, 34.1], [119, 34]]]}}]}
+    legend = maps.Legend("t", [])
+    points = [{"lat": 34.05, "lon": 119.05, "kind": "婚调坊", "tooltip": "a"},
+              {"lat": 34.051, "lon": 119.051, "kind": "和合之家", "tooltip": "b"}]
+    m = maps.add_points(maps.choropleth(square, {}, ["region_code"], ["c"], legend), points, maps.ROOM_COLOURS)
+    clusters = [c for c in m._children.values() if isinstance(c, folium.plugins.MarkerCluster)]
+    assert len(clusters) == 1 and clusters[0].options["disableClusteringAtZoom"] == 13
+    offline.localize(m, base_url="static")
+    html = m.get_root().render()
+    assert "markerClusterGroup" in html and "leaflet.markercluster.js" in html
+    assert "https://" not in html.replace("https://leafletjs.com", "")  # only Leaflet's attribution link
+    flat = maps.add_points(maps.choropleth(square, {}, ["region_code"], ["c"], legend), points,
+                           maps.ROOM_COLOURS, cluster=False)
+    assert not any(isinstance(c, folium.plugins.MarkerCluster) for c in flat._children.values())
