@@ -15,21 +15,10 @@ from ui import fmt
 
 SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
 K = 5
-# Fixed class thresholds (upper bounds) per indicator; the same as ui/widgets.FIXED and _GROWS
-# (which cannot be imported: streamlit). Rates that grow through the year are scaled to the
-# period's share of a year.
-FIXED = {
-    "coverage_rate": (0.5, 0.7, 0.9, 1.0),
-    "screening_rate": (0.5, 0.75, 0.9, 1.0),     # × the period's share of the year's target
-    "mediation_success_rate": (0.6, 0.8, 0.9, 1.0),
-    "risk_rate_per_1000": (10.0, 20.0, 40.0, 80.0),
-    "cases_per_10k": (1.0, 2.0, 5.0, 10.0),       # per month, × months in the period
-    "rooms_per_10k": (0.5, 1.0, 2.0, 4.0),
-}
-_GROWS = {"screening_rate": 1 / 12, "cases_per_10k": 1.0}
-# The pacing colours and marks of ui/widgets.STATUS_COLOURS / STATUS_MARKS.
-STATUS_COLOURS = {"green": "#31a354", "amber": "#fdae30", "red": "#de2d26"}
-STATUS_MARKS = {"green": "绿", "amber": "黄", "red": "红"}
+# Fixed thresholds, pace colours and marks: one copy each, in geo/ (the pages use the same).
+FIXED = classify.FIXED
+STATUS_COLOURS = maps.STATUS_COLOURS
+STATUS_MARKS = maps.STATUS_MARKS
 STATUSES = ("green", "amber", "red")
 
 
@@ -50,13 +39,7 @@ class Shading:
 
 def thresholds(code: str, period: str) -> tuple[float, ...] | None:
     """The fixed thresholds of ``code`` for ``period`` (None when the indicator has none)."""
-    base = FIXED.get(code)
-    if base is None:
-        return None
-    if code in _GROWS:
-        months = {"month": 1, "quarter": 3, "year": 12}[periods.parse(period).kind]
-        return tuple(round(b * _GROWS[code] * months, 6) for b in base)
-    return base
+    return classify.thresholds(code, periods.parse(period).kind)
 
 
 def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: int = K,

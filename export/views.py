@@ -21,7 +21,7 @@ import pandas as pd
 
 from export import colour
 from export.text import t
-from geo import boundaries, classify, risk, shapes
+from geo import boundaries, classify, maps, risk, shapes
 from queries import indicators, pacing, periods, runner
 from ui import fmt
 
@@ -49,15 +49,7 @@ RANKINGS = {
 RANK_ROWS = 10
 HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, then 等
 TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
-# Room colours by type; the same as ui/widgets.ROOM_COLOURS (which cannot be imported: streamlit).
-ROOM_COLOURS = {
-    "家事调解工作室": "#e6550d",
-    "婚调坊": "#3182bd",
-    "和合之家": "#31a354",
-    "家事纠纷调解工作站": "#756bb1",
-    "妇女议事会": "#f1c40f",
-    "婚姻家庭纠纷调解委员会": "#636363",
-}
+ROOM_COLOURS = maps.ROOM_COLOURS
 OTHER_ROOM_COLOUR = "#555555"
 
 

@@ -20,6 +20,9 @@ PALETTES = {
     "Purples": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
 }
 MISSING_COLOUR = "#d9d9d9"
+# Screening pace (queries/pacing.py status), on the maps and in every export.
+STATUS_COLOURS = {"green": "#31a354", "amber": "#fdae30", "red": "#de2d26"}
+STATUS_MARKS = {"green": "绿", "amber": "黄", "red": "红"}  # words, not emoji: intranet PCs lack emoji fonts
 # Mediation rooms by type, on the maps and in every export.
 ROOM_COLOURS = {
     "家事调解工作室": "#e6550d",

@@ -293,11 +293,18 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
         views.build_view(con, "overview", scheme="pretty")
 
 
-def test_fixed_thresholds_are_the_pages():
+def test_fixed_thresholds_are_the_pages_and_scale_with_the_period():
+    from geo import classify
     from ui import widgets
 
-    assert colour.FIXED == widgets.FIXED and colour._GROWS == widgets._GROWS
-    assert colour.STATUS_COLOURS == widgets.STATUS_COLOURS and colour.STATUS_MARKS == widgets.STATUS_MARKS
+    for period, months in (("2025-06", 1), ("2025Q2", 3), ("2025", 12)):
+        quarter_of_year = tuple(round(b * months / 12, 6) for b in (0.5, 0.75, 0.9, 1.0))
+        assert colour.thresholds("screening_rate", period) == widgets.thresholds("screening_rate", period) \
+            == quarter_of_year
+        assert colour.thresholds("cases_per_10k", period) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
+        assert colour.thresholds("coverage_rate", period) == (0.5, 0.7, 0.9, 1.0)
+    assert colour.thresholds("households_total", "2025") is None
+    assert colour.STATUS_COLOURS is widgets.STATUS_COLOURS and colour.FIXED is classify.FIXED
 
 
 def test_single_view_pptx(exports):

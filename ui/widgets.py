@@ -195,31 +195,11 @@ def _parts_text(code: str, row: pd.Series) -> str | None:
             f" ÷ {fmt.label(den, lang())} {fmt.value(den, row.get(den), lang())}")
 
 
-# Fixed class thresholds (upper bounds) per indicator: the federations' own yardsticks. Rates that
-# grow through the year (screening, cases) are scaled to the period's share of a year.
-FIXED = {
-    "coverage_rate": (0.5, 0.7, 0.9, 1.0),
-    "screening_rate": (0.5, 0.75, 0.9, 1.0),     # × the period's share of the year's target
-    "mediation_success_rate": (0.6, 0.8, 0.9, 1.0),
-    "risk_rate_per_1000": (10.0, 20.0, 40.0, 80.0),
-    "cases_per_10k": (1.0, 2.0, 5.0, 10.0),       # per month, × months in the period
-    "rooms_per_10k": (0.5, 1.0, 2.0, 4.0),
-}
-_GROWS = {"screening_rate": 1 / 12, "cases_per_10k": 1.0}
-
-
 def thresholds(code: str, period: str) -> tuple[float, ...] | None:
-    """The fixed thresholds of ``code`` for ``period`` (None when the indicator has none)."""
+    """The fixed thresholds of ``code`` for ``period`` (geo/classify.FIXED)."""
     from queries import periods
 
-    base = FIXED.get(code)
-    if base is None:
-        return None
-    if code in _GROWS:
-        p = periods.parse(period)
-        months = {"month": 1, "quarter": 3, "year": 12}[p.kind]
-        return tuple(round(b * _GROWS[code] * months, 6) for b in base)
-    return base
+    return classify.thresholds(code, periods.parse(period).kind)
 
 
 def classes_for(values, code: str, level: str, period: str, region: str) -> classify.Classes:
@@ -435,8 +415,8 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
     return buffer.getvalue()
 
 
-STATUS_COLOURS = {"green": "#31a354", "amber": "#fdae30", "red": "#de2d26"}
-STATUS_MARKS = {"green": "绿", "amber": "黄", "red": "红"}  # words, not emoji: intranet PCs lack emoji fonts
+STATUS_COLOURS = maps.STATUS_COLOURS
+STATUS_MARKS = maps.STATUS_MARKS
 CHANGE_BINS = (-0.05, -0.02, -0.005, 0.005, 0.02, 0.05)   # percentage points as 0–1 differences
 CHANGE_COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#ffffbf", "#c2e699", "#78c679", "#238443"]
 
