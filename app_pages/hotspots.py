@@ -22,7 +22,7 @@ state.page_param("of", "hotspot_of", list(MEASURES), "risk")
 state.page_param("show", "hotspot_show", SHOWS, "classes")
 left_pick, right_pick = st.columns(2)
 of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", horizontal=True,
-                     format_func=lambda m: fmt.label(MEASURES[m], language))
+                     format_func=lambda m: widgets.label(MEASURES[m], language))
 show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,
                         format_func=lambda s: t(f"HOTSPOT_SHOW_{s}"))
 state.publish({"of": None if of == "risk" else of, "show": None if show == "classes" else show})
@@ -38,7 +38,7 @@ with left:
         smoothed = towns.merge(stats[["region_code", "rate_smoothed"]], on="region_code", how="left")
         smoothed[code] = smoothed["rate_smoothed"]
         widgets.indicator_map(code, "Reds", key="hotspot_smoothed", townships_only=True, values=smoothed,
-                              title=t("HOTSPOT_SMOOTHED_TITLE", name=fmt.label(code, language)))
+                              title=t("HOTSPOT_SMOOTHED_TITLE", name=widgets.label(code, language)))
     else:
         widgets.indicator_map(code, "Reds", key="hotspot_map", townships_only=True, values=towns)
 if right is not None:

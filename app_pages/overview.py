@@ -29,7 +29,7 @@ state.page_param("compare", "overview_compare", choices, None)
 state.page_param("map", "overview_code", COMPARABLE, "screening_rate")
 pick_code, pick_compare = st.columns([2, 2])
 code = pick_code.selectbox(t("OVERVIEW_MAP_CODE"), COMPARABLE, key="overview_code",
-                           format_func=lambda c: fmt.label(c, lang()))
+                           format_func=lambda c: widgets.label(c, lang()))
 same_kind = [c for c in choices if periods.parse(c).kind == periods.parse(period).kind and c != period]
 if st.session_state.get("overview_compare") not in same_kind:
     st.session_state["overview_compare"] = None
@@ -40,7 +40,7 @@ state.publish({"compare": compare, "map": None if code == "screening_rate" else 
 palette = {"risk_rate_per_1000": "Reds", "cases_per_10k": "Reds", "coverage_rate": "Blues"}.get(code, "Greens")
 
 if compare:
-    st.subheader(t("COMPARE_TITLE", name=fmt.label(code, lang())))
+    st.subheader(t("COMPARE_TITLE", name=widgets.label(code, lang())))
     a, b = st.columns(2)
     with a:
         st.markdown(f"**{fmt.period_label(compare, lang())}**")
@@ -53,7 +53,7 @@ if compare:
 else:
     left, right = widgets.map_columns()
     with left:
-        st.subheader(t("OVERVIEW_MAP_OF", name=fmt.label(code, lang())))
+        st.subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
         st.caption(t("MAP_CLICK_HINT"))
         widgets.indicator_map(code, palette, key="overview_map", height=460)
 if right is not None:

@@ -87,7 +87,7 @@ with st.expander(t("TARGETS_EDIT", year=selected.start.year)):
     editable = pd.DataFrame({
         "township_code": pace["region_code"],
         t("TOWNSHIP"): pace["region_name"],
-        fmt.label("households_total", language): pace["households_total"],
+        widgets.label("households_total", language): pace["households_total"],
         t("TARGETS_COL"): pace["target"].astype("Int64"),
         t("TARGETS_SOURCE"): [t(f"TARGETS_SOURCE_{s}") for s in pace["target_source"]],
     })

@@ -170,3 +170,18 @@ def test_a_locked_scale_keeps_its_breaks_across_months(app_env):
     assert len({c.lowest for c in locked.values()}) == 1
     assert all(sum(c.counts) + c.missing == 90 for c in locked.values())
     st.session_state[state.KEYS["lock"]] = False
+
+
+def test_risk_labels_name_the_levels_counted(app_env):
+    at = AppTest.from_file(str(ROOT / "app_pages" / "hotspots.py"), default_timeout=90)
+    at.session_state["period"] = "2025-06"
+    at.session_state["region"] = COUNTY
+    at.session_state["hotspot_show"] = "raw"
+    at.run()
+    assert "中高风险户数" in at.dataframe[0].value.columns
+    at.session_state[state.KEYS["level"]] = ["高"]
+    at.run()
+    assert not at.exception, at.exception
+    columns = list(at.dataframe[0].value.columns)
+    assert "风险户数（高）" in columns and "中高风险户数" not in columns
+    assert "风险发现率（每千排查户）（按高计）" in columns

@@ -53,7 +53,7 @@ def indicator_rows(row: pd.Series, towns: pd.DataFrame, language: str) -> pd.Dat
             rank = t("PANEL_RANK", i=position, n=int(ranked.notna().sum()))
         parts = f"（{fmt.value(num, row[num], language)} ÷ {fmt.value(den, row[den], language)}）" if num else ""
         lines.append({
-            t("PANEL_INDICATOR"): fmt.label(code, language),
+            t("PANEL_INDICATOR"): widgets.label(code, language),
             t("PANEL_VALUE"): fmt.value(code, value, language) + parts,
             t("PANEL_RANK_COL"): rank,
         })
@@ -64,9 +64,9 @@ def _trend(town: str, period: str, flt, language: str) -> None:
     end = periods.parse(period).end
     trend = data.township_trend(town, end, flt)
     figure = go.Figure()
-    figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=fmt.label("screening_rate", language),
+    figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=widgets.label("screening_rate", language),
                    marker_color="#9ecae1", hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
-    figure.add_scatter(x=trend["month_start"], y=trend["risk_rate_per_1000"], name=fmt.label("risk_rate_per_1000", language),
+    figure.add_scatter(x=trend["month_start"], y=trend["risk_rate_per_1000"], name=widgets.label("risk_rate_per_1000", language),
                        mode="lines+markers", yaxis="y2", line={"color": "#de2d26", "width": 2},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
     figure.update_layout(

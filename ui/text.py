@@ -342,6 +342,8 @@ ZH = {
     "URL_PARAM_show": "地图显示",
     "URL_PARAM_of": "热点指标",
     "URL_PARAM_map": "地图指标",
+    "RISK_HOUSEHOLDS_OF": "风险户数（{levels}）",
+    "RISK_LEVELS_NOTE": "（按{levels}计）",
 }
 
 EN = {
@@ -682,6 +684,8 @@ EN = {
     "URL_PARAM_show": "map display",
     "URL_PARAM_of": "hotspot measure",
     "URL_PARAM_map": "map indicator",
+    "RISK_HOUSEHOLDS_OF": "Risk households ({levels})",
+    "RISK_LEVELS_NOTE": " ({levels} counted)",
 }
 
 LANGS = {"zh": ZH, "en": EN}

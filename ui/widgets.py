@@ -109,6 +109,20 @@ def _filters_default() -> bool:
     return filters().is_default()
 
 
+def label(code: str, language: str | None = None, short: bool = False) -> str:
+    """An indicator's name as the page should say it: the risk counts and rates name the risk
+    levels counted when the sidebar counts other levels than 中/高."""
+    language = language or lang()
+    text = fmt.label(code, language, short=short)
+    levels = filters().risk_levels
+    if code in ("risk_households", "risk_rate_per_1000") and tuple(levels) != indicators.DEFAULT_RISK_LEVELS:
+        shown = "、".join(levels) if language == "zh" else "/".join(levels)
+        if code == "risk_households":
+            return t("RISK_HOUSEHOLDS_OF", levels=shown)
+        return text + t("RISK_LEVELS_NOTE", levels=shown)
+    return text
+
+
 def filters() -> indicators.Filters:
     """What the sidebar's filters select (everything by default)."""
     ss = st.session_state
@@ -178,7 +192,7 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
         column.metric(
-            fmt.label(code, lang(), short=True),
+            label(code, lang(), short=True),
             fmt.value(code, now.get(code), lang()),
             delta=delta,
             delta_color="inverse" if code == "risk_rate_per_1000" else "normal",
@@ -191,8 +205,8 @@ def _parts_text(code: str, row: pd.Series) -> str | None:
     if code not in fmt.PARTS:
         return None
     num, den = fmt.PARTS[code]
-    return (f"{fmt.label(code, lang())} = {fmt.label(num, lang())} {fmt.value(num, row.get(num), lang())}"
-            f" ÷ {fmt.label(den, lang())} {fmt.value(den, row.get(den), lang())}")
+    return (f"{label(code, lang())} = {label(num, lang())} {fmt.value(num, row.get(num), lang())}"
+            f" ÷ {label(den, lang())} {fmt.value(den, row.get(den), lang())}")
 
 
 def thresholds(code: str, period: str) -> tuple[float, ...] | None:
@@ -294,13 +308,13 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
     if classes.k == 0:
         note = ""  # nothing to classify: no scheme to name
     tooltip_name = t("COUNTY") if county_level else t("TOWNSHIP")
-    fields, labels = ["region_name", "value"], [tooltip_name, fmt.label(code, language)]
+    fields, labels = ["region_name", "value"], [tooltip_name, label(code, language)]
     if num:
         fields += ["numerator", "denominator"]
-        labels += [fmt.label(num, language), fmt.label(den, language)]
+        labels += [label(num, language), label(den, language)]
     if radius_km:
         note += " · " + t("RADIUS_NOTE", km=f"{radius_km:g}")
-    draw(geojson, colour_of, fields, labels, title or fmt.label(code, language), rows, key,
+    draw(geojson, colour_of, fields, labels, title or label(code, language), rows, key,
          level=level, points=points, height=height, notes=[note], radius_km=radius_km)
 
 
@@ -384,7 +398,7 @@ def table_of(values: pd.DataFrame, codes: list[str], name_label: str, short: boo
     language = lang()
     out = pd.DataFrame({name_label: values["region_name"].to_numpy()})
     for code in codes:
-        out[fmt.label(code, language, short=short)] = [fmt.value(code, v, language) for v in values[code]]
+        out[label(code, language, short=short)] = [fmt.value(code, v, language) for v in values[code]]
     return out
 
 
@@ -396,7 +410,7 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
         t("COUNTY"): gaps["county_name"].fillna(fmt.MISSING).to_numpy(),
         t("TOWNSHIP"): gaps["township_name"].to_numpy(),
         t("ROOM_VILLAGE"): gaps["village_name"].fillna("").to_numpy(),
-        fmt.label("households_total", language): [fmt.count(v, language) for v in gaps["households"]],
+        label("households_total", language): [fmt.count(v, language) for v in gaps["households"]],
         t("GAPS_COL_KM"): ["" if fmt.is_missing(v) else f"{v:.1f}" for v in gaps["nearest_room_km"]],
         t("GAPS_COL_REASON"): gaps["reason"].to_numpy(),
     })
@@ -535,8 +549,8 @@ def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -
     if missing:
         rows.append((maps.MISSING_COLOUR, f"{t('HOTSPOT_NO_RATE')}（{unit.format(n=missing)}）"))
     fields = ["region_name", "cls", "value", "smoothed", "gi_z", "q"]
-    names = [t("TOWNSHIP"), t("HOTSPOT_CLASS"), fmt.label(code, language), t("HOTSPOT_SMOOTHED"), "Gi* z", t("HOTSPOT_Q")]
-    draw(geojson, colour_of, fields, names, t("HOTSPOT_MAP_TITLE", name=fmt.label(code, language)), rows, key,
+    names = [t("TOWNSHIP"), t("HOTSPOT_CLASS"), label(code, language), t("HOTSPOT_SMOOTHED"), "Gi* z", t("HOTSPOT_Q")]
+    draw(geojson, colour_of, fields, names, t("HOTSPOT_MAP_TITLE", name=label(code, language)), rows, key,
          level="township", notes=[t("HOTSPOT_LEGEND_NOTE")])
 
 
@@ -556,7 +570,7 @@ def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.D
         t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r) else labels_of[c]
                              for c, r in zip(merged["hotspot_class"], merged["rate_smoothed"])],
         t("HOTSPOT_SMOOTHED"): [fmt.value(code, v, language) for v in merged["rate_smoothed"]],
-        fmt.label(code, language): [fmt.value(code, v, language) for v in merged[code]],
-        fmt.label(num, language): [fmt.value(num, v, language) for v in merged[num]],
-        fmt.label(den, language): [fmt.value(den, v, language) for v in merged[den]],
+        label(code, language): [fmt.value(code, v, language) for v in merged[code]],
+        label(num, language): [fmt.value(num, v, language) for v in merged[num]],
+        label(den, language): [fmt.value(den, v, language) for v in merged[den]],
     })
