@@ -1,8 +1,9 @@
 """Every interface string, in Simplified Chinese first and English second.
 
 Pages call ``t("KEY", n=3)``; the language is the sidebar's choice (session_state["lang"]).
+The tables themselves are plain data: the exports (export/text.py) read the phrases they share
+with the pages from here, so streamlit is imported only when a page asks for the language.
 """
-import streamlit as st
 
 ZH = {
     "APP_TITLE": "妇联工作地图",
@@ -692,6 +693,8 @@ LANGS = {"zh": ZH, "en": EN}
 
 
 def lang() -> str:
+    import streamlit as st
+
     return st.session_state.get("lang", "zh")
 
 
