@@ -72,7 +72,18 @@ def test_export_never_imports_streamlit():
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert "streamlit" not in names, path.name
-        assert "ui.text" not in path.read_text(encoding="utf-8")
+    # and at run time: export/ reads the shared phrases from ui/text.py, which must not pull
+    # streamlit in on import (the CLI runs without it)
+    import subprocess
+    import sys
+
+    probe = ("import sys, importlib, pathlib\n"
+             "for p in sorted(pathlib.Path('export').glob('*.py')):\n"
+             "    importlib.import_module('export.' + p.stem)\n"
+             "import ui.text\n"
+             "print('streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_cjk_font_comes_from_mplfonts_and_has_the_glyphs():
