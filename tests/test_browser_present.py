@@ -7,7 +7,6 @@ or the playwright package (failing instead where the browser is required).
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import duckdb

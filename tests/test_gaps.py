@@ -11,7 +11,6 @@ EARTH_RADIUS_KM × π/180 ≈ 111.195 km, so KM_NORTH(3) is a point 3 km north o
       T9 320703009000 高公岛街道 not in the atlas: never listed
 """
 import math
-from datetime import date
 
 import duckdb
 import numpy as np

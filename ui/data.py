@@ -194,54 +194,41 @@ def database_exists() -> bool:
     return Path(db_path()).exists()
 
 
-def gaps(period: str, region_code: str, radius_km: float | None) -> pd.DataFrame:
-    """The 盲区 list (geo/gaps.py), once per (data version, period, region, radius)."""
-    return _gaps(db_path(), version(), period, region_code, radius_km, tuple(viewer_scope()))
+def scoped(target: str, period: str, *args, **kwargs) -> pd.DataFrame:
+    """``module:function(con, period, scope, *args, **kwargs)`` from geo/ or queries/, run on a
+    short read-only connection and cached per (database, data version, arguments, scope): the
+    statistics and lists the pages show are computed once, never on a mere rerun."""
+    return _scoped(db_path(), version(), target, period, args, tuple(sorted(kwargs.items())),
+                   tuple(viewer_scope()))
 
 
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _gaps(db: str, data_version: int, period: str, region_code: str, radius_km: float | None, scope: tuple) -> pd.DataFrame:
-    from geo import gaps as coverage_gaps
+@st.cache_data(ttl="1h", max_entries=128, show_spinner=False)
+def _scoped(db: str, data_version: int, target: str, period: str, args: tuple, kwargs: tuple,
+            scope: tuple) -> pd.DataFrame:
+    import importlib
 
+    module, name = target.split(":")
+    fn = getattr(importlib.import_module(module), name)  # looked up at call time
     with _connect(db) as con:
-        return coverage_gaps.gaps(con, period, list(scope), region_code, radius_km)
+        return fn(con, period, list(scope), *args, **dict(kwargs))
+
+
+def gaps(period: str, region_code: str, radius_km: float | None) -> pd.DataFrame:
+    """The 盲区 list (geo/gaps.py)."""
+    return scoped("geo.gaps:gaps", period, region_code, radius_km)
 
 
 def radius_summary(period: str, region_code: str, radius_km: float) -> pd.DataFrame:
-    return _radius_summary(db_path(), version(), period, region_code, radius_km, tuple(viewer_scope()))
-
-
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _radius_summary(db: str, data_version: int, period: str, region_code: str, radius_km: float, scope: tuple) -> pd.DataFrame:
-    from geo import gaps as coverage_gaps
-
-    with _connect(db) as con:
-        return coverage_gaps.radius_summary(con, period, list(scope), radius_km, region_code)
+    return scoped("geo.gaps:radius_summary", period, radius_km, region_code)
 
 
 def pacing(level: str, period: str, region_code: str) -> pd.DataFrame:
     """Screening against the year's targets (queries/pacing.py), as of the latest data date."""
-    return _pacing(db_path(), version(), level, period, region_code, tuple(viewer_scope()))
-
-
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _pacing(db: str, data_version: int, level: str, period: str, region_code: str, scope: tuple) -> pd.DataFrame:
-    from queries import pacing as screening_pacing
-
-    with _connect(db) as con:
-        return screening_pacing.pacing(con, period, list(scope), region_code, level=level)
+    return scoped("queries.pacing:pacing", period, region_code, level=level)
 
 
 def month_change(month: str, region_code: str) -> pd.DataFrame:
-    return _month_change(db_path(), version(), month, region_code, tuple(viewer_scope()))
-
-
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _month_change(db: str, data_version: int, month: str, region_code: str, scope: tuple) -> pd.DataFrame:
-    from queries import pacing as screening_pacing
-
-    with _connect(db) as con:
-        return screening_pacing.month_change(con, month, list(scope), region_code)
+    return scoped("queries.pacing:month_change", month, region_code)
 
 
 def save_targets(frame: pd.DataFrame) -> list:
@@ -253,15 +240,6 @@ def save_targets(frame: pd.DataFrame) -> list:
 
 
 def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Filters) -> pd.DataFrame:
-    """Smoothed rates and Gi*/local Moran classes (geo/risk.py), computed once per (measure,
-    period, region, filters, scope, data version) and cached: never on a mere rerun."""
-    return _hotspot_table(db_path(), version(), period, region_code, of, filters, tuple(viewer_scope()))
-
-
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _hotspot_table(db: str, data_version: int, period: str, region_code: str, of: str,
-                   filters: indicators.Filters, scope: tuple) -> pd.DataFrame:
-    from geo import risk
-
-    with _connect(db) as con:
-        return risk.table(con, period, list(scope), region_code, of=of, filters=filters)
+    """Smoothed rates and Gi*/local Moran classes (geo/risk.py), once per (measure, period,
+    region, filters, scope, data version)."""
+    return scoped("geo.risk:table", period, region_code, of=of, filters=filters)

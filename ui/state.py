@@ -7,7 +7,7 @@ browser); ``load``, ``widget``, ``go`` and ``publish`` tie them to Streamlit's s
 Every filter value is held in ``st.session_state`` under ``KEYS[name]`` (the sidebar widgets use
 those keys), and written to ``st.query_params`` on every run.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import streamlit as st
 

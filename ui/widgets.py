@@ -101,8 +101,7 @@ def _region_changed() -> None:
 def _town_changed() -> None:
     town = st.session_state.get("town")
     if town is not None:  # picked from the whole city: open its county
-        parents = dict(zip(data.townships()["region_code"], data.townships()["parent_code"]))
-        st.session_state["region"] = parents.get(town, st.session_state["region"])
+        st.session_state["region"] = township_parents().get(town, st.session_state["region"])
 
 
 def _filters_default() -> bool:
@@ -251,6 +250,21 @@ def shared_classes(values, other, code: str, period: str) -> classify.Classes:
     return classify.classify_with(values, breaks, lowest=float(both.min()) if len(both) else None, scheme=scheme)
 
 
+def map_shapes(townships_only: bool = False) -> tuple[str, dict]:
+    """(level, GeoJSON) the map draws: counties at city level unless the sidebar asks for
+    townships (or the map is about townships only), else the region's townships."""
+    _, region, _, view = current()
+    if view == "city" and not townships_only and st.session_state.get(state.KEYS["unit"]) == "county":
+        return "county", json.loads(data.county_geojson(region))
+    return "township", json.loads(data.township_geojson(view, region))
+
+
+def township_parents() -> dict[str, str]:
+    """Township code -> its county (or city) code, for the atlas townships in scope."""
+    towns = data.townships()
+    return dict(zip(towns["region_code"], towns["parent_code"]))
+
+
 def map_columns():
     """(map column, panel column or None): a township's panel opens beside the map."""
     if open_township() is None:
@@ -266,13 +280,12 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
     """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
     counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
     a township opens its panel."""
-    chosen, region, _, view = current()
+    chosen, region, _, _ = current()
     period = period or chosen
-    county_level = view == "city" and not townships_only and st.session_state.get(state.KEYS["unit"]) == "county"
-    level = "county" if county_level else "township"
+    level, geojson = map_shapes(townships_only)
+    county_level = level == "county"
     if values is None:
         values = data.indicator_table(level, period, region, filters())
-    geojson = json.loads(data.county_geojson(region) if county_level else data.township_geojson(view, region))
     by_code = values.set_index("region_code")
     language = lang()
     known = by_code[code].astype(float).to_numpy() if len(by_code) else []
@@ -354,7 +367,7 @@ def _on_click(returned: dict | None, key: str, level: str) -> None:
     if level == "county":
         state.go(region=code, town=None)
     else:
-        parents = dict(zip(data.townships()["region_code"], data.townships()["parent_code"]))
+        parents = township_parents()
         if code in parents:
             state.go(region=parents[code], town=code)
 
@@ -443,11 +456,10 @@ def status_text(status) -> str:
 
 def status_map(period: str, key: str) -> None:
     """Red/amber/green pacing status of each township (or county at city level)."""
-    _, region, _, view = current()
-    county_level = view == "city" and st.session_state.get(state.KEYS["unit"]) == "county"
-    level = "county" if county_level else "township"
+    _, region, _, _ = current()
+    level, geojson = map_shapes()
+    county_level = level == "county"
     pace = data.pacing(level, period, region).set_index("region_code")
-    geojson = json.loads(data.county_geojson(region) if county_level else data.township_geojson(view, region))
     language = lang()
     colour_of, counts = {}, {s: 0 for s in STATUS_COLOURS}
     for feature in geojson["features"]:
@@ -474,9 +486,9 @@ def status_map(period: str, key: str) -> None:
 
 def change_map(period: str, key: str) -> None:
     """Month-on-month change of the screening rate per township, in percentage points."""
-    _, region, _, view = current()
+    _, region, _, _ = current()
     change = data.month_change(period, region).set_index("region_code")
-    geojson = json.loads(data.township_geojson(view, region))
+    _, geojson = map_shapes(townships_only=True)
     language = lang()
     colour_of, counts = {}, [0] * len(CHANGE_COLOURS)
     for feature in geojson["features"]:
@@ -521,8 +533,7 @@ def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -
     """Townships coloured by hotspot class (热点, 冷点, outliers, 不显著; grey where no rate)."""
     from geo import hotspots
 
-    _, region, _, view = current()
-    geojson = json.loads(data.township_geojson(view, region))
+    _, geojson = map_shapes(townships_only=True)
     language = lang()
     by_code = towns.set_index("region_code")
     found = stats.set_index("region_code")
