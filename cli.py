@@ -174,6 +174,17 @@ def _checked(args, extra_check=None):
     return target, None
 
 
+def _period(con, args, scope):
+    """--period, or the latest complete month with data; None (after printing an empty result)
+    when the database holds no dated records."""
+    from queries import indicators
+
+    period = args.period or indicators.latest_month(con, scope)
+    if period is None:
+        print("[]" if args.json else "no records in the database", file=sys.stdout)
+    return period
+
+
 def _print_rows(frame, as_json: bool) -> None:
     if as_json:
         records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
@@ -190,9 +201,8 @@ def _indicators(args) -> int:
         return failed
     scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
-        period = args.period or indicators.latest_month(con, scope)
+        period = _period(con, args, scope)
         if period is None:
-            print("[]" if args.json else "no records in the database", file=sys.stdout)
             return 0
         frame = indicators.table(con, args.level, period, scope, args.region)
         frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of)
@@ -271,9 +281,8 @@ def _gaps(args) -> int:
         return failed
     scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
-        period = args.period or indicators.latest_month(con, scope)
+        period = _period(con, args, scope)
         if period is None:
-            print("[]" if args.json else "no records in the database", file=sys.stdout)
             return 0
         p = periods.parse(period) if isinstance(period, str) else period
         if args.region:

@@ -27,3 +27,14 @@ def app_env(demo_db, monkeypatch) -> Path:
     """Point the app (ATLAS_DB) at the session's demo database."""
     monkeypatch.setenv("ATLAS_DB", str(demo_db))
     return demo_db
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory, pytestconfig, request) -> Path:
+    """A folder for a browser module's screenshots; its path is printed even under -q."""
+    folder = tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-shots")
+    yield folder
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\nbrowser screenshots: {folder}")

@@ -50,6 +50,19 @@ def beijing_files() -> list[Path]:
     return files
 
 
+def require_tool(name: str, package: str) -> str:
+    """The path of a command-line tool a test needs: a skip without it, a failure where the
+    browser is required (scripts/test.sh and CI install it)."""
+    import shutil
+
+    found = shutil.which(name)
+    if found is None:
+        if REQUIRE_BROWSER:
+            raise RuntimeError(f"{name} is required (apt-get install {package})")
+        pytest.skip(f"{name} ({package}) is not installed")
+    return found
+
+
 def browser_api():
     """playwright.sync_api, or a module-level skip (a failure where the browser is required)."""
     if not CHROMIUM.exists():

@@ -158,17 +158,6 @@ def net() -> NetLog:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory, pytestconfig):
-    """Folder for screenshots; its path is printed even under -q."""
-    folder = tmp_path_factory.mktemp("screenshots")
-    yield folder
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            print(f"\nbrowser screenshots: {folder}")
-
-
-@pytest.fixture(scope="module")
 def context(net):
     """One headless Chromium context for the module, logging the network into ``net``."""
     with sync_api.sync_playwright() as p:

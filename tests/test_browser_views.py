@@ -145,16 +145,6 @@ def app_url(demo_db, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory, pytestconfig):
-    folder = tmp_path_factory.mktemp("view-shots")
-    yield folder
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            print(f"\nbrowser screenshots: {folder}")
-
-
-@pytest.fixture(scope="module")
 def context():
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -4,7 +4,6 @@ queries.pacing.pacing, geo.risk.table) formatted here with ui.fmt."""
 import ast
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+
+from tests.support import require_tool
 from docx import Document
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
@@ -339,10 +340,10 @@ def test_png_size_and_pixels(exports, con):
         assert tuple(int(row.colour[i:i + 2], 16) for i in (1, 3, 5)) in colours
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_pdf_pages_are_a4_landscape_and_not_blank(exports, tmp_path):
+    pdftoppm = require_tool("pdftoppm", "poppler-utils")  # a failure in CI, never a silent skip
     pdf = exports / "deck.pdf"
-    subprocess.run(["pdftoppm", "-r", "72", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run([pdftoppm, "-r", "72", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) == 4
     for page in pages:
