@@ -55,8 +55,8 @@ def _version(db: str, stamp: tuple) -> int:
 
 
 def version_row() -> dict:
-    with _connect(db_path()) as con:
-        return runner.run(con, "data_version").iloc[0].to_dict()
+    """The data version and its note, for the sidebar: cached per version like every query."""
+    return query("data_version").iloc[0].to_dict()
 
 
 def query(name: str, **params) -> pd.DataFrame:
