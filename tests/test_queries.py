@@ -69,3 +69,20 @@ def test_a_query_name_is_never_a_path():
 def test_missing_or_extra_params_are_rejected(demo_db):
     with runner.connect(demo_db) as con, pytest.raises(duckdb.Error):
         runner.run(con, "latest_month", today=date(2026, 1, 1))  # no scope
+
+
+@pytest.mark.parametrize("levels, types", [(["中", "高"], []), (["高"], ["家庭暴力"])])
+def test_the_panel_trend_counts_a_month_as_the_indicators_do(demo_db, levels, types):
+    """township_trend.sql repeats indicators.sql's counting rule month by month: they must agree."""
+    from queries import indicators
+
+    flt = indicators.Filters(risk_levels=tuple(levels), risk_types=tuple(types))
+    with runner.connect(demo_db) as con:
+        trend = runner.run(con, "township_trend", first_month=date(2025, 1, 1), last_month=date(2025, 6, 1),
+                           scope=["320722"], risk_levels=levels, risk_types=types, case_sources=[])
+        for row in trend.itertuples():
+            month = f"{row.month_start.year}-{row.month_start.month:02d}"
+            county = indicators.table(con, "county", month, [""], "320722000000", flt).iloc[0]
+            assert (row.households_screened, row.risk_households, row.cases_received) == (
+                county["households_screened"], county["risk_households"], county["cases_received"]), month
+    assert trend["risk_households"].sum() > 0
