@@ -5,7 +5,8 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
+                         [--sheet NAME] [--dry-run] [--replace] [--json] [--report FILE.xlsx] [--user NAME]
+    python cli.py import --undo ID [--db PATH] [--json]
     python cli.py snapshot --view overview|coverage|screening|hotspots [--region CODE] [--period P]
                            --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     gap.add_argument("--json", action="store_true", help="print a JSON array")
 
     imp = sub.add_parser("import", help="import ledgers and boundary files (all or nothing per file)")
-    imp.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
+    imp.add_argument("paths", nargs="*", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
     imp.add_argument("--db", help="database path (created with the division register if missing)")
     imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases",
                                         "targets"],
@@ -64,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
     imp.add_argument("--user", help="who is importing (default: the login name)")
+    imp.add_argument("--replace", action="store_true",
+                     help="agree to replace more existing rows than a file brings (a partial list); "
+                          "without it such a file is rejected and what it would replace is listed")
+    imp.add_argument("--undo", type=int, metavar="ID",
+                     help="undo import ID (see the import history): its rows go, the rows it replaced come back")
 
     snap = sub.add_parser("snapshot", help="export a view (or the whole deck) as PNG, PDF, PPTX, HTML or a .docx brief")
     what = snap.add_mutually_exclusive_group(required=True)
@@ -109,6 +115,12 @@ def _import(args, parser) -> int:
 
     from importer import fields, pipeline, report
 
+    if args.undo is not None:
+        if args.paths:
+            parser.error("--undo takes no files")
+        return _undo(args)
+    if not args.paths:
+        parser.error("import: give one or more files, or --undo ID")
     mapping = _pairs(args.map, "--map", parser)
     matches = _pairs(args.match, "--match", parser)
     known = {f.name for fs in fields.KINDS.values() for f in fs} | {"code", "county", "layer"}
@@ -123,7 +135,7 @@ def _import(args, parser) -> int:
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
-            dry_run=args.dry_run, user=args.user,
+            dry_run=args.dry_run, user=args.user, replace=args.replace,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)
@@ -134,6 +146,30 @@ def _import(args, parser) -> int:
     if args.report:
         report.write_xlsx(results, args.report)
     return 1 if any(r.status == "rejected" for r in results) else 0
+
+
+def _undo(args) -> int:
+    from importer import history, messages, pipeline
+
+    target = paths.db_path(args.db)
+    if not target.exists():
+        print(f"no database at {target}", file=sys.stderr)
+        return 2
+    try:
+        done = history.undo(target, args.undo, args.user or pipeline.who())
+    except history.UndoRefused as refused:
+        why, expected = messages.describe(refused.code, refused.detail)
+        if args.json:
+            print(json.dumps({"undo": args.undo, "status": "refused", "message": why, "expected": expected},
+                             ensure_ascii=False))
+        else:
+            print(f"{why}；{expected}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"undo": args.undo, "status": "undone", **done}, ensure_ascii=False))
+    else:
+        print(messages.undone(done))
+    return 0
 
 
 def _demo(args) -> int:

@@ -132,8 +132,8 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
                 "cases": len(cases),
                 "risk_clusters": clusters,
             }
-            con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
-            schema.bump_version(con, f"demo seed={seed} scale={scale}")
+            with schema.transaction(con, f"demo seed={seed} scale={scale}"):
+                con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
             con.execute("checkpoint")
         os.replace(tmp_name, path)
     finally:
@@ -431,7 +431,7 @@ def _screenings(con: duckdb.DuckDBPyConnection, towns: pd.DataFrame, villages: p
     raw = pd.concat(chunks, ignore_index=True)
     con.register("raw_screenings", raw)
     con.execute("""
-        insert into screenings
+        insert into screenings by name
         select
             'S' || lpad(cast(row_number() over () as varchar), 8, '0') as screening_id,
             -- synthetic household id: village code + serial; identifies nobody

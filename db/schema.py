@@ -1,6 +1,7 @@
 """Create the schema and keep the data version: the one place that knows the DDL."""
 import secrets
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def new_database(path: str | Path) -> None:
         create(con)
         register.insert_register(con)
         household_salt(con)
-        bump_version(con, "new database: schema and register")
+        with transaction(con, "new database: schema and register"):
+            pass
 
 
 def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:
@@ -62,16 +64,33 @@ def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:
     return con.execute("select version from data_version").fetchall()[0][0]
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, note: str):
+    """Every write to the atlas: begin, the caller's statements, the version bump, commit; or,
+    on any exception, roll back and re-raise, leaving the database and its version as they were."""
+    con.execute("begin")
+    try:
+        yield con
+        bump_version(con, note)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select version from data_version").fetchall()[0][0]
 
 
+# Tables an import writes (each with import_id, and a <table>_replaced twin for undo).
+UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_summaries", "screening_targets")
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
           "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
-          "snapshots")
+          "snapshots", "atlas_joins") + tuple(f"{t}_replaced" for t in UNDOABLE)
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
-ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"))
+ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),
+                 ("imports", "undone_by"), ("imports", "superseded_by")) + tuple((t, "import_id") for t in UNDOABLE)
 
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:
@@ -89,7 +108,7 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
             con.execute("drop index if exists screenings_by_township")
             con.execute("alter table screenings rename to screenings_indexed")
             create(con)
-            con.execute("insert into screenings select * from screenings_indexed")
+            con.execute("insert into screenings by name select * from screenings_indexed")
             con.execute("drop table screenings_indexed")
         create(con)
         household_salt(con)

@@ -179,3 +179,34 @@ create table if not exists snapshots (
     created_at timestamp not null,
     created_by varchar
 );
+
+-- Undo (cli.py import --undo ID, the 撤销 button in the import history). Every row an import
+-- writes carries its import_id (null: written by the demo builder or before imports could be
+-- undone); every row it deletes or rewrites is kept in <table>_replaced, with replaced_by = the
+-- import that replaced it, until that import is undone (the rows go back, exactly) or a later
+-- import supersedes it. imports.undone_at marks an undone import.
+alter table regions add column if not exists import_id integer;
+alter table boundaries add column if not exists import_id integer;
+alter table rooms add column if not exists import_id integer;
+alter table screenings add column if not exists import_id integer;
+alter table cases add column if not exists import_id integer;
+alter table screening_summaries add column if not exists import_id integer;
+alter table screening_targets add column if not exists import_id integer;
+alter table imports add column if not exists undone_at timestamp;
+alter table imports add column if not exists undone_by varchar;
+create table if not exists regions_replaced as select *, null::integer as replaced_by from regions limit 0;
+create table if not exists boundaries_replaced as select *, null::integer as replaced_by from boundaries limit 0;
+create table if not exists rooms_replaced as select *, null::integer as replaced_by from rooms limit 0;
+create table if not exists screenings_replaced as select *, null::integer as replaced_by from screenings limit 0;
+create table if not exists cases_replaced as select *, null::integer as replaced_by from cases limit 0;
+create table if not exists screening_summaries_replaced as
+    select *, null::integer as replaced_by from screening_summaries limit 0;
+create table if not exists screening_targets_replaced as
+    select *, null::integer as replaced_by from screening_targets limit 0;
+alter table imports add column if not exists superseded_by integer;
+-- Townships an import brought into the atlas (regions.in_atlas turned true), so undo can take
+-- them out again when none of their data is left.
+create table if not exists atlas_joins (
+    import_id integer not null,
+    region_code varchar not null
+);

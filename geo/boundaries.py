@@ -102,6 +102,7 @@ def write(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
     con.register("boundary_rows", rows)
     try:
         con.execute("delete from boundaries where region_code in (select region_code from boundary_rows)")
-        con.execute("insert into boundaries select region_code, boundary_source, source_note, geometry from boundary_rows")
+        con.execute("insert into boundaries (region_code, boundary_source, source_note, geometry) "
+                    "select region_code, boundary_source, source_note, geometry from boundary_rows")
     finally:
         con.unregister("boundary_rows")

@@ -19,7 +19,7 @@ class BoundaryPlan:
     remember_mapping: tuple | None = None
     options: dict | None = None
 
-    def count_replaced(self, db) -> int:
+    def count_replaced(self, db, result=None) -> int:
         with connect_for_read(db) as con:
             con.register("incoming", self.rows[["region_code"]])
             try:
@@ -28,25 +28,33 @@ class BoundaryPlan:
             finally:
                 con.unregister("incoming")
 
-    def commit(self, con) -> None:
+    def commit(self, con, import_id: int) -> None:
+        """Inside the caller's transaction. New counties and townships carry the import's id, and
+        the boundaries it replaces are kept, so the import can be undone (importer/history.py)."""
+        from importer import history
+
         con.register("incoming", self.rows)
         con.register("incoming_counties", self.new_counties)
         try:
             con.execute("""
-                insert into regions (region_code, name, level, parent_code, province_code, city_code, county_code)
-                select region_code, name, 'county', province_code, province_code, city_code, region_code
+                insert into regions (region_code, name, level, parent_code, province_code, city_code, county_code,
+                                     import_id)
+                select region_code, name, 'county', province_code, province_code, city_code, region_code, $import_id
                 from incoming_counties
                 where region_code not in (select region_code from regions)
-            """)
+            """, {"import_id": import_id})
             con.execute("""
-                insert into regions (region_code, name, level, parent_code, province_code, city_code, county_code, in_atlas)
-                select region_code, name, 'township', county_code, province_code, city_code, county_code, true
+                insert into regions (region_code, name, level, parent_code, province_code, city_code, county_code,
+                                     in_atlas, import_id)
+                select region_code, name, 'township', county_code, province_code, city_code, county_code, true,
+                       $import_id
                 from incoming where is_new and region_code not in (select region_code from regions)
-            """)
-            con.execute("update regions set in_atlas = true where region_code in (select region_code from incoming)")
-            con.execute("delete from boundaries where region_code in (select region_code from incoming)")
-            con.execute("insert into boundaries select region_code, 'imported', ?, geometry from incoming",
-                        [self.source_note])
+            """, {"import_id": import_id})
+            history.join_atlas(con, "select region_code from incoming", import_id)
+            history.replace(con, "boundaries", "t.region_code in (select region_code from incoming)", import_id)
+            con.execute("""insert into boundaries (region_code, boundary_source, source_note, geometry, import_id)
+                           select region_code, 'imported', $note, geometry, $import_id from incoming""",
+                        {"note": self.source_note, "import_id": import_id})
         finally:
             con.unregister("incoming")
             con.unregister("incoming_counties")

@@ -91,7 +91,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     ),
     "cases": (
         Field("case_id", "案件编号", "text", ("案件编号", "编号", "案号", "纠纷编号", "登记编号", "案件号"),
-              required=True),
+              help="有编号的按编号合并（新增或更新）；没有编号列的文件替换所涉乡镇和月份的纠纷"),
         Field("received_date", "受理日期", "date", ("受理日期", "登记日期", "受理时间", "接收日期", "收案日期",
                                                  "发生日期", "登记时间", "接报日期"), required=True),
     ) + _PLACE + (

@@ -46,7 +46,6 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "county_unknown": ("区县名称无法识别，已忽略", "请填写区县全称，如 海州区"),
     "code_name_conflict": ("区划代码与乡镇名称不一致，按代码导入", "请核对代码和名称"),
     # rows and the whole table
-    "duplicate": ("与第 {detail} 行重复", "同一记录只保留一行"),
     "closed_before_received": ("办结日期早于受理日期", "办结日期应不早于受理日期"),
     "closed_before_opened": ("撤销日期早于建成日期", "撤销日期应不早于建成日期"),
     "screened_over_registered": ("排查户数 {detail} 超过登记户数", "排查户数不应超过该乡镇的登记户数；请核对，或先导入区划与底数"),
@@ -74,9 +73,52 @@ PROBLEMS: dict[str, tuple[str, str]] = {
 }
 
 
+PROBLEMS.update({
+    "duplicate_dropped": ("与第 {detail} 行是同一条记录，只保留一次", "同一记录只需填写一行（此为提醒）"),
+    "conflicting_duplicate": ("与第 {detail} 行是同一记录（编号相同，或同户同日），但“{detail2}”不同",
+                              "请核对两行，删去错误的一行或改正编号"),
+    "same_name_room": ("与第 {detail} 行的阵地同名，按两个阵地导入", "如为同一阵地，请删去一行（此为提醒）"),
+    "replaces": ("{detail}", "导入后原有记录可撤销恢复（此为提醒）"),
+    "replaces_more": ("{detail}，多于本文件带来的记录", "如确认以本文件为准，请勾选“确认替换”或使用 --replace"),
+    "undo_no_such_import": ("没有第 {detail} 次导入", "请在导入记录中查看编号"),
+    "undo_already": ("第 {detail} 次导入已撤销", "无需再次撤销"),
+    "undo_superseded": ("第 {detail} 次导入的数据已被第 {detail2} 次导入全部替换，不能单独撤销",
+                        "如需恢复，请撤销第 {detail2} 次导入"),
+    "undo_later_first": ("第 {detail} 次导入的部分数据已被第 {detail2} 次导入替换", "请先撤销第 {detail2} 次导入"),
+    "undo_conflict": ("撤销会与后来导入的记录冲突（{detail}）", "请先撤销后来的导入"),
+})
+
+# What a row of each kind is, for the replacement notice (“已有的 10 件纠纷”).
+UNITS = {"cases": "件纠纷", "screening": "条排查记录", "screening_summary": "条排查汇总", "rooms": "个调解阵地",
+         "regions": "条户数底数", "targets": "条年度目标", "boundaries": "个乡镇边界",
+         "cases_summary": "条纠纷统计"}
+
+
+def month_span(first: str | None, last: str | None) -> str:
+    """2025-04, 2025-06 -> 2025年4—6月; across a year, 2024年11月—2025年2月; no months -> ''."""
+    if not first:
+        return ""
+    y1, m1 = int(first[:4]), int(first[5:7])
+    y2, m2 = int(last[:4]), int(last[5:7])
+    if (y1, m1) == (y2, m2):
+        return f"{y1}年{m1}月"
+    if y1 == y2:
+        return f"{y1}年{m1}—{m2}月"
+    return f"{y1}年{m1}月—{y2}年{m2}月"
+
+
+def replacement(township: str, first: str | None, last: str | None, rows: int, brings: int, kind: str) -> str:
+    """将替换 新坝镇 2025年4—6月已有的 10 件纠纷（本文件 18 件）"""
+    unit = UNITS.get(kind, "条记录")
+    return f"将替换 {township} {month_span(first, last)}已有的 {rows:,} {unit}（本文件 {brings:,} {unit[0]}）"
+
+
 def describe(code: str, detail: str = "") -> tuple[str, str]:
+    """(why, expected) for a code; a detail "a|b" fills {detail} and {detail2}."""
     why, expected = PROBLEMS.get(code, (code, ""))
-    return why.replace("{detail}", detail or ""), expected.replace("{detail}", detail or "")
+    first, _, second = (detail or "").partition("|") if "{detail2}" in why + expected else (detail or "", "", "")
+    fill = lambda text: text.replace("{detail}", first).replace("{detail2}", second)  # noqa: E731
+    return fill(why), fill(expected)
 
 PROBLEMS["not_township"] = ("该区划代码不是乡镇级（{detail}）", "乡镇级代码的后三位为 000，第7–9位不为 000")
 PROBLEMS.update({
@@ -86,3 +128,8 @@ PROBLEMS.update({
     "encoding_guessed": ("属性文字编码与 .cpg 声明不符，已按 {detail} 读取", "请核对乡镇名称是否显示正常（此为提醒）"),
     "layer_chosen": ("文件有多个图层，已选用面要素最多的一个（{detail}）", "如需其他图层，请指定图层名（此为提醒）"),
 })
+
+
+def undone(done: dict) -> str:
+    return (f"已撤销第 {done['import_id']} 次导入（{done['file']}）：删除 {done['removed']:,} 条，"
+            f"恢复 {done['restored']:,} 条")

@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
@@ -26,107 +26,15 @@ import pyarrow.compute as pc
 
 from db import schema
 from geo import names
-from importer import fields, messages, read, values
+from importer import fields, history, messages, read, values
+from importer.kinds import KINDS, Chunk, LedgerKind
+from importer.result import MAX_LISTED, Issue, Problems, Result, Unmatched  # noqa: F401 (re-exported)
 
-MAX_LISTED = 50_000          # problems listed in full; beyond this only counted
 LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
 STAGING_MEMORY = "128MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
 COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
-
-
-@dataclass
-class Issue:
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-    expected: str
-    code: str
-    severity: str = "error"   # error blocks the import; warning does not
-
-    def to_json(self) -> dict:
-        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message,
-                "expected": self.expected, "code": self.code}
-
-
-@dataclass
-class Unmatched:
-    name: str | None
-    county: str | None
-    code: str | None
-    problem: str
-    rows: list[int]
-    count: int
-    candidates: list[dict]
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Result:
-    file: str
-    kind: str | None = None
-    status: str = "rejected"          # imported | unchanged | rejected | dry_run
-    rows: int = 0                     # data rows read (blank, total and note rows not counted)
-    accepted: int = 0
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    unmatched: list[Unmatched] = field(default_factory=list)
-    errors_total: int = 0
-    replaced: int = 0
-    townships: int = 0
-    periods: list[str] = field(default_factory=list)
-    skipped: dict = field(default_factory=dict)      # total rows, note rows, blank rows
-    sheet: str | None = None
-    sheets: list[str] = field(default_factory=list)  # every worksheet of a workbook, to pick from
-    encoding: str | None = None
-    headers: list[str] = field(default_factory=list)
-    mapping: dict = field(default_factory=dict)      # header as written -> field name
-    remembered: bool = False                          # the mapping came from an earlier file
-    unmapped: list[dict] = field(default_factory=list)
-    preview: pd.DataFrame | None = None
-    file_hash: str = ""
-    import_id: int | None = None
-    previous_import: dict | None = None
-    seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        return {
-            "file": self.file, "kind": self.kind, "status": self.status, "rows": self.rows,
-            "accepted": self.accepted, "errors": [e.to_json() for e in self.errors],
-            "errors_total": self.errors_total,
-            "warnings": [w.to_json() for w in self.warnings],
-            "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
-            "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
-            "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
-            "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
-            "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
-        }
-
-
-class _Problems:
-    """Collects issues, listing the first MAX_LISTED errors and counting the rest."""
-
-    def __init__(self, result: Result):
-        self.result = result
-
-    def add(self, code: str, row=None, column=None, value=None, detail: str = "", severity="error"):
-        why, expected = messages.describe(code, detail)
-        if value is not None and not isinstance(value, str):
-            value = str(value)
-        if value is not None and len(value) > 80:
-            value = value[:77] + "…"
-        issue = Issue(None if row is None else int(row), column, value, why, expected, code, severity)
-        if severity == "warning":
-            if len(self.result.warnings) < MAX_LISTED:
-                self.result.warnings.append(issue)
-            return
-        self.result.errors_total += 1
-        if len(self.result.errors) < MAX_LISTED:
-            self.result.errors.append(issue)
 
 
 # ---- the database side ------------------------------------------------------------------------
@@ -175,7 +83,8 @@ class Context:
                         con.execute("select signature, kind, mapping from header_mappings").fetchall()}
             imported = {}
             for h, i, f, t, k, summary in con.execute(
-                    "select file_hash, import_id, file_name, finished_at, kind, summary from imports").fetchall():
+                    "select file_hash, import_id, file_name, finished_at, kind, summary from imports"
+                    " where undone_at is null").fetchall():
                 options = json.loads(summary or "{}").get("options")
                 imported[(h, json.dumps(options, sort_keys=True, ensure_ascii=False))] = {
                     "import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
@@ -202,11 +111,12 @@ def header_signature(headers: list[str]) -> str:
 def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
-        today: date | None = None, boundary_fields: dict | None = None) -> Result:
+        today: date | None = None, boundary_fields: dict | None = None, replace: bool = False) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written -> field name ("" ignores the column); matches: township name as
-    written -> 12-digit code (a person's confirmation, stored as an alias on commit).
+    written -> 12-digit code (a person's confirmation, stored as an alias on commit); replace:
+    the person agreed to replace more rows than the file brings (see _say_replacements).
     """
     started = time.perf_counter()
     started_at = datetime.now()
@@ -214,7 +124,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     name = file_name or path.name
     result = Result(file=name)
     progress = progress or (lambda fraction, step: None)
-    problems = _Problems(result)
+    problems = Problems(result)
     today = today or date.today()
 
     fresh = None
@@ -255,7 +165,11 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             return result
         plan.options = options
         progress(0.85, "plan")
-        result.replaced = plan.count_replaced(target)
+        result.replaced = plan.count_replaced(target, result)
+        _say_replacements(context, result, problems, replace or dry_run)
+        if result.errors_total:
+            result.status = "rejected"
+            return result
         if dry_run:
             result.status = "dry_run"
             return result
@@ -267,15 +181,18 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             # importer's read-only connections could not open the file beside another one).
             con.execute(f"set memory_limit = '{COMMIT_MEMORY}'")
             con.execute("set preserve_insertion_order = false")
-            con.execute("begin")
+            attach = getattr(plan, "attach", None)
+            if attach:  # outside the transaction: a database is detached only with no work pending
+                attach(con)
             try:
-                plan.commit(con)
-                _remember(con, result, plan, user, started_at)
-                schema.bump_version(con, f"import {result.kind}: {name}")
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
+                with schema.transaction(con, f"import {result.kind}: {name}"):
+                    import_id = history.next_import_id(con)
+                    plan.commit(con, import_id)
+                    _remember(con, result, plan, user, started_at, import_id)
+                    history.supersede(con, import_id)
+            finally:
+                if attach:
+                    plan.detach(con)
             con.execute("checkpoint")  # now, within the ceiling, rather than at close
         if fresh is not None:
             os.replace(fresh, db)
@@ -293,13 +210,28 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             Path(str(fresh) + ".wal").unlink(missing_ok=True)
 
 
-def _remember(con, result: Result, plan, user: str | None, started_at: datetime) -> None:
-    import_id = con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchall()[0][0]
+def _say_replacements(context: Context, result: Result, problems: Problems, allowed: bool) -> None:
+    """Before anything is replaced, say exactly what: one line per township. Replacing more than
+    the file brings for a township (a partial list) needs an explicit yes."""
+    names_of = dict(zip(context.towns["region_code"], context.towns["name"]))
+    unit = result.kind or ""
+    for r in result.replacements:
+        r["township"] = names_of.get(r["township_code"], r["township_code"])
+        text = messages.replacement(r["township"], r["first"], r["last"], r["rows"], r["brings"], unit)
+        shrinks = r["rows"] > r["brings"]
+        problems.add("replaces_more" if shrinks else "replaces", None, None, None, detail=text,
+                     severity="error" if shrinks and not allowed else "warning")
+
+
+def _remember(con, result: Result, plan, user: str | None, started_at: datetime, import_id: int) -> None:
     result.import_id = import_id
-    summary = {"options": plan.options, "replaced": result.replaced, "warnings": len(result.warnings), "skipped": result.skipped,
+    summary = {"options": plan.options, "replaced": result.replaced, "replacements": result.replacements,
+               "duplicates_dropped": result.duplicates_dropped, "warnings": len(result.warnings), "skipped": result.skipped,
                "sheet": result.sheet, "mapping": result.mapping}
     con.execute(
-        "insert into imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """insert into imports (import_id, file_name, file_hash, kind, rows_in, rows_accepted, rows_replaced,
+                                townships, periods, started_at, finished_at, imported_by, summary)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [import_id, result.file, result.file_hash, result.kind, result.rows, result.accepted,
          result.replaced, result.townships, ",".join(result.periods), started_at, datetime.now(),
          user or who(), json.dumps(summary, ensure_ascii=False, default=str)],
@@ -331,149 +263,60 @@ def who() -> str:
 
 @dataclass
 class LedgerPlan:
-    kind: str
+    kind: LedgerKind
     staging: Path
     aliases: list = field(default_factory=list)
     remember_mapping: tuple | None = None
     salt: str = ""
     options: dict | None = None
 
-    def _attach(self, con, alias: str = "stg") -> None:
-        con.execute(f"attach '{self.staging.as_posix()}' as {alias} (read_only)")
+    def attach(self, con) -> None:
+        con.execute(f"attach '{self.staging.as_posix()}' as stg (read_only)")
 
-    def count_replaced(self, db: Path) -> int:
+    def detach(self, con) -> None:
+        con.execute("detach stg")
+
+    def count_replaced(self, db: Path, result: Result) -> int:
+        """What the commit would replace, per township and span of months, into the result."""
+        kind = self.kind
+        month = f"strftime({kind.month_of}, '%Y-%m')" if kind.month_of else "null"
         with connect_for_read(db) as con:
-            self._attach(con)
+            self.attach(con)
             try:
-                return int(con.execute(_REPLACED_SQL[self.kind]).fetchall()[0][0])
+                groups = con.execute(f"""
+                    with replaced as (
+                        select t.township_code as township_code, {month} as month, count(*) as n
+                        from {kind.table} as t
+                        where ({kind.replaced_where}) and ({kind.report_where}) group by all
+                    ), brought as (
+                        select township_code, {month} as month, count(*) as n from stg.staged
+                        where township_code is not null group by all
+                    )
+                    select r.township_code, min(r.month), max(r.month), sum(r.n),
+                           coalesce(sum(b.n), 0)
+                    from replaced as r left join brought as b
+                        on b.township_code = r.township_code and b.month is not distinct from r.month
+                    group by r.township_code order by r.township_code
+                """.replace("t.township_code", "t.region_code" if kind.table == "regions" else "t.township_code")
+                                     ).fetchall()
             finally:
-                con.execute("detach stg")
+                self.detach(con)
+        result.replacements = [{"township_code": code, "first": first, "last": last, "rows": int(n),
+                                "brings": int(brings)} for code, first, last, n, brings in groups]
+        result.needs_replace = any(r["rows"] > r["brings"] for r in result.replacements)
+        return sum(r["rows"] for r in result.replacements)
 
-    def commit(self, con) -> None:
-        self._attach(con)
-        try:
-            for statement in _COMMIT_SQL[self.kind]:
-                con.execute(statement, {"salt": self.salt} if "$salt" in statement else None)
-            con.execute("""
-                update regions set in_atlas = true
-                where level = 'township' and not in_atlas
-                    and region_code in (select distinct township_code from stg.staged)
-            """)
-        finally:
-            con.execute("detach stg")
-
-
-# Rows the import replaces: what the same townships already hold for the same periods.
-_REPLACED_SQL = {
-    "screening": """
-        select count(*) from screenings as s
-        where exists (select 1 from stg.scope as p where p.township_code = s.township_code
-                      and p.month_start = date_trunc('month', s.screened_date))
-    """,
-    "screening_summary": """
-        select count(*) from screening_summaries as s
-        join stg.scope as p using (township_code, period_start, period_end)
-    """,
-    "cases": """
-        select count(*) from cases as c
-        where exists (select 1 from stg.scope as p where p.township_code = c.township_code
-                      and p.month_start = date_trunc('month', c.received_date))
-           or c.case_id in (select case_id from stg.staged)
-    """,
-    "rooms": """
-        select count(*) from rooms where township_code in (select township_code from stg.scope)
-           or room_id in (select room_id from stg.staged)
-    """,
-    "regions": """
-        select count(*) from regions where region_code in (select township_code from stg.scope)
-            and (households_total is not null or villages_total is not null)
-    """,
-    "targets": """
-        select count(*) from screening_targets as g
-        join stg.scope as p on p.township_code = g.township_code and p.year = g.year
-    """,
-}
-
-_VILLAGE_CODE = """
-    coalesce(v.village_code, case when s.village is null then null else s.township_code || '-' || s.village end)
-"""
-
-_COMMIT_SQL = {
-    "screening": [
-        """delete from screenings as s
-           where exists (select 1 from stg.scope as p where p.township_code = s.township_code
-                         and p.month_start = date_trunc('month', s.screened_date))""",
-        f"""insert into screenings
-            select 'imp-' || $salt[1:6] || '-' || md5(s.township_code || '|' || s.household_raw || '|'
-                       || s.screened_date || '|' || s.row_no || '|' || $salt)[1:20],
-                   md5($salt || '|' || s.township_code || '|' || s.household_raw),
-                   s.township_code, {_VILLAGE_CODE}, s.screened_date, s.risk_level, s.risk_type
-            from stg.staged as s
-            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
-    ],
-    "screening_summary": [
-        """delete from screening_summaries as s
-           where exists (select 1 from stg.scope as p where p.township_code = s.township_code
-                         and p.period_start = s.period_start and p.period_end = s.period_end)""",
-        """insert into screening_summaries
-           select township_code, period_start, period_end, households_screened,
-                  coalesce(risk_low, 0), coalesce(risk_medium, 0), coalesce(risk_high, 0)
-           from stg.staged""",
-    ],
-    "cases": [
-        """delete from cases as c
-           where exists (select 1 from stg.scope as p where p.township_code = c.township_code
-                         and p.month_start = date_trunc('month', c.received_date))
-              or c.case_id in (select case_id from stg.staged)""",
-        f"""insert into cases
-            select s.case_id, s.received_date, s.closed_date, s.township_code, {_VILLAGE_CODE},
-                   s.case_type, s.source, s.risk_level,
-                   coalesce(s.outcome, case when s.closed_date is null then '在办' end),
-                   (select min(r.room_id) from rooms as r
-                    where r.township_code = s.township_code and r.name = s.room)
-            from stg.staged as s
-            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
-    ],
-    "rooms": [
-        """delete from rooms where township_code in (select township_code from stg.scope)
-              or room_id in (select room_id from stg.staged)""",
-        f"""insert into rooms
-            select s.room_id, s.name, s.room_type, s.township_code, {_VILLAGE_CODE}, s.address,
-                   s.longitude, s.latitude, s.opened_date, s.closed_date, s.mediators, s.meets_standard
-            from stg.staged as s
-            left join villages as v on v.township_code = s.township_code and v.name = s.village""",
-    ],
-    "regions": [
-        """update regions as r
-           set households_total = coalesce(s.households, r.households_total),
-               villages_total = coalesce(s.villages, r.villages_total)
-           from stg.staged as s
-           where r.region_code = s.township_code""",
-    ],
-    "targets": [
-        """delete from screening_targets as g
-           where exists (select 1 from stg.scope as p where p.township_code = g.township_code and p.year = g.year)""",
-        """insert into screening_targets (township_code, year, target_households, updated_at)
-           select township_code, year, target_households, current_localtimestamp() from stg.staged""",
-    ],
-}
-
-# Typed columns of each kind's staging table, after parsing (household ids stay raw here: the
-# staging file is private and deleted; they are salted and hashed on the way into the atlas).
-_STAGED = {
-    "regions": ["households", "villages"],
-    "rooms": ["room_id", "name", "room_type", "village", "address", "longitude", "latitude",
-              "opened_date", "closed_date", "mediators", "meets_standard"],
-    "screening": ["screened_date", "village", "household_raw", "risk_level", "risk_type"],
-    "screening_summary": ["period_start", "period_end", "households_screened", "risk_low",
-                          "risk_medium", "risk_high"],
-    "cases": ["case_id", "received_date", "village", "case_type", "source", "risk_level", "outcome",
-              "closed_date", "room"],
-    "targets": ["year", "target_households"],
-}
+    def commit(self, con, import_id: int) -> None:
+        """Inside the caller's transaction, with the staging file attached as stg."""
+        kind = self.kind
+        history.replace(con, kind.table, kind.replaced_where, import_id)
+        con.execute(kind.insert_sql, {k: v for k, v in {"import_id": import_id, "salt": self.salt}.items()
+                                      if f"${k}" in kind.insert_sql})
+        if kind.table != "regions":
+            history.join_atlas(con, "select township_code from stg.staged", import_id)
 
 
-def _stage_ledger(path, name, context: Context, result: Result, problems: _Problems, kind, mapping,
+def _stage_ledger(path, name, context: Context, result: Result, problems: Problems, kind, mapping,
                   matches, sheet, staging_dir: Path, today: date, progress: Progress):
     progress(0.05, "read")
     try:
@@ -529,7 +372,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
     staging = staging_dir / "staging.duckdb"
     # a ceiling, so the whole-file checks spill to disk instead of growing with the file
     con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
-    plan = LedgerPlan(kind, staging, salt=context.salt)
+    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
@@ -541,17 +384,19 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
             return None
         if result.rows == 0 and not result.errors_total:
             problems.add("no_rows")
-        _whole_file_checks(con, kind, table, columns, context, result, problems)
+        header_of = {f: table.headers[i] for i, f in columns.items()}
+        _whole_file_checks(con, KINDS[kind], header_of, context, result, problems)
         if kind == "rooms":
             _rooms_inside_townships(con, context, table, columns, problems)
-        _scope(con, kind, result)
+        _scope(con, KINDS[kind], result)
+        result.accepted = int(con.execute("select count(*) from staged").fetchall()[0][0])
     finally:
         con.close()
     return plan
 
 
 def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
-                confirmed: dict, context: Context, result: Result, problems: _Problems, plan: LedgerPlan,
+                confirmed: dict, context: Context, result: Result, problems: Problems, plan: LedgerPlan,
                 today: date, progress: Progress) -> None:
     header_of = {f: table.headers[i] for i, f in columns.items()}
     spec = {f.name: f for f in fields.KINDS[kind]}
@@ -614,11 +459,9 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
             if f.kind == "date":
                 _check_dates(got, codes, rows, header, today, problems)
         town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
-        if kind == "screening":
-            frame = _typed_screening(parsed, town, town_codes, rows)
-        else:
-            per_row = {name: got[codes] for name, (codes, got) in parsed.items()}
-            frame = _typed(kind, per_row, town[town_codes], rows, problems, header_of, today)
+        per_row = {} if kind == "screening" else {name: got[codes] for name, (codes, got) in parsed.items()}
+        frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
+                                        parsed=parsed, town=town, town_codes=town_codes))
         if first_preview:
             result.preview = _preview(table, raw, columns, spec)
             first_preview = False
@@ -637,15 +480,12 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
                      u.name or u.code, detail=("：可能是 " + detail) if detail and u.problem == "unmatched" else detail)
     if not created:
         none = np.array([], dtype=object)
-        if kind == "screening":
-            empty = _typed_screening({}, none, np.array([], dtype=np.int64), np.array([], dtype=np.int64))
-        else:
-            empty = _typed(kind, {f: none for f in spec}, none, np.array([], dtype=int), problems, header_of, today)
+        empty = KINDS[kind].build(Chunk({f: none for f in spec}, none, np.array([], dtype=np.int64), problems,
+                                        header_of, today, parsed={}, town=none,
+                                        town_codes=np.array([], dtype=np.int64)))
         con.register("chunk", empty)
         con.execute("create table staged as select * from chunk")
         con.unregister("chunk")
-    accepted = con.execute("select count(*) from staged").fetchall()[0][0]
-    result.accepted = int(accepted)
 
 
 def _blank_rows(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -700,7 +540,7 @@ def _first_cells_match(as_text: pd.DataFrame, words: tuple, anchored_both: bool)
 
 
 def _check_dates(got: np.ndarray, codes: np.ndarray, rows: np.ndarray, header: str, today: date,
-                 problems: _Problems) -> None:
+                 problems: Problems) -> None:
     """A date in the future or before OLDEST is a problem in every row that has it, and blank after."""
     future = np.array([d is not None and d > today for d in got], dtype=bool)
     old = np.array([d is not None and d < values.OLDEST for d in got], dtype=bool)
@@ -755,119 +595,6 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
     return out, inverse.reshape(-1)
 
 
-def _typed_screening(parsed, town: np.ndarray, town_codes: np.ndarray, rows: np.ndarray) -> pa.Table:
-    """The staging table of one chunk of a household ledger, built in Arrow: each column's
-    distinct values taken by the rows' codes (a few thousand dates and villages, not millions)."""
-    def column(name, kind=pa.string()):
-        codes, got = parsed.get(name, (np.zeros(len(rows), dtype=np.int64), np.array([None], dtype=object)))
-        if kind == pa.string():
-            return pa.array(got, type=pa.string()).take(pa.array(codes))
-        # the pandas path stored datetime64[s]: keep TIMESTAMP_S, whose text the commit hashes
-        days = pa.array(got, type=pa.date32()).cast(pa.timestamp("s"))
-        return days.take(pa.array(codes))
-    return pa.table({
-        "row_no": pa.array(rows, type=pa.int64()),
-        "township_code": pa.array(town, type=pa.string()).take(pa.array(town_codes)),
-        "screened_date": column("screened_date", pa.timestamp("s")),
-        "village": column("village"),
-        "household_raw": column("household_id"),
-        "risk_level": column("risk_level"),
-        "risk_type": column("risk_type"),
-    })
-
-
-def _column(parsed, name, n):
-    return parsed.get(name, np.full(n, None, dtype=object))
-
-
-def _typed(kind, parsed, codes, rows, problems, header_of, today) -> pd.DataFrame:
-    """The staging frame of one chunk: row number, township code, the kind's typed columns."""
-    n = len(rows)
-    frame = pd.DataFrame({"row_no": pd.Series(rows, dtype="int64"),
-                          "township_code": pd.Series(codes, dtype="string")})
-    col = lambda name: _column(parsed, name, n)  # noqa: E731
-    if kind == "regions":
-        frame["households"] = pd.array(col("households"), dtype="Int64")
-        frame["villages"] = pd.array(col("villages"), dtype="Int64")
-    elif kind == "targets":
-        frame["year"] = pd.array(col("year"), dtype="Int64")
-        frame["target_households"] = pd.array(col("target_households"), dtype="Int64")
-        for position, year in enumerate(frame["year"]):
-            if year is not pd.NA and not 2000 <= int(year) <= today.year + 1:
-                problems.add("bad_year", rows[position], header_of.get("year"), str(year))
-    elif kind == "screening":
-        frame["screened_date"] = pd.to_datetime(pd.Series(col("screened_date"), dtype=object))
-        frame["village"] = pd.Series(col("village"), dtype="string")
-        frame["household_raw"] = pd.Series(col("household_id"), dtype="string")
-        frame["risk_level"] = pd.Series(col("risk_level"), dtype="string")
-        frame["risk_type"] = pd.Series(col("risk_type"), dtype="string")
-    elif kind == "screening_summary":
-        spans = col("period")
-        frame["period_start"] = pd.to_datetime(pd.Series([s[0] if s else None for s in spans], dtype=object))
-        frame["period_end"] = pd.to_datetime(pd.Series([s[1] if s else None for s in spans], dtype=object))
-        for position, span in enumerate(spans):
-            if span and span[0] > today:
-                problems.add("future_period", rows[position], header_of.get("period"), span[0].isoformat()[:7])
-        for name in ("households_screened", "risk_low", "risk_medium", "risk_high"):
-            frame[name] = pd.array(col(name), dtype="Int64")
-    elif kind == "cases":
-        frame["case_id"] = pd.Series(col("case_id"), dtype="string")
-        frame["received_date"] = pd.to_datetime(pd.Series(col("received_date"), dtype=object))
-        frame["village"] = pd.Series(col("village"), dtype="string")
-        for name in ("case_type", "source", "risk_level", "outcome", "room"):
-            frame[name] = pd.Series(col(name), dtype="string")
-        frame["closed_date"] = pd.to_datetime(pd.Series(col("closed_date"), dtype=object))
-        bad = (frame["closed_date"] < frame["received_date"]).fillna(False).to_numpy()
-        for position in np.flatnonzero(bad):
-            problems.add("closed_before_received", rows[position], header_of.get("closed_date"),
-                         str(frame["closed_date"].iloc[position].date()))
-        frame = frame[["row_no", "township_code", "case_id", "received_date", "village", "case_type", "source",
-                       "risk_level", "outcome", "closed_date", "room"]]
-    elif kind == "rooms":
-        frame["room_id"] = pd.Series(col("room_id"), dtype="string")
-        frame["name"] = pd.Series(col("name"), dtype="string")
-        frame["room_type"] = pd.Series(col("room_type"), dtype="string")
-        frame["village"] = pd.Series(col("village"), dtype="string")
-        frame["address"] = pd.Series(col("address"), dtype="string")
-        lon = pd.array(col("longitude"), dtype="Float64")
-        lat = pd.array(col("latitude"), dtype="Float64")
-        frame["longitude"], frame["latitude"] = lon, lat
-        frame["opened_date"] = pd.to_datetime(pd.Series(col("opened_date"), dtype=object))
-        frame["closed_date"] = pd.to_datetime(pd.Series(col("closed_date"), dtype=object))
-        frame["mediators"] = pd.array(col("mediators"), dtype="Int64")
-        frame["meets_standard"] = pd.array(col("meets_standard"), dtype="boolean")
-        _check_coordinates(frame, rows, header_of, problems)
-        bad = (frame["closed_date"] < frame["opened_date"]).fillna(False).to_numpy()
-        for position in np.flatnonzero(bad):
-            problems.add("closed_before_opened", rows[position], header_of.get("closed_date"),
-                         str(frame["closed_date"].iloc[position].date()))
-        missing_id = frame["room_id"].isna()
-        if missing_id.any():
-            keys = (frame["township_code"].fillna("") + "|" + frame["name"].fillna("")).astype(str)
-            frame.loc[missing_id, "room_id"] = [
-                "R" + hashlib.md5(k.encode("utf-8")).hexdigest()[:12] for k in keys[missing_id]]
-    return frame
-
-
-def _check_coordinates(frame: pd.DataFrame, rows, header_of, problems: _Problems) -> None:
-    column = header_of.get("longitude") or header_of.get("latitude")
-    west, east, south, north = CHINA
-    for position, (lon, lat) in enumerate(zip(frame["longitude"], frame["latitude"])):
-        lon_missing, lat_missing = pd.isna(lon), pd.isna(lat)
-        if lon_missing and lat_missing:
-            continue
-        if lon_missing or lat_missing:
-            problems.add("half_coordinate", rows[position], column, f"{lon}, {lat}")
-            continue
-        if west <= lon <= east and south <= lat <= north:
-            continue
-        if west <= lat <= east and south <= lon <= north:
-            problems.add("swapped_coordinates", rows[position], column, f"{lon}, {lat}", detail=f"{lon}, {lat}")
-        else:
-            problems.add("outside_china", rows[position], column, f"{lon}, {lat}", detail=f"{lon}, {lat}")
-        frame.loc[frame.index[position], ["longitude", "latitude"]] = [pd.NA, pd.NA]
-
-
 def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
     head = raw.head(10).copy()
     sensitive = {i for i, f in columns.items() if spec[f].sensitive}
@@ -878,81 +605,7 @@ def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) ->
     return head.astype(str).replace({"nan": "", "None": ""})
 
 
-def _dup_issues(con, problems: _Problems, key_sql: str, column: str | None, value_sql: str | None = None) -> None:
-    rows = con.execute(f"""
-        with keyed as (
-            select row_no, {value_sql or 'null'} as shown, {key_sql} as k from staged
-            where township_code is not null
-        ), firsts as (select k, min(row_no) as first_row from keyed group by k having count(*) > 1)
-        select keyed.row_no, keyed.shown, firsts.first_row from keyed join firsts using (k)
-        where keyed.row_no > firsts.first_row order by keyed.row_no limit {MAX_LISTED}
-    """).fetchall()
-    for row_no, shown, first_row in rows:
-        problems.add("duplicate", row_no, column, shown, detail=str(first_row))
-
-
-def _whole_file_checks(con, kind, table, columns, context: Context, result: Result, problems: _Problems) -> None:
-    header_of = {f: table.headers[i] for i, f in columns.items()}
-    place = header_of.get("township") or header_of.get("township_code")
-    households = pd.DataFrame({"township_code": list(context.households),
-                               "households_total": pd.array(list(context.households.values()), dtype="Int64")})
-    con.register("households_known", households)
-    try:
-        if kind == "regions":
-            _dup_issues(con, problems, "township_code", place, "township_code")
-        elif kind == "targets":
-            _dup_issues(con, problems, "(township_code, year)", place, "year")
-        elif kind == "rooms":
-            _dup_issues(con, problems, "room_id", header_of.get("room_id") or header_of.get("name"), "name")
-        elif kind == "cases":
-            _dup_issues(con, problems, "case_id", header_of.get("case_id"), "case_id")
-        elif kind == "screening_summary":
-            _dup_issues(con, problems, "(township_code, period_start, period_end)", place,
-                        "strftime(period_start, '%Y-%m')")
-            over = con.execute("""
-                select s.row_no, s.households_screened, h.households_total from staged as s
-                join households_known as h using (township_code)
-                where s.households_screened > h.households_total order by s.row_no
-            """).fetchall()
-            for row_no, screened, total in over:
-                problems.add("screened_over_registered", row_no, header_of.get("households_screened"),
-                             str(screened), detail=f"{screened}（登记 {total}）")
-            over = con.execute("""
-                select row_no from staged
-                where coalesce(risk_low, 0) + coalesce(risk_medium, 0) + coalesce(risk_high, 0) > households_screened
-                order by row_no
-            """).fetchall()
-            for (row_no,) in over:
-                problems.add("risk_over_screened", row_no, header_of.get("risk_high") or header_of.get("risk_medium"))
-        elif kind == "screening":
-            _dup_issues(con, problems, "(township_code, household_raw, screened_date)", header_of.get("household_id"))
-            over = con.execute("""
-                with counted as (
-                    select township_code, date_trunc('month', screened_date) as month_start,
-                           count(distinct household_raw) as screened, min(row_no) as first_row
-                    from staged where township_code is not null and screened_date is not null
-                    group by all
-                )
-                select c.first_row, c.screened, h.households_total, strftime(c.month_start, '%Y-%m')
-                from counted as c join households_known as h using (township_code)
-                where c.screened > h.households_total order by c.first_row
-            """).fetchall()
-            for row_no, screened, total, month in over:
-                problems.add("screened_over_registered", row_no, header_of.get("household_id"), month,
-                             detail=f"{screened}（{month}，登记 {total}）")
-        if kind in ("screening", "screening_summary", "rooms", "cases"):
-            unknown = con.execute("""
-                select count(distinct s.township_code) from staged as s
-                left join households_known as h using (township_code)
-                where s.township_code is not null and h.households_total is null
-            """).fetchall()[0][0]
-            if unknown and kind in ("screening", "screening_summary"):
-                problems.add("no_household_total", None, place, None, detail=str(unknown), severity="warning")
-    finally:
-        con.unregister("households_known")
-
-
-def _rooms_inside_townships(con, context: Context, table, columns, problems: _Problems) -> None:
+def _rooms_inside_townships(con, context: Context, table, columns, problems: Problems) -> None:
     """A warning for a room whose point lies outside its township's imported boundary (the demo's
     approximate boundaries are not precise enough to judge by)."""
     import shapely
@@ -977,29 +630,73 @@ def _rooms_inside_townships(con, context: Context, table, columns, problems: _Pr
                          severity="warning")
 
 
-def _scope(con, kind: str, result: Result) -> None:
-    """What the import covers, so the same townships' rows for the same periods are replaced."""
-    if kind in ("screening", "cases"):
-        date_column = "screened_date" if kind == "screening" else "received_date"
-        con.execute(f"""create table scope as
-            select distinct township_code, date_trunc('month', {date_column})::date as month_start
-            from staged where township_code is not null and {date_column} is not null""")
-        periods = con.execute("select distinct strftime(month_start, '%Y-%m') from scope order by 1").fetchall()
-    elif kind == "screening_summary":
-        con.execute("""create table scope as
-            select distinct township_code, period_start::date as period_start, period_end::date as period_end
-            from staged where township_code is not null and period_start is not null""")
-        periods = con.execute("""select distinct case when period_end - period_start > 40
-                                   then strftime(period_start, '%Y') || 'Q' || quarter(period_start)
-                                   else strftime(period_start, '%Y-%m') end
-                                 from scope order by 1""").fetchall()
-    elif kind == "targets":
-        con.execute("""create table scope as select distinct township_code, year from staged
-                       where township_code is not null and year is not null""")
-        periods = con.execute("select distinct cast(year as varchar) from scope order by 1").fetchall()
-    else:
-        con.execute("create table scope as select distinct township_code from staged where township_code is not null")
-        periods = []
-    result.periods = [p[0] for p in periods]
-    result.townships = int(con.execute("select count(distinct township_code) from scope").fetchall()[0][0])
 
+
+def _duplicates(con, kind: LedgerKind, header_of: dict, result: Result, problems: Problems) -> None:
+    """The same record twice (same key, same values once parsed): a warning naming both rows,
+    kept once. The same key with other values: an error naming both rows and the columns that
+    differ. Each later row is compared with the first row of its key."""
+    key = ", ".join(kind.key)
+    values = [c for c in ("township_code", *kind.staged) if c not in kind.key]
+    header_of = {**header_of, "township_code": header_of.get("township") or header_of.get("township_code")}
+    named = {"township_code": "township_code", **kind.staged}
+    differs = ", ".join(f"case when a.{c} is distinct from b.{c} then '{c}' end" for c in values) or "null"
+    pairs = con.execute(f"""
+        with repeated as (
+            select {key} from staged where township_code is not null group by all having count(*) > 1
+        ), keyed as (
+            select s.*, min(s.row_no) over (partition by {", ".join(f"s.{k}" for k in kind.key)}) as first_row
+            from staged as s semi join repeated as r using ({key})
+        )
+        select b.row_no, b.first_row, list_filter([{differs}], lambda x: x is not null) as columns
+        from keyed as b join keyed as a on a.row_no = b.first_row
+        where b.row_no > b.first_row
+        order by b.row_no
+    """).fetchall()
+    dropped = []
+    for row_no, first_row, columns in pairs:
+        if columns:
+            shown = list(dict.fromkeys(header_of.get(named[c]) or named[c] for c in columns))
+            shown = "、".join(sorted(shown, key=lambda h: result.headers.index(h) if h in result.headers else 999))
+            problems.add("conflicting_duplicate", row_no, shown, None, detail=f"{first_row}|{shown}")
+        else:
+            dropped.append(row_no)
+            if len(result.warnings) < MAX_LISTED:
+                problems.add("duplicate_dropped", row_no, None, None, detail=str(first_row), severity="warning")
+    if dropped:
+        con.register("dropped_rows", pd.DataFrame({"row_no": pd.Series(dropped, dtype="int64")}))
+        con.execute("delete from staged where row_no in (select row_no from dropped_rows)")
+        con.unregister("dropped_rows")
+    result.duplicates_dropped = len(dropped)
+
+
+def _whole_file_checks(con, kind: LedgerKind, header_of: dict, context: Context, result: Result,
+                       problems: Problems) -> None:
+    households = pd.DataFrame({"township_code": list(context.households),
+                               "households_total": pd.array(list(context.households.values()), dtype="Int64")})
+    con.register("households_known", households)
+    try:
+        if kind.checks is not None:
+            kind.checks(con, header_of, context, problems)
+        if kind.key:
+            _duplicates(con, kind, header_of, result, problems)
+        if kind.name in ("screening", "screening_summary"):
+            unknown = con.execute("""
+                select count(distinct s.township_code) from staged as s
+                left join households_known as h using (township_code)
+                where s.township_code is not null and h.households_total is null
+            """).fetchall()[0][0]
+            if unknown:
+                problems.add("no_household_total", None, header_of.get("township") or header_of.get("township_code"),
+                             None, detail=str(unknown), severity="warning")
+    finally:
+        con.unregister("households_known")
+
+
+def _scope(con, kind: LedgerKind, result: Result) -> None:
+    """What the import covers: the townships, and the periods (for the result and the log)."""
+    con.execute("""create table scope as
+        select distinct township_code, date_trunc('month', {})::date as month_start
+        from staged where township_code is not null""".format(kind.month_of or "null::date"))
+    result.periods = sorted(p[0] for p in con.execute(kind.periods_sql).fetchall()) if kind.periods_sql else []
+    result.townships = int(con.execute("select count(distinct township_code) from scope").fetchall()[0][0])

@@ -134,19 +134,13 @@ def save_targets(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[Ta
         "target_households": frame["target_households"].map(_whole).astype("int64"),
         "updated_at": datetime.now(),
     })
-    con.execute("begin")
-    try:
+    with schema.transaction(con, f"screening targets: {len(rows)} rows"):
         con.register("edited_targets", rows)
         con.execute("""
             insert or replace into screening_targets (township_code, year, target_households, updated_at)
             select township_code, year, target_households, updated_at from edited_targets
         """)
         con.unregister("edited_targets")
-        schema.bump_version(con, f"screening targets: {len(rows)} rows")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return []
 
 

@@ -453,7 +453,7 @@ def test_dates_as_serials_date_cells_and_text(atlas, tmp_path):
     path = tmp_path / "排查.xlsx"
     book.save(path)
 
-    result = run(path, atlas)
+    result = run(path, atlas, replace=True)  # ten households replace the demo's March
 
     assert_imported(result)
     assert result.periods == ["2024-03"]
@@ -622,12 +622,24 @@ def test_corrected_household_ledger_replaces_that_month(atlas, tmp_path):
 
     header = ["排查日期", "乡镇", "户编号", "风险等级"]
     ledger = write_csv(tmp_path / "v1.csv", [header] + [["2024-03-05", "墟沟街道", f"H{i}", "低"] for i in range(3)])
-    first = run(ledger, atlas)
+    before = fingerprint(atlas)
+    # 3 rows would replace the month's in_demo rows: said exactly, and refused without a yes
+    refused = run(ledger, atlas)
+    assert refused.status == "rejected"
+    assert problems(refused) == [(None, None, "replaces_more")]
+    assert refused.errors[0].message.startswith(f"将替换 墟沟街道 2024年3月已有的 {in_demo:,} 条排查记录（本文件 3 条")
+    assert refused.replacements == [{"township_code": XUGOU, "township": "墟沟街道", "first": "2024-03",
+                                     "last": "2024-03", "rows": in_demo, "brings": 3}]
+    assert fingerprint(atlas) == before
+    dry = run(ledger, atlas, dry_run=True)  # a dry run says the same, as a warning
+    assert dry.status == "dry_run" and dry.needs_replace and [w.code for w in dry.warnings] == ["replaces_more"]
+
+    first = run(ledger, atlas, replace=True)
     assert_imported(first)
     assert first.replaced == in_demo
 
     corrected = write_csv(tmp_path / "v2.csv", [header] + [["2024-03-06", "墟沟街道", f"H{i}", "中"] for i in range(2)])
-    second = run(corrected, atlas)
+    second = run(corrected, atlas, replace=True)
     assert_imported(second)
     assert second.replaced == 3
     assert query(atlas, f"select screened_date, risk_level, count(*) from screenings "
@@ -659,7 +671,8 @@ CHECKS = {
         [CASES_HEADER, ["T1", "2024-03-05", "墟沟街道", "邻里", "在办", ""],
          ["T2", "2024-03-05", "墟沟街道", "邻里", "在办", ""],
          ["T1", "2024-03-06", "连云街道", "婚姻", "在办", ""]],
-        [(4, "案件编号", "duplicate")]),
+        # the same id with other values: both rows and the columns that differ are named
+        [(4, "受理日期、乡镇（街道）、纠纷类型", "conflicting_duplicate")]),
     "dates in the future": (
         [CASES_HEADER, ["T1", "2025-02-01", "墟沟街道", "邻里", "在办", ""],
          ["T2", "2024-12-30", "墟沟街道", "邻里", "调解成功", "2025-01-02"]],

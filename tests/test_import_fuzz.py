@@ -49,7 +49,7 @@ def small_db(tmp_path_factory) -> Path:
                 ('320703002000', '连云街道', 'township', '320703000000', '320000000000', '320700000000', '320703000000', 582, 8, true),
                 ('320703003000', '连岛街道', 'township', '320703000000', '320000000000', '320700000000', '320703000000', 539, 3, true),
                 ('320703004000', '板桥街道', 'township', '320703000000', '320000000000', '320700000000', '320703000000', 950, 12, true);
-            insert into screening_summaries values ('320703001000', '2024-01-01', '2024-01-31', 300, 10, 5, 1);
+            insert into screening_summaries (township_code, period_start, period_end, households_screened, risk_low, risk_medium, risk_high) values ('320703001000', '2024-01-01', '2024-01-31', 300, 10, 5, 1);
         """)
     return path
 

@@ -45,31 +45,31 @@ def build_pacing(path) -> None:
                 ('{E}', '浦西街道', 'township', '{HAIZHOU}', '{CITY}', '{HAIZHOU}', 100, 1, true),
                 ('{F}', '洪门街道', 'township', '{HAIZHOU}', '{CITY}', '{HAIZHOU}', 100, 1, false);
 
-            insert into screening_targets values
+            insert into screening_targets (township_code, year, target_households, updated_at) values
                 ('{A}', 2023, 1200, '2023-01-01'),
                 ('{C}', 2023, 1200, '2023-01-01'),
                 ('{F}', 2023, 5, '2023-01-01'),
                 ('{B}', 2022, 10, '2022-01-01');  -- another year: B has no 2023 target
 
             -- A: households A0..A599, 100 a month from January to June
-            insert into screenings
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type)
             select 'SA' || i, 'A' || i, '{A}', null, make_date(2023, 1 + i // 100, 1 + i % 28), '无', null
             from range(600) as t(i);
-            insert into screenings values
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type) values
                 ('SA-again', 'A1', '{A}', null, '2023-06-20', '低', null),   -- a second visit counts once
                 ('SA-2022', 'A-old', '{A}', null, '2022-12-31', '无', null), -- last year
                 ('SA-july', 'A-late', '{A}', null, '2023-07-01', '无', null); -- after the period
             -- B: 540 households, 90 a month
-            insert into screenings
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type)
             select 'SB' || i, 'B' || i, '{B}', null, make_date(2023, 1 + i // 90, 1 + i % 28), '无', null
             from range(540) as t(i);
             -- C: 500 households: Jan 50, Feb 50, Mar 150, Apr 100, May 100, Jun 50
-            insert into screenings
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type)
             select 'SC' || i, 'C' || i, '{C}', null,
                    make_date(2023, case when i < 50 then 1 when i < 100 then 2 when i < 250 then 3
                                         when i < 350 then 4 when i < 450 then 5 else 6 end, 10), '无', null
             from range(500) as t(i);
-            insert into screenings values ('SF', 'F1', '{F}', null, '2023-03-01', '无', null);
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type) values ('SF', 'F1', '{F}', null, '2023-03-01', '无', null);
 
             insert into screening_summaries (township_code, period_start, period_end, households_screened) values
                 ('{E}', '2023-01-01', '2023-03-31', 30),

@@ -20,7 +20,7 @@ def test_a_write_bumps_the_version_and_the_cached_numbers_follow(demo_db, tmp_pa
     with duckdb.connect(str(db)) as con:
         con.execute("begin")
         con.execute("""
-            insert into screenings values ('TEST1', 'HNEW-1', ?, null, date '2025-12-15', '高', '家庭暴力')
+            insert into screenings (screening_id, household_id, township_code, village_code, screened_date, risk_level, risk_type) values ('TEST1', 'HNEW-1', ?, null, date '2025-12-15', '高', '家庭暴力')
         """, [town])
         schema.bump_version(con, "test write")
         con.execute("commit")

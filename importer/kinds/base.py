@@ -1,0 +1,67 @@
+"""What every ledger kind is: its staged columns, how a record is keyed, what it covers, what it
+replaces, and how it is written. importer/pipeline.py runs any kind the same way; a new kind is
+one module in this folder (plus its header synonyms in importer/fields.py, the one synonym table)."""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class LedgerKind:
+    name: str
+    table: str                          # the atlas table it writes
+    staged: dict[str, str]              # staged column -> the field it is read from (for messages)
+    build: Callable                     # (Chunk) -> DataFrame or Arrow table: row_no, township_code, staged
+    key: tuple[str, ...] | None         # staged columns that identify one record within a file
+    replaced_where: str                 # over the atlas table as t: the rows this import replaces
+    insert_sql: str                     # the staged rows into the atlas table ($import_id, $salt bound)
+    unit: str                           # what a row is, for "将替换 … 已有的 10 件纠纷" (messages.UNITS)
+    # a month for the replacement report, as an expression valid on both the atlas table and the
+    # staging table (None: the kind has no periods)
+    month_of: str | None = None
+    periods_sql: str = ""               # the periods the file covers (one text column), from staged
+    checks: Callable | None = None      # (con, header_of, context, problems): more whole-file checks
+    report_where: str = "true"          # over t: which replaced rows the replacement report counts
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    """One chunk of parsed rows, as the kinds' build functions take it."""
+    values: dict            # field -> value per row (object arrays)
+    township: np.ndarray    # 12-digit code per row (None when unmatched)
+    rows: np.ndarray        # Excel row numbers
+    problems: object        # importer.result.Problems
+    header_of: dict         # field -> header as written
+    today: object
+    parsed: dict = field(default_factory=dict)   # field -> (codes, distinct values), for Arrow builds
+    town: np.ndarray | None = None               # distinct township codes (screening's Arrow build)
+    town_codes: np.ndarray | None = None
+
+    def col(self, name: str) -> np.ndarray:
+        return self.values.get(name, np.full(len(self.rows), None, dtype=object))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"row_no": pd.Series(self.rows, dtype="int64"),
+                             "township_code": pd.Series(self.township, dtype="string")})
+
+
+def dates(values) -> pd.Series:
+    return pd.to_datetime(pd.Series(values, dtype=object))
+
+
+def later_than(frame: pd.DataFrame, late: str, early: str, chunk: Chunk, code: str) -> None:
+    """A problem on every row whose `late` date is before its `early` date (closed before opened)."""
+    bad = (frame[late] < frame[early]).fillna(False).to_numpy()
+    for position in np.flatnonzero(bad):
+        chunk.problems.add(code, chunk.rows[position], chunk.header_of.get(late),
+                           str(frame[late].iloc[position].date()))
+
+
+# The village of a staged row: the register's village code when the name is known, else a
+# township-local stand-in, so villages still count distinctly.
+VILLAGE_CODE = """
+    coalesce(v.village_code, case when s.village is null then null else s.township_code || '-' || s.village end)
+"""
