@@ -11,6 +11,8 @@ st.title(t("PAGE_IMPORT"))
 st.caption(t("IMPORT_INTRO"))
 if "import_done" in st.session_state:
     st.success(st.session_state.pop("import_done"))
+if "import_failed" in st.session_state:
+    st.error(st.session_state.pop("import_failed"))
 
 with st.expander(t("IMPORT_TEMPLATES")):
     st.caption(t("IMPORT_TEMPLATES_HELP"))
@@ -23,8 +25,12 @@ with st.expander(t("IMPORT_TEMPLATES")):
 uploads = st.file_uploader(t("IMPORT_UPLOAD"), accept_multiple_files=True,
                            type=["xlsx", "xls", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"])
 
+importing.forget_others({u.file_id for u in uploads or []})
 for upload in uploads or []:
     fid = upload.file_id
+    if importing.ended(fid):  # imported (or refused at the commit): its file is already deleted
+        st.caption(t("IMPORT_ENDED", file=upload.name))
+        continue
     path = importing.saved(upload)
     with st.container(border=True):
         st.subheader(upload.name)
@@ -129,25 +135,52 @@ for upload in uploads or []:
             with st.expander(t("IMPORT_WARNINGS", n=len(result.warnings))):
                 st.dataframe(importing.issues_table(result.warnings), hide_index=True)
 
+        if result.duplicates_dropped:
+            st.caption(t("IMPORT_DUPLICATES", n=f"{result.duplicates_dropped:,}"))
         if result.status == "dry_run":
             periods = t("IMPORT_READY_PERIODS", periods="、".join(result.periods[:6])) if result.periods else ""
             st.success(t("IMPORT_READY", rows=f"{result.accepted:,}", townships=result.townships, periods=periods))
-            if result.replaced:
+            replace = False
+            if result.replacements:
+                st.markdown(f"**{t('IMPORT_REPLACE_LIST')}**")
+                st.dataframe(importing.replacements_table(result), hide_index=True)
+            elif result.replaced:
                 st.warning(t("IMPORT_REPLACES", n=f"{result.replaced:,}"))
-            if st.button(t("IMPORT_COMMIT"), key=f"commit-{fid}", type="primary"):
+            if result.needs_replace:
+                st.warning(t("IMPORT_REPLACE_NEEDED"))
+                replace = st.checkbox(t("IMPORT_REPLACE_CONFIRM"), key=f"replace-{fid}")
+            if st.button(t("IMPORT_COMMIT"), key=f"commit-{fid}", type="primary",
+                         disabled=result.needs_replace and not replace):
                 try:
-                    done = importing.commit(path, upload.name, kind, mapping, matches, sheet)
+                    done = importing.commit(path, upload.name, kind, mapping, matches, sheet, replace=replace)
                 except TimeoutError:
                     st.error(t("IMPORT_BUSY"))
                 else:
-                    replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
-                    st.session_state["import_done"] = t("IMPORT_DONE", file=upload.name,
-                                                        rows=f"{done.accepted:,}", replaced=replaced)
+                    importing.forget(fid, end=True)  # the import has ended: the uploaded file goes
+                    if done.status == "imported":
+                        replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
+                        st.session_state["import_done"] = t("IMPORT_DONE", file=upload.name,
+                                                            rows=f"{done.accepted:,}", replaced=replaced)
+                    else:
+                        st.session_state["import_failed"] = t("IMPORT_ERRORS", n=done.errors_total)
                     st.rerun()
 
 st.subheader(t("IMPORT_HISTORY"))
+if "import_undone" in st.session_state:
+    done, message = st.session_state.pop("import_undone")
+    (st.success if done else st.error)(message)
 history = importing.history()
 if history.empty:
     st.caption(t("IMPORT_HISTORY_EMPTY"))
 else:
     st.dataframe(history, hide_index=True)
+    with st.expander(t("IMPORT_UNDO")):
+        st.caption(t("IMPORT_UNDO_HELP"))
+        choices = importing.undoable(history)
+        if not choices:
+            st.caption(t("IMPORT_UNDO_NONE"))
+        else:
+            picked = st.selectbox(t("IMPORT_UNDO_PICK"), list(choices), format_func=choices.get, key="undo-pick")
+            if st.button(t("IMPORT_UNDO_BUTTON"), key="undo-button"):
+                st.session_state["import_undone"] = importing.undo(picked)
+                st.rerun()

@@ -13,6 +13,8 @@ select
     periods,
     finished_at,
     imported_by,
+    undone_at,
+    superseded_by,
     left(file_hash, 12) as file_hash
 from imports
 order by import_id desc

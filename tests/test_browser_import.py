@@ -193,3 +193,49 @@ def test_a_workbook_sheet_and_a_boundary_property_can_be_picked(app_url, atlas_c
     idle(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     page.screenshot(path=str(tmp_path / "import-pickers.png"), full_page=True)
+
+
+def test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas_copy, browser_page, tmp_path):
+    """The page lists what a file would replace, asks for a yes when it brings less than it
+    replaces, deletes the uploaded file once the import ends, and undoes it from the history."""
+    from ui import importing
+
+    page = browser_page
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        code, name, month, existing = con.execute("""
+            select s.township_code, r.name, strftime(s.screened_date, '%Y-%m'), count(*) from screenings as s
+            join regions as r on r.region_code = s.township_code
+            group by all order by 4 desc limit 1""").fetchall()[0]
+        before = con.execute("select count(*), sum(hash(s)) from screenings as s").fetchall()
+    ledger = tmp_path / "排查-部分名单.csv"
+    ledger.write_text("排查日期,乡镇（街道）,户编号,风险等级\n" + f"{month}-05,{name},PART-1,低\n", encoding="utf-8")
+    uploads_before = set(importing.UPLOADS.iterdir()) if importing.UPLOADS.is_dir() else set()
+
+    page.goto(f"{app_url}/import")
+    idle(page)
+    page.locator('input[type="file"]').set_input_files(str(ledger))
+    expect(page.get_by_text("导入前请核对").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("确认替换：以本文件为准")).to_be_visible()
+    commit = page.get_by_role("button", name="确认导入")
+    expect(commit).to_be_disabled()
+    assert len(set(importing.UPLOADS.iterdir()) - uploads_before) == 1  # the upload, on disk while open
+    page.screenshot(path=str(tmp_path / "import-replace-ask.png"), full_page=True)
+    page.get_by_text("确认替换：以本文件为准").click()
+    expect(commit).to_be_enabled(timeout=30_000)
+    commit.click()
+    expect(page.get_by_text("已导入 排查-部分名单.csv").first).to_be_visible(timeout=60_000)
+    idle(page)
+    assert set(importing.UPLOADS.iterdir()) - uploads_before == set()  # gone when the import ended
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        assert con.execute(f"""select count(*) from screenings where township_code = '{code}'
+                               and strftime(screened_date, '%Y-%m') = '{month}'""").fetchall() == [(1,)]
+
+    page.get_by_text("撤销一次导入").click()
+    page.get_by_role("button", name="撤销这次导入").click()
+    expect(page.get_by_text("已撤销第").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(f"恢复 {existing:,} 行").first).to_be_visible()
+    idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "import-undone.png"), full_page=True)
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        assert con.execute("select count(*), sum(hash(s)) from screenings as s").fetchall() == before

@@ -1,17 +1,23 @@
 """The 数据导入 page's moving parts: uploads kept on disk, the check (a dry run) kept per input,
 the commit with a progress bar. The importer itself is importer/; nothing here parses files."""
 import json
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from importer import fields, pipeline, report, templates
+from importer import fields, history as import_history, messages, pipeline, report, templates
 from ui import data
 from ui.text import t
 
+# Uploaded files hold raw household ids: each lives in a private folder (mode 0700) only while
+# its import is open, and goes when the import ends: after the commit, whatever its outcome, or
+# when the file is taken off the uploader. Folders a crashed session left behind go after a day.
 UPLOADS = Path(tempfile.gettempdir()) / "atlas-uploads"
+STALE_SECONDS = 24 * 3600
 
 
 def saved(upload) -> Path:
@@ -20,12 +26,41 @@ def saved(upload) -> Path:
     known = st.session_state.setdefault("upload_paths", {})
     path = known.get(upload.file_id)
     if path is None or not path.exists():
-        folder = UPLOADS / upload.file_id
-        folder.mkdir(parents=True, exist_ok=True)
+        UPLOADS.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="upload-", dir=UPLOADS))  # 0700, a name nobody guesses
         path = folder / Path(upload.name).name
         path.write_bytes(upload.getvalue())
+        path.chmod(0o600)
         known[upload.file_id] = path
     return path
+
+
+def ended(file_id: str) -> bool:
+    """True once this upload's import has ended (it stays in the uploader, its file is gone)."""
+    return file_id in st.session_state.setdefault("ended_uploads", set())
+
+
+def forget(file_id: str, end: bool = False) -> None:
+    """Delete this upload's file and folder; with end, its import has ended (not read again)."""
+    if end:
+        st.session_state.setdefault("ended_uploads", set()).add(file_id)
+    path = st.session_state.setdefault("upload_paths", {}).pop(file_id, None)
+    if path is not None:
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+def forget_others(open_ids: set[str]) -> None:
+    """Uploads taken off the uploader (and stale folders of ended sessions): deleted."""
+    for file_id in list(st.session_state.setdefault("upload_paths", {})):
+        if file_id not in open_ids:
+            forget(file_id)
+    if UPLOADS.is_dir():
+        for folder in UPLOADS.iterdir():
+            try:
+                if time.time() - folder.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                pass
 
 
 @st.cache_data(show_spinner=False)
@@ -47,11 +82,11 @@ def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
 
 
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
-           sheet: str | None = None) -> pipeline.Result:
+           sheet: str | None = None, replace: bool = False) -> pipeline.Result:
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
-        user=f"{pipeline.who()}（网页）",
+        user=f"{pipeline.who()}（网页）", replace=replace,
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
@@ -78,13 +113,43 @@ def report_bytes(result: pipeline.Result) -> bytes:
     return report.xlsx_bytes([result])
 
 
+def replacements_table(result: pipeline.Result) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(r.get("township", r["township_code"]), messages.month_span(r["first"], r["last"]) or "—",
+          r["rows"], r["brings"]) for r in result.replacements],
+        columns=[t("COL_TOWNSHIP"), t("COL_MONTHS"), t("COL_EXISTING"), t("COL_BRINGS")])
+
+
 def history() -> pd.DataFrame:
     frame = data.query("import_history", limit=50)
     frame["kind"] = frame["kind"].map(kind_label)
     frame["finished_at"] = pd.to_datetime(frame["finished_at"]).dt.strftime("%Y-%m-%d %H:%M")
+    frame["status"] = [t("STATUS_UNDONE") if pd.notna(u) else
+                       t("STATUS_SUPERSEDED", n=int(s)) if pd.notna(s) else t("STATUS_ACTIVE")
+                       for u, s in zip(frame["undone_at"], frame["superseded_by"])]
     return frame.rename(columns={
-        "file_name": t("COL_FILE"), "kind": t("COL_KIND"), "rows_in": t("COL_ROWS_IN"),
+        "import_id": t("COL_ID"), "file_name": t("COL_FILE"), "kind": t("COL_KIND"), "rows_in": t("COL_ROWS_IN"),
         "rows_accepted": t("COL_ACCEPTED"), "rows_replaced": t("COL_REPLACED"),
         "townships": t("COL_TOWNSHIPS"), "periods": t("COL_PERIODS"), "finished_at": t("COL_WHEN"),
-        "imported_by": t("COL_WHO"),
-    }).drop(columns=["import_id", "file_hash"])
+        "imported_by": t("COL_WHO"), "status": t("COL_STATUS"),
+    }).drop(columns=["file_hash", "undone_at", "superseded_by"])
+
+
+def undoable(frame: pd.DataFrame) -> dict[int, str]:
+    """Import id -> "编号 · 文件" of the imports still in force, newest first."""
+    live = frame[frame[t("COL_STATUS")] == t("STATUS_ACTIVE")]
+    return {int(i): f"{int(i)} · {f}（{w}）" for i, f, w in
+            zip(live[t("COL_ID")], live[t("COL_FILE")], live[t("COL_WHEN")])}
+
+
+def undo(import_id: int) -> tuple[bool, str]:
+    """(done, message) for the page: undone, or why not (nothing written then)."""
+    try:
+        done = import_history.undo(data.db_path(), import_id, f"{pipeline.who()}（网页）")
+    except import_history.UndoRefused as refused:
+        why, expected = messages.describe(refused.code, refused.detail)
+        return False, f"{why}。{expected}"
+    except TimeoutError:
+        return False, t("IMPORT_BUSY")
+    return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=done["file"], removed=f"{done['removed']:,}",
+                   restored=f"{done['restored']:,}")
