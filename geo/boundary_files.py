@@ -44,6 +44,8 @@ PROBLEM_CODES = {
               "it needs its .prj (or a CRS in the GeoPackage/GeoJSON).",
     "bad_crs": "The coordinate system cannot be transformed to WGS84, or is a web link (never fetched).",
     "missing_field": "A property named in the arguments is not in the file; detail lists the properties.",
+    "missing_dbf": "A Shapefile without its .dbf: the names and codes are in it, so nothing can be matched.",
+    "missing_shx": "A Shapefile without its .shx index.",
     # whole file or per feature
     "no_name_or_code": "No township name and no division code (per feature; row None: no property "
                        "holds either).",
@@ -655,6 +657,11 @@ def _layers_of(dataset: _Dataset) -> list[_Dataset]:
         return [_Dataset("geojson", utf8, dataset.label, None, encoding=encoding)]
     if not head.startswith(_SHP_MAGIC):
         raise _Stop("unreadable", "not a Shapefile (.shp) or its .shx/.dbf are missing", dataset.label)
+    # without its .dbf GDAL reads the shapes alone, and every feature then lacks a name and a code
+    for suffix in (".dbf", ".shx"):
+        if not dataset.path.with_suffix(suffix).is_file():
+            raise _Stop(f"missing_{suffix[1:]}", f"{dataset.label}.shp has no {suffix} beside it",
+                        f"{dataset.label}{suffix}")
     cpg = dataset.path.with_suffix(".cpg")
     if cpg.is_file():
         dataset.cpg = cpg.read_bytes()[:100].decode("ascii", errors="replace").strip()
