@@ -60,7 +60,8 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
     progress(0.1, "read")
     found = boundary_files.read_boundaries(
         path, name_field=boundary_fields.get("name"), code_field=boundary_fields.get("code"),
-        county_field=boundary_fields.get("county"), layer=boundary_fields.get("layer"))
+        county_field=boundary_fields.get("county"), layer=boundary_fields.get("layer"),
+        name_score=None if boundary_fields.get("name") else _name_score(context.towns))
     result.mapping = {k: v for k, v in (("name", found.name_field), ("code", found.code_field),
                                         ("county", found.county_field)) if v}
     result.headers = list(found.properties)
@@ -135,6 +136,18 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
         [(c, n, c[:2] + "0000000000", c[:4] + "00000000") for c, n in new_counties.items()],
         columns=["region_code", "name", "province_code", "city_code"])
     return BoundaryPlan(rows, f"导入：{name}", counties, aliases)
+
+
+def _name_score(towns: pd.DataFrame):
+    """The share of a property's values that name a township of the register (as written, or
+    without its suffix: 禄脿 for 禄脿街道), for choosing the property that holds the names."""
+    written = set(towns["name"].map(names.clean))
+    cores = set(towns["name"].map(names.core))
+
+    def score(values: list[str]) -> float:
+        hits = sum(names.clean(v) in written or names.core(v) in cores for v in values)
+        return hits / len(values) if values else 0.0
+    return score
 
 
 def _known(by_code: pd.DataFrame, code: str, geometry):

@@ -85,6 +85,8 @@ PROBLEMS.update({
     "bad_crs": ("坐标系无法识别或需要联网获取（{detail}）", "请在 GIS 软件中改为 CGCS2000 或 WGS84 经纬度后导出"),
     "encoding_guessed": ("属性文字编码与 .cpg 声明不符，已按 {detail} 读取", "请核对乡镇名称是否显示正常（此为提醒）"),
     "layer_chosen": ("文件有多个图层，已选用面要素最多的一个（{detail}）", "如需其他图层，请指定图层名（此为提醒）"),
+    "name_property_chosen": ("乡镇名称取自与区划库名称最吻合的属性（各属性吻合的比例：{detail}）",
+                             "如取错了，请指定乡镇名称属性（此为提醒）"),
     "missing_dbf": ("Shapefile 缺少 .dbf 属性文件，读不到乡镇名称和代码", "请把同名的 .shp、.shx、.dbf、.prj（和 .cpg）文件一起打包成 .zip 上传"),
     "missing_shx": ("Shapefile 缺少 .shx 索引文件", "请把同名的 .shp、.shx、.dbf、.prj（和 .cpg）文件一起打包成 .zip 上传"),
 })

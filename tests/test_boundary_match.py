@@ -76,3 +76,60 @@ def test_zipped_shapefile_without_its_dbf_is_one_clear_error(db, tmp_path):
     assert [(e.code, e.row, e.value) for e in result.errors] == [("missing_dbf", None, "乡镇.dbf")]
     assert ".dbf" in result.errors[0].message and ".dbf" in result.errors[0].expected
     assert result.warnings == [] and result.unmatched == []
+
+
+# --------------------------------------------------------------------------- polygons with known answers
+
+_OUTLINES: dict[str, object] = {}
+
+
+def outline(county_code: str):
+    if county_code not in _OUTLINES:
+        found = geo_boundaries.county_outlines([county_code])
+        assert len(found) == 1, county_code
+        _OUTLINES[county_code] = found.geometry.iloc[0]
+    return _OUTLINES[county_code]
+
+
+def piece(county_code: str, column: int = 0, row: int = 0, size: float = 0.02):
+    """A township-sized piece of a real county: the ``size``-degree cell (column, row) cells away
+    from the outline's representative point, clipped to the outline; it lies in that county."""
+    shape = outline(county_code)
+    p = shape.representative_point()
+    cell = box(p.x + column * size, p.y + row * size, p.x + (column + 1) * size, p.y + (row + 1) * size)
+    clipped = cell.intersection(shape)
+    assert clipped.area > 0.5 * cell.area, "pick a cell inside the county"
+    return clipped
+
+
+CHANGPING = "110114000000"  # 北京市昌平区
+
+
+# --------------------------------------------------------------------------- the name property
+
+
+def test_the_name_property_is_the_one_whose_values_match_the_register(db, tmp_path):
+    # the names sit under a misspelt key; 乡镇, a key the importer knows, holds the kind of township
+    rows = [({"乡镇": "镇", "na me": "阳坊镇"}, piece(CHANGPING, 0, 0)),
+            ({"乡镇": "街道", "na me": "回龙观街道"}, piece(CHANGPING, 1, 0)),
+            ({"乡镇": "镇", "na me": "小汤山镇"}, piece(CHANGPING, 0, 1))]
+    path = write_geojson(tmp_path / "昌平乡镇.geojson", rows)
+
+    result = pipeline.run(path, db)
+    assert result.status == "imported", [e.to_json() for e in result.errors]
+    assert result.mapping["name"] == "na me"
+    chosen = [w for w in result.warnings if w.code == "name_property_chosen"]
+    assert [(w.row, w.column, w.value) for w in chosen] == [(None, "na me", "na me")]
+    assert "na me 100%" in chosen[0].message and "乡镇 0%" in chosen[0].message
+    assert imported(db) == {"110114104000": "阳坊镇", "110114011000": "回龙观街道", "110114110000": "小汤山镇"}
+
+
+def test_a_name_property_given_by_the_person_is_kept(db, tmp_path):
+    rows = [({"乡镇": "阳坊镇", "备注": "小汤山镇"}, piece(CHANGPING, 0, 0))]
+    path = write_geojson(tmp_path / "t.geojson", rows)
+    # 备注 holds a township name too; the file's 乡镇 is the name and no warning says otherwise
+    result = pipeline.run(path, db, dry_run=True)
+    assert result.status == "dry_run" and result.mapping["name"] == "乡镇"
+    assert [w.code for w in result.warnings] == []
+    told = pipeline.run(path, db, mapping={"备注": "name"}, dry_run=True)
+    assert told.mapping["name"] == "备注" and [w.code for w in told.warnings] == []
