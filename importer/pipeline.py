@@ -204,12 +204,15 @@ def header_signature(headers: list[str]) -> str:
 def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
-        today: date | None = None, boundary_fields: dict | None = None) -> Result:
+        today: date | None = None, boundary_fields: dict | None = None, within: str | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written -> field name ("" ignores the column); matches: township name as
-    written -> 12-digit code (a person's confirmation, stored as an alias on commit).
+    written -> 12-digit code (a person's confirmation, stored as an alias on commit); within: a
+    city or county code that limits a boundary file's matching and import to that area.
     """
+    if within:  # how the file is read, so part of its options (a repeat with another area is new)
+        boundary_fields = {**(boundary_fields or {}), "within": within}
     started = time.perf_counter()
     started_at = datetime.now()
     path, db = Path(path), Path(db)

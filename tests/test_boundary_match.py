@@ -240,3 +240,28 @@ def test_a_file_of_which_nothing_matches_is_rejected(db, tmp_path):
     result = pipeline.run(path, db)
     assert result.status == "rejected" and codes(result) == ["nothing_matched"]
     assert [u.name for u in result.left_out] == ["上苑乡"]
+
+
+# --------------------------------------------------------------------------- --within
+
+
+def test_within_limits_matching_and_import_to_a_city(db, tmp_path, capsys):
+    rows = [({"名称": "百丈镇"}, piece(YUHANG)),          # 杭州市余杭区
+            ({"名称": "瓶窑镇"}, piece(YUHANG, 1, 0)),
+            ({"名称": "百丈镇"}, piece(TAISHUN))]         # 温州市泰顺县: outside 杭州市
+    path = write_geojson(tmp_path / "浙江乡镇.geojson", rows)
+    capsys.readouterr()
+    assert cli.main(["import", str(path), "--db", str(db), "--within", "330100000000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "imported" and out["accepted"] == 2 and out["left_out"] == []
+    assert imported(db) == {"330110112000": "百丈镇", "330110110000": "瓶窑镇"}
+    assert [(w["code"], w["value"]) for w in out["warnings"]] == [("outside_within", "1")]
+
+    # the same through pipeline.run, limited to 泰顺县 by its 6 digits
+    result = pipeline.run(path, db, within="330329", dry_run=True)
+    assert result.status == "dry_run" and result.accepted == 1
+    # a code that is no city or county of the register is the file's error; a malformed one, a usage error
+    assert codes(pipeline.run(path, db, within="330199", dry_run=True)) == ["bad_within"]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["import", str(path), "--db", str(db), "--within", "杭州"])
+    assert stop.value.code == 2
