@@ -163,6 +163,8 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
         if located:  # the county around the polygon first: it tells the three 百丈镇 apart
             match = matcher.match(written, None, located)
             chosen, how = match.code, match.how
+            if how == "alias" and places.lies_in(index, by_code.at[chosen, "county_code"]) is False:
+                chosen = None  # an alias confirmed for another county's polygon is not this one
         if chosen is None:
             match = matcher.match(written, None, county_text)
             # the same name elsewhere (score 100) is a candidate; near misses are only proposals
@@ -230,6 +232,7 @@ def _left_out(left, frame, context, by_code, out, prefix, problems, name_column)
     mine = [r for r in out if not r[5]]
     matched = gpd.GeoDataFrame({"region_code": [r[0] for r in mine]}, geometry=[r[6] for r in mine], crs=frame.crs)
     borders = placing.longest_shared_borders(polygons, matched)
+    county_names = dict(zip(context.counties["region_code"], context.counties["name"]))
     listed = []
     for (index, row, located, hits, near), overlap, border in zip(left, overlaps, borders):
         candidates, seen = [], set()
@@ -248,8 +251,7 @@ def _left_out(left, frame, context, by_code, out, prefix, problems, name_column)
             add(code, 100.0, "same_name")
         for c in near:
             add(c.code, c.score, "similar")
-        around = by_code.loc[by_code["county_code"] == located, "county_name"] if located else []
-        county_name = around.iloc[0] if len(around) else row.county
+        county_name = county_names.get(located, row.county)
         listed.append(Unmatched(row.name, county_name, row.code, "outside_county" if hits else "unmatched",
                                 [int(row.feature_no)], 1, candidates[:5]))
         first = candidates[0] if candidates else None

@@ -59,7 +59,7 @@ def build_workbook(results) -> Workbook:
     unmatched = book.create_sheet("待确认乡镇")
     unmatched.append(["文件", "乡镇名称", "区县", "代码", "行数", "首次出现行", "候选1", "候选2", "候选3"])
     for result in results:
-        for u in result.unmatched:
+        for u in [*result.unmatched, *result.left_out]:  # boundary features left out, with proposals
             candidates = [f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3]]
             unmatched.append([result.file, u.name, u.county, u.code, u.count, ", ".join(map(str, u.rows[:5])),
                               *candidates])
