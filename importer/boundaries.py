@@ -114,7 +114,7 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
         return None
     progress(0.4, "match")
     outlines = placing.county_outlines_near(frame.total_bounds, context.counties["region_code"])
-    places = placing.Places(frame.geometry, outlines)
+    places = placing.Places(frame.geometry, outlines, outlined=placing.outlined_counties())
     matcher = names.Matcher(towns, counties, context.aliases, context.cities)
     known = set(context.towns["region_code"])
     by_code = context.towns.set_index("region_code")

@@ -265,3 +265,12 @@ def test_within_limits_matching_and_import_to_a_city(db, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["import", str(path), "--db", str(db), "--within", "杭州"])
     assert stop.value.code == 2
+
+
+def test_a_namesake_far_from_the_file_is_not_taken_either(db, tmp_path):
+    # a file of 仪陇县 alone: 富顺县's outline is not even read, and its 古佛镇 is still no match
+    rows = [({"名称": "古佛乡"}, piece(YILONG)), ({"名称": "新政镇"}, piece(YILONG, 1, 0))]
+    result = pipeline.run(write_geojson(tmp_path / "仪陇.geojson", rows), db, dry_run=True)
+    assert result.status == "dry_run" and result.accepted == 1
+    assert [(u.name, u.problem, [c["code"] for c in u.candidates if c["why"] == "same_name"])
+            for u in result.left_out] == [("古佛乡", "outside_county", ["510322114000"])]
