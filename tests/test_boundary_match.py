@@ -17,6 +17,7 @@ import cli
 from db import schema
 from geo import boundaries as geo_boundaries
 from geo import placing
+from geo.boundaries import CHINA_ALBERS
 from importer import pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided")
@@ -189,6 +190,19 @@ def test_a_polygon_just_across_its_generalised_county_outline_still_matches(db, 
 
 # --------------------------------------------------------------------------- townships merged away (撤并)
 
+
+def test_overlaps_and_shared_borders_by_hand():
+    # metres in the equal-area projection: a 1 km square, half covered by A; B shares its east side
+    square = gpd.GeoSeries([box(0, 0, 1000, 1000)], crs=CHINA_ALBERS)
+    atlas = gpd.GeoDataFrame({"region_code": ["A", "C"]},
+                             geometry=[box(500, 0, 1500, 1000), box(0, 900, 1000, 2000)], crs=CHINA_ALBERS)
+    overlaps = placing.largest_overlaps(square, atlas, min_share=0.05)
+    assert [(code, round(share, 6)) for code, share in overlaps[0]] == [("A", 0.5), ("C", 0.1)]
+    file = gpd.GeoDataFrame({"region_code": ["B", "D"]},
+                            geometry=[box(1000, 0, 2000, 1000), box(1000, 1000, 2000, 2000)], crs=CHINA_ALBERS)
+    borders = placing.longest_shared_borders(square, file, tolerance_m=0)
+    assert borders == [[("B", 0.25)]]  # 1 km of its 4 km border; D touches a corner only
+
 XINGSHOU, XIAOTANGSHAN, CUICUN = "110114116000", "110114110000", "110114112000"
 
 
@@ -233,6 +247,13 @@ def test_townships_merged_away_are_listed_not_blocking_and_can_be_put_in_today_s
     whole = piece(CHANGPING, 0, 0).union(piece(CHANGPING, 1, 0))
     assert shapely.from_wkb(wkb).symmetric_difference(whole).area < 1e-9
     assert alias == [(XINGSHOU,)]  # remembered: a ledger that still says 上苑乡 counts for 兴寿镇
+
+    # and so is the next old file: 上苑乡 lies in 兴寿镇's county, so the confirmation holds for it
+    later = write_geojson(tmp_path / "2008年乡镇.geojson", [({"名称": "上苑乡", "年份": 2008}, piece(CHANGPING, 0, 0)),
+                                                        ({"名称": "兴寿镇", "年份": 2008}, piece(CHANGPING, 1, 0))])
+    again = pipeline.run(later, before, dry_run=True)
+    assert again.left_out == [] and again.accepted == 1
+    assert [w.code for w in again.warnings] == ["joined_polygons"]
 
 
 def test_a_file_of_which_nothing_matches_is_rejected(db, tmp_path):
