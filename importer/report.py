@@ -27,6 +27,9 @@ def text_summary(result) -> str:
     if skipped:
         names = {"total": "合计行", "note": "表下备注行", "blank": "空行"}
         lines.append("  已跳过：" + "、".join(f"{names.get(k, k)} {v} 行" for k, v in skipped.items()))
+    if result.left_out:
+        lines.append(f"  未导入的边界要素 {len(result.left_out)} 个（见提醒；全部清单用 --report 导出）：--match \"名称=代码\" 并入现乡镇，"
+                     "--match \"名称=\" 不导入")
     for issue in result.errors[:50]:
         lines.append("  ✗ " + _issue_text(issue))
     if result.errors_total > 50:

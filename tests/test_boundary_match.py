@@ -18,7 +18,7 @@ from db import schema
 from geo import boundaries as geo_boundaries
 from geo import placing
 from geo.boundaries import CHINA_ALBERS
-from importer import pipeline
+from importer import pipeline, report
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided")
 
@@ -235,6 +235,7 @@ def test_townships_merged_away_are_listed_not_blocking_and_can_be_put_in_today_s
     left = [(w.row, w.code, w.value) for w in result.warnings if w.code.startswith("left_out")]
     assert left == [(1, "left_out_overlap", "上苑乡"), (5, "left_out_border", "桃林乡")]
     assert "兴寿镇（昌平区，110114116000）" in result.warnings[0].message
+    assert "未导入的边界要素 2 个" in report.text_summary(result)
 
     # a person puts 上苑乡 into 兴寿镇 and leaves 桃林乡 out: 兴寿镇 is drawn whole again
     decided = pipeline.run(older, before, matches={"上苑乡": XINGSHOU, "桃林乡": ""})
