@@ -5,7 +5,10 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--dry-run] [--replace] [--json] [--report FILE.xlsx] [--user NAME]
+                         [--sheet NAME] [--within CODE] [--dry-run] [--replace] [--json] [--report FILE.xlsx]
+                         [--user NAME]
+                         (boundary files: --within a city or county code matches and imports only
+                          that area; --match "名称=" leaves a feature out)
     python cli.py import --undo ID [--db PATH] [--json]
     python cli.py snapshot --view overview|coverage|screening|hotspots [--region CODE] [--period P]
                            --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
@@ -59,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
                      help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '
                           'for boundary files "PROPERTY=name|code|county"')
     imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
-                     help='confirm a township: "禄脿街=320703001000" (stored and reused)')
+                     help='confirm a township: "禄脿街=320703001000" (stored and reused); for a boundary '
+                          'file "名称=" leaves that feature out')
+    imp.add_argument("--within", metavar="CODE",
+                     help="boundary files: match and import only townships of this city or county "
+                          "(12-digit code, or its 4- or 6-digit prefix)")
     imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")
     imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
@@ -130,12 +137,14 @@ def _import(args, parser) -> int:
     for path in args.paths:
         if not Path(path).is_file():
             parser.error(f"no such file: {path}")
+    if args.within is not None and not (args.within.isdigit() and len(args.within) in (4, 6, 12)):
+        parser.error(f"--within expects a city or county code (4, 6 or 12 digits), got {args.within!r}")
     target = paths.db_path(args.db)
     results = []
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
-            dry_run=args.dry_run, user=args.user, replace=args.replace,
+            dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)

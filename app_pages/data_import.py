@@ -122,6 +122,25 @@ for upload in uploads or []:
                 st.session_state[f"match-{fid}"] = picked
                 st.rerun()
 
+        if result.left_out:  # boundary features not imported: put each in today's township, or leave it out
+            st.markdown(f"**{t('IMPORT_LEFT_OUT')}**")
+            st.caption(t("IMPORT_LEFT_OUT_HELP"))
+            picked = dict(matches)
+            for index, u in enumerate(result.left_out):
+                if not u.name:
+                    continue
+                labels = {c["code"]: importing.left_out_label(c) for c in u.candidates}
+                labels[importing.LEAVE_OUT] = t("IMPORT_LEFT_OUT_SKIP")
+                value = st.selectbox(
+                    t("IMPORT_LEFT_OUT_PICK", name=u.name, county=f"{u.county}，" if u.county else "", row=u.rows[0]),
+                    ["", *labels], key=f"leave-{fid}-{index}",
+                    format_func=lambda c, labels=labels: labels.get(c, t("IMPORT_LEFT_OUT_UNDECIDED")))
+                if value:
+                    picked[u.name] = "" if value == importing.LEAVE_OUT else value
+            if picked != matches:
+                st.session_state[f"match-{fid}"] = picked
+                st.rerun()
+
         if result.errors_total:
             st.error(t("IMPORT_ERRORS", n=result.errors_total))
             st.dataframe(importing.issues_table(result.errors), hide_index=True, height=260)

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -44,6 +44,8 @@ PROBLEM_CODES = {
               "it needs its .prj (or a CRS in the GeoPackage/GeoJSON).",
     "bad_crs": "The coordinate system cannot be transformed to WGS84, or is a web link (never fetched).",
     "missing_field": "A property named in the arguments is not in the file; detail lists the properties.",
+    "missing_dbf": "A Shapefile without its .dbf: the names and codes are in it, so nothing can be matched.",
+    "missing_shx": "A Shapefile without its .shx index.",
     # whole file or per feature
     "no_name_or_code": "No township name and no division code (per feature; row None: no property "
                        "holds either).",
@@ -57,9 +59,11 @@ PROBLEM_CODES = {
     "assumed_wgs84": "Warning: no coordinate system; coordinates look like lon/lat, so WGS84 was assumed.",
     "encoding_guessed": "Warning: the .cpg's encoding did not fit the attribute text; detail says which did.",
     "layer_chosen": "Warning: several layers could hold the boundaries; detail lists them, value is the one read.",
+    "name_property_chosen": "Warning: the name was read from the property whose values best match known township "
+                            "names (value), not the one its property name suggested; detail gives each share.",
     "repaired": "Warning: an invalid geometry was repaired (make_valid); value is GEOS's reason.",
 }
-WARNING_CODES = frozenset({"assumed_wgs84", "encoding_guessed", "layer_chosen", "repaired"})
+WARNING_CODES = frozenset({"assumed_wgs84", "encoding_guessed", "layer_chosen", "repaired", "name_property_chosen"})
 
 # China's rough extent, lon/lat. Coordinates of a file without a CRS inside the looser box are taken
 # as lon/lat; a projected CRS has metres (10^5..10^7) there, so the two cannot be confused.
@@ -100,6 +104,7 @@ class BoundaryFile:
     problems: list[BoundaryProblem]   # non-empty: do not import
     warnings: list[BoundaryProblem]
     properties: list[str] = field(default_factory=list)   # every attribute name, as written
+    name_scores: dict[str, float] = field(default_factory=dict)  # text property -> name_score share
 
 
 class _Stop(Exception):
@@ -125,7 +130,8 @@ class _Dataset:
 
 def read_boundaries(path, *, name_field: str | None = None, code_field: str | None = None,
                     county_field: str | None = None, layer: str | None = None,
-                    max_bytes: int = 500_000_000) -> BoundaryFile:
+                    max_bytes: int = 500_000_000,
+                    name_score: Callable[[list[str]], float] | None = None) -> BoundaryFile:
     """Read a township boundary file into WGS84 polygons with names and 12-digit codes.
 
     Parameters
@@ -137,6 +143,12 @@ def read_boundaries(path, *, name_field: str | None = None, code_field: str | No
     layer : which layer to read when the file holds several (Shapefile stem or GeoPackage layer);
         by default the polygon layer, the one with most features if there are several.
     max_bytes : the largest file, or total unpacked size of a zip, that is read.
+    name_score : optional; given a property's text values, the share (0..1) that name a known
+        township. Without ``name_field``, every text property the code and county do not use is
+        scored, and the one with the highest share holds the name: a property whose name was
+        misspelt ("na me") then beats another whose name looks right but whose values are not
+        township names. A ``name_property_chosen`` warning says so when the values overrule the
+        property names; ``name_scores`` keeps every share.
 
     Returns
     -------
@@ -169,6 +181,8 @@ def read_boundaries(path, *, name_field: str | None = None, code_field: str | No
     columns = [c for c in raw.columns if c != raw.geometry.name]
     out.properties = [str(c) for c in columns]
     fields = _resolve_fields(raw, columns, name_field, code_field, county_field, problems)
+    if name_field is None and name_score is not None:
+        fields["name"], out.name_scores = _name_by_values(raw, columns, fields, name_score, warnings)
     out.name_field, out.code_field, out.county_field = fields["name"], fields["code"], fields["county"]
     crs = raw.crs if declared_crs else None
     geoms, out.source_crs, out.reprojected = _geometries(raw, crs, dataset.kind, problems, warnings)
@@ -330,6 +344,26 @@ def _resolve_fields(raw, columns, name_field, code_field, county_field, problems
         problems.append(BoundaryProblem(None, None, None, "no_name_or_code",
                                         f"properties: {', '.join(map(str, columns)) or '(none)'}"))
     return fields
+
+
+def _name_by_values(raw, columns, fields, name_score, warnings) -> tuple[str | None, dict[str, float]]:
+    guessed = fields["name"]
+    taken = {fields["code"], fields["county"]}
+    scores = {}
+    for column in columns:
+        if column in taken or not _fits("name", raw[column].tolist()):
+            continue
+        texts = [v.strip() for v in _present(raw[column].tolist()) if isinstance(v, str)]
+        scores[column] = float(name_score(texts)) if texts else 0.0
+    if not scores:
+        return guessed, scores
+    # the highest share; on a tie, the property the names suggested, then the first in the file
+    best = max(scores, key=lambda c: (scores[c], c == guessed, -list(scores).index(c)))
+    if best == guessed or scores[best] <= scores.get(guessed, 0.0):
+        return guessed, scores
+    shares = ", ".join(f"{c} {share:.0%}" for c, share in sorted(scores.items(), key=lambda kv: -kv[1]))
+    warnings.append(BoundaryProblem(None, best, _short(best), "name_property_chosen", shares))
+    return best, scores
 
 
 # --------------------------------------------------------------------------- values
@@ -655,6 +689,11 @@ def _layers_of(dataset: _Dataset) -> list[_Dataset]:
         return [_Dataset("geojson", utf8, dataset.label, None, encoding=encoding)]
     if not head.startswith(_SHP_MAGIC):
         raise _Stop("unreadable", "not a Shapefile (.shp) or its .shx/.dbf are missing", dataset.label)
+    # without its .dbf GDAL reads the shapes alone, and every feature then lacks a name and a code
+    for suffix in (".dbf", ".shx"):
+        if not dataset.path.with_suffix(suffix).is_file():
+            raise _Stop(f"missing_{suffix[1:]}", f"{dataset.label}.shp has no {suffix} beside it",
+                        f"{dataset.label}{suffix}")
     cpg = dataset.path.with_suffix(".cpg")
     if cpg.is_file():
         dataset.cpg = cpg.read_bytes()[:100].decode("ascii", errors="replace").strip()

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from db import schema
 from geo import names
+from importer import boundaries as boundary_import
 from importer import fields, history, messages, read, values
 from importer.kinds import KINDS, Chunk, LedgerKind
 from importer.result import MAX_LISTED, Issue, Problems, Result, Unmatched  # noqa: F401 (re-exported)
@@ -111,13 +112,17 @@ def header_signature(headers: list[str]) -> str:
 def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
-        today: date | None = None, boundary_fields: dict | None = None, replace: bool = False) -> Result:
+        today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
+        within: str | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written -> field name ("" ignores the column); matches: township name as
     written -> 12-digit code (a person's confirmation, stored as an alias on commit); replace:
-    the person agreed to replace more rows than the file brings (see _say_replacements).
+    the person agreed to replace more rows than the file brings (see _say_replacements); within: a
+    city or county code that limits a boundary file's matching and import to that area.
     """
+    if within:  # how the file is read, so part of its options (a repeat with another area is new)
+        boundary_fields = {**(boundary_fields or {}), "within": within}
     started = time.perf_counter()
     started_at = datetime.now()
     path, db = Path(path), Path(db)
@@ -141,15 +146,15 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     try:
         result.file_hash = file_hash(path)
         context = Context.load(target)
-        options = _options(kind, mapping, sheet, boundary_fields)
+        options = _options(kind, mapping, sheet, boundary_fields, matches)
         previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
         if previous:  # the very same bytes were imported before: nothing to add, say when
             result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
             return result
         suffix = Path(name).suffix.lower()
         if kind == fields.BOUNDARY_KIND or (kind is None and suffix in {".geojson", ".json", ".zip", ".gpkg", ".shp"}):
-            from importer import boundaries as boundary_import
             result.kind = fields.BOUNDARY_KIND
+            context.db = target  # the atlas's township polygons, to propose for unmatched features
             # --map "XZMC=name" names a boundary file's properties: name, code, county, layer
             boundary_fields = {**{f: src for src, f in (mapping or {}).items()
                                   if f in ("name", "code", "county", "layer")}, **(boundary_fields or {})}
@@ -245,11 +250,14 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime,
                     [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
 
 
-def _options(kind, mapping, sheet, boundary_fields) -> dict:
+def _options(kind, mapping, sheet, boundary_fields, matches=None) -> dict:
     """What, besides the bytes, decides what an import reads: the same file read another way
-    (another sheet, another mapping) is a new import, not a repeat."""
-    return {"kind": kind, "mapping": dict(sorted((mapping or {}).items())), "sheet": sheet,
-            "fields": dict(sorted((boundary_fields or {}).items()))}
+    (another sheet, another mapping, a left-out boundary feature now placed) is a new import."""
+    options = {"kind": kind, "mapping": dict(sorted((mapping or {}).items())), "sheet": sheet,
+               "fields": dict(sorted((boundary_fields or {}).items()))}
+    if matches:
+        options["matches"] = dict(sorted(matches.items()))
+    return options
 
 
 def who() -> str:

@@ -27,6 +27,9 @@ def text_summary(result) -> str:
     if skipped:
         names = {"total": "合计行", "note": "表下备注行", "blank": "空行"}
         lines.append("  已跳过：" + "、".join(f"{names.get(k, k)} {v} 行" for k, v in skipped.items()))
+    if result.left_out:
+        lines.append(f"  未导入的边界要素 {len(result.left_out)} 个（见提醒；全部清单用 --report 导出）：--match \"名称=代码\" 并入现乡镇，"
+                     "--match \"名称=\" 不导入")
     for issue in result.errors[:50]:
         lines.append("  ✗ " + _issue_text(issue))
     if result.errors_total > 50:
@@ -59,7 +62,7 @@ def build_workbook(results) -> Workbook:
     unmatched = book.create_sheet("待确认乡镇")
     unmatched.append(["文件", "乡镇名称", "区县", "代码", "行数", "首次出现行", "候选1", "候选2", "候选3"])
     for result in results:
-        for u in result.unmatched:
+        for u in [*result.unmatched, *result.left_out]:  # boundary features left out, with proposals
             candidates = [f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3]]
             unmatched.append([result.file, u.name, u.county, u.code, u.count, ", ".join(map(str, u.rows[:5])),
                               *candidates])

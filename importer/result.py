@@ -48,6 +48,7 @@ class Result:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
+    left_out: list[Unmatched] = field(default_factory=list)  # boundary features not imported, with proposals
     errors_total: int = 0
     replaced: int = 0
     # what the import would replace, per township and span of months: township_code, township,
@@ -78,7 +79,8 @@ class Result:
             "accepted": self.accepted, "errors": [e.to_json() for e in self.errors],
             "errors_total": self.errors_total,
             "warnings": [w.to_json() for w in self.warnings],
-            "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
+            "unmatched": [u.to_json() for u in self.unmatched],
+            "left_out": [u.to_json() for u in self.left_out], "replaced": self.replaced,
             "replacements": self.replacements, "needs_replace": self.needs_replace,
             "duplicates_dropped": self.duplicates_dropped,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,

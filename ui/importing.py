@@ -93,6 +93,15 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
     return result
 
 
+LEAVE_OUT = "-"  # the picker's "leave this boundary feature out"; the importer takes it as ""
+
+
+def left_out_label(candidate: dict) -> str:
+    """A proposed township for a boundary feature that was not imported, and why it is proposed."""
+    why = t(f"IMPORT_WHY_{candidate['why']}", score=f"{candidate['score']:.0f}")
+    return f"{candidate['name']}（{candidate['county_name']}，{candidate['code']}） · {why}"
+
+
 def kind_label(kind: str | None) -> str:
     return fields.KIND_LABELS.get(kind or "", kind or "—")
 
