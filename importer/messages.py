@@ -28,6 +28,9 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "too_large": ("数值过大", "请核对是否多填了位数"),
     "not_a_coordinate": ("不是有效的经纬度", "请填写十进制度数，如 119.2345"),
     "bad_date": ("日期无法识别", "请填写如 2024-03-05、2024/3/5、2024年3月5日 的日期"),
+    "bad_month": ("日期中的月份 {detail} 不存在", "月份应为 1–12；请填写如 2024-03-05 的日期"),
+    "bad_day": ("日期 {detail} 不存在：该月没有这一天", "请核对日；如 2024-02-29、2024-04-30"),
+    "bad_time": ("日期后面的时间“{detail}”无法识别", "只需填写日期，如 2024-03-05；带时间请写成 2024-03-05 11:00"),
     "month_not_day": ("只填写了月份，缺少日", "请填写具体日期，如 2024-03-05"),
     "future_date": ("日期晚于今天", "请核对年份和月份"),
     "old_date": ("日期早于1990年", "请核对年份"),
@@ -74,7 +77,15 @@ PROBLEMS: dict[str, tuple[str, str]] = {
 }
 
 
+def split(code: str) -> tuple[str, str]:
+    """A cell parser's problem is a code, or "code|detail" when it says which part was wrong."""
+    code, _, detail = code.partition("|")
+    return code, detail
+
+
 def describe(code: str, detail: str = "") -> tuple[str, str]:
+    code, carried = split(code)
+    detail = detail or carried
     why, expected = PROBLEMS.get(code, (code, ""))
     return why.replace("{detail}", detail or ""), expected.replace("{detail}", detail or "")
 

@@ -114,6 +114,8 @@ class _Problems:
         self.result = result
 
     def add(self, code: str, row=None, column=None, value=None, detail: str = "", severity="error"):
+        code, carried = messages.split(code)  # a cell parser's "bad_month|13"
+        detail = detail or carried
         why, expected = messages.describe(code, detail)
         if value is not None and not isinstance(value, str):
             value = str(value)
