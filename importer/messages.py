@@ -91,7 +91,7 @@ def describe(code: str, detail: str = "") -> tuple[str, str]:
 
 PROBLEMS["not_township"] = ("该区划代码不是乡镇级（{detail}）", "乡镇级代码的后三位为 000，第7–9位不为 000")
 PROBLEMS.update({
-    "too_large": ("文件过大（{detail}）", "请只导出需要的乡镇，或分区县导出"),
+    "file_too_large": ("文件过大（{detail}）", "请只导出需要的乡镇，或分区县导出"),
     "missing_layer": ("找不到指定的图层（{detail}）", "请填写文件中已有的图层名"),
     "bad_crs": ("坐标系无法识别或需要联网获取（{detail}）", "请在 GIS 软件中改为 CGCS2000 或 WGS84 经纬度后导出"),
     "encoding_guessed": ("属性文字编码与 .cpg 声明不符，已按 {detail} 读取", "请核对乡镇名称是否显示正常（此为提醒）"),

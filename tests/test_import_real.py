@@ -57,3 +57,19 @@ def test_a_bad_month_in_a_date_time_is_named_in_the_error(atlas, tmp_path):
     result = run(path, atlas)
     assert problems(result) == [(2, "受理时间", "bad_month")]
     assert result.errors[0].message == "日期中的月份 13 不存在"
+
+
+# ---- messages that say what is wrong (item 8) ----------------------------------------------------
+
+def test_a_huge_count_is_a_cell_that_is_too_large_not_a_file(atlas, tmp_path):
+    # messages.py used to overwrite the cell's 数值过大 with the boundary reader's 文件过大
+    path = write_csv(tmp_path / "regions.csv", [["乡镇", "户数"], ["墟沟街道", "3,000,000,000"]])
+    result = run(path, atlas)
+    assert problems(result) == [(2, "户数", "too_large")]
+    assert result.errors[0].message == "数值过大"
+
+
+def test_every_boundary_problem_has_its_own_message():
+    from geo import boundary_files
+    assert set(boundary_files.PROBLEM_CODES) <= set(messages.PROBLEMS)
+    assert messages.describe("file_too_large", "9 bytes")[0] == "文件过大（9 bytes）"
