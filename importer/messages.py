@@ -11,10 +11,12 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "unreadable": ("文件无法读取，可能已损坏或不是所声称的格式（{detail}）", "请在 Excel 中打开后另存为 .xlsx 再上传"),
     "unsafe_zip": ("压缩包解压后过大或结构异常，已拒绝（{detail}）", "请上传正常的 Excel 或 Shapefile 压缩包"),
     "no_such_sheet": ("找不到指定的工作表（{detail}）", "请填写文件中已有的工作表名称"),
-    "no_header": ("在前30行中找不到可识别的表头（工作表：{detail}）", "表头应包含“乡镇（街道）”等列名；可下载导入模板对照"),
+    "no_header": ("在前30行中找不到可识别的表头{detail}", "请在页面上选择表头所在行，或用 --header-row 指定（Excel 行号），再把各列对应到字段；可下载导入模板对照"),
     "bad_encoding": ("文件编码无法识别（{detail}）", "请将 CSV 另存为 UTF-8 或 GBK 编码"),
     "bad_csv": ("CSV 格式有误：{detail}", "每行的列数应与表头一致；含逗号的内容请加英文双引号"),
-    "unknown_kind": ("无法从表头判断台账类型", "请选择台账类型，或使用 --kind 指定"),
+    "unknown_kind": ("无法从表头判断台账类型{detail}", "请选择台账类型，或使用 --kind 指定；缺少的列可用 --map 对应"),
+    "duplicate_header": ("表头{detail}，无法确定用哪一列", "请在页面上选择要用的列，或用 --map \"表头@列=字段\" 指定（如 --map \"发生时间@F=received_date\"），另一列不导入"),
+    "second_column": ("与“{detail}”对应同一字段，已按“{detail}”导入，本列未导入", "如需改用本列，请在列对应中调整（此为提醒）"),
     "missing_column": ("缺少必填列：{detail}", "请在文件中补上该列，或把已有的列对应到该字段"),
     "no_rows": ("表头下面没有数据行", "请填写数据后再导入"),
     "too_many_problems": ("问题过多，仅列出前 {detail} 条", "请先按已列出的问题修改，再重新导入"),
@@ -39,7 +41,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "future_period": ("统计期尚未开始", "请核对年份和月份"),
     "bad_year": ("年度不在合理范围内", "填写 2000 年至明年之间的四位年份，如 2025"),
     "bad_choice_risk": ("风险等级无法识别", "请填写 无、低、中、高 之一"),
-    "bad_choice_outcome": ("办理结果无法识别", "请填写 调解成功、转诉讼、在办 之一"),
+    "bad_choice_outcome": ("办理结果无法识别", "请填写 调解成功、调解不成、转诉讼、在办 之一（是否成功调解：是 或 否）"),
     "bad_yes_no": ("应为“是”或“否”", "请填写 是 或 否"),
     "bad_code": ("区划代码格式不对", "请填写12位统计用区划代码，如 320703001000"),
     # places
@@ -75,6 +77,35 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "repaired": ("几何图形有自相交等问题，已自动修复", "建议在 GIS 软件中检查该要素（此为提醒）"),
     "no_code_new_township": ("区划库中没有该乡镇，且文件中没有区划代码，无法新增", "请在文件中加上12位区划代码属性"),
 }
+
+
+def no_header_detail(sheets: list[str], row: int | None, known: list[str], unknown: list[str]) -> str:
+    """What the header search saw: the row most like a header, the headers it knew and did not."""
+    parts = [f"（工作表：{'、'.join(sheets)}）"] if sheets else []
+    if row is None:
+        return "".join(parts) + "：前30行都是空的"
+    seen = f"。最像表头的是第 {row} 行"
+    if known:
+        seen += f"：识别出 {'、'.join(known)}"
+        seen += f"，未识别 {'、'.join(unknown[:8])}" if unknown else ""
+    else:
+        seen += f"：{'、'.join(unknown[:8])}，没有一个是已知的列名"
+    return "".join(parts) + seen + "（至少要认出两列）" if known else "".join(parts) + seen
+
+
+def kinds_detail(closest: list[tuple[str, list[str]]]) -> str:
+    """For unknown_kind: the closest kinds (their labels) and the required columns each lacks."""
+    if not closest:
+        return ""
+    return "。最接近：" + "；".join(f"{label}（缺少 {'、'.join(lacks)}）" if lacks else label
+                                   for label, lacks in closest)
+
+
+def duplicate_detail(header: str, letters: list[str]) -> str:
+    """“发生时间”出现两次（C 列、F 列); a CSV's columns are numbered (第 3 列)."""
+    times = {2: "两", 3: "三"}.get(len(letters), str(len(letters)))
+    where = "、".join(f"第 {x} 列" if x.isdigit() else f"{x} 列" for x in letters)
+    return f"“{header}”出现{times}次（{where}）"
 
 
 def split(code: str) -> tuple[str, str]:

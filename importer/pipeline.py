@@ -87,6 +87,7 @@ class Result:
     mapping: dict = field(default_factory=dict)      # header as written -> field name
     remembered: bool = False                          # the mapping came from an earlier file
     unmapped: list[dict] = field(default_factory=list)
+    duplicate_headers: list[dict] = field(default_factory=list)  # [{field, header, columns: [{header, letter}]}]
     preview: pd.DataFrame | None = None
     file_hash: str = ""
     import_id: int | None = None
@@ -102,7 +103,7 @@ class Result:
             "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
             "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
-            "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
+            "unmapped": self.unmapped, "duplicate_headers": self.duplicate_headers, "file_hash": self.file_hash, "import_id": self.import_id,
             "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
         }
 
@@ -493,23 +494,39 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
         chosen = dict(remembered[1])
         result.remembered = True
     # the user's mapping counts in detection: a header they mapped reads as that field
-    detect_keys = [chosen.get(h) or k for h, k in zip(table.headers, table.keys)]
+    by_column = fields.chosen_by_column(table.headers, table.columns, chosen)
+    detect_keys = [by_column.get(i) or k for i, k in enumerate(table.keys)]
     kind = kind or fields.detect_kind(detect_keys) or (remembered[0] if remembered else None)
     result.kind = kind
     if kind is None:
-        problems.add("unknown_kind")
+        closest = [(fields.KIND_LABELS[k], [f.label for f in lacks]) for k, lacks in fields.closest_kinds(detect_keys)]
+        problems.add("unknown_kind", detail=messages.kinds_detail(closest))
         return None
     if kind not in fields.KINDS:
         problems.add("unknown_kind", detail=kind)
         return None
-    overrides = {table.keys[table.headers.index(h)]: f for h, f in chosen.items() if h in table.headers}
     bad = [f for f in chosen.values() if f and f not in {x.name for x in fields.KINDS[kind]}]
     for f in bad:
         problems.add("missing_column", detail=f"未知字段 {f}")
-    columns = fields.map_headers(kind, table.keys, overrides)
-    result.mapping = {table.headers[i]: f for i, f in columns.items()}
+    columns = fields.map_headers(kind, table.keys, by_column)
+    shown = fields.shown_headers(table.headers, table.columns)  # header@letter where written twice
+    result.headers = shown
+    result.mapping = {shown[i]: f for i, f in columns.items()}
+    # a header written twice: which column is meant is the user's choice, never a guess
+    result.duplicate_headers = fields.duplicate_headers(
+        kind, table.headers, table.keys, table.columns, by_column, fields.by_letter(chosen, table.headers, table.columns))
+    for d in result.duplicate_headers:
+        problems.add("duplicate_header", column=d["header"],
+                     detail=messages.duplicate_detail(d["header"], [c["letter"] for c in d["columns"]]))
+    if result.duplicate_headers:
+        return None
     for index, header in enumerate(table.headers):
-        if index not in columns and not header.startswith("（第") and table.headers[index] not in chosen \
+        same = fields.match_header(kind, table.keys[index])
+        if index not in columns and index not in by_column and same in columns.values():
+            used = next(shown[i] for i, f in columns.items() if f == same)  # 结案方式 took 是否成功调解's field
+            problems.add("second_column", column=shown[index], detail=used, severity="warning")
+            continue
+        if index not in columns and not header.startswith("（第") and index not in by_column \
                 and not fields.ignorable(table.keys[index]):
             close = fields.closest_fields(kind, table.keys[index])
             result.unmapped.append({"column": header, "letter": table.columns[index],

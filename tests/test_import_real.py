@@ -73,3 +73,185 @@ def test_every_boundary_problem_has_its_own_message():
     from geo import boundary_files
     assert set(boundary_files.PROBLEM_CODES) <= set(messages.PROBLEMS)
     assert messages.describe("file_too_large", "9 bytes")[0] == "文件过大（9 bytes）"
+
+
+# ---- the headers real files use (item 3) ---------------------------------------------------------
+
+def judicial_ledger(rows: list[list]) -> tuple[dict, dict]:
+    """A 司法所/综治中心 矛盾纠纷排查调处台账 as published: a merged title, a 填报单位/填报日期 line, then
+    序号 | 案件编码 | 发生时间 | 所属镇 | 村（社区） | 案由 | 纠纷级别 | 承办人员 | 结案方式 | 是否成功调解 | 结案时间."""
+    header = ["序号", "案件编码", "发生时间", "所属镇", "村（社区）", "案由", "纠纷级别", "承办人员", "结案方式",
+              "是否成功调解", "结案时间"]
+    top = [["墟沟街道矛盾纠纷排查化解工作台账"] + [None] * 10,
+           ["填报单位：墟沟街道司法所"] + [None] * 5 + ["填报日期：2024年6月30日"] + [None] * 4,
+           header]
+    return {"台账": top + rows}, {"台账": ["A1:K1", "A2:F2", "G2:K2"]}
+
+
+def test_a_judicial_ledger_imports_with_its_published_headers(atlas, tmp_path):
+    sheets, merges = judicial_ledger([
+        [1, "SF2024-001", "2024-05-27 11:00:00", "墟沟街道", "南东盛社区", "婚姻家庭纠纷", "一般", "张某某",
+         "调解成功", "是", "2024-05-29"],
+        [2, "SF2024-002", "2024/6/3 9:30", "墟沟街道", "", "邻里纠纷", "较大", "李某某", "终止调解", "否",
+         "2024/6/20"],
+        [3, "SF2024-003", datetime(2024, 6, 10, 15, 0), "墟沟街道", "", "家庭暴力", "重大", "王某某", None, None, None],
+    ])
+    result = run(write_xlsx(tmp_path / "司法所台账.xlsx", sheets, merges), atlas)
+
+    assert_imported(result)
+    assert result.kind == "cases"
+    assert result.mapping == {"案件编码": "case_id", "发生时间": "received_date", "所属镇": "township",
+                              "村（社区）": "village", "案由": "case_type", "纠纷级别": "risk_level",
+                              "结案方式": "outcome", "结案时间": "closed_date"}
+    # 是否成功调解 says the same as 结案方式: not imported twice, and said so
+    assert [(w.column, w.code) for w in result.warnings] == [("是否成功调解", "second_column")]
+    got = query(atlas, "select case_id, received_date, township_code, case_type, risk_level, outcome, closed_date "
+                       "from cases where case_id like 'SF%' order by 1")
+    assert got == [
+        ("SF2024-001", date(2024, 5, 27), XUGOU, "婚姻家庭纠纷", "低", "调解成功", date(2024, 5, 29)),
+        ("SF2024-002", date(2024, 6, 3), XUGOU, "邻里纠纷", "中", "调解不成", date(2024, 6, 20)),
+        ("SF2024-003", date(2024, 6, 10), XUGOU, "家庭暴力", "高", "在办", None)]
+
+
+def test_the_handler_s_name_is_never_stored_or_shown(atlas, tmp_path):
+    sheets, merges = judicial_ledger([[1, "SF2024-009", "2024-05-27", "墟沟街道", "", "婚姻家庭纠纷", "一般",
+                                       "张某某", "调解成功", "是", "2024-05-29"]])
+    result = run(write_xlsx(tmp_path / "司法所台账.xlsx", sheets, merges), atlas, dry_run=True)
+    assert result.status == "dry_run"
+    assert "承办人员" not in result.mapping and "承办人员" not in {u["column"] for u in result.unmapped}
+    assert "张某某" not in result.preview.to_string()
+    assert "张某某" not in str(result.to_json())
+
+
+def test_yes_or_no_for_mediated_gives_the_outcome(atlas, tmp_path):
+    # the same ledger without 结案方式: 是否成功调解 alone carries the outcome
+    path = write_csv(tmp_path / "cases.csv", [
+        ["案件编码", "受理时间", "所属镇", "案由", "是否成功调解", "结案时间"],
+        ["Y1", "2024-05-27 11:00", "墟沟街道", "婚姻家庭纠纷", "是", "2024-05-28"],
+        ["Y2", "2024-05-27 12:00", "墟沟街道", "婚姻家庭纠纷", "否", "2024-05-30"],
+        ["Y3", "2024-05-27 13:00", "墟沟街道", "婚姻家庭纠纷", "", ""]])
+    result = run(path, atlas)
+    assert_imported(result)
+    assert result.mapping["是否成功调解"] == "outcome"
+    assert query(atlas, "select case_id, outcome from cases where case_id like 'Y_' order by 1") == [
+        ("Y1", "调解成功"), ("Y2", "调解不成"), ("Y3", "在办")]
+
+
+def test_a_case_list_with_a_township_office_and_a_region_code(atlas, tmp_path):
+    # 镇办 | 案号 | 受理时间 | 纠纷类型 | 地区编码: the code has 12 digits, or 9 (a township code without 000)
+    path = write_csv(tmp_path / "案件清单.csv", [
+        ["镇办", "案号", "受理时间", "纠纷类型", "地区编码"],
+        ["墟沟街道", "(2024)连调字第1号", "2024/5/27 11:00", "婚姻家庭纠纷", XUGOU],
+        ["连云街道", "(2024)连调字第2号", "2024/5/28 9:00", "邻里纠纷", LIANYUN[:9]]], encoding="gb18030")
+    result = run(path, atlas)
+    assert_imported(result)
+    assert result.mapping == {"镇办": "township", "案号": "case_id", "受理时间": "received_date",
+                              "纠纷类型": "case_type", "地区编码": "township_code"}
+    assert query(atlas, "select case_id, township_code from cases where case_id like '(2024)连调字%' order by 1") == [
+        ("(2024)连调字第1号", XUGOU), ("(2024)连调字第2号", LIANYUN)]
+
+
+def test_received_time_is_preferred_to_the_time_of_the_dispute(atlas, tmp_path):
+    # 发生时间 (when it happened) first, 受理时间 (when it was received) after: received_date is 受理时间
+    path = write_csv(tmp_path / "cases.csv", [["案号", "发生时间", "受理时间", "镇办"],
+                                              ["R1", "2024-05-01", "2024-05-03", "墟沟街道"]])
+    result = run(path, atlas)
+    assert_imported(result)
+    assert result.mapping["受理时间"] == "received_date"
+    assert query(atlas, "select received_date from cases where case_id = 'R1'") == [(date(2024, 5, 3),)]
+
+
+def register_12348(rows: list[list]) -> tuple[dict, dict]:
+    """A 12348 中国法网 register of mediation bodies: 序号 | 机构名称 | 机构类型 | 所属区域 | 机构地址 | 联系电话 | 负责人."""
+    top = [["连云区人民调解组织名录"] + [None] * 6,
+           ["序号", "机构名称", "机构类型", "所属区域", "机构地址", "联系电话", "负责人"]]
+    return {"名录": top + rows}, {"名录": ["A1:G1"]}
+
+
+def test_a_12348_register_imports_as_rooms_without_opening_dates(atlas, tmp_path):
+    sheets, merges = register_12348([
+        [1, "墟沟街道人民调解委员会", "人民调解委员会", "墟沟街道", "连云区墟沟街道海棠路8号", "0518-82311234", "赵某"],
+        [2, "墟沟街道婚姻家庭纠纷调解工作室", "行业性专业性调解组织", "墟沟街道", "墟沟街道妇联", "0518-82315678", "钱某"],
+        [3, "连云街道人民调解委员会", "人民调解委员会", "连云街道", "", "", ""],
+    ])
+    result = run(write_xlsx(tmp_path / "12348名录.xlsx", sheets, merges), atlas)
+
+    assert_imported(result)
+    assert result.kind == "rooms"
+    assert result.mapping == {"机构名称": "name", "机构类型": "room_type", "所属区域": "township",
+                              "机构地址": "address"}
+    got = query(atlas, "select name, room_type, township_code, address, opened_date from rooms "
+                       "where township_code in (?, ?) order by name", [XUGOU, LIANYUN])
+    assert got == [("墟沟街道人民调解委员会", "人民调解委员会", XUGOU, "连云区墟沟街道海棠路8号", None),
+                   ("墟沟街道婚姻家庭纠纷调解工作室", "行业性专业性调解组织", XUGOU, "墟沟街道妇联", None),
+                   ("连云街道人民调解委员会", "人民调解委员会", LIANYUN, None, None)]
+    # a room without an opening date is active in every period (until it closes)
+    from queries import indicators
+    import duckdb
+    with duckdb.connect(str(atlas), read_only=True) as con:
+        for period in ("2019-01", "2024-06"):
+            frame = indicators.table(con, "township", period, [""]).set_index("region_code")
+            assert frame.loc[XUGOU, "rooms_active"] == 2 and frame.loc[LIANYUN, "rooms_active"] == 1
+    assert "赵某" not in str(result.to_json()) and "0518" not in str(result.to_json())
+
+
+# ---- 调解不成 in the indicators, and older databases (item 3) ------------------------------------
+
+def test_closed_without_success_counts_as_closed_not_mediated(tmp_path):
+    import duckdb
+    from db import schema
+    from queries import indicators
+    path = tmp_path / "atlas.duckdb"
+    with duckdb.connect(str(path)) as con:
+        schema.create(con)
+        con.execute("""
+            insert into regions (region_code, name, level, parent_code, province_code, city_code, county_code,
+                                 households_total, villages_total, in_atlas) values
+                ('320703001000', '墟沟街道', 'township', '320703000000', '320000000000', '320700000000',
+                 '320703000000', 1000, 10, true);
+            insert into cases (case_id, received_date, closed_date, township_code, outcome) values
+                ('C1', '2024-03-01', '2024-03-05', '320703001000', '调解成功'),  -- closed, mediated
+                ('C2', '2024-03-02', '2024-03-06', '320703001000', '调解不成'),  -- closed, not mediated
+                ('C3', '2024-03-03', '2024-03-07', '320703001000', '调解不成'),  -- closed, not mediated
+                ('C4', '2024-03-04', '2024-03-08', '320703001000', '转诉讼'),    -- closed, not mediated
+                ('C5', '2024-03-05', null,         '320703001000', '在办');      -- open
+        """)
+    with duckdb.connect(str(path), read_only=True) as con:
+        t = indicators.table(con, "township", "2024-03", [""]).set_index("region_code").loc["320703001000"]
+    # received 5; closed C1–C4 = 4; mediated C1 = 1; success rate 1 / 4
+    assert (t.cases_received, t.cases_closed, t.cases_mediated) == (5, 4, 1)
+    assert t.mediation_success_rate == pytest.approx(0.25)
+
+
+def test_an_older_database_takes_the_new_outcome_and_undated_rooms(tmp_path):
+    import duckdb
+    from db import schema
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        schema.create(con)
+        # the two tables as an older release created them
+        con.execute("drop index cases_by_township; drop table cases; drop table rooms")
+        con.execute("""
+            create table cases (case_id varchar primary key, received_date date not null, closed_date date,
+                township_code varchar not null, village_code varchar, case_type varchar, source varchar,
+                risk_level varchar check (risk_level in ('低', '中', '高')),
+                outcome varchar check (outcome in ('调解成功', '转诉讼', '在办')), room_id varchar,
+                check (closed_date is null or closed_date >= received_date));
+            create index cases_by_township on cases (township_code, received_date);
+            create table rooms (room_id varchar primary key, name varchar not null, room_type varchar not null,
+                township_code varchar not null, village_code varchar, address varchar, longitude double,
+                latitude double, opened_date date not null, closed_date date, mediators integer,
+                meets_standard boolean);
+            insert into cases (case_id, received_date, township_code, outcome) values ('OLD', '2024-01-02', 'T', '在办');
+        """)
+    assert schema.upgrade(path) is True
+    assert schema.upgrade(path) is False
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into cases (case_id, received_date, township_code, outcome) "
+                    "values ('NEW', '2024-01-03', 'T', '调解不成')")
+        con.execute("insert into rooms (room_id, name, room_type, township_code) values ('R', '名', '类', 'T')")
+        assert con.execute("select case_id, outcome from cases order by 1").fetchall() == [
+            ("NEW", "调解不成"), ("OLD", "在办")]
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("insert into cases (case_id, received_date, township_code, outcome) "
+                        "values ('BAD', '2024-01-03', 'T', '不知道')")
