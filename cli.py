@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="the kind of file (default: detected from the headers)")
     imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
                      help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '
-                          'for boundary files "PROPERTY=name|code|county"')
+                          'a column by its letter (CSV: its number) "F=field", or both "发生时间@F=field" '
+                          '(a header written twice must be named so); for boundary files "PROPERTY=name|code|county"')
     imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
                      help='confirm a township: "禄脿街=320703001000" (stored and reused)')
     imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")

@@ -255,3 +255,55 @@ def test_an_older_database_takes_the_new_outcome_and_undated_rooms(tmp_path):
         with pytest.raises(duckdb.ConstraintException):
             con.execute("insert into cases (case_id, received_date, township_code, outcome) "
                         "values ('BAD', '2024-01-03', 'T', '不知道')")
+
+
+# ---- a header written twice (item 5) --------------------------------------------------------------
+
+def twice_written(tmp_path):
+    # two 发生时间 columns (C and F): the system exported the dispute's time and the visit's time
+    rows = [["序号", "案件编码", "发生时间", "所属镇", "案由", "发生时间"],
+            [1, "D1", "2024-05-01 10:00", "墟沟街道", "邻里纠纷", "2024-05-03 09:00"]]
+    return write_xlsx(tmp_path / "twice.xlsx", {"台账": rows})
+
+
+def test_a_header_written_twice_is_not_guessed(atlas, tmp_path):
+    result = run(twice_written(tmp_path), atlas)
+    assert result.status == "rejected"
+    assert problems(result) == [(None, "发生时间", "duplicate_header")]
+    assert result.errors[0].message == "表头“发生时间”出现两次（C 列、F 列），无法确定用哪一列"
+    assert result.duplicate_headers == [{"field": "received_date", "header": "发生时间", "columns": [
+        {"header": "发生时间", "letter": "C"}, {"header": "发生时间", "letter": "F"}]}]
+    assert result.headers == ["序号", "案件编码", "发生时间@C", "所属镇", "案由", "发生时间@F"]
+    assert query(atlas, "select count(*) from cases where case_id = 'D1'") == [(0,)]
+
+
+@pytest.mark.parametrize("mapping", [{"发生时间@F": "received_date"}, {"F": "received_date"},
+                                     {"f": "received_date"}, {"发生时间@C": "", "发生时间@F": "received_date"}])
+def test_the_user_says_which_column_of_a_header_written_twice(atlas, tmp_path, mapping):
+    result = run(twice_written(tmp_path), atlas, mapping=mapping)
+    assert_imported(result)
+    assert result.mapping["发生时间@F"] == "received_date" and "发生时间@C" not in result.mapping
+    assert query(atlas, "select received_date from cases where case_id = 'D1'") == [(date(2024, 5, 3),)]
+
+
+def test_a_header_alone_does_not_say_which_column(atlas, tmp_path):
+    result = run(twice_written(tmp_path), atlas, mapping={"发生时间": "received_date"})
+    assert problems(result) == [(None, "发生时间", "duplicate_header")]
+
+
+def test_the_cli_names_both_columns_of_a_header_written_twice(atlas, tmp_path, capsys):
+    import cli
+    path = twice_written(tmp_path)
+    assert cli.main(["import", str(path), "--db", str(atlas), "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "“发生时间”出现两次（C 列、F 列）" in out and "发生时间@F=received_date" in out
+    assert cli.main(["import", str(path), "--db", str(atlas), "--dry-run", "--map", "发生时间@F=received_date"]) == 0
+
+
+def test_a_csv_header_written_twice_is_named_by_column_number(atlas, tmp_path):
+    path = write_csv(tmp_path / "twice.csv", [["案件编码", "受理时间", "所属镇", "受理时间"],
+                                              ["D2", "2024-05-01", "墟沟街道", "2024-05-02"]])
+    result = run(path, atlas)
+    assert result.errors[0].message == "表头“受理时间”出现两次（第 2 列、第 4 列），无法确定用哪一列"
+    assert_imported(run(path, atlas, mapping={"受理时间@2": "received_date"}))
+    assert query(atlas, "select received_date from cases where case_id = 'D2'") == [(date(2024, 5, 1),)]
