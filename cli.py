@@ -5,7 +5,8 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--dry-run] [--json] [--report FILE.xlsx] [--user NAME]
+                         [--sheet NAME] [--header-row N] [--dry-run] [--json] [--report FILE.xlsx]
+                         [--user NAME]
     python cli.py snapshot --view overview|coverage|screening|hotspots [--region CODE] [--period P]
                            --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
                      help='confirm a township: "禄脿街=320703001000" (stored and reused)')
     imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")
+    imp.add_argument("--header-row", type=int, metavar="N",
+                     help="the Excel row number (CSV line) of the header, when it is not found on its own; "
+                          "columns are then mapped from there (with --map)")
     imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
@@ -116,6 +120,8 @@ def _import(args, parser) -> int:
     for field_name in mapping.values():
         if field_name and field_name not in known:
             parser.error(f"--map: unknown field {field_name!r}; known: {', '.join(sorted(known))}")
+    if args.header_row is not None and args.header_row < 1:
+        parser.error("--header-row: an Excel row number, 1 or more")
     for path in args.paths:
         if not Path(path).is_file():
             parser.error(f"no such file: {path}")
@@ -124,6 +130,7 @@ def _import(args, parser) -> int:
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
+            header_row=args.header_row,
             dry_run=args.dry_run, user=args.user,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )

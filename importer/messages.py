@@ -12,6 +12,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "unsafe_zip": ("压缩包解压后过大或结构异常，已拒绝（{detail}）", "请上传正常的 Excel 或 Shapefile 压缩包"),
     "no_such_sheet": ("找不到指定的工作表（{detail}）", "请填写文件中已有的工作表名称"),
     "no_header": ("在前30行中找不到可识别的表头{detail}", "请在页面上选择表头所在行，或用 --header-row 指定（Excel 行号），再把各列对应到字段；可下载导入模板对照"),
+    "bad_header_row": ("第 {detail} 行是空的或不在表中，不能作表头", "请选择写有列名的一行（Excel 行号）"),
     "bad_encoding": ("文件编码无法识别（{detail}）", "请将 CSV 另存为 UTF-8 或 GBK 编码"),
     "bad_csv": ("CSV 格式有误：{detail}", "每行的列数应与表头一致；含逗号的内容请加英文双引号"),
     "unknown_kind": ("无法从表头判断台账类型{detail}", "请选择台账类型，或使用 --kind 指定；缺少的列可用 --map 对应"),

@@ -88,6 +88,7 @@ class Result:
     remembered: bool = False                          # the mapping came from an earlier file
     unmapped: list[dict] = field(default_factory=list)
     duplicate_headers: list[dict] = field(default_factory=list)  # [{field, header, columns: [{header, letter}]}]
+    header_row: int | None = None                     # the Excel row (CSV line) the headers were read from
     preview: pd.DataFrame | None = None
     file_hash: str = ""
     import_id: int | None = None
@@ -103,7 +104,8 @@ class Result:
             "unmatched": [u.to_json() for u in self.unmatched], "replaced": self.replaced,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
             "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
-            "unmapped": self.unmapped, "duplicate_headers": self.duplicate_headers, "file_hash": self.file_hash, "import_id": self.import_id,
+            "unmapped": self.unmapped, "duplicate_headers": self.duplicate_headers,
+            "header_row": self.header_row, "file_hash": self.file_hash, "import_id": self.import_id,
             "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
         }
 
@@ -205,11 +207,13 @@ def header_signature(headers: list[str]) -> str:
 def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
-        today: date | None = None, boundary_fields: dict | None = None) -> Result:
+        today: date | None = None, boundary_fields: dict | None = None, header_row: int | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
-    mapping: header as written -> field name ("" ignores the column); matches: township name as
-    written -> 12-digit code (a person's confirmation, stored as an alias on commit).
+    mapping: header as written, column letter or header@letter -> field name ("" ignores the
+    column); matches: township name as written -> 12-digit code (a person's confirmation, stored
+    as an alias on commit); header_row: the Excel row (CSV line) of the headers, when a person
+    points at it instead of letting the reader search.
     """
     started = time.perf_counter()
     started_at = datetime.now()
@@ -235,6 +239,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         result.file_hash = file_hash(path)
         context = Context.load(target)
         options = _options(kind, mapping, sheet, boundary_fields)
+        if header_row:
+            options["header_row"] = header_row
         previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
         if previous:  # the very same bytes were imported before: nothing to add, say when
             result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
@@ -251,7 +257,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         else:
             context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
-                                 matches or {}, sheet, staging_dir, today, progress)
+                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row)
         if plan is None or result.errors_total or result.unmatched:
             result.status = "rejected"
             result.accepted = 0
@@ -477,15 +483,16 @@ _STAGED = {
 
 
 def _stage_ledger(path, name, context: Context, result: Result, problems: _Problems, kind, mapping,
-                  matches, sheet, staging_dir: Path, today: date, progress: Progress):
+                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None):
     progress(0.05, "read")
     try:
-        table = read.open_table(path, sheet=sheet, file_name=name)
+        table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row)
     except read.ReadError as error:
         problems.add(error.code, detail=error.detail)
         return None
     result.sheet, result.encoding, result.headers = table.sheet, table.encoding, table.headers
     result.sheets = list(table.sheets)
+    result.header_row = table.header_rows[0]
     signature = header_signature(table.headers)
     remembered = context.mappings.get(signature)
     chosen = dict(mapping)

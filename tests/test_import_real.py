@@ -307,3 +307,70 @@ def test_a_csv_header_written_twice_is_named_by_column_number(atlas, tmp_path):
     assert result.errors[0].message == "表头“受理时间”出现两次（第 2 列、第 4 列），无法确定用哪一列"
     assert_imported(run(path, atlas, mapping={"受理时间@2": "received_date"}))
     assert query(atlas, "select received_date from cases where case_id = 'D2'") == [(date(2024, 5, 1),)]
+
+
+# ---- the header row a person points at (item 7), and what the messages say (item 8) ----------------
+
+def unknown_headers(tmp_path):
+    rows = [["2024年5月纠纷登记簿"] + [None] * 4,
+            ["登记日", "片区", "流水号", "事项", "经办"],
+            ["2024-05-27 11:00", "墟沟街道", "L1", "邻里纠纷", "张某某"]]
+    return write_xlsx(tmp_path / "登记簿.xlsx", {"Sheet1": rows}, {"Sheet1": ["A1:E1"]})
+
+
+def test_no_header_names_the_row_most_like_one(atlas, tmp_path):
+    result = run(unknown_headers(tmp_path), atlas)
+    assert problems(result) == [(None, None, "no_header")]
+    assert result.errors[0].message == ("在前30行中找不到可识别的表头（工作表：Sheet1）。最像表头的是第 2 行："
+                                        "登记日、片区、流水号、事项、经办，没有一个是已知的列名")
+    assert "--header-row" in result.errors[0].expected and "乡镇（街道）" not in result.errors[0].expected
+
+
+def test_no_header_says_which_headers_it_knew(atlas, tmp_path):
+    # one known header is not enough to call a row the header: the message says what was seen
+    path = write_csv(tmp_path / "x.csv", [["乡镇", "流水号", "事项"], ["墟沟街道", "L1", "邻里纠纷"]])
+    result = run(path, atlas)
+    assert result.errors[0].message == ("在前30行中找不到可识别的表头。最像表头的是第 1 行：识别出 乡镇，"
+                                        "未识别 流水号、事项（至少要认出两列）")
+
+
+def test_the_user_points_at_the_header_row_and_maps_from_there(atlas, tmp_path):
+    mapping = {"登记日": "received_date", "片区": "township", "流水号": "case_id", "事项": "case_type"}
+    result = run(unknown_headers(tmp_path), atlas, header_row=2, mapping=mapping)
+    assert_imported(result)
+    assert (result.kind, result.header_row) == ("cases", 2)
+    assert query(atlas, "select case_id, received_date, township_code, case_type from cases where case_id = 'L1'") == [
+        ("L1", date(2024, 5, 27), XUGOU, "邻里纠纷")]
+
+
+def test_the_cli_takes_a_header_row(atlas, tmp_path):
+    import cli
+    path = unknown_headers(tmp_path)
+    args = ["import", str(path), "--db", str(atlas), "--dry-run", "--kind", "cases"]
+    maps = ["--map", "登记日=received_date", "--map", "B=township", "--map", "流水号=case_id"]
+    assert cli.main(args + maps) == 1                       # no header row found: --map alone is useless
+    assert cli.main(args + maps + ["--header-row", "2"]) == 0
+    assert cli.main(args + maps + ["--header-row", "9"]) == 1  # an empty row is no header
+
+
+def test_a_header_row_that_is_empty_is_refused(atlas, tmp_path):
+    result = run(unknown_headers(tmp_path), atlas, header_row=9)
+    assert problems(result) == [(None, None, "bad_header_row")]
+    assert result.errors[0].message == "第 9 行是空的或不在表中，不能作表头"
+
+
+def test_the_first_rows_to_pick_the_header_row_from(tmp_path):
+    from importer import read
+    sheet, rows = read.first_rows(unknown_headers(tmp_path))
+    assert sheet == "Sheet1" and len(rows) == 3 and all(len(r) == 5 for r in rows)
+    assert rows[1] == ["登记日", "片区", "流水号", "事项", "经办"]
+    _sheet, rows = read.first_rows(write_csv(tmp_path / "a.csv", [["a", "b"], *[[str(i), ""] for i in range(30)]]))
+    assert len(rows) == read.PICK_ROWS and rows[0] == ["a", "b"]
+
+
+def test_unknown_kind_names_the_closest_kinds_and_what_they_lack(atlas, tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["乡镇", "村（社区）", "地址"], ["墟沟街道", "南东盛社区", "海棠路"]])
+    result = run(path, atlas)
+    assert problems(result) == [(None, None, "unknown_kind")]
+    assert result.errors[0].message == ("无法从表头判断台账类型。最接近：区划与底数（缺少 户数（户））；"
+                                        "调解阵地台账（缺少 阵地名称、阵地类型）")
