@@ -267,7 +267,7 @@ def map_headers(kind: str, headers: list[str], overrides: dict | None = None) ->
     taken: set[str] = set()
     for index, header in enumerate(headers):
         target = overrides.get(index, overrides.get(header))
-        if target:
+        if target and target not in taken:  # one column per field: the first a person named
             mapping[index] = target
             taken.add(target)
     claims = []

@@ -89,30 +89,32 @@ def open_table(path: str | Path, sheet: str | None = None, file_name: str | None
 
 
 def first_rows(path: str | Path, sheet: str | None = None, file_name: str | None = None,
-               count: int = PICK_ROWS) -> tuple[str | None, list[list[str]]]:
-    """(sheet, the first `count` rows as written, padded to one width): to pick the header row
-    from. The sheet is the one asked for, else the first visible one."""
+               count: int = PICK_ROWS) -> tuple[str | None, list[str], list[list[str]]]:
+    """(sheet, column letters, the first `count` rows as written, padded to one width): to pick
+    the header row from. The sheet is the one asked for, else the first visible one."""
     path = Path(path)
     suffix = Path(file_name or path.name).suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         book = _open_book(path)
         names = [sheet] if sheet in book.sheet_names else (_visible(book) or [None])
         if names[0] is None:
-            return None, []
-        rows = _head_rows(book.get_sheet_by_name(names[0]), count)
-        chosen = names[0]
+            return None, [], []
+        found = book.get_sheet_by_name(names[0])
+        rows = _head_rows(found, count)
+        chosen, col0 = names[0], found.start[1] if found.start else 0
     elif suffix in TEXT_SUFFIXES:
-        chosen = None
+        chosen, col0 = None, None
         with open(path, "rb") as stream:
             sample = stream.read(256 * 1024)
         encoding = detect_encoding(sample)
         lines = sample.decode(encoding, errors="ignore").splitlines()[:count]
         rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=_delimiter(lines)))
     else:
-        return None, []
+        return None, [], []
     cells = [[_as_written(c) for c in row] for row in rows[:count]]
     width = max((len(r) for r in cells), default=0)
-    return chosen, [r + [""] * (width - len(r)) for r in cells]
+    letters = [str(i + 1) if col0 is None else column_letter(col0 + i) for i in range(width)]
+    return chosen, letters, [r + [""] * (width - len(r)) for r in cells]
 
 
 # ---- Excel ----------------------------------------------------------------------------------

@@ -361,11 +361,13 @@ def test_a_header_row_that_is_empty_is_refused(atlas, tmp_path):
 
 def test_the_first_rows_to_pick_the_header_row_from(tmp_path):
     from importer import read
-    sheet, rows = read.first_rows(unknown_headers(tmp_path))
-    assert sheet == "Sheet1" and len(rows) == 3 and all(len(r) == 5 for r in rows)
+    sheet, letters, rows = read.first_rows(unknown_headers(tmp_path))
+    assert (sheet, letters) == ("Sheet1", ["A", "B", "C", "D", "E"])
+    assert len(rows) == 3 and all(len(r) == 5 for r in rows)
     assert rows[1] == ["登记日", "片区", "流水号", "事项", "经办"]
-    _sheet, rows = read.first_rows(write_csv(tmp_path / "a.csv", [["a", "b"], *[[str(i), ""] for i in range(30)]]))
-    assert len(rows) == read.PICK_ROWS and rows[0] == ["a", "b"]
+    path = write_csv(tmp_path / "a.csv", [["a", "b"], *[[str(i), ""] for i in range(30)]])
+    _sheet, letters, rows = read.first_rows(path)
+    assert letters == ["1", "2"] and len(rows) == read.PICK_ROWS and rows[0] == ["a", "b"]
 
 
 def test_unknown_kind_names_the_closest_kinds_and_what_they_lack(atlas, tmp_path):
@@ -374,3 +376,30 @@ def test_unknown_kind_names_the_closest_kinds_and_what_they_lack(atlas, tmp_path
     assert problems(result) == [(None, None, "unknown_kind")]
     assert result.errors[0].message == ("无法从表头判断台账类型。最接近：区划与底数（缺少 户数（户））；"
                                         "调解阵地台账（缺少 阵地名称、阵地类型）")
+
+
+# ---- what the 数据导入 page shows (items 5, 7, 8) ----------------------------------------------------
+
+def test_the_page_never_shows_none_for_a_whole_file_problem_nor_a_blank_kind(atlas, tmp_path):
+    from ui import importing
+    result = run(unknown_headers(tmp_path), atlas)
+    table = importing.issues_table(result.errors)
+    assert list(table["行号"]) == ["整个文件"]
+    assert "None" not in table.to_string() and "<NA>" not in table.to_string()
+    assert not any(f.startswith("识别为") for f in importing.detected(result))
+    found = run(unknown_headers(tmp_path), atlas, header_row=2, kind="cases",
+                mapping={"登记日": "received_date", "片区": "township", "流水号": "case_id"}, dry_run=True)
+    assert importing.detected(found)[:2] == ["识别为：矛盾纠纷台账", "工作表：Sheet1"]
+    assert "表头：第 2 行" in importing.detected(found)
+
+
+def test_the_page_s_choice_of_a_column_written_twice_imports_it(atlas, tmp_path):
+    from ui import importing
+    path = twice_written(tmp_path)
+    first = run(path, atlas)
+    choice = importing.duplicate_choice(first.duplicate_headers[0], "F")
+    assert choice == {"发生时间@C": "", "发生时间@F": "received_date"}
+    assert_imported(run(path, atlas, mapping=choice))
+    letters, rows = importing.first_rows(path, path.name, None)
+    table = importing.rows_table(letters, rows)
+    assert table.loc[1, "F"] == "发生时间" and table.loc[2, "F"] == "2024-05-03 09:00"
