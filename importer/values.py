@@ -257,13 +257,16 @@ def yes_no(raw) -> tuple[bool | None, str | None]:
 
 
 def code(raw) -> tuple[str | None, str | None]:
-    """A division code: 12 digits (a 9-digit township code is padded)."""
+    """A township's division code: 12 digits (a 9-digit township code is padded; a village's
+    12-digit code gives its township, the first 9 digits and 000)."""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     value = clean_text(raw).replace(" ", "")
     if not value:
         return None, None
     if re.fullmatch(r"\d{12}", value):
+        if value[6:9] != "000" and value[9:] != "000":  # a village (地区编码 of a case list)
+            return value[:9] + "000", None
         return value, None
     if re.fullmatch(r"\d{9}", value):
         return value + "000", None

@@ -151,6 +151,14 @@ def test_a_case_list_with_a_township_office_and_a_region_code(atlas, tmp_path):
         ("(2024)连调字第1号", XUGOU), ("(2024)连调字第2号", LIANYUN)]
 
 
+def test_a_village_s_region_code_gives_its_township(atlas, tmp_path):
+    # 地区编码 320703001001 is a village of 墟沟街道 (320703001000): the case lands in its township
+    path = write_csv(tmp_path / "cases.csv", [["案号", "受理时间", "地区编码"], ["V1", "2024-05-01", "320703001001"]])
+    assert_imported(run(path, atlas))
+    assert query(atlas, "select township_code from cases where case_id = 'V1'") == [(XUGOU,)]
+    assert values.code("320703000000") == ("320703000000", None)   # a county stays a county (and is refused)
+
+
 def test_received_time_is_preferred_to_the_time_of_the_dispute(atlas, tmp_path):
     # 发生时间 (when it happened) first, 受理时间 (when it was received) after: received_date is 受理时间
     path = write_csv(tmp_path / "cases.csv", [["案号", "发生时间", "受理时间", "镇办"],
