@@ -130,6 +130,8 @@ def _serial(number_value: float) -> date | None:
 
 
 def _checked(year: int, month: int, day: int) -> tuple[date | None, str | None]:
+    if year < 1:
+        return None, "bad_date"
     if not 1 <= month <= 12:
         return None, f"bad_month|{month}"
     try:
