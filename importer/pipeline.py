@@ -486,7 +486,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: _Probl
                   matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None):
     progress(0.05, "read")
     try:
-        table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row)
+        table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row,
+                                named={key.rpartition("@")[0] or key for key in mapping})
     except read.ReadError as error:
         problems.add(error.code, detail=error.detail)
         return None

@@ -70,10 +70,11 @@ def column_letter(index: int) -> str:
 
 
 def open_table(path: str | Path, sheet: str | None = None, file_name: str | None = None,
-               header_row: int | None = None) -> Table:
+               header_row: int | None = None, named: set[str] | frozenset = frozenset()) -> Table:
     """The table of a ledger file. header_row (the Excel row number, or the CSV line) is where
     a person says the headers are: the search is skipped, and columns are read from there even
-    when none of its headers is known (the mapping then says what they are)."""
+    when none of its headers is known (the mapping then says what they are). `named`: headers
+    as written that a person's mapping names; the search counts them as known headers."""
     path = Path(path)
     name = file_name or path.name
     suffix = Path(name).suffix.lower()
@@ -82,9 +83,9 @@ def open_table(path: str | Path, sheet: str | None = None, file_name: str | None
     if header_row is not None and not 1 <= header_row <= MAX_HEADER_ROW:
         raise ReadError("bad_header_row", str(header_row))
     if suffix in EXCEL_SUFFIXES:
-        return _excel(path, name, sheet, header_row)
+        return _excel(path, name, sheet, header_row, frozenset(named))
     if suffix in TEXT_SUFFIXES:
-        return _csv(path, name, header_row)
+        return _csv(path, name, header_row, frozenset(named))
     raise ReadError("unknown_type", suffix or name)
 
 
@@ -162,7 +163,8 @@ def _head_rows(sheet, count: int) -> list[list]:
     return head
 
 
-def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = None) -> Table:
+def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = None,
+           named: frozenset = frozenset()) -> Table:
     book = _open_book(path)
     visible = _visible(book)
     if wanted is not None and wanted not in book.sheet_names:
@@ -177,7 +179,7 @@ def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = N
             raise ReadError("unreadable", str(error)[:200]) from None
         head = _head_rows(sheet, max(HEADER_SCAN, header_row or 0))
         col0 = sheet.start[1] if sheet.start else 0
-        found = _find_header(head, merged, col0, None if header_row is None else header_row - 1)
+        found = _find_header(head, merged, col0, None if header_row is None else header_row - 1, named)
         if found and (best is None or found[0] > best[0]):
             best = (*found, sheet_name, sheet, col0)
         near = _nearest_header(head)
@@ -241,7 +243,7 @@ def _delimiter(lines: list[str]) -> str:
     return delimiter if counts[delimiter] else ","
 
 
-def _csv(path: Path, name: str, header_row: int | None = None) -> Table:
+def _csv(path: Path, name: str, header_row: int | None = None, named: frozenset = frozenset()) -> Table:
     with open(path, "rb") as stream:
         sample = stream.read(256 * 1024)
     if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -259,7 +261,7 @@ def _csv(path: Path, name: str, header_row: int | None = None) -> Table:
             break
         except csv.Error:  # a cell over csv's field limit (128 KiB) is no header: keep looking
             head.append([])
-    found = _find_header(head, [], 0, None if header_row is None else header_row - 1)
+    found = _find_header(head, [], 0, None if header_row is None else header_row - 1, named)
     if not found and header_row is not None:
         raise ReadError("bad_header_row", str(header_row))
     if not found:
@@ -535,11 +537,12 @@ def _no_header(sheets: list[str], near) -> ReadError:
     return ReadError("no_header", messages.no_header_detail(sheets, index + 1, known, unknown))
 
 
-def _find_header(rows: list[list], merged: list, col0: int, top: int | None = None):
+def _find_header(rows: list[list], merged: list, col0: int, top: int | None = None,
+                 named: frozenset = frozenset()):
     """(score, first row, last row, headers, keys) of the best header in the first rows, or None.
 
     A header row is the row with the most cells that read like known headers, or row `top`
-    (0-based) when a person said so. The row below it is a second header row when it fills the
+    (0-based) when a person said so; headers a person's mapping names count as known. The row below it is a second header row when it fills the
     gaps a merged cell leaves (风险户数 over 低/中/高).
     """
     if top is not None:
@@ -549,7 +552,7 @@ def _find_header(rows: list[list], merged: list, col0: int, top: int | None = No
     else:
         best = None
         for index, row in enumerate(rows):
-            hits = sum(1 for cell in row if fields.looks_like_header(cell))
+            hits = sum(1 for cell in row if fields.looks_like_header(cell) or (named and _as_written(cell) in named))
             if hits >= 2 and (best is None or hits > best[0]):
                 best = (hits, index)
         if best is None:

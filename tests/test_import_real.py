@@ -351,12 +351,21 @@ def test_the_user_points_at_the_header_row_and_maps_from_there(atlas, tmp_path):
         ("L1", date(2024, 5, 27), XUGOU, "邻里纠纷")]
 
 
+def test_headers_the_mapping_names_find_the_header_row(atlas, tmp_path):
+    # no header row is found on its own; the headers a --map names are known headers to the search
+    mapping = {"登记日": "received_date", "片区": "township", "流水号": "case_id"}
+    result = run(unknown_headers(tmp_path), atlas, mapping=mapping)
+    assert_imported(result)
+    assert (result.kind, result.header_row) == ("cases", 2)
+
+
 def test_the_cli_takes_a_header_row(atlas, tmp_path):
     import cli
     path = unknown_headers(tmp_path)
     args = ["import", str(path), "--db", str(atlas), "--dry-run", "--kind", "cases"]
-    maps = ["--map", "登记日=received_date", "--map", "B=township", "--map", "流水号=case_id"]
-    assert cli.main(args + maps) == 1                       # no header row found: --map alone is useless
+    maps = ["--map", "A=received_date", "--map", "B=township", "--map", "C=case_id"]
+    # columns named by letter say nothing about where the header is
+    assert cli.main(args + maps) == 1
     assert cli.main(args + maps + ["--header-row", "2"]) == 0
     assert cli.main(args + maps + ["--header-row", "9"]) == 1  # an empty row is no header
 
