@@ -5,8 +5,8 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--within CODE] [--dry-run] [--replace] [--json] [--report FILE.xlsx]
-                         [--user NAME]
+                         [--sheet NAME] [--header-row N] [--within CODE] [--dry-run] [--replace] [--json]
+                         [--report FILE.xlsx] [--user NAME]
                          (boundary files: --within a city or county code matches and imports only
                           that area; --match "名称=" leaves a feature out)
     python cli.py import --undo ID [--db PATH] [--json]
@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="the kind of file (default: detected from the headers)")
     imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
                      help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '
-                          'for boundary files "PROPERTY=name|code|county"')
+                          'a column by its letter (CSV: its number) "F=field", or both "发生时间@F=field" '
+                          '(a header written twice must be named so); for boundary files "PROPERTY=name|code|county"')
     imp.add_argument("--match", action="append", default=[], metavar="NAME=CODE",
                      help='confirm a township: "禄脿街=320703001000" (stored and reused); for a boundary '
                           'file "名称=" leaves that feature out')
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="boundary files: match and import only townships of this city or county "
                           "(12-digit code, or its 4- or 6-digit prefix)")
     imp.add_argument("--sheet", help="the worksheet to read (default: the one with recognisable headers)")
+    imp.add_argument("--header-row", type=int, metavar="N",
+                     help="the Excel row number (CSV line) of the header, when it is not found on its own; "
+                          "columns are then mapped from there (with --map)")
     imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
@@ -134,6 +138,8 @@ def _import(args, parser) -> int:
     for field_name in mapping.values():
         if field_name and field_name not in known:
             parser.error(f"--map: unknown field {field_name!r}; known: {', '.join(sorted(known))}")
+    if args.header_row is not None and args.header_row < 1:
+        parser.error("--header-row: an Excel row number, 1 or more")
     for path in args.paths:
         if not Path(path).is_file():
             parser.error(f"no such file: {path}")
@@ -144,6 +150,7 @@ def _import(args, parser) -> int:
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
+            header_row=args.header_row,
             dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )

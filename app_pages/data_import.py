@@ -40,18 +40,43 @@ for upload in uploads or []:
         mapping = st.session_state.setdefault(f"map-{fid}", {})
         matches = st.session_state.setdefault(f"match-{fid}", {})
         sheet = st.session_state.get(f"sheet-{fid}") or None
-        result = importing.check(path, upload.name, kind, mapping, matches, sheet)
+        header_row = st.session_state.get(f"hrow-{fid}") or None
+        result = importing.check(path, upload.name, kind, mapping, matches, sheet, header_row)
         if len(result.sheets) > 1:  # a workbook of several sheets: the detected one, or the one picked
             st.selectbox(t("IMPORT_SHEET_PICK"), ["", *result.sheets], key=f"sheet-{fid}",
                          format_func=lambda s, found=result.sheet: (
                              t("IMPORT_SHEET_AUTO") + (f"：{found}" if found else "")) if not s else s)
 
-        facts = [t("IMPORT_DETECTED", kind=importing.kind_label(result.kind))]
-        if result.sheet:
-            facts.append(t("IMPORT_SHEET", sheet=result.sheet))
-        if result.encoding:
-            facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
-        st.caption(" · ".join(facts))
+        facts = importing.detected(result)
+        if facts:
+            st.caption(" · ".join(facts))
+        if result.kind != fields.BOUNDARY_KIND and result.status != "unchanged":
+            # no header found, or the wrong row: the user points at it among the first rows
+            lost = any(e.code in ("no_header", "bad_header_row") for e in result.errors)
+            with st.expander(t("IMPORT_HEADER_ROW"), expanded=lost or bool(header_row)):
+                st.caption(t("IMPORT_HEADER_ROW_HELP"))
+                letters, rows = importing.first_rows(path, upload.name, result.sheet or sheet)
+                if rows:
+                    st.dataframe(importing.rows_table(letters, rows), height=300)
+                    st.selectbox(t("IMPORT_HEADER_ROW_PICK"), [0, *range(1, len(rows) + 1)], key=f"hrow-{fid}",
+                                 format_func=lambda n: t("IMPORT_HEADER_ROW_N", n=n) if n else t("IMPORT_HEADER_ROW_AUTO"))
+        if result.duplicate_headers:
+            # a header written twice: the user says which column is meant, the importer never guesses
+            st.markdown(f"**{t('IMPORT_DUPLICATES')}**")
+            letters, rows = importing.first_rows(path, upload.name, result.sheet or sheet)
+            below = rows[result.header_row:result.header_row + 3] if result.header_row else []
+            for index, d in enumerate(result.duplicate_headers):
+                shown = [c["letter"] for c in d["columns"]]
+                sample = {x: "、".join(r[letters.index(x)] for r in below if x in letters and r[letters.index(x)])
+                          for x in shown}
+                pick = st.radio(t("IMPORT_DUPLICATE_PICK", header=d["header"], letters="、".join(shown)),
+                                ["", *shown], key=f"dup-{fid}-{index}", horizontal=True,
+                                format_func=lambda x, sample=sample: t("IMPORT_DUPLICATE_COLUMN", letter=x,
+                                                                        sample=sample.get(x) or "—")
+                                if x else t("IMPORT_DUPLICATE_NONE"))
+                if pick:
+                    st.session_state[f"map-{fid}"] = {**mapping, **importing.duplicate_choice(d, pick)}
+                    st.rerun()
         if result.kind == fields.BOUNDARY_KIND and result.headers:
             # which property holds the name, the code and the county: detected, and overridable
             st.markdown(f"**{t('IMPORT_BOUNDARY_PICK')}**")
@@ -171,7 +196,8 @@ for upload in uploads or []:
             if st.button(t("IMPORT_COMMIT"), key=f"commit-{fid}", type="primary",
                          disabled=result.needs_replace and not replace):
                 try:
-                    done = importing.commit(path, upload.name, kind, mapping, matches, sheet, replace=replace)
+                    done = importing.commit(path, upload.name, kind, mapping, matches, sheet, header_row,
+                                            replace=replace)
                 except TimeoutError:
                     st.error(t("IMPORT_BUSY"))
                 else:

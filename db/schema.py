@@ -100,7 +100,13 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
         columns = set(con.execute("select table_name, column_name from information_schema.columns").fetchall())
         indexed = con.execute("""select count(*) from duckdb_constraints()
                                  where table_name = 'screenings' and constraint_type = 'PRIMARY KEY'""").fetchall()[0][0]
-    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not indexed:
+        # a nullable rooms.opened_date and the outcome 调解不成 came later (see schema.sql)
+        opened_required = con.execute("""select count(*) from information_schema.columns where table_name = 'rooms'
+                                         and column_name = 'opened_date' and is_nullable = 'NO'""").fetchall()[0][0]
+        old_outcomes = con.execute("""select count(*) from duckdb_constraints() where table_name = 'cases'
+                                      and constraint_type = 'CHECK' and expression like '%outcome%'
+                                      and expression not like '%调解不成%'""").fetchall()[0][0]
+    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (indexed or opened_required or old_outcomes):
         return False
     with open_waiting(path, read_only=False, wait=wait) as con:
         con.execute("begin")
@@ -110,6 +116,12 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
             create(con)
             con.execute("insert into screenings by name select * from screenings_indexed")
             con.execute("drop table screenings_indexed")
+        if old_outcomes:  # DuckDB cannot alter a check: the same rows, in a table with the new one
+            con.execute("drop index if exists cases_by_township")
+            con.execute("alter table cases rename to cases_before_outcomes")
+            create(con)
+            con.execute("insert into cases by name select * from cases_before_outcomes")
+            con.execute("drop table cases_before_outcomes")
         create(con)
         household_salt(con)
         con.execute("commit")

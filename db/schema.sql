@@ -49,7 +49,8 @@ create table if not exists boundaries (
     geometry blob not null
 );
 
--- Mediation rooms (调解阵地).
+-- Mediation rooms (调解阵地). opened_date is null when the ledger gives none (a 12348 register of
+-- mediation bodies has no opening dates): such a room counts as active in every period until it closes.
 create table if not exists rooms (
     room_id varchar primary key,
     name varchar not null,
@@ -59,11 +60,13 @@ create table if not exists rooms (
     address varchar,
     longitude double,
     latitude double,
-    opened_date date not null,
+    opened_date date,
     closed_date date,
     mediators integer,
     meets_standard boolean
 );
+-- Databases from before registers without opening dates.
+alter table rooms alter column opened_date drop not null;
 
 -- Household screening visits (风险隐患排查). household_id is a synthetic or ledger id; it never
 -- leaves the database (queries only count distinct ids). No primary key and no index, on
@@ -79,7 +82,8 @@ create table if not exists screenings (
     risk_type varchar
 );
 
--- Dispute cases (矛盾纠纷台账).
+-- Dispute cases (矛盾纠纷台账). outcome 调解不成 is closed without success (终止调解, 是否成功调解 = 否):
+-- it counts among cases closed, not among cases mediated, and is not 转诉讼.
 create table if not exists cases (
     case_id varchar primary key,
     received_date date not null,
@@ -89,7 +93,7 @@ create table if not exists cases (
     case_type varchar,
     source varchar,
     risk_level varchar check (risk_level in ('低', '中', '高')),
-    outcome varchar check (outcome in ('调解成功', '转诉讼', '在办')),
+    outcome varchar check (outcome in ('调解成功', '调解不成', '转诉讼', '在办')),
     room_id varchar,
     check (closed_date is null or closed_date >= received_date)
 );

@@ -35,7 +35,7 @@ PROBLEM_CODES = {
     # whole file (row None)
     "unreadable": "Not a readable GeoJSON, zipped Shapefile or GeoPackage (unknown extension, empty, "
                   "corrupt, encrypted, or attribute text in neither UTF-8 nor GBK).",
-    "too_large": "The file is larger than the size limit (max_bytes).",
+    "file_too_large": "The file is larger than the size limit (max_bytes).",
     "unsafe_zip": "The zip is unsafe to unpack: too large once unpacked, a member compressed more than "
                   "100:1, an absolute or '..' member path, or too many members.",
     "missing_layer": "The requested layer is not in the file; detail lists the layers.",
@@ -571,7 +571,7 @@ def _stage(path: Path, tmp: Path, layer, max_bytes, warnings) -> _Dataset:
     if size == 0:
         raise _Stop("unreadable", "the file is empty", path.name)
     if size > max_bytes:
-        raise _Stop("too_large", f"{size} bytes; the limit is {max_bytes}", path.name)
+        raise _Stop("file_too_large", f"{size} bytes; the limit is {max_bytes}", path.name)
     if kind == "zip":
         candidates = _unzip(path, tmp, max_bytes)
     elif kind == "shp":

@@ -29,9 +29,11 @@ _PLACE = (
                                       "区县(市)", "县(市、区)", "县市区名称")),
     Field("township", "乡镇（街道）", "text", ("乡镇", "街道", "乡镇街道", "镇街", "镇街道", "乡镇名称",
                                              "街道名称", "乡镇街道名称", "镇", "乡", "镇(街道)", "乡(镇)",
-                                             "乡镇(街道)名称", "街镇", "镇街名称")),
+                                             "乡镇(街道)名称", "街镇", "镇街名称", "镇办", "乡镇办", "镇(街)",
+                                             "镇街办", "区域", "所属区域")),
     Field("township_code", "乡镇区划代码", "code", ("乡镇代码", "街道代码", "区划代码", "统计用区划代码",
-                                                  "行政区划代码", "乡镇区划代码", "代码", "乡镇编码")),
+                                                  "行政区划代码", "乡镇区划代码", "代码", "乡镇编码",
+                                                  "地区编码", "地区代码", "区划编码")),
 )
 _VILLAGE = Field("village", "村（社区）", "text", ("村", "社区", "村社区", "村居", "村(社区)名称", "村社区名称",
                                                "村名", "社区名称", "村委会", "村居委会", "村(居)"))
@@ -48,17 +50,19 @@ KINDS: dict[str, tuple[Field, ...]] = {
     "rooms": (
         Field("room_id", "阵地编号", "text", ("编号", "阵地编号", "调解室编号", "序号编码")),
         Field("name", "阵地名称", "text", ("名称", "阵地名称", "调解室名称", "工作室名称", "调解阵地名称",
-                                         "调解阵地", "站点名称", "婚调坊名称"), required=True),
-        Field("room_type", "阵地类型", "text", ("类型", "阵地类型", "调解室类型", "类别", "阵地类别"),
+                                         "调解阵地", "站点名称", "婚调坊名称", "机构名称", "调解组织名称",
+                                         "调委会名称"), required=True),
+        Field("room_type", "阵地类型", "text", ("类型", "阵地类型", "调解室类型", "类别", "阵地类别", "机构类型",
+                                              "调解组织类型", "组织类型"),
               required=True, help="如：婚调坊、家事调解工作室、和合之家"),
     ) + _PLACE + (
         _VILLAGE,
-        Field("address", "地址", "text", ("地址", "详细地址", "所在地址", "位置", "地点")),
+        Field("address", "地址", "text", ("地址", "详细地址", "所在地址", "位置", "地点", "机构地址", "办公地址")),
         Field("longitude", "经度", "lon", ("经度", "lng", "lon", "longitude", "x", "东经")),
         Field("latitude", "纬度", "lat", ("纬度", "lat", "latitude", "y", "北纬")),
         Field("opened_date", "建成日期", "date", ("建成日期", "成立日期", "设立日期", "启用日期", "成立时间",
                                                "建成时间", "开设日期", "揭牌日期", "挂牌日期", "建立时间"),
-              required=True, help="如 2024-03-05"),
+              help="如 2024-03-05；不填表示一直在用（12348 机构名录没有建成日期）"),
         Field("closed_date", "撤销日期", "date", ("撤销日期", "关闭日期", "停用日期", "撤销时间", "注销日期")),
         Field("mediators", "调解员人数", "int", ("调解员人数", "调解员数", "调解员", "人员数", "工作人员数",
                                                "调解员数量")),
@@ -90,18 +94,21 @@ KINDS: dict[str, tuple[Field, ...]] = {
         Field("risk_high", "高风险户数", "int", ("高风险户数", "高风险", "高", "高风险家庭", "风险户数高")),
     ),
     "cases": (
-        Field("case_id", "案件编号", "text", ("案件编号", "编号", "案号", "纠纷编号", "登记编号", "案件号"),
+        Field("case_id", "案件编号", "text", ("案件编号", "编号", "案号", "纠纷编号", "登记编号", "案件号", "案件编码",
+                                           "纠纷编码", "登记号"),
               help="有编号的按编号合并（新增或更新）；没有编号列的文件替换所涉乡镇和月份的纠纷"),
         Field("received_date", "受理日期", "date", ("受理日期", "登记日期", "受理时间", "接收日期", "收案日期",
-                                                 "发生日期", "登记时间", "接报日期"), required=True),
+                                                 "发生日期", "登记时间", "接报日期", "发生时间", "接报时间", "收案时间"),
+              required=True),
     ) + _PLACE + (
         _VILLAGE,
         Field("case_type", "纠纷类型", "text", ("纠纷类型", "案件类型", "类型", "矛盾类型", "矛盾纠纷类型",
-                                             "纠纷类别")),
+                                             "纠纷类别", "案由", "纠纷案由", "矛盾纠纷类别")),
         Field("source", "来源", "text", ("来源", "案件来源", "纠纷来源", "受理来源", "线索来源", "渠道")),
-        Field("risk_level", "风险等级", "choice", ("风险等级", "风险级别", "等级", "预警等级")),
+        Field("risk_level", "风险等级", "choice", ("风险等级", "风险级别", "等级", "预警等级", "纠纷级别", "纠纷等级")),
         Field("outcome", "办理结果", "choice", ("办理结果", "调处结果", "结果", "调解结果", "处理结果",
-                                              "办结情况", "状态")),
+                                              "办结情况", "状态", "结案方式", "是否成功调解", "是否调解成功",
+                                              "调解情况", "办结方式")),
         Field("closed_date", "办结日期", "date", ("办结日期", "结案日期", "办结时间", "结案时间", "调结日期")),
         Field("room", "调解阵地", "text", ("调解阵地", "调解室", "承办阵地", "调解地点", "调解组织")),
     ),
@@ -135,11 +142,17 @@ RISK_LEVELS = {
     "低": "低", "低风险": "低", "一般": "低", "较低": "低", "轻微": "低", "1": "低",
     "中": "中", "中风险": "中", "中等": "中", "较高": "中", "较大": "中", "2": "中",
     "高": "高", "高风险": "高", "重大": "高", "严重": "高", "3": "高",
+    "简易": "低", "简单": "低", "一般纠纷": "低", "较大纠纷": "中", "疑难": "中", "复杂": "中", "疑难复杂": "中",
+    "重大纠纷": "高", "重大疑难": "高",
 }
 OUTCOMES = {
     "调解成功": "调解成功", "成功": "调解成功", "已调解": "调解成功", "调处成功": "调解成功", "化解": "调解成功",
     "已化解": "调解成功", "调解成功已结案": "调解成功",
     "转诉讼": "转诉讼", "诉讼": "转诉讼", "转司法": "转诉讼", "移送法院": "转诉讼", "调解不成转诉讼": "转诉讼",
+    "是": "调解成功", "成功调解": "调解成功", "调解结案": "调解成功", "达成协议": "调解成功", "达成调解协议": "调解成功",
+    # closed without success: not 转诉讼 (nothing says the parties went to court)
+    "调解不成": "调解不成", "调解不成功": "调解不成", "调解未成功": "调解不成", "未成功": "调解不成", "不成功": "调解不成",
+    "调解失败": "调解不成", "终止调解": "调解不成", "调解终止": "调解不成", "未达成协议": "调解不成", "否": "调解不成",
     "在办": "在办", "办理中": "在办", "未结": "在办", "调解中": "在办", "正在调解": "在办", "跟踪中": "在办",
 }
 YES_NO = {"是": True, "否": False, "达标": True, "不达标": False, "未达标": False, "yes": True, "no": False,
@@ -204,26 +217,102 @@ def looks_like_header(value: object) -> bool:
     return any(form in _ALL_SYNONYMS for form in header_forms(value)) if clean_text(value) else False
 
 
-def map_headers(kind: str, headers: list[str], overrides: dict[str, str] | None = None) -> dict[int, str]:
-    """Column index -> field name. Overrides (header as written -> field, or "" to ignore) win;
-    the first column that claims a field keeps it."""
+def chosen_by_column(headers: list[str], letters: list[str], chosen: dict[str, str]) -> dict[int, str]:
+    """A person's mapping, column by column: index -> field ("" ignores the column).
+
+    A key is a header as written (every column headed so), a column letter ("F"; a CSV's field
+    number "6"), or both ("发生时间@F"): a header written twice can only be told apart by its
+    letter. A key that is a header of the file is a header, even when it reads like a letter (x).
+    A column named by its letter wins over its header.
+    """
+    by_column: dict[int, str] = {}
+    named = set(headers)
+    at_letter = {letter: i for i, letter in enumerate(letters)}
+    for key, target in chosen.items():
+        if key in named:
+            for i, header in enumerate(headers):
+                if header == key:
+                    by_column.setdefault(i, target)
+    for key, target in chosen.items():
+        if key in named:
+            continue
+        header, _, letter = key.rpartition("@") if "@" in key else ("", "", key)
+        letter = letter.strip().upper() if letter.strip().isalpha() else letter.strip()
+        if letter in at_letter and (not header or header == headers[at_letter[letter]]):
+            by_column[at_letter[letter]] = target
+    return by_column
+
+
+def by_letter(chosen: dict[str, str], headers: list[str], letters: list[str]) -> set[int]:
+    """The columns a person's mapping names by their letter (not by a header alone)."""
+    named = set(headers)
+    at_letter = {letter: i for i, letter in enumerate(letters)}
+    out = set()
+    for key in chosen:
+        if key in named:
+            continue
+        letter = key.rpartition("@")[2].strip()
+        letter = letter.upper() if letter.isalpha() else letter
+        if letter in at_letter:
+            out.add(at_letter[letter])
+    return out
+
+
+def map_headers(kind: str, headers: list[str], overrides: dict | None = None) -> dict[int, str]:
+    """Column index -> field name. Overrides (column index, or header -> field; "" ignores the
+    column) win. When two columns read as one field, the one whose header is the field's more
+    usual name (earlier among its synonyms: 受理时间 before 发生时间) takes it, then the first."""
     overrides = overrides or {}
     mapping: dict[int, str] = {}
     taken: set[str] = set()
     for index, header in enumerate(headers):
-        if header in overrides:
-            target = overrides[header]
-            if target:
-                mapping[index] = target
-                taken.add(target)
+        target = overrides.get(index, overrides.get(header))
+        if target and target not in taken:  # one column per field: the first a person named
+            mapping[index] = target
+            taken.add(target)
+    claims = []
     for index, header in enumerate(headers):
-        if index in mapping or header in overrides:
+        if index in mapping or index in overrides or header in overrides:
             continue
         name = match_header(kind, header)
         if name and name not in taken:
+            claims.append((_rank(kind, name, header), index, name))
+    for _rank_, index, name in sorted(claims):
+        if name not in taken:
             mapping[index] = name
             taken.add(name)
     return mapping
+
+
+def _rank(kind: str, name: str, header: str) -> int:
+    f = field(kind, name)
+    order = [_norm(s) for s in (f.label, f.name) + f.synonyms]
+    return min((order.index(form) for form in header_forms(header) if form in order), default=len(order))
+
+
+def duplicate_headers(kind: str, headers: list[str], keys: list[str], letters: list[str],
+                      overrides: dict[int, str], named_by_letter: set[int]) -> list[dict]:
+    """Headers written twice (two 发生时间) that both read as one field, unless a person chose
+    the column by its letter: [{"field", "header", "columns": [{"header", "letter"}, …]}]."""
+    groups: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        forms = header_forms(key)
+        if forms:
+            groups.setdefault(forms[0], []).append(index)
+    out = []
+    for indexes in groups.values():
+        if len(indexes) < 2 or any(i in named_by_letter for i in indexes):
+            continue
+        targets = [overrides[i] if i in overrides else match_header(kind, keys[i]) for i in indexes]
+        if len(set(targets)) == 1 and targets[0]:
+            out.append({"field": targets[0], "header": headers[indexes[0]],
+                        "columns": [{"header": headers[i], "letter": letters[i]} for i in indexes]})
+    return out
+
+
+def shown_headers(headers: list[str], letters: list[str]) -> list[str]:
+    """Each column's name in a mapping: its header, or header@letter when the header is written twice."""
+    return [f"{h}@{letter}" if headers.count(h) > 1 else h for h, letter in zip(headers, letters)]
 
 
 def score(kind: str, headers: list[str]) -> float:
@@ -244,6 +333,13 @@ def detect_kind(headers: list[str]) -> str | None:
     if not mapped & {"township", "township_code"} or score(best, headers) <= 0:
         return None
     return best
+
+
+def closest_kinds(headers: list[str], limit: int = 2) -> list[tuple[str, list[Field]]]:
+    """The ledger kinds these headers come closest to, best first, each with the required
+    fields it lacks (for the message when no kind fits)."""
+    ranked = sorted(LEDGER_KINDS, key=lambda kind: (-score(kind, headers), LEDGER_KINDS.index(kind)))
+    return [(kind, missing_required(kind, set(map_headers(kind, headers).values()))) for kind in ranked[:limit]]
 
 
 def missing_required(kind: str, mapped: set[str]) -> list[Field]:
@@ -285,7 +381,9 @@ def is_note_row(cells: list[str]) -> bool:
     return any(filled[0].startswith(w) for w in NOTE_WORDS)
 
 
-IGNORED = ("序号", "备注", "说明", "填报人", "联系电话", "联系人", "审核人", "行号", "no", "id")
+IGNORED = ("序号", "备注", "说明", "填报人", "联系电话", "联系人", "审核人", "行号", "no", "id",
+           # people's names (a case's handler, a body's head): sensitive, never imported or shown
+           "承办人员", "承办人", "经办人", "调解员姓名", "承办调解员", "负责人", "当事人", "申请人", "被申请人")
 
 
 def ignorable(header: str) -> bool:

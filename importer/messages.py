@@ -11,10 +11,13 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "unreadable": ("文件无法读取，可能已损坏或不是所声称的格式（{detail}）", "请在 Excel 中打开后另存为 .xlsx 再上传"),
     "unsafe_zip": ("压缩包解压后过大或结构异常，已拒绝（{detail}）", "请上传正常的 Excel 或 Shapefile 压缩包"),
     "no_such_sheet": ("找不到指定的工作表（{detail}）", "请填写文件中已有的工作表名称"),
-    "no_header": ("在前30行中找不到可识别的表头（工作表：{detail}）", "表头应包含“乡镇（街道）”等列名；可下载导入模板对照"),
+    "no_header": ("在前30行中找不到可识别的表头{detail}", "请在页面上选择表头所在行，或用 --header-row 指定（Excel 行号），再把各列对应到字段；可下载导入模板对照"),
+    "bad_header_row": ("第 {detail} 行是空的或不在表中，不能作表头", "请选择写有列名的一行（Excel 行号）"),
     "bad_encoding": ("文件编码无法识别（{detail}）", "请将 CSV 另存为 UTF-8 或 GBK 编码"),
     "bad_csv": ("CSV 格式有误：{detail}", "每行的列数应与表头一致；含逗号的内容请加英文双引号"),
-    "unknown_kind": ("无法从表头判断台账类型", "请选择台账类型，或使用 --kind 指定"),
+    "unknown_kind": ("无法从表头判断台账类型{detail}", "请选择台账类型，或使用 --kind 指定；缺少的列可用 --map 对应"),
+    "duplicate_header": ("表头{detail}，无法确定用哪一列", "请在页面上选择要用的列，或用 --map \"表头@列=字段\" 指定（如 --map \"发生时间@F=received_date\"），另一列不导入"),
+    "second_column": ("与“{detail}”对应同一字段，已按“{detail}”导入，本列未导入", "如需改用本列，请在列对应中调整（此为提醒）"),
     "missing_column": ("缺少必填列：{detail}", "请在文件中补上该列，或把已有的列对应到该字段"),
     "no_rows": ("表头下面没有数据行", "请填写数据后再导入"),
     "too_many_problems": ("问题过多，仅列出前 {detail} 条", "请先按已列出的问题修改，再重新导入"),
@@ -28,6 +31,9 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "too_large": ("数值过大", "请核对是否多填了位数"),
     "not_a_coordinate": ("不是有效的经纬度", "请填写十进制度数，如 119.2345"),
     "bad_date": ("日期无法识别", "请填写如 2024-03-05、2024/3/5、2024年3月5日 的日期"),
+    "bad_month": ("日期中的月份 {detail} 不存在", "月份应为 1–12；请填写如 2024-03-05 的日期"),
+    "bad_day": ("日期 {detail} 不存在：该月没有这一天", "请核对日；如 2024-02-29、2024-04-30"),
+    "bad_time": ("日期后面的时间“{detail}”无法识别", "只需填写日期，如 2024-03-05；带时间请写成 2024-03-05 11:00"),
     "month_not_day": ("只填写了月份，缺少日", "请填写具体日期，如 2024-03-05"),
     "future_date": ("日期晚于今天", "请核对年份和月份"),
     "old_date": ("日期早于1990年", "请核对年份"),
@@ -36,7 +42,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "future_period": ("统计期尚未开始", "请核对年份和月份"),
     "bad_year": ("年度不在合理范围内", "填写 2000 年至明年之间的四位年份，如 2025"),
     "bad_choice_risk": ("风险等级无法识别", "请填写 无、低、中、高 之一"),
-    "bad_choice_outcome": ("办理结果无法识别", "请填写 调解成功、转诉讼、在办 之一"),
+    "bad_choice_outcome": ("办理结果无法识别", "请填写 调解成功、调解不成、转诉讼、在办 之一（是否成功调解：是 或 否）"),
     "bad_yes_no": ("应为“是”或“否”", "请填写 是 或 否"),
     "bad_code": ("区划代码格式不对", "请填写12位统计用区划代码，如 320703001000"),
     # places
@@ -113,8 +119,46 @@ def replacement(township: str, first: str | None, last: str | None, rows: int, b
     return f"将替换 {township} {month_span(first, last)}已有的 {rows:,} {unit}（本文件 {brings:,} {unit[0]}）"
 
 
+def no_header_detail(sheets: list[str], row: int | None, known: list[str], unknown: list[str]) -> str:
+    """What the header search saw: the row most like a header, the headers it knew and did not."""
+    parts = [f"（工作表：{'、'.join(sheets)}）"] if sheets else []
+    if row is None:
+        return "".join(parts) + "：前30行都是空的"
+    seen = f"。最像表头的是第 {row} 行"
+    if known:
+        seen += f"：识别出 {'、'.join(known)}"
+        seen += f"，未识别 {'、'.join(unknown[:8])}" if unknown else ""
+    else:
+        seen += f"：{'、'.join(unknown[:8])}，没有一个是已知的列名"
+    return "".join(parts) + seen + "（至少要认出两列）" if known else "".join(parts) + seen
+
+
+def kinds_detail(closest: list[tuple[str, list[str]]]) -> str:
+    """For unknown_kind: the closest kinds (their labels) and the required columns each lacks."""
+    if not closest:
+        return ""
+    return "。最接近：" + "；".join(f"{label}（缺少 {'、'.join(lacks)}）" if lacks else label
+                                   for label, lacks in closest)
+
+
+def duplicate_detail(header: str, letters: list[str]) -> str:
+    """“发生时间”出现两次（C 列、F 列); a CSV's columns are numbered (第 3 列)."""
+    times = {2: "两", 3: "三"}.get(len(letters), str(len(letters)))
+    where = "、".join(f"第 {x} 列" if x.isdigit() else f"{x} 列" for x in letters)
+    return f"“{header}”出现{times}次（{where}）"
+
+
+def split(code: str) -> tuple[str, str]:
+    """A cell parser's problem is a code, or "code|detail" when it says which part was wrong."""
+    code, _, detail = code.partition("|")
+    return code, detail
+
+
 def describe(code: str, detail: str = "") -> tuple[str, str]:
-    """(why, expected) for a code; a detail "a|b" fills {detail} and {detail2}."""
+    """(why, expected) for a code ("code|detail" from a cell parser carries its detail); a detail
+    "a|b" fills {detail} and {detail2}."""
+    code, carried = split(code)
+    detail = detail or carried
     why, expected = PROBLEMS.get(code, (code, ""))
     first, _, second = (detail or "").partition("|") if "{detail2}" in why + expected else (detail or "", "", "")
     fill = lambda text: text.replace("{detail}", first).replace("{detail2}", second)  # noqa: E731
@@ -122,7 +166,7 @@ def describe(code: str, detail: str = "") -> tuple[str, str]:
 
 PROBLEMS["not_township"] = ("该区划代码不是乡镇级（{detail}）", "乡镇级代码的后三位为 000，第7–9位不为 000")
 PROBLEMS.update({
-    "too_large": ("文件过大（{detail}）", "请只导出需要的乡镇，或分区县导出"),
+    "file_too_large": ("文件过大（{detail}）", "请只导出需要的乡镇，或分区县导出"),
     "missing_layer": ("找不到指定的图层（{detail}）", "请填写文件中已有的图层名"),
     "bad_crs": ("坐标系无法识别或需要联网获取（{detail}）", "请在 GIS 软件中改为 CGCS2000 或 WGS84 经纬度后导出"),
     "encoding_guessed": ("属性文字编码与 .cpg 声明不符，已按 {detail} 读取", "请核对乡镇名称是否显示正常（此为提醒）"),

@@ -113,13 +113,15 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
         today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
-        within: str | None = None) -> Result:
+        within: str | None = None, header_row: int | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
-    mapping: header as written -> field name ("" ignores the column); matches: township name as
-    written -> 12-digit code (a person's confirmation, stored as an alias on commit); replace:
-    the person agreed to replace more rows than the file brings (see _say_replacements); within: a
-    city or county code that limits a boundary file's matching and import to that area.
+    mapping: header as written, column letter or header@letter -> field name ("" ignores the
+    column); matches: township name as written -> 12-digit code (a person's confirmation, stored
+    as an alias on commit); replace: the person agreed to replace more rows than the file brings
+    (see _say_replacements); within: a city or county code that limits a boundary file's
+    matching and import to that area; header_row: the Excel row (CSV line) of the headers, when a
+    person points at it instead of letting the reader search.
     """
     if within:  # how the file is read, so part of its options (a repeat with another area is new)
         boundary_fields = {**(boundary_fields or {}), "within": within}
@@ -147,6 +149,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         result.file_hash = file_hash(path)
         context = Context.load(target)
         options = _options(kind, mapping, sheet, boundary_fields, matches)
+        if header_row:
+            options["header_row"] = header_row
         previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
         if previous:  # the very same bytes were imported before: nothing to add, say when
             result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
@@ -163,7 +167,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         else:
             context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
-                                 matches or {}, sheet, staging_dir, today, progress)
+                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row)
         if plan is None or result.errors_total or result.unmatched:
             result.status = "rejected"
             result.accepted = 0
@@ -325,15 +329,17 @@ class LedgerPlan:
 
 
 def _stage_ledger(path, name, context: Context, result: Result, problems: Problems, kind, mapping,
-                  matches, sheet, staging_dir: Path, today: date, progress: Progress):
+                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None):
     progress(0.05, "read")
     try:
-        table = read.open_table(path, sheet=sheet, file_name=name)
+        table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row,
+                                named={key.rpartition("@")[0] or key for key in mapping})
     except read.ReadError as error:
         problems.add(error.code, detail=error.detail)
         return None
     result.sheet, result.encoding, result.headers = table.sheet, table.encoding, table.headers
     result.sheets = list(table.sheets)
+    result.header_row = table.header_rows[0]
     signature = header_signature(table.headers)
     remembered = context.mappings.get(signature)
     chosen = dict(mapping)
@@ -342,23 +348,39 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
         chosen = dict(remembered[1])
         result.remembered = True
     # the user's mapping counts in detection: a header they mapped reads as that field
-    detect_keys = [chosen.get(h) or k for h, k in zip(table.headers, table.keys)]
+    by_column = fields.chosen_by_column(table.headers, table.columns, chosen)
+    detect_keys = [by_column.get(i) or k for i, k in enumerate(table.keys)]
     kind = kind or fields.detect_kind(detect_keys) or (remembered[0] if remembered else None)
     result.kind = kind
     if kind is None:
-        problems.add("unknown_kind")
+        closest = [(fields.KIND_LABELS[k], [f.label for f in lacks]) for k, lacks in fields.closest_kinds(detect_keys)]
+        problems.add("unknown_kind", detail=messages.kinds_detail(closest))
         return None
     if kind not in fields.KINDS:
         problems.add("unknown_kind", detail=kind)
         return None
-    overrides = {table.keys[table.headers.index(h)]: f for h, f in chosen.items() if h in table.headers}
     bad = [f for f in chosen.values() if f and f not in {x.name for x in fields.KINDS[kind]}]
     for f in bad:
         problems.add("missing_column", detail=f"未知字段 {f}")
-    columns = fields.map_headers(kind, table.keys, overrides)
-    result.mapping = {table.headers[i]: f for i, f in columns.items()}
+    columns = fields.map_headers(kind, table.keys, by_column)
+    shown = fields.shown_headers(table.headers, table.columns)  # header@letter where written twice
+    result.headers = shown
+    result.mapping = {shown[i]: f for i, f in columns.items()}
+    # a header written twice: which column is meant is the user's choice, never a guess
+    result.duplicate_headers = fields.duplicate_headers(
+        kind, table.headers, table.keys, table.columns, by_column, fields.by_letter(chosen, table.headers, table.columns))
+    for d in result.duplicate_headers:
+        problems.add("duplicate_header", column=d["header"],
+                     detail=messages.duplicate_detail(d["header"], [c["letter"] for c in d["columns"]]))
+    if result.duplicate_headers:
+        return None
     for index, header in enumerate(table.headers):
-        if index not in columns and not header.startswith("（第") and table.headers[index] not in chosen \
+        same = fields.match_header(kind, table.keys[index])
+        if index not in columns and index not in by_column and same in columns.values():
+            used = next(shown[i] for i, f in columns.items() if f == same)  # 结案方式 took 是否成功调解's field
+            problems.add("second_column", column=shown[index], detail=used, severity="warning")
+            continue
+        if index not in columns and not header.startswith("（第") and index not in by_column \
                 and not fields.ignorable(table.keys[index]):
             close = fields.closest_fields(kind, table.keys[index])
             result.unmapped.append({"column": header, "letter": table.columns[index],

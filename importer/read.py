@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from importer import fields
+from importer import fields, messages
 
 HEADER_SCAN = 30          # rows searched for the header
+MAX_HEADER_ROW = 1000     # the furthest row a person may name as the header (--header-row)
+PICK_ROWS = 15            # rows shown to pick the header row from
 SPARE = 8                 # CSV cells read beyond the header, to catch rows that run over it
 CHUNK_ROWS = 200_000
 ARROW_BLOCK_BYTES = 4 << 20  # bytes Arrow parses at a time (a row must fit in one)
@@ -67,17 +69,53 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def open_table(path: str | Path, sheet: str | None = None, file_name: str | None = None) -> Table:
+def open_table(path: str | Path, sheet: str | None = None, file_name: str | None = None,
+               header_row: int | None = None, named: set[str] | frozenset = frozenset()) -> Table:
+    """The table of a ledger file. header_row (the Excel row number, or the CSV line) is where
+    a person says the headers are: the search is skipped, and columns are read from there even
+    when none of its headers is known (the mapping then says what they are). `named`: headers
+    as written that a person's mapping names; the search counts them as known headers."""
     path = Path(path)
     name = file_name or path.name
     suffix = Path(name).suffix.lower()
     if path.stat().st_size == 0:
         raise ReadError("empty_file")
+    if header_row is not None and not 1 <= header_row <= MAX_HEADER_ROW:
+        raise ReadError("bad_header_row", str(header_row))
     if suffix in EXCEL_SUFFIXES:
-        return _excel(path, name, sheet)
+        return _excel(path, name, sheet, header_row, frozenset(named))
     if suffix in TEXT_SUFFIXES:
-        return _csv(path, name)
+        return _csv(path, name, header_row, frozenset(named))
     raise ReadError("unknown_type", suffix or name)
+
+
+def first_rows(path: str | Path, sheet: str | None = None, file_name: str | None = None,
+               count: int = PICK_ROWS) -> tuple[str | None, list[str], list[list[str]]]:
+    """(sheet, column letters, the first `count` rows as written, padded to one width): to pick
+    the header row from. The sheet is the one asked for, else the first visible one."""
+    path = Path(path)
+    suffix = Path(file_name or path.name).suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        book = _open_book(path)
+        names = [sheet] if sheet in book.sheet_names else (_visible(book) or [None])
+        if names[0] is None:
+            return None, [], []
+        found = book.get_sheet_by_name(names[0])
+        rows = _head_rows(found, count)
+        chosen, col0 = names[0], found.start[1] if found.start else 0
+    elif suffix in TEXT_SUFFIXES:
+        chosen, col0 = None, None
+        with open(path, "rb") as stream:
+            sample = stream.read(256 * 1024)
+        encoding = detect_encoding(sample)
+        lines = sample.decode(encoding, errors="ignore").splitlines()[:count]
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=_delimiter(lines)))
+    else:
+        return None, [], []
+    cells = [[_as_written(c) for c in row] for row in rows[:count]]
+    width = max((len(r) for r in cells), default=0)
+    letters = [str(i + 1) if col0 is None else column_letter(col0 + i) for i in range(width)]
+    return chosen, letters, [r + [""] * (width - len(r)) for r in cells]
 
 
 # ---- Excel ----------------------------------------------------------------------------------
@@ -94,7 +132,7 @@ def _check_zip(path: Path) -> None:
             raise ReadError("unsafe_zip", f"{total} bytes")
 
 
-def _excel(path: Path, name: str, wanted: str | None) -> Table:
+def _open_book(path: Path):
     if zipfile.is_zipfile(path):
         try:
             _check_zip(path)
@@ -103,32 +141,54 @@ def _excel(path: Path, name: str, wanted: str | None) -> Table:
         except Exception as error:  # BadZipFile; NotImplementedError for a garbled version field
             raise ReadError("unreadable", str(error)[:200]) from None
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        return python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own errors and plain ones for garbage
         raise ReadError("unreadable", str(error)[:200]) from None
-    visible = [m.name for m in book.sheets_metadata if str(m.visible).endswith("Visible")
-               and str(m.typ).endswith("WorkSheet")] or list(book.sheet_names)
+
+
+def _visible(book) -> list[str]:
+    return [m.name for m in book.sheets_metadata if str(m.visible).endswith("Visible")
+            and str(m.typ).endswith("WorkSheet")] or list(book.sheet_names)
+
+
+def _head_rows(sheet, count: int) -> list[list]:
+    head = []
+    try:
+        for row in sheet.iter_rows():
+            head.append(row)
+            if len(head) >= count:
+                break
+    except Exception as error:
+        raise ReadError("unreadable", str(error)[:200]) from None
+    return head
+
+
+def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = None,
+           named: frozenset = frozenset()) -> Table:
+    book = _open_book(path)
+    visible = _visible(book)
     if wanted is not None and wanted not in book.sheet_names:
         raise ReadError("no_such_sheet", f"{wanted} | {'、'.join(book.sheet_names)}")
     best = None
+    nearest = None   # the row most like a header, for the message when none is found
     for sheet_name in ([wanted] if wanted else visible):
         try:
             sheet = book.get_sheet_by_name(sheet_name)
-            rows = sheet.iter_rows()
-            head = []
-            for row in rows:
-                head.append(row)
-                if len(head) >= HEADER_SCAN:
-                    break
             merged = sheet.merged_cell_ranges or []
         except Exception as error:
             raise ReadError("unreadable", str(error)[:200]) from None
+        head = _head_rows(sheet, max(HEADER_SCAN, header_row or 0))
         col0 = sheet.start[1] if sheet.start else 0
-        found = _find_header(head, merged, col0)
+        found = _find_header(head, merged, col0, None if header_row is None else header_row - 1, named)
         if found and (best is None or found[0] > best[0]):
             best = (*found, sheet_name, sheet, col0)
+        near = _nearest_header(head)
+        if near and (nearest is None or near[0] > nearest[0][0]):
+            nearest = (near, sheet_name)
+    if best is None and header_row is not None:
+        raise ReadError("bad_header_row", str(header_row))
     if best is None:
-        raise ReadError("no_header", "、".join(visible))
+        raise _no_header([nearest[1]] if nearest else visible, nearest[0] if nearest else None)
     _score, top, bottom, headers, keys, sheet_name, sheet, col0 = best
 
     def source(size: int):
@@ -177,18 +237,21 @@ def detect_encoding(sample: bytes) -> str:
         raise ReadError("bad_encoding") from None
 
 
-def _csv(path: Path, name: str) -> Table:
+def _delimiter(lines: list[str]) -> str:
+    counts = {d: sum(line.count(d) for line in lines) for d in (",", "\t", ";", "|")}
+    delimiter = max(counts, key=counts.get)
+    return delimiter if counts[delimiter] else ","
+
+
+def _csv(path: Path, name: str, header_row: int | None = None, named: frozenset = frozenset()) -> Table:
     with open(path, "rb") as stream:
         sample = stream.read(256 * 1024)
     if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ReadError("unreadable", "binary")
     encoding = detect_encoding(sample)
     text = sample.decode(encoding, errors="ignore")
-    lines = text.splitlines()[:HEADER_SCAN]
-    counts = {d: sum(line.count(d) for line in lines) for d in (",", "\t", ";", "|")}
-    delimiter = max(counts, key=counts.get)
-    if counts[delimiter] == 0:
-        delimiter = ","
+    lines = text.splitlines()[:max(HEADER_SCAN, header_row or 0)]
+    delimiter = _delimiter(lines)
     head = []
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
     while True:
@@ -198,9 +261,12 @@ def _csv(path: Path, name: str) -> Table:
             break
         except csv.Error:  # a cell over csv's field limit (128 KiB) is no header: keep looking
             head.append([])
-    found = _find_header(head, [], 0)
+    found = _find_header(head, [], 0, None if header_row is None else header_row - 1, named)
+    if not found and header_row is not None:
+        raise ReadError("bad_header_row", str(header_row))
     if not found:
-        raise ReadError("no_header", "")
+        near = _nearest_header(head)
+        raise _no_header([], near)
     _score, top, bottom, headers, keys = found
     # columns with data but no header (a remark column) are kept, unnamed, and ignored
     widest = max((len(r) for r in head[bottom + 1:]), default=0)
@@ -447,20 +513,51 @@ def _as_written(cell) -> str:
 
 # ---- header -----------------------------------------------------------------------------------
 
-def _find_header(rows: list[list], merged: list, col0: int):
-    """(score, first row, last row, headers, keys) of the best header in the first rows, or None.
-
-    A header row is the row with the most cells that read like known headers. The row below it
-    is a second header row when it fills the gaps a merged cell leaves (风险户数 over 低/中/高).
-    """
+def _nearest_header(rows: list[list]) -> tuple[tuple[int, int], int, list[str], list[str]] | None:
+    """When no row has two known headers: ((known, text cells), index, known, unknown) of the row
+    most like a header (the most known headers, then the most cells of text), or None."""
     best = None
     for index, row in enumerate(rows):
-        hits = sum(1 for cell in row if fields.looks_like_header(cell))
-        if hits >= 2 and (best is None or hits > best[0]):
-            best = (hits, index)
-    if best is None:
-        return None
-    hits, top = best
+        cells = [_as_written(c) for c in row]
+        text = [c for c in cells if c and not re.fullmatch(r"[\d.,:/\- ]+", c)]
+        if not text:
+            continue
+        known = [c for c in text if fields.looks_like_header(c)]
+        unknown = [c for c in text if not fields.looks_like_header(c) and not fields.ignorable(c)]
+        rank = (len(known), len(text))
+        if best is None or rank > best[0]:
+            best = (rank, index, known, unknown)
+    return best
+
+
+def _no_header(sheets: list[str], near) -> ReadError:
+    if near is None:
+        return ReadError("no_header", messages.no_header_detail(sheets, None, [], []))
+    _rank, index, known, unknown = near
+    return ReadError("no_header", messages.no_header_detail(sheets, index + 1, known, unknown))
+
+
+def _find_header(rows: list[list], merged: list, col0: int, top: int | None = None,
+                 named: frozenset = frozenset()):
+    """(score, first row, last row, headers, keys) of the best header in the first rows, or None.
+
+    A header row is the row with the most cells that read like known headers, or row `top`
+    (0-based) when a person said so; headers a person's mapping names count as known. The row below it is a second header row when it fills the
+    gaps a merged cell leaves (风险户数 over 低/中/高).
+    """
+    if top is not None:
+        if top >= len(rows) or not any(_as_written(c) for c in rows[top]):
+            return None
+        hits = sum(1 for cell in rows[top] if fields.looks_like_header(cell))
+    else:
+        best = None
+        for index, row in enumerate(rows):
+            hits = sum(1 for cell in row if fields.looks_like_header(cell) or (named and _as_written(cell) in named))
+            if hits >= 2 and (best is None or hits > best[0]):
+                best = (hits, index)
+        if best is None:
+            return None
+        hits, top = best
     upper = [_as_written(c) for c in rows[top]]
     while upper and not upper[-1]:
         upper.pop()

@@ -67,6 +67,8 @@ class Result:
     mapping: dict = field(default_factory=dict)      # header as written -> field name
     remembered: bool = False                          # the mapping came from an earlier file
     unmapped: list[dict] = field(default_factory=list)
+    duplicate_headers: list[dict] = field(default_factory=list)  # [{field, header, columns: [{header, letter}]}]
+    header_row: int | None = None                     # the Excel row (CSV line) the headers were read from
     preview: pd.DataFrame | None = None
     file_hash: str = ""
     import_id: int | None = None
@@ -85,7 +87,8 @@ class Result:
             "duplicates_dropped": self.duplicates_dropped,
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
             "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
-            "unmapped": self.unmapped, "file_hash": self.file_hash, "import_id": self.import_id,
+            "unmapped": self.unmapped, "duplicate_headers": self.duplicate_headers,
+            "header_row": self.header_row, "file_hash": self.file_hash, "import_id": self.import_id,
             "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
         }
 
@@ -97,6 +100,8 @@ class Problems:
         self.result = result
 
     def add(self, code: str, row=None, column=None, value=None, detail: str = "", severity="error"):
+        code, carried = messages.split(code)  # a cell parser's "bad_month|13"
+        detail = detail or carried
         why, expected = messages.describe(code, detail)
         if value is not None and not isinstance(value, str):
             value = str(value)

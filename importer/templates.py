@@ -25,7 +25,7 @@ EXAMPLES = {
     "targets": {"county": "海州区", "township": "新浦街道", "township_code": "320706001000", "year": 2025,
                 "target_households": 9800},
 }
-CHOICES = {"risk_level": "无,低,中,高", "outcome": "调解成功,转诉讼,在办", "meets_standard": "是,否"}
+CHOICES = {"risk_level": "无,低,中,高", "outcome": "调解成功,调解不成,转诉讼,在办", "meets_standard": "是,否"}
 
 GENERAL = [
     "1. 第一行为表头，请勿修改列名；可以在表头上方加标题行，表格下方可以加“注：”说明，导入时会自动跳过。",

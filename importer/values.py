@@ -22,8 +22,13 @@ PYTHON_TEXT_MAX = 5000  # distinct texts cleaned one by one in Python; more go t
 _UNITS = re.compile(r"(户|个|人|名|家|次|件|处|间|座|所|位|例|起|年|年度)$")
 _SEPARATORS = re.compile(r"[,\s'’]")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# the date at the start of a cell; what follows it must be a time of day (or nothing)
+_DATE_PART = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*[日号])?")
+_COMPACT_PART = re.compile(r"^(\d{4})(\d{2})(\d{2})(?=$|[\sTt])")
+_TIME = re.compile(r"^(?:上午|下午|晚上|凌晨|中午|早上)?\s*(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d+)?)?"
+                   r"\s*(?:[ap]\.?m\.?|z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:上午|下午|晚上|凌晨|中午|早上)?\s*(\d{1,2})\s*[时点](?:\s*(\d{1,2})\s*分?)?"
+                    r"(?:\s*(\d{1,2})\s*秒)?(?:半|整)?$")
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?(?:份)?$")
 _COMPACT_MONTH = re.compile(r"^(\d{4})(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})(?:年)?[-/. ]?(?:第)?(?:q|Q)?([1-4一二三四])(?:季度|季|q)?$")
@@ -125,13 +130,28 @@ def _serial(number_value: float) -> date | None:
 
 
 def _checked(year: int, month: int, day: int) -> tuple[date | None, str | None]:
+    if year < 1:
+        return None, "bad_date"
+    if not 1 <= month <= 12:
+        return None, f"bad_month|{month}"
     try:
         return date(year, month, day), None
     except ValueError:
-        return None, "bad_date"
+        return None, f"bad_day|{year:04d}-{month:02d}-{day:02d}"
+
+
+def _time_ok(rest: str) -> bool:
+    """True when what follows a date is a time of day (its date part is all we keep)."""
+    found = _TIME.match(rest) or _CLOCK.match(rest)
+    if not found:
+        return False
+    hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    return hour <= 24 and minute <= 59 and second <= 60
 
 
 def day(raw) -> tuple[date | None, str | None]:
+    """A day; a date-time gives its date part ("2025-05-27 11:00:00", "2025/5/27 11:00",
+    an Excel date-time cell or a serial with a fraction of a day: 45804.4583)."""
     if raw is None:
         return None, None
     if isinstance(raw, datetime):
@@ -143,17 +163,20 @@ def day(raw) -> tuple[date | None, str | None]:
             return None, None
         got = _serial(float(raw))
         return (got, None) if got else (None, "bad_date")
-    value = clean_text(raw).replace(" ", "") if not isinstance(raw, str) or len(raw) < 60 else raw
+    value = clean_text(raw) if not isinstance(raw, str) or len(raw) < 60 else raw
     if not value:
         return None, None
-    for pattern in (_ISO, _COMPACT):
-        found = pattern.match(value)
-        if found:
-            return _checked(*(int(g) for g in found.groups()))
+    found = _DATE_PART.match(value) or _COMPACT_PART.match(value)
+    if found:
+        rest = value[found.end():].strip().lstrip("Tt").strip()
+        if rest and not _time_ok(rest):
+            return None, f"bad_time|{rest[:20]}"
+        return _checked(*(int(g) for g in found.groups()))
     if _NUMBER.match(value):
         got = _serial(float(value))
         return (got, None) if got else (None, "bad_date")
-    if _MONTH.match(value) or _COMPACT_MONTH.match(value):
+    squeezed = value.replace(" ", "")
+    if _MONTH.match(squeezed) or _COMPACT_MONTH.match(squeezed):
         return None, "month_not_day"
     return None, "bad_date"
 
@@ -188,8 +211,7 @@ def period(raw) -> tuple[tuple[date, date] | None, str | None]:
     if found:
         year = int(found.group(1))
         return (date(year, 1, 1), date(year, 12, 31)), None
-    found = _ISO.match(value)
-    if found:
+    if _DATE_PART.match(value):
         return None, "day_not_period"
     return None, "bad_period"
 
@@ -237,13 +259,16 @@ def yes_no(raw) -> tuple[bool | None, str | None]:
 
 
 def code(raw) -> tuple[str | None, str | None]:
-    """A division code: 12 digits (a 9-digit township code is padded)."""
+    """A township's division code: 12 digits (a 9-digit township code is padded; a village's
+    12-digit code gives its township, the first 9 digits and 000)."""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     value = clean_text(raw).replace(" ", "")
     if not value:
         return None, None
     if re.fullmatch(r"\d{12}", value):
+        if value[6:9] != "000" and value[9:] != "000":  # a village (地区编码 of a case list)
+            return value[:9] + "000", None
         return value, None
     if re.fullmatch(r"\d{9}", value):
         return value + "000", None

@@ -1,5 +1,5 @@
 -- gaps_townships: atlas townships with their count of active mediation rooms, to find townships
--- with none (盲区). A room is active in a period if it opened by the period's end and did not
+-- with none (盲区). A room is active in a period if it opened by the period's end (or has no opening date) and did not
 -- close before its start (as in indicators.sql).
 -- Grain: one row per atlas township in scope, with or without rooms.
 -- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes)
@@ -9,7 +9,7 @@ with rooms_active as (
         count(*) as rooms_active,
         count(*) filter (where longitude is not null and latitude is not null) as rooms_located
     from rooms
-    where opened_date <= $period_end
+    where (opened_date is null or opened_date <= $period_end)  -- no opening date: active until it closes
         and (closed_date is null or closed_date >= $period_start)
     group by township_code
 )

@@ -1,6 +1,6 @@
 -- gaps_villages: villages and communities of atlas townships with their point and their count of
 -- active mediation rooms, to find villages with none (盲区) and, in geo/gaps.py, villages far from
--- every room. A room is active in a period if it opened by the period's end and did not close
+-- every room. A room is active in a period if it opened by the period's end (or has no opening date) and did not close
 -- before its start (as in indicators.sql). longitude/latitude are null where the village has no point.
 -- Grain: one row per village of an atlas township in scope.
 -- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes)
@@ -9,7 +9,7 @@ with rooms_active as (
         village_code,
         count(*) as rooms_active
     from rooms
-    where opened_date <= $period_end
+    where (opened_date is null or opened_date <= $period_end)  -- no opening date: active until it closes
         and (closed_date is null or closed_date >= $period_start)
         and village_code is not null
     group by village_code

@@ -27,13 +27,14 @@ with towns as (
         and list_bool_or(list_transform($scope, lambda p: starts_with(r.region_code, p)))
 ),
 rooms_active as (
-    -- a room counts in a period if it opened by the period's end and did not close before its start
+    -- a room counts in a period if it opened by the period's end (or has no opening date) and did not
+    -- close before its start
     select
         township_code,
         count(*) as rooms_active,
         count(distinct village_code) as villages_covered
     from rooms
-    where opened_date <= $period_end
+    where (opened_date is null or opened_date <= $period_end)  -- no opening date: active until it closes
         and (closed_date is null or closed_date >= $period_start)
         and (len($room_types) = 0 or list_contains($room_types, room_type))
     group by township_code

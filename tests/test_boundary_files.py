@@ -441,7 +441,7 @@ def test_zip_member_paths_that_leave_the_folder(tmp_path, member):
 
 def test_plain_file_larger_than_max_bytes(tmp_path):
     path = write_geojson(tmp_path / "t.geojson", [feature({"name": "阳坊镇"}, square(116.1, 40.1))])
-    assert codes_of(read_boundaries(path, max_bytes=100)) == [(None, "too_large")]
+    assert codes_of(read_boundaries(path, max_bytes=100)) == [(None, "file_too_large")]
 
 
 @pytest.mark.parametrize("name", ["t.geojson", "t.json", "t.zip", "t.gpkg", "t.shp"])

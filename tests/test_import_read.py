@@ -141,7 +141,7 @@ def test_an_import_that_changes_reader_mid_file_reports_the_right_rows(tmp_path,
     path.write_text("\r\n".join(",".join(r) for r in rows) + "\r\n", encoding="utf-8")
     result = pipeline.run(path, db, dry_run=True, today=date(2025, 1, 1))
     assert [(e.row, e.column, e.code) for e in result.errors] == [
-        (151, "排查日期", "bad_date"), (441, "风险等级", "bad_choice_risk")]
+        (151, "排查日期", "bad_month"), (441, "风险等级", "bad_choice_risk")]
     assert result.rows == 450 and result.skipped == {"total": 1, "note": 0, "blank": 1}
 
 

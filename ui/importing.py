@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from importer import fields, history as import_history, messages, pipeline, report, templates
+from importer import fields, history as import_history, messages, pipeline, read, report, templates
 from ui import data
 from ui.text import t
 
@@ -70,23 +70,25 @@ def template(kind: str) -> bytes:
 
 
 def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
-          sheet: str | None = None) -> pipeline.Result:
+          sheet: str | None = None, header_row: int | None = None) -> pipeline.Result:
     """A dry run, kept until its inputs or the data change (reruns do not repeat it)."""
-    key = json.dumps([str(path), kind, mapping, matches, sheet, data.version()], ensure_ascii=False, sort_keys=True)
+    key = json.dumps([str(path), kind, mapping, matches, sheet, header_row, data.version()],
+                     ensure_ascii=False, sort_keys=True)
     store = st.session_state.setdefault("import_checks", {})
     if key not in store:
         with st.spinner(t("IMPORT_STEP_parse")):
             store[key] = pipeline.run(path, data.db_path(), kind=kind, mapping=mapping, matches=matches,
-                                      sheet=sheet, dry_run=True, file_name=name)
+                                      sheet=sheet, dry_run=True, file_name=name, header_row=header_row)
     return store[key]
 
 
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
-           sheet: str | None = None, replace: bool = False) -> pipeline.Result:
+           sheet: str | None = None, header_row: int | None = None, replace: bool = False) -> pipeline.Result:
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
-        user=f"{pipeline.who()}（网页）", replace=replace,
+        header_row=header_row, replace=replace,
+        user=f"{pipeline.who()}（网页）",
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
@@ -100,6 +102,38 @@ def left_out_label(candidate: dict) -> str:
     """A proposed township for a boundary feature that was not imported, and why it is proposed."""
     why = t(f"IMPORT_WHY_{candidate['why']}", score=f"{candidate['score']:.0f}")
     return f"{candidate['name']}（{candidate['county_name']}，{candidate['code']}） · {why}"
+def first_rows(path: Path, name: str, sheet: str | None) -> tuple[list[str], list[list[str]]]:
+    """(column letters, the first rows as written) of the sheet, to point at the header row."""
+    try:
+        _sheet, letters, rows = read.first_rows(path, sheet=sheet, file_name=name)
+    except read.ReadError:
+        return [], []
+    return letters, rows
+
+
+def rows_table(letters: list[str], rows: list[list[str]], first: int = 1) -> pd.DataFrame:
+    """Rows as the user sees them in Excel: numbered from `first`, columns by letter."""
+    return pd.DataFrame(rows, columns=letters, index=range(first, first + len(rows)))
+
+
+def detected(result: pipeline.Result) -> list[str]:
+    """What the check found out about the file, for one caption line; nothing about the kind
+    when none was recognised (the error says why)."""
+    facts = [t("IMPORT_DETECTED", kind=kind_label(result.kind))] if result.kind else []
+    if result.sheet:
+        facts.append(t("IMPORT_SHEET", sheet=result.sheet))
+    if result.header_row:
+        facts.append(t("IMPORT_HEADER_ROW_USED", n=result.header_row))
+    if result.encoding:
+        facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
+    return facts
+
+
+def duplicate_choice(duplicate: dict, letter: str) -> dict:
+    """The mapping entries that say which column of a header written twice is meant: that one
+    keeps the field, the others are not imported."""
+    return {f"{c['header']}@{c['letter']}": duplicate["field"] if c["letter"] == letter else ""
+            for c in duplicate["columns"]}
 
 
 def kind_label(kind: str | None) -> str:
@@ -112,10 +146,12 @@ def field_options(kind: str) -> dict[str, str]:
 
 
 def issues_table(issues) -> pd.DataFrame:
+    # text, not Int64: a whole-file problem (row None) reads 整个文件, never "None" or "<NA>"
     return pd.DataFrame(
-        [(i.row, i.column or "", i.value or "", i.message, i.expected) for i in issues],
+        [(t("IMPORT_WHOLE_FILE") if i.row is None else str(i.row), i.column or "", i.value or "", i.message,
+          i.expected) for i in issues],
         columns=[t("COL_ROW"), t("COL_COLUMN"), t("COL_VALUE"), t("COL_PROBLEM"), t("COL_EXPECTED")],
-    ).astype({t("COL_ROW"): "Int64"})
+    )
 
 
 def report_bytes(result: pipeline.Result) -> bytes:
