@@ -5,7 +5,7 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--header-row N] [--within CODE] [--dry-run] [--replace] [--json]
+                         [--sheet NAME] [--header-row N] [--period P] [--within CODE] [--dry-run] [--replace] [--json]
                          [--report FILE.xlsx] [--user NAME]
                          (boundary files: --within a city or county code matches and imports only
                           that area; --match "名称=" leaves a feature out)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("paths", nargs="*", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
     imp.add_argument("--db", help="database path (created with the division register if missing)")
     imp.add_argument("--kind", choices=["boundaries", "regions", "rooms", "screening", "screening_summary", "cases",
-                                        "targets"],
+                                        "targets", "cases_summary"],
                      help="the kind of file (default: detected from the headers)")
     imp.add_argument("--map", action="append", default=[], metavar="SRC=field",
                      help='map a column: "原列名=field" (field names as in the templates; empty field ignores it); '
@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
     imp.add_argument("--user", help="who is importing (default: the login name)")
+    imp.add_argument("--period", help="the period (2025-04, 2025Q2) of a statistical return (纠纷统计表) whose "
+                                      "title and 填报 lines do not say it")
     imp.add_argument("--replace", action="store_true",
                      help="agree to replace more existing rows than a file brings (a partial list); "
                           "without it such a file is rejected and what it would replace is listed")
@@ -151,7 +153,7 @@ def _import(args, parser) -> int:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
             header_row=args.header_row,
-            dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within,
+            dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within, period=args.period,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)

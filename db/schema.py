@@ -83,10 +83,11 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # Tables an import writes (each with import_id, and a <table>_replaced twin for undo).
-UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_summaries", "screening_targets")
+UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_summaries", "screening_targets",
+            "case_summaries")
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
           "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
-          "snapshots", "atlas_joins") + tuple(f"{t}_replaced" for t in UNDOABLE)
+          "snapshots", "atlas_joins", "case_summaries") + tuple(f"{t}_replaced" for t in UNDOABLE)
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),

@@ -184,6 +184,21 @@ create table if not exists snapshots (
     created_by varchar
 );
 
+-- Dispute counts per township, period and type, from monthly statistical returns (纠纷统计表):
+-- received (排查数), resolved (化解数), unresolved (未化解数). Indicators use them for a township
+-- and period without case rows (queries/indicators.sql).
+create table if not exists case_summaries (
+    township_code varchar not null,
+    period_start date not null,
+    period_end date not null,
+    case_type varchar not null,
+    received integer not null check (received >= 0),
+    resolved integer check (resolved >= 0),
+    unresolved integer check (unresolved >= 0),
+    primary key (township_code, period_start, period_end, case_type),
+    check (period_end >= period_start)
+);
+
 -- Undo (cli.py import --undo ID, the 撤销 button in the import history). Every row an import
 -- writes carries its import_id (null: written by the demo builder or before imports could be
 -- undone); every row it deletes or rewrites is kept in <table>_replaced, with replaced_by = the
@@ -196,6 +211,7 @@ alter table screenings add column if not exists import_id integer;
 alter table cases add column if not exists import_id integer;
 alter table screening_summaries add column if not exists import_id integer;
 alter table screening_targets add column if not exists import_id integer;
+alter table case_summaries add column if not exists import_id integer;
 alter table imports add column if not exists undone_at timestamp;
 alter table imports add column if not exists undone_by varchar;
 create table if not exists regions_replaced as select *, null::integer as replaced_by from regions limit 0;
@@ -207,6 +223,8 @@ create table if not exists screening_summaries_replaced as
     select *, null::integer as replaced_by from screening_summaries limit 0;
 create table if not exists screening_targets_replaced as
     select *, null::integer as replaced_by from screening_targets limit 0;
+create table if not exists case_summaries_replaced as
+    select *, null::integer as replaced_by from case_summaries limit 0;
 alter table imports add column if not exists superseded_by integer;
 -- Townships an import brought into the atlas (regions.in_atlas turned true), so undo can take
 -- them out again when none of their data is left.

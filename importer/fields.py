@@ -120,7 +120,23 @@ KINDS: dict[str, tuple[Field, ...]] = {
                                                              "应排查户数", "计划排查户数"), required=True,
               help="本年度应完成入户排查的户数，整数"),
     ),
+    # 纠纷统计表: one row per township, dispute types across a two- or three-level header
+    # (婚姻家庭纠纷 → 排查数 / 化解数 / 未化解数). A WIDE kind: each measure repeats once per type,
+    # and the type is the header level above the measure (see wide_columns).
+    "cases_summary": _PLACE + (
+        Field("period", "统计月份", "period", ("月份", "统计月份", "统计期", "期间", "年月", "统计时间", "季度"),
+              help="可不填：从标题（XX县2025年4月…统计表）或“填报月份”行读取"),
+        Field("received", "排查数（件）", "int", ("排查数", "排查件数", "受理数", "受理件数", "排查纠纷数", "纠纷数",
+                                               "摸排数", "接报数", "发现数", "排查化解数", "排查"), required=True,
+              help="在每类纠纷下"),
+        Field("resolved", "化解数（件）", "int", ("化解数", "化解件数", "已化解", "已化解数", "调处成功数", "调解成功数",
+                                               "成功化解数", "化解", "调处数", "化解成功数")),
+        Field("unresolved", "未化解数（件）", "int", ("未化解数", "未化解件数", "未化解", "正在化解数", "在调数",
+                                                  "未化解纠纷数", "化解中", "未成功数")),
+    ),
 }
+WIDE_KINDS = ("cases_summary",)
+MEASURES = ("received", "resolved", "unresolved")
 
 LEDGER_KINDS = tuple(KINDS)
 BOUNDARY_KIND = "boundaries"
@@ -134,6 +150,7 @@ KIND_LABELS = {
     "screening_summary": "排查汇总（按乡镇）",
     "cases": "矛盾纠纷台账",
     "targets": "年度排查目标",
+    "cases_summary": "纠纷统计表（按乡镇）",
 }
 
 # Values of choice fields, normalised like headers.
@@ -327,8 +344,11 @@ def score(kind: str, headers: list[str]) -> float:
 
 
 def detect_kind(headers: list[str]) -> str | None:
-    """The ledger kind these headers fit best, or None when none fits at all."""
-    best = max(LEDGER_KINDS, key=lambda kind: (score(kind, headers), -LEDGER_KINDS.index(kind)))
+    """The ledger kind these headers fit best, or None when none fits at all. 化解数 / 未化解数 say
+    disputes: a return with them is a 纠纷统计表, though its 排查数 also reads as households screened."""
+    disputes = {"resolved", "unresolved"} & set(map_headers("cases_summary", headers).values())
+    best = max(LEDGER_KINDS, key=lambda kind: (kind == "cases_summary" and bool(disputes), score(kind, headers),
+                                               -LEDGER_KINDS.index(kind)))
     mapped = set(map_headers(best, headers).values())
     if not mapped & {"township", "township_code"} or score(best, headers) <= 0:
         return None
@@ -389,3 +409,38 @@ IGNORED = ("序号", "备注", "说明", "填报人", "联系电话", "联系人
 def ignorable(header: str) -> bool:
     """Columns every ledger has that carry nothing to import (序号, 备注): ignored without a warning."""
     return any(form in {header_forms(w)[0] for w in IGNORED} for form in header_forms(header))
+
+
+_TYPE_NOISE = re.compile(r"[(（][^)）]*(共计|合计|小计|单位|件|起)[^)）]*[)）]")
+
+
+def measure_of(header: str) -> str | None:
+    """received / resolved / unresolved when a header (its last level) is a return's measure."""
+    name = match_header("cases_summary", header.rsplit("/", 1)[-1])
+    return name if name in MEASURES else None
+
+
+def wide_columns(kind: str, headers: list[str], columns: dict[int, str]) -> dict[int, str]:
+    """A WIDE kind's columns: the place and period columns as mapped, and every measure column as
+    "measure#type", the type being the header level above the measure ("婚姻家庭纠纷（共计：30 件）/
+    排查数" -> "received#婚姻家庭纠纷"). Total columns (合计) are left out when types exist."""
+    out = {i: f for i, f in columns.items() if f not in MEASURES}
+    found = {}
+    for index, header in enumerate(headers):
+        measure = measure_of(header)
+        if measure is None or index in out:
+            continue
+        levels = [level for level in header.split("/")[:-1] if level]
+        kind_of = _TYPE_NOISE.sub("", clean_text(levels[-1])).strip() if levels else ""
+        found[index] = (measure, kind_of or "全部")
+    typed = {t for _m, t in found.values() if t != "全部" and not any(t.startswith(w) for w in TOTAL_WORDS)}
+    for index, (measure, type_) in found.items():
+        if typed and (type_ == "全部" or any(type_.startswith(w) for w in TOTAL_WORDS)):
+            continue  # a total of the types beside it: derived, not imported
+        out[index] = f"{measure}#{type_}"
+    return out
+
+
+def base_field(name: str) -> str:
+    """The field of a mapped column: "received#婚姻家庭纠纷" -> "received"."""
+    return name.split("#", 1)[0]

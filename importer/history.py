@@ -11,6 +11,7 @@ from db import schema
 # Tables with data of their own, which keep a township in the atlas.
 _DATA = {"rooms": "township_code", "screenings": "township_code", "cases": "township_code",
          "screening_summaries": "township_code", "screening_targets": "township_code",
+         "case_summaries": "township_code",
          "boundaries": "region_code"}
 
 

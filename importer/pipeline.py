@@ -113,7 +113,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
         today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
-        within: str | None = None, header_row: int | None = None) -> Result:
+        within: str | None = None, header_row: int | None = None, period: str | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written, column letter or header@letter -> field name ("" ignores the
@@ -121,7 +121,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     as an alias on commit); replace: the person agreed to replace more rows than the file brings
     (see _say_replacements); within: a city or county code that limits a boundary file's
     matching and import to that area; header_row: the Excel row (CSV line) of the headers, when a
-    person points at it instead of letting the reader search.
+    person points at it instead of letting the reader search; period: the period (2025-04, 2025Q2)
+    of a statistical return that names it neither in a column nor in its title or 填报 lines.
     """
     if within:  # how the file is read, so part of its options (a repeat with another area is new)
         boundary_fields = {**(boundary_fields or {}), "within": within}
@@ -151,6 +152,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         options = _options(kind, mapping, sheet, boundary_fields, matches)
         if header_row:
             options["header_row"] = header_row
+        if period:
+            options["period"] = period
         previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
         if previous:  # the very same bytes were imported before: nothing to add, say when
             result.status, result.kind, result.previous_import = "unchanged", previous["kind"], previous
@@ -167,7 +170,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         else:
             context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
-                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row)
+                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row,
+                                 period=period)
         if plan is None or result.errors_total or result.unmatched:
             result.status = "rejected"
             result.accepted = 0
@@ -329,7 +333,8 @@ class LedgerPlan:
 
 
 def _stage_ledger(path, name, context: Context, result: Result, problems: Problems, kind, mapping,
-                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None):
+                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None,
+                  period: str | None = None):
     progress(0.05, "read")
     try:
         table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row,
@@ -363,12 +368,15 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     for f in bad:
         problems.add("missing_column", detail=f"未知字段 {f}")
     columns = fields.map_headers(kind, table.keys, by_column)
+    if kind in fields.WIDE_KINDS:  # a measure under every dispute type: one column each
+        columns = fields.wide_columns(kind, table.headers, columns)
     shown = fields.shown_headers(table.headers, table.columns)  # header@letter where written twice
     result.headers = shown
     result.mapping = {shown[i]: f for i, f in columns.items()}
     # a header written twice: which column is meant is the user's choice, never a guess
     result.duplicate_headers = fields.duplicate_headers(
-        kind, table.headers, table.keys, table.columns, by_column, fields.by_letter(chosen, table.headers, table.columns))
+        # a return repeats 排查数 under every type: its columns are told apart by the whole header
+        kind, table.headers, table.headers if kind in fields.WIDE_KINDS else table.keys, table.columns, by_column, fields.by_letter(chosen, table.headers, table.columns))
     for d in result.duplicate_headers:
         problems.add("duplicate_header", column=d["header"],
                      detail=messages.duplicate_detail(d["header"], [c["letter"] for c in d["columns"]]))
@@ -386,7 +394,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
             result.unmapped.append({"column": header, "letter": table.columns[index],
                                     "closest": [f.name for f in close],
                                     "closest_labels": [f.label for f in close]})
-    missing = fields.missing_required(kind, set(columns.values()))
+    missing = fields.missing_required(kind, {fields.base_field(f) for f in columns.values()})
     if missing:
         hints = "；".join(f"{u['column']}（可能是：{'、'.join(u['closest_labels'])}）" for u in result.unmapped[:6])
         problems.add("missing_column", detail="、".join(f.label for f in missing)
@@ -396,6 +404,12 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
         problems.add("unmapped_column", column=u["column"],
                      detail=f"（最接近：{'、'.join(u['closest_labels'])}）" if u["closest_labels"] else "",
                      severity="warning")
+
+    file_period = None
+    if kind in fields.WIDE_KINDS and "period" not in columns.values():
+        file_period = _file_period(table, period, problems)
+        if file_period is None:
+            return None
 
     matcher = context.matcher()
     confirmed = {names.clean(k): v for k, v in (matches or {}).items() if v}
@@ -408,7 +422,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     try:
         try:
             _parse_into(con, table, kind, columns, matcher, confirmed, context, result, problems, plan, today,
-                        progress)
+                        progress, file_period)
         except read.ReadError as error:  # found only while reading the rows (a broken CSV line)
             problems.add(error.code, detail=error.detail)
             return None
@@ -427,7 +441,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
 
 def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
                 confirmed: dict, context: Context, result: Result, problems: Problems, plan: LedgerPlan,
-                today: date, progress: Progress) -> None:
+                today: date, progress: Progress, file_period: tuple | None = None) -> None:
     header_of = {f: table.headers[i] for i, f in columns.items()}
     spec = {f.name: f for f in fields.KINDS[kind]}
     created = False
@@ -461,8 +475,8 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for index in sorted(columns):
             name = columns[index]
-            f = spec[name]
-            parse = values.parser_for(kind, name, f.kind)
+            f = spec[fields.base_field(name)]  # a return's "received#婚姻家庭纠纷" is a received count
+            parse = values.parser_for(kind, f.name, f.kind)
             cells = raw[index]
             codes, got, bad = values.parse_distinct(cells, parse)
             parsed[name] = (codes, got)
@@ -475,7 +489,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
                         code = "bad_choice_outcome" if name == "outcome" else "bad_choice_risk"
                     shown = None if f.sensitive else cells.iloc[position]
                     problems.add(code, rows[position], header, shown)
-            if f.required:
+            if f.required and "#" not in name:  # a blank count under one type of a return is none
                 missing = pd.isna(got) & ~is_bad
                 if missing.any():
                     at = np.flatnonzero(missing[codes])
@@ -491,7 +505,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
         per_row = {} if kind == "screening" else {name: got[codes] for name, (codes, got) in parsed.items()}
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
-                                        parsed=parsed, town=town, town_codes=town_codes))
+                                        parsed=parsed, town=town, town_codes=town_codes, file_period=file_period))
         if first_preview:
             result.preview = _preview(table, raw, columns, spec)
             first_preview = False
@@ -516,6 +530,23 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         con.register("chunk", empty)
         con.execute("create table staged as select * from chunk")
         con.unregister("chunk")
+
+
+def _file_period(table: read.Table, option: str | None, problems: Problems) -> tuple | None:
+    """A statistical return's period: from its title or 填报 line, else the person's choice."""
+    found = values.period_in_text([" ".join(row) for row in table.above])
+    chosen, _problem = values.period(option) if option else (None, None)
+    if found:
+        span, line = found
+        label = messages.month_span(span[0].isoformat()[:7], span[1].isoformat()[:7])
+        problems.add("period_from_title", detail=f"“{line}”：{label}", severity="warning")
+        if chosen and chosen != span:
+            problems.add("period_option_ignored", detail=label, severity="warning")
+        return span
+    if chosen:
+        return chosen
+    problems.add("no_period" if not option else "bad_period", value=option)
+    return None
 
 
 def _blank_rows(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -627,7 +658,7 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
 
 def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
     head = raw.head(10).copy()
-    sensitive = {i for i, f in columns.items() if spec[f].sensitive}
+    sensitive = {i for i, f in columns.items() if spec[fields.base_field(f)].sensitive}
     head.columns = [table.headers[i] for i in head.columns]
     head = head.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
     for i in sensitive:

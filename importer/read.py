@@ -53,6 +53,7 @@ class Table:
     encoding: str | None = None
     delimiter: str | None = None
     sheets: list[str] = field(default_factory=list)
+    above: list[list[str]] = field(default_factory=list)  # rows above the header: title, 填报 lines
     _source: object = None          # rows (Excel) or a reader factory (CSV)
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
@@ -181,7 +182,7 @@ def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = N
         col0 = sheet.start[1] if sheet.start else 0
         found = _find_header(head, merged, col0, None if header_row is None else header_row - 1, named)
         if found and (best is None or found[0] > best[0]):
-            best = (*found, sheet_name, sheet, col0)
+            best = (*found, sheet_name, sheet, col0, head)
         near = _nearest_header(head)
         if near and (nearest is None or near[0] > nearest[0][0]):
             nearest = (near, sheet_name)
@@ -189,7 +190,7 @@ def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = N
         raise ReadError("bad_header_row", str(header_row))
     if best is None:
         raise _no_header([nearest[1]] if nearest else visible, nearest[0] if nearest else None)
-    _score, top, bottom, headers, keys, sheet_name, sheet, col0 = best
+    _score, top, bottom, headers, keys, sheet_name, sheet, col0, head = best
 
     def source(size: int):
         rows = sheet.iter_rows()
@@ -207,7 +208,8 @@ def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = N
 
     return Table(name, sheet_name, headers, keys, (top + 1, bottom + 1),
                  [column_letter(col0 + i) for i in range(len(headers))],
-                 sheets=list(book.sheet_names), _source=source)
+                 sheets=list(book.sheet_names), above=[[_as_written(c) for c in r] for r in head[:top]],
+                 _source=source)
 
 
 def _frame(rows: list[list], width: int) -> pd.DataFrame:
@@ -290,7 +292,8 @@ def _csv(path: Path, name: str, header_row: int | None = None, named: frozenset 
         yield from _pandas_chunks(path, encoding, delimiter, bottom + 1, width, size, handover)
 
     return Table(name, None, headers, keys, (top + 1, bottom + 1), [str(i + 1) for i in range(width)],
-                 encoding=encoding, delimiter=delimiter, _source=source)
+                 encoding=encoding, delimiter=delimiter, above=[[_as_written(c) for c in r] for r in head[:top]],
+                 _source=source)
 
 
 def _arrow_chunks(path: Path, encoding: str, delimiter: str, skip: int, width: int, size: int):
@@ -558,6 +561,9 @@ def _find_header(rows: list[list], merged: list, col0: int, top: int | None = No
         if best is None:
             return None
         hits, top = best
+    levels = _return_levels(rows, top)
+    if levels is not None:
+        return _multi_level(rows, *levels, col0)
     upper = [_as_written(c) for c in rows[top]]
     while upper and not upper[-1]:
         upper.pop()
@@ -603,4 +609,66 @@ def _find_header(rows: list[list], merged: list, col0: int, top: int | None = No
     for i, header in enumerate(headers):
         if not header:
             headers[i] = keys[i] = f"（第{column_letter(col0 + i)}列）"
-    return score, top, bottom, headers, keys
+    return score, top, _under_header(rows, bottom), headers, keys
+
+
+_UNIT_CELLS = {"件", "人", "个", "户", "起", "次", "人次", "件数", "单位", "甲", "乙", "丙", "栏次", "序号", "万元", "%"}
+
+
+def _under_header(rows: list[list], bottom: int) -> int:
+    """The last header row, counting the 单位 row (件 件 件) and the 序号 row (1 2 3 …) that
+    statistical returns put under their header as part of it."""
+    while bottom + 1 < len(rows):
+        cells = [fields.clean_text(int(c) if isinstance(c, float) and c.is_integer() else c) for c in rows[bottom + 1]]
+        filled = [c for c in cells if c]
+        if not filled:
+            return bottom
+        units = all(c.strip("（）()") in _UNIT_CELLS for c in filled)
+        numbers = [c for c in filled if c not in _UNIT_CELLS]
+        sequence = len(numbers) >= 3 and all(c.isdigit() for c in numbers) and \
+            [int(c) for c in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
+        if not (units or sequence):
+            return bottom
+        bottom += 1
+    return bottom
+
+
+def _return_levels(rows: list[list], top: int) -> tuple[int, int] | None:
+    """(first, last) header rows of a statistical return whose measures (排查数 / 化解数 / 未化解数)
+    sit under dispute types, under a row that names the townships (镇办): the row found by the
+    header search is the measures' row; the township's row is up to three rows above it."""
+    measures = [c for c in rows[top] if fields.measure_of(_as_written(c) or "")]
+    if len(measures) < 2:
+        return None
+    for first in range(top - 1, max(-1, top - 4), -1):
+        if any(fields.match_header("cases_summary", _as_written(c)) in ("township", "township_code")
+               for c in rows[first]):
+            return first, top
+    return None
+
+
+def _multi_level(rows: list[list], first: int, last: int, col0: int):
+    """The header of rows first..last: each column's levels joined with "/" (婚姻家庭纠纷/排查数),
+    a merged parent carried right over the columns that have a level below it."""
+    grid = [[_as_written(c) for c in rows[i]] for i in range(first, last + 1)]
+    width = max(len(r) for r in grid)
+    grid = [r + [""] * (width - len(r)) for r in grid]
+    while width and not any(r[width - 1] for r in grid):
+        width -= 1
+    for level in range(len(grid) - 1):
+        last_seen = ""
+        for i in range(width):
+            below = any(grid[k][i] for k in range(level + 1, len(grid)))
+            if grid[level][i]:
+                last_seen = grid[level][i]
+            elif below and last_seen:
+                grid[level][i] = last_seen
+            else:
+                last_seen = ""
+    headers, keys = [], []
+    for i in range(width):
+        parts = [grid[k][i] for k in range(len(grid)) if grid[k][i]]
+        headers.append("/".join(parts) or f"（第{column_letter(col0 + i)}列）")
+        keys.append(next((p for p in reversed(parts) if fields.looks_like_header(p)), parts[-1] if parts else headers[-1]))
+    score = sum(1 for k in keys if fields.looks_like_header(k))
+    return score, first, _under_header(rows, last), headers, keys

@@ -6,7 +6,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from importer.fields import KIND_LABELS, KINDS
+from importer.fields import KIND_LABELS, KINDS, WIDE_KINDS
 
 EXAMPLES = {
     "regions": {"county": "海州区", "township": "新浦街道", "township_code": "320706001000", "households": 12345,
@@ -37,7 +37,47 @@ GENERAL = [
 ]
 
 
+RETURN_TYPES = ("婚姻家庭纠纷", "家庭暴力", "邻里纠纷")
+RETURN_EXAMPLE = (("新浦街道", (6, 5, 1), (1, 1, 0), (4, 3, 1)), ("浦西街道", (3, 3, 0), (0, 0, 0), (2, 2, 0)))
+
+
+def _return_workbook(kind: str) -> Workbook:
+    """A statistical return laid out as offices publish it: title with the month, a 填报 line, the
+    township column and each dispute type over 排查数 / 化解数 / 未化解数."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = KIND_LABELS[kind][:28]
+    width = 2 + 3 * len(RETURN_TYPES)
+    sheet.append(["XX县2024年3月矛盾纠纷排查化解情况统计表"])
+    sheet.append(["填报单位：XX县妇联", None, None, None, "填报月份：2024年3月"])
+    sheet.append(["序号", "乡镇（街道）"] + [x for t in RETURN_TYPES for x in (t, None, None)])
+    sheet.append([None, None] + ["排查数", "化解数", "未化解数"] * len(RETURN_TYPES))
+    for n, (town, *counts) in enumerate(RETURN_EXAMPLE, start=1):
+        sheet.append([n, town] + [x for c in counts for x in c])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    for column in (1, 2):
+        sheet.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
+    for i in range(len(RETURN_TYPES)):
+        sheet.merge_cells(start_row=3, start_column=3 + 3 * i, end_row=3, end_column=5 + 3 * i)
+    for row in (3, 4):
+        for column in range(1, width + 1):
+            cell = sheet.cell(row=row, column=column)
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center")
+    notes = book.create_sheet("填表说明")
+    notes.append([f"{KIND_LABELS[kind]} 填表说明"])
+    for line in ("1. 统计月份写在标题（XX县2024年3月…统计表）或“填报月份”一行；也可加一列“月份”。",
+                 "2. 每类纠纷下分“排查数、化解数、未化解数”三列；纠纷类型可增可减，“合计”列和“合计”行不导入。",
+                 "3. 同一乡镇同一月份再次导入，以新表为准；导入前会提示替换多少行，导入后可撤销。",
+                 "4. 有逐案台账的乡镇，指标按台账计；没有的，按本表计（排查数为受理，化解数为调解成功）。"):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 90
+    return book
+
+
 def workbook(kind: str) -> Workbook:
+    if kind in WIDE_KINDS:
+        return _return_workbook(kind)
     fields = KINDS[kind]
     book = Workbook()
     sheet = book.active

@@ -342,3 +342,53 @@ def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     problems = np.full(len(raw), None, dtype=object)
     problems[too_long] = "too_long"
     return values, problems
+
+
+_LABELLED = re.compile(r"(填报月份|统计月份|报送月份|统计时间|统计期间|统计期|所属月份|报表月份|时间范围)[:：]?\s*(.+)")
+_IN_TITLE = (
+    (re.compile(r"(\d{4})\s*年\s*度?\s*第?\s*([一二三四1-4])\s*季度"), "quarter"),
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*[-—–~至到]\s*(\d{1,2})\s*月"), "months"),
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)"), "month"),
+    (re.compile(r"[(（]\s*(\d{1,2})\s*月(?:份)?\s*[)）]"), "month_no_year"),
+    (re.compile(r"(\d{4})\s*年\s*(?:度|全年)"), "year"),
+)
+_FILED_ON = re.compile(r"(填报日期|填表日期|报送日期|制表日期)")
+
+
+def period_in_text(lines: list[str]) -> tuple[tuple[date, date], str] | None:
+    """The period a statistical return states above its table: ((first day, last day), the line it
+    came from). A 填报月份 line first, then the title ("XX县2025年4月…统计表", "2025年度第二季度",
+    "…统计表（6 月）" with the year from another line). A 填报日期 names the day of filing, not the
+    period, and is never read as one."""
+    texts = [clean_text(line) for line in lines if clean_text(line)]
+    for text_ in texts:
+        found = _LABELLED.search(text_)
+        if found:
+            value = re.split(r"\s{2,}|　|填报|制表|单位", found.group(2).strip())[0]
+            span, problem = period(value.replace(" ", ""))
+            if span and not problem:
+                return span, text_
+    year = next((m.group(1) for t_ in texts for m in [re.search(r"(\d{4})\s*年", t_)] if m), None)
+    for text_ in texts:
+        if _FILED_ON.search(text_) and not _LABELLED.search(text_):
+            continue
+        for pattern, kind in _IN_TITLE:
+            found = pattern.search(text_)
+            if not found:
+                continue
+            g = found.groups()
+            if kind == "quarter":
+                span, _ = period(f"{g[0]}年第{g[1]}季度")
+            elif kind == "months":
+                first, _ = _month(int(g[0]), int(g[1]))
+                last, _ = _month(int(g[0]), int(g[2]))
+                span = (first[0], last[1]) if first and last and first[0] <= last[1] else None
+            elif kind == "month":
+                span, _ = _month(int(g[0]), int(g[1]))
+            elif kind == "month_no_year":
+                span = _month(int(year), int(g[0]))[0] if year else None
+            else:
+                span = (date(int(g[0]), 1, 1), date(int(g[0]), 12, 31))
+            if span:
+                return span, text_
+    return None

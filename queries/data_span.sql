@@ -1,5 +1,5 @@
--- data_span: the first and last dated record in scope (screenings and their township totals, cases,
--- room openings).
+-- data_span: the first and last dated record in scope (screenings and their township totals, cases
+-- and their monthly returns, room openings).
 -- Grain: one row. last_date is what the pages print as 数据截至.
 -- params: $scope (list of region-code prefixes; [''] = everything)
 with dated as (
@@ -10,6 +10,10 @@ with dated as (
     select township_code, period_start from screening_summaries
     union all
     select township_code, period_end from screening_summaries
+    union all
+    select township_code, period_start from case_summaries
+    union all
+    select township_code, period_end from case_summaries
     union all
     select township_code, opened_date from rooms
     union all

@@ -92,6 +92,30 @@ screening as (
     union all
     select * from screening_totals
 ),
+case_rows as (
+    -- townships with case rows received or closed in the period: their cases count, and their
+    -- statistical returns (纠纷统计表) for the period do not
+    select distinct township_code from cases
+    where received_date between $period_start and $period_end
+        or closed_date between $period_start and $period_end
+),
+case_totals as (
+    -- a return's counts, for a township without case rows, from returns whose month or quarter
+    -- lies inside the period. A return accounts for every dispute it lists: 排查数 are received,
+    -- 化解数 + 未化解数 (排查数 − 化解数 when 未化解数 is blank) closed, 化解数 mediated, so the
+    -- success rate is the return's 化解率. Returns carry no source: a source filter leaves them out.
+    select
+        township_code,
+        sum(received) as cases_received,
+        sum(coalesce(resolved, 0) + coalesce(unresolved, received - coalesce(resolved, 0))) as cases_closed,
+        sum(coalesce(resolved, 0)) as cases_mediated
+    from case_summaries
+    where period_start >= $period_start
+        and period_end <= $period_end
+        and len($case_sources) = 0
+        and township_code not in (select township_code from case_rows)
+    group by township_code
+),
 received as (
     select
         township_code,
@@ -100,6 +124,8 @@ received as (
     where received_date between $period_start and $period_end
         and (len($case_sources) = 0 or list_contains($case_sources, source))
     group by township_code
+    union all
+    select township_code, cases_received from case_totals
 ),
 closed as (
     select
@@ -110,6 +136,8 @@ closed as (
     where closed_date between $period_start and $period_end
         and (len($case_sources) = 0 or list_contains($case_sources, source))
     group by township_code
+    union all
+    select township_code, cases_closed, cases_mediated from case_totals
 ),
 summed as (
     select

@@ -8,6 +8,8 @@ with dated as (
     select township_code, received_date from cases
     union all
     select township_code, period_start from screening_summaries
+    union all
+    select township_code, period_start from case_summaries
 )
 select
     max(date_trunc('month', event_date))::date as month_start

@@ -99,6 +99,9 @@ def _cases(town: str, period: str, flt, language: str) -> None:
     if found.empty:
         st.caption(t("PANEL_NO_CASES"))
         return
+    # which numbers these are: the case ledger's rows, or (where a township has none for the
+    # period) its monthly statistical return
+    st.caption(t("PANEL_CASES_FROM_RETURN") if found["from_return"].any() else t("PANEL_CASES_FROM_ROWS"))
     left, right = st.columns(2)
     for col, dimension in ((left, "case_type"), (right, "source")):
         part = found[found["dimension"] == dimension]

@@ -39,6 +39,7 @@ class Chunk:
     parsed: dict = field(default_factory=dict)   # field -> (codes, distinct values), for Arrow builds
     town: np.ndarray | None = None               # distinct township codes (screening's Arrow build)
     town_codes: np.ndarray | None = None
+    file_period: tuple | None = None             # a return's period from its title or 填报 line
 
     def col(self, name: str) -> np.ndarray:
         return self.values.get(name, np.full(len(self.rows), None, dtype=object))
