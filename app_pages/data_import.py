@@ -225,7 +225,9 @@ else:
         if not choices:
             st.caption(t("IMPORT_UNDO_NONE"))
         else:
-            picked = st.selectbox(t("IMPORT_UNDO_PICK"), list(choices), format_func=choices.get, key="undo-pick")
+            # keyed by the newest import: after another import the picker starts at the newest again
+            picked = st.selectbox(t("IMPORT_UNDO_PICK"), list(choices), format_func=choices.get,
+                                  key=f"undo-pick-{max(choices)}")
             if st.button(t("IMPORT_UNDO_BUTTON"), key="undo-button"):
                 st.session_state["import_undone"] = importing.undo(picked)
                 st.rerun()
