@@ -315,22 +315,28 @@ def shown_headers(headers: list[str], letters: list[str]) -> list[str]:
     return [f"{h}@{letter}" if headers.count(h) > 1 else h for h, letter in zip(headers, letters)]
 
 
-def score(kind: str, headers: list[str]) -> float:
+def placed(mapped: set[str], township_given: bool = False) -> bool:
+    """Whether rows can say where they are: a township column, a code column, or a township
+    given for the whole file (a file from one 司法所)."""
+    return township_given or bool(mapped & {"township", "township_code"})
+
+
+def score(kind: str, headers: list[str], township_given: bool = False) -> float:
     """How well the headers fit a kind: matched fields, with required ones counting double,
-    less a penalty for each required field missing."""
+    less a penalty for each required field missing (the township too, unless given)."""
     mapped = set(map_headers(kind, headers).values())
     fields = KINDS[kind]
     got = sum(2 if f.required else 1 for f in fields if f.name in mapped)
-    place = bool(mapped & {"township", "township_code"})
-    missing = sum(1 for f in fields if f.required and f.name not in mapped) + (0 if place else 1)
+    missing = sum(1 for f in fields if f.required and f.name not in mapped) + (0 if placed(mapped, township_given) else 1)
     return got - 3 * missing
 
 
-def detect_kind(headers: list[str]) -> str | None:
-    """The ledger kind these headers fit best, or None when none fits at all."""
-    best = max(LEDGER_KINDS, key=lambda kind: (score(kind, headers), -LEDGER_KINDS.index(kind)))
-    mapped = set(map_headers(best, headers).values())
-    if not mapped & {"township", "township_code"} or score(best, headers) <= 0:
+def detect_kind(headers: list[str], township_given: bool = False) -> str | None:
+    """The ledger kind these headers fit best, or None when none fits at all. A file without a
+    township column still has a kind (a 司法所's case list): missing_required then names the
+    township, and the page offers to name it for the whole file."""
+    best = max(LEDGER_KINDS, key=lambda kind: (score(kind, headers, township_given), -LEDGER_KINDS.index(kind)))
+    if score(best, headers, township_given) <= 0:
         return None
     return best
 
@@ -342,9 +348,11 @@ def closest_kinds(headers: list[str], limit: int = 2) -> list[tuple[str, list[Fi
     return [(kind, missing_required(kind, set(map_headers(kind, headers).values()))) for kind in ranked[:limit]]
 
 
-def missing_required(kind: str, mapped: set[str]) -> list[Field]:
+def missing_required(kind: str, mapped: set[str], township_given: bool = False) -> list[Field]:
+    """The required fields no column gives; the township unless a column or the whole file's
+    township (--township) gives it."""
     missing = [f for f in KINDS[kind] if f.required and f.name not in mapped]
-    if not mapped & {"township", "township_code"}:
+    if not placed(mapped, township_given):
         missing.append(field(kind, "township"))
     return missing
 

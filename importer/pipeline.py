@@ -113,7 +113,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
         today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
-        within: str | None = None, header_row: int | None = None) -> Result:
+        within: str | None = None, header_row: int | None = None, township: str | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written, column letter or header@letter -> field name ("" ignores the
@@ -121,7 +121,9 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     as an alias on commit); replace: the person agreed to replace more rows than the file brings
     (see _say_replacements); within: a city or county code that limits a boundary file's
     matching and import to that area; header_row: the Excel row (CSV line) of the headers, when a
-    person points at it instead of letting the reader search.
+    person points at it instead of letting the reader search; township: the township (a name, or
+    its 12-digit code) every row of a ledger belongs to, for a file from one township that has no
+    township column (a 司法所's case list).
     """
     if within:  # how the file is read, so part of its options (a repeat with another area is new)
         boundary_fields = {**(boundary_fields or {}), "within": within}
@@ -148,7 +150,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     try:
         result.file_hash = file_hash(path)
         context = Context.load(target)
-        options = _options(kind, mapping, sheet, boundary_fields, matches)
+        options = _options(kind, mapping, sheet, boundary_fields, matches, township)
         if header_row:
             options["header_row"] = header_row
         previous = context.imported_hashes.get((result.file_hash, json.dumps(options, sort_keys=True, ensure_ascii=False)))
@@ -167,7 +169,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         else:
             context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
-                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row)
+                                 matches or {}, sheet, staging_dir, today, progress, header_row=header_row,
+                                 township=township)
         if plan is None or result.errors_total or result.unmatched:
             result.status = "rejected"
             result.accepted = 0
@@ -254,13 +257,16 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime,
                     [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
 
 
-def _options(kind, mapping, sheet, boundary_fields, matches=None) -> dict:
+def _options(kind, mapping, sheet, boundary_fields, matches=None, township=None) -> dict:
     """What, besides the bytes, decides what an import reads: the same file read another way
-    (another sheet, another mapping, a left-out boundary feature now placed) is a new import."""
+    (another sheet, another mapping, a left-out boundary feature now placed, another township for
+    the whole file) is a new import."""
     options = {"kind": kind, "mapping": dict(sorted((mapping or {}).items())), "sheet": sheet,
                "fields": dict(sorted((boundary_fields or {}).items()))}
     if matches:
         options["matches"] = dict(sorted(matches.items()))
+    if township:
+        options["township"] = township
     return options
 
 
@@ -281,6 +287,7 @@ class LedgerPlan:
     remember_mapping: tuple | None = None
     salt: str = ""
     options: dict | None = None
+    township_code: str | None = None     # every row's township (--township), when the file names none
 
     def attach(self, con) -> None:
         con.execute(f"attach '{self.staging.as_posix()}' as stg (read_only)")
@@ -329,7 +336,8 @@ class LedgerPlan:
 
 
 def _stage_ledger(path, name, context: Context, result: Result, problems: Problems, kind, mapping,
-                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None):
+                  matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None,
+                  township: str | None = None):
     progress(0.05, "read")
     try:
         table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row,
@@ -350,7 +358,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     # the user's mapping counts in detection: a header they mapped reads as that field
     by_column = fields.chosen_by_column(table.headers, table.columns, chosen)
     detect_keys = [by_column.get(i) or k for i, k in enumerate(table.keys)]
-    kind = kind or fields.detect_kind(detect_keys) or (remembered[0] if remembered else None)
+    kind = kind or fields.detect_kind(detect_keys, township_given=bool(township)) \
+        or (remembered[0] if remembered else None)
     result.kind = kind
     if kind is None:
         closest = [(fields.KIND_LABELS[k], [f.label for f in lacks]) for k, lacks in fields.closest_kinds(detect_keys)]
@@ -386,7 +395,14 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
             result.unmapped.append({"column": header, "letter": table.columns[index],
                                     "closest": [f.name for f in close],
                                     "closest_labels": [f.label for f in close]})
-    missing = fields.missing_required(kind, set(columns.values()))
+    placed_by = [shown[i] for i, f in columns.items() if f in ("township", "township_code")]
+    if township and placed_by:
+        # a file that names its townships and a township for the whole file: which one is meant
+        # is the person's call (--map "乡镇=" drops the column), never a silent pick
+        problems.add("township_and_column", column=placed_by[0], detail=f"{placed_by[0]}|{township}")
+        return None
+    missing = fields.missing_required(kind, set(columns.values()), township_given=bool(township))
+    result.township_missing = any(f.name == "township" for f in missing)
     if missing:
         hints = "；".join(f"{u['column']}（可能是：{'、'.join(u['closest_labels'])}）" for u in result.unmapped[:6])
         problems.add("missing_column", detail="、".join(f.label for f in missing)
@@ -398,11 +414,18 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
                      severity="warning")
 
     matcher = context.matcher()
+    whole_file = None
+    if township:
+        whole_file = _whole_file_township(matcher, township, problems)
+        if whole_file is None:
+            return None
+        known = matcher.towns.loc[whole_file]
+        result.township = {"code": whole_file, "name": known["name"], "county_name": known["county_name"] or ""}
     confirmed = {names.clean(k): v for k, v in (matches or {}).items() if v}
     staging = staging_dir / "staging.duckdb"
     # a ceiling, so the whole-file checks spill to disk instead of growing with the file
     con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
-    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt)
+    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt, township_code=whole_file)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
@@ -423,6 +446,25 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     finally:
         con.close()
     return plan
+
+
+def _whole_file_township(matcher: names.Matcher, township: str, problems: Problems) -> str | None:
+    """The code of the township a whole file belongs to (--township NAME|CODE), matched like any
+    name; ambiguous or unknown: a whole-file error with the candidates, nothing guessed."""
+    written = names.clean(township)
+    if re.fullmatch(r"\d{9}|\d{12}", written):  # 9 digits: a township code without its 000
+        written = written.ljust(12, "0")
+        if written in matcher.towns.index:
+            return written
+        problems.add("township_option_unknown", detail=f"{written}|")
+        return None
+    match = matcher.match(written)
+    if match.code:
+        return match.code
+    listed = "；".join(f"{c.name}（{c.county_name}，{c.code}）" for c in match.candidates[:5])
+    problems.add("township_option_ambiguous" if match.problem == "ambiguous" else "township_option_unknown",
+                 detail=f"{written}|{'：可能是 ' + listed if listed and match.problem != 'ambiguous' else listed}")
+    return None
 
 
 def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
@@ -587,6 +629,8 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
     """(township code of each distinct place, which one each row has): each place written a
     distinct way is matched once per file (`cache` carries the matches from chunk to chunk)."""
     n = len(rows)
+    if plan.township_code:  # --township: the whole file is one township's
+        return np.array([plan.township_code], dtype=object), np.zeros(n, dtype=np.int64)
     key = np.zeros(n, dtype=np.int64)
     places = []
     for name in ("township", "township_code", "county"):
