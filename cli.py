@@ -8,7 +8,8 @@
                          [--sheet NAME] [--header-row N] [--township NAME|CODE] [--within CODE]
                          [--dry-run] [--replace] [--json] [--report FILE.xlsx] [--user NAME]
                          (a ledger of one township with no township column: --township names it for
-                          every row)
+                          every row; without it, townships named in an address column (纠纷发生地点)
+                          are proposed and confirmed with --match "名称=代码"; the address is not kept)
                          (boundary files: --within a city or county code matches and imports only
                           that area; --match "名称=" leaves a feature out)
     python cli.py import --undo ID [--db PATH] [--json]

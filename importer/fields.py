@@ -111,6 +111,12 @@ KINDS: dict[str, tuple[Field, ...]] = {
                                               "调解情况", "办结方式")),
         Field("closed_date", "办结日期", "date", ("办结日期", "结案日期", "办结时间", "结案时间", "调结日期")),
         Field("room", "调解阵地", "text", ("调解阵地", "调解室", "承办阵地", "调解地点", "调解组织")),
+        # where the dispute happened: read only to propose the township it names (a file with no
+        # township column), never stored nor shown back (a household's address)
+        Field("address", "纠纷发生地点", "text", ("纠纷发生地点", "发生地点", "事发地点", "纠纷地点", "案发地点",
+                                              "地址", "详细地址", "住址", "家庭住址", "现住址", "居住地址",
+                                              "当事人住址", "事发地址", "发生地址"), sensitive=True,
+              help="没有乡镇列时，从地址中找出乡镇名称，确认后按该乡镇导入；地址本身不保存"),
     ),
     "targets": _PLACE + (
         Field("year", "年度", "int", ("年度", "年份", "年", "目标年度", "考核年度", "任务年度"), required=True,
@@ -316,9 +322,9 @@ def shown_headers(headers: list[str], letters: list[str]) -> list[str]:
 
 
 def placed(mapped: set[str], township_given: bool = False) -> bool:
-    """Whether rows can say where they are: a township column, a code column, or a township
-    given for the whole file (a file from one 司法所)."""
-    return township_given or bool(mapped & {"township", "township_code"})
+    """Whether rows can say where they are: a township column, a code column, an address to
+    find the township in (a file from one 司法所), or a township given for the whole file."""
+    return township_given or bool(mapped & {"township", "township_code", "address"})
 
 
 def score(kind: str, headers: list[str], township_given: bool = False) -> float:
@@ -349,8 +355,8 @@ def closest_kinds(headers: list[str], limit: int = 2) -> list[tuple[str, list[Fi
 
 
 def missing_required(kind: str, mapped: set[str], township_given: bool = False) -> list[Field]:
-    """The required fields no column gives; the township unless a column or the whole file's
-    township (--township) gives it."""
+    """The required fields no column gives; the township unless a column, an address or the
+    whole file's township (--township) gives it."""
     missing = [f for f in KINDS[kind] if f.required and f.name not in mapped]
     if not placed(mapped, township_given):
         missing.append(field(kind, "township"))

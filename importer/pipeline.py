@@ -530,7 +530,11 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
                             problems.add("required", rows[position], header, None)
             if f.kind == "date":
                 _check_dates(got, codes, rows, header, today, problems)
-        town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
+        if plan.township_code is None and not {"township", "township_code"} & set(parsed) and "address" in parsed:
+            town, town_codes = _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, match_cache,
+                                                problems, header_of["address"])
+        else:
+            town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
         per_row = {} if kind == "screening" else {name: got[codes] for name, (codes, got) in parsed.items()}
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
                                         parsed=parsed, town=town, town_codes=town_codes))
@@ -548,7 +552,10 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
     result.unmatched = sorted(unmatched.values(), key=lambda u: u.rows[0])
     for u in result.unmatched:
         detail = "；".join(f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3])
-        problems.add(u.problem, u.rows[0], header_of.get("township") or header_of.get("township_code"),
+        if u.problem == "address_township":  # the township name found, never the address
+            detail = f"{u.name}|{detail}"
+        problems.add(u.problem, u.rows[0],
+                     header_of.get("township") or header_of.get("township_code") or header_of.get("address"),
                      u.name or u.code, detail=("：可能是 " + detail) if detail and u.problem == "unmatched" else detail)
     if not created:
         none = np.array([], dtype=object)
@@ -667,6 +674,52 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
         entry.count += len(positions)
         entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
     return out, inverse.reshape(-1)
+
+
+def _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, cache, problems: Problems,
+                     header: str) -> tuple[np.ndarray, np.ndarray]:
+    """Like _match_rows, for a file with no township column but an address: the township each
+    distinct address names is proposed for a person to confirm, keyed by the name found (the
+    address itself never leaves the importer); a confirmed name becomes an alias, reused."""
+    n = len(rows)
+    key = np.zeros(n, dtype=np.int64)
+    places = []
+    for name in ("address", "county"):
+        codes, got = parsed.get(name, (np.zeros(n, dtype=np.int64), np.array([None], dtype=object)))
+        same, distinct = pd.factorize(pd.Series(got, dtype=object), use_na_sentinel=False)
+        key = key * (len(distinct) + 1) + same[codes]
+        places.append((codes, got))
+    keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    out = np.full(len(keys), None, dtype=object)
+    for k, at in enumerate(first):
+        address, county_name = (got[codes[at]] for codes, got in places)
+        positions = np.flatnonzero(inverse == k)
+        if ("address", address, county_name) not in cache:
+            cache[("address", address, county_name)] = (
+                matcher.in_address(address, county_name) if address else (None, None))
+        found, match = cache[("address", address, county_name)]
+        if found is None:
+            for position in positions:
+                problems.add("address_no_township", rows[position], header, None)
+            continue
+        written = names.clean(found)
+        if written in confirmed and confirmed[written] in matcher.towns.index:
+            out[k] = confirmed[written]
+            plan.aliases.append((written, matcher.county_code(county_name) or "", confirmed[written]))
+            continue
+        if match.code:  # a name confirmed before (an alias)
+            out[k] = match.code
+            continue
+        entry = unmatched.get(("address", found, county_name))
+        if entry is None:
+            entry = unmatched[("address", found, county_name)] = Unmatched(
+                found, county_name, None, "address_township", [], 0,
+                [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}
+                 for c in match.candidates])
+        entry.count += len(positions)
+        entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
+    return out, inverse
 
 
 def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
