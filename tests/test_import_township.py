@@ -239,3 +239,22 @@ def test_the_address_is_kept_nowhere(atlas, tmp_path):
 
 
 PARTS = ("幸福家园", "南东盛", "连云老街", "港城社区")
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+def test_the_page_offers_the_whole_file_s_township_when_no_column_places_the_rows(atlas, tmp_path, monkeypatch):
+    from ui import importing
+    monkeypatch.setenv("ATLAS_DB", str(atlas))
+    no_column = mediation_ledger(tmp_path, [[1, "PG-1", "2024-05-27", "张某某", "婚姻家庭纠纷", None, "调解成功"]],
+                                 header=[h for h in HEADER if h != "纠纷发生地点"])
+    with_column = write_csv(tmp_path / "cases.csv", [["案号", "受理时间", "乡镇", "案由"],
+                                                     ["PG-2", "2024-05-27", "连云街道", "邻里纠纷"]])
+    assert importing.township_wanted(run(no_column, atlas, dry_run=True), None)
+    assert importing.township_wanted(run(address_ledger(tmp_path), atlas, dry_run=True), None)
+    assert not importing.township_wanted(run(with_column, atlas, dry_run=True), None)
+    picked = run(no_column, atlas, dry_run=True, township=XUGOU)
+    assert picked.status == "dry_run" and importing.township_wanted(picked, XUGOU)  # shown, to change it
+    assert importing.detected(picked)[-1] == "整个文件属于：墟沟街道"
+    choices = importing.township_choices()
+    assert choices[XUGOU] == "墟沟街道（连云区，320703001000）" and choices[LIANYUN].startswith("连云街道（连云区")
