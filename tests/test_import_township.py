@@ -217,6 +217,14 @@ def test_the_township_name_found_in_an_address(atlas, address, found):
     assert match.problem == ("address_township" if found else "address_no_township")
 
 
+def test_only_the_townships_of_the_county_the_file_names_are_looked_for(atlas):
+    matcher = pipeline.Context.load(atlas).matcher()
+    assert matcher.in_address("朝阳街道幸福里")[0] == "朝阳街道"                      # 连云区's
+    assert matcher.in_address("朝阳街道幸福里", county="海州区")[0] is None           # not in 海州区
+    assert matcher.in_address("海州区朝阳街道幸福里")[1].candidates == ()            # nor when the address says so
+    assert matcher.in_address("新浦街道幸福里", county="海州区")[1].candidates[0].code == "320706006000"
+
+
 def test_the_address_is_kept_nowhere(atlas, tmp_path):
     def found_in_database() -> dict:
         """Every text column of every table, searched for each part of the addresses."""
