@@ -5,8 +5,11 @@
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
-                         [--sheet NAME] [--header-row N] [--period P] [--within CODE] [--dry-run] [--replace] [--json]
-                         [--report FILE.xlsx] [--user NAME]
+                         [--sheet NAME] [--header-row N] [--period P] [--township NAME|CODE] [--within CODE]
+                         [--dry-run] [--replace] [--json] [--report FILE.xlsx] [--user NAME]
+                         (a ledger of one township with no township column: --township names it for
+                          every row; without it, townships named in an address column (纠纷发生地点)
+                          are proposed and confirmed with --match "名称=代码"; the address is not kept)
                          (boundary files: --within a city or county code matches and imports only
                           that area; --match "名称=" leaves a feature out)
     python cli.py import --undo ID [--db PATH] [--json]
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--header-row", type=int, metavar="N",
                      help="the Excel row number (CSV line) of the header, when it is not found on its own; "
                           "columns are then mapped from there (with --map)")
+    imp.add_argument("--township", metavar="NAME|CODE",
+                     help="ledgers: every row belongs to this township (a file from one 司法所 with no township "
+                          "column); a name is matched like any other, a 12-digit code is exact")
     imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object per file")
     imp.add_argument("--report", help="write the problems as an .xlsx report to this path")
@@ -152,7 +158,7 @@ def _import(args, parser) -> int:
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
-            header_row=args.header_row,
+            header_row=args.header_row, township=args.township,
             dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within, period=args.period,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )

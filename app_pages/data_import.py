@@ -41,7 +41,8 @@ for upload in uploads or []:
         matches = st.session_state.setdefault(f"match-{fid}", {})
         sheet = st.session_state.get(f"sheet-{fid}") or None
         header_row = st.session_state.get(f"hrow-{fid}") or None
-        result = importing.check(path, upload.name, kind, mapping, matches, sheet, header_row)
+        township = st.session_state.get(f"town-{fid}") or None
+        result = importing.check(path, upload.name, kind, mapping, matches, sheet, header_row, township)
         if len(result.sheets) > 1:  # a workbook of several sheets: the detected one, or the one picked
             st.selectbox(t("IMPORT_SHEET_PICK"), ["", *result.sheets], key=f"sheet-{fid}",
                          format_func=lambda s, found=result.sheet: (
@@ -60,6 +61,13 @@ for upload in uploads or []:
                     st.dataframe(importing.rows_table(letters, rows), height=300)
                     st.selectbox(t("IMPORT_HEADER_ROW_PICK"), [0, *range(1, len(rows) + 1)], key=f"hrow-{fid}",
                                  format_func=lambda n: t("IMPORT_HEADER_ROW_N", n=n) if n else t("IMPORT_HEADER_ROW_AUTO"))
+        if importing.township_wanted(result, township):
+            # a file of one township with no township column (a 司法所's list): the whole file's
+            choices = importing.township_choices()
+            if choices:
+                st.selectbox(t("IMPORT_TOWNSHIP_PICK"), ["", *choices], key=f"town-{fid}",
+                             help=t("IMPORT_TOWNSHIP_HELP"),
+                             format_func=lambda c, choices=choices: choices.get(c, t("IMPORT_TOWNSHIP_NONE")))
         if result.duplicate_headers:
             # a header written twice: the user says which column is meant, the importer never guesses
             st.markdown(f"**{t('IMPORT_DUPLICATES')}**")
@@ -197,7 +205,7 @@ for upload in uploads or []:
                          disabled=result.needs_replace and not replace):
                 try:
                     done = importing.commit(path, upload.name, kind, mapping, matches, sheet, header_row,
-                                            replace=replace)
+                                            replace=replace, township=township)
                 except TimeoutError:
                     st.error(t("IMPORT_BUSY"))
                 else:

@@ -16,6 +16,10 @@ from rapidfuzz import fuzz, process
 SUFFIXES = ("街道办事处", "地区办事处", "镇人民政府", "乡人民政府", "人民政府", "办事处", "街道办", "街道",
             "民族乡", "苏木", "地区", "镇", "乡")
 COUNTY_SUFFIXES = ("自治县", "自治旗", "区", "县", "市", "旗")
+# the ways an address writes a township after its distinctive part (墟沟街道, 墟沟镇, 墟沟街道办事处)
+ADDRESS_SUFFIXES = ("街道办事处", "街道办", "街道", "镇", "乡")
+# what follows a village's, a road's or a building's name: 墟沟村 and 墟沟路 are not 墟沟街道
+NOT_A_TOWNSHIP_AFTER = r"村|社区|居委|居民委员会|组|路|街(?!道)|巷|弄|小区|大道|大街|广场|花园|公寓|苑|大厦|号|港|桥|山|湖|河"
 
 
 def clean(name: object) -> str:
@@ -105,6 +109,11 @@ class Matcher:
         # 连云港市连云区… : a city prefix goes first (longest names first: 连云港市 before 连云港)
         # (full names only: 朝阳 without 市 is as likely 朝阳区 or 朝阳街道 as 朝阳市)
         self._city_names = sorted({clean(n) for n in cities or []}, key=lambda n: -len(n))
+        self._address_patterns: dict = {}
+        # the county names an address may start with: the atlas's cities' (城区, 郊区 elsewhere in
+        # China would eat 老城区 of an address here), longest first
+        ours = counties[counties["city_code"].isin(self.atlas_cities)] if self.atlas_cities else counties
+        self._address_counties = sorted(set(ours["name"].map(clean)), key=lambda n: (-len(n), n))
         self._pinyin: dict[str, str] = {}
         self._cache: dict[tuple, Match] = {}
         self._pool_cache: dict = {}
@@ -235,3 +244,88 @@ class Matcher:
         best = sorted(scored.items(), key=lambda kv: -kv[1])[:limit]
         return tuple(Candidate(code, pool.loc[code, "name"], pool.loc[code, "county_name"] or "", round(score, 1))
                      for code, score in best)
+
+
+    # ---- addresses ----------------------------------------------------------------------------
+
+    def in_address(self, address: str | None, county: str | None = None) -> tuple[str | None, Match]:
+        """The township an address names (纠纷发生地点 of a file with no township column).
+
+        Parameters
+        ----------
+        address : the address as written (free text; never kept or returned).
+        county : the file's 区县 cell, if it has one: only that county's townships are looked for.
+
+        Returns
+        -------
+        (name found, match). The name is the part of the address that names a township, as
+        written (墟沟街道, or 墟沟 without its suffix), never the rest of the address. The match
+        has a code only for a name a person confirmed before (an alias); otherwise its problem is
+        "address_township" with the register's township(s) of that name as candidates, for a
+        person to confirm, or "address_no_township" when no township name is in the address.
+        City and county names are taken out first (连云港市连云区 does not name 连云街道); a name
+        with its suffix wins over a bare one, the longest over a shorter, and a bare name followed
+        by 村, 社区, 路 … names a village or a road, not a township.
+        """
+        text = clean(address)
+        county_code = self.county_code(county)
+        for city in self._city_names:
+            for form in {city, county_core(city)}:
+                if len(form) >= 3:
+                    text = text.replace(form, "|")
+        for county_name in self._address_counties:
+            if len(county_name) >= 2 and county_name in text:
+                if not county_code:  # of two counties of one name (海州区), the atlas's
+                    named = sorted(self._counties_named.get(county_name, set()))
+                    ours = [c for c in named if self._city_of_county(c) in self.atlas_cities]
+                    county_code = (ours or named)[0] if len(ours or named) == 1 else None
+                text = text.replace(county_name, "|")
+        pattern, codes_of = self._address_pattern(county_code)
+        if pattern is None:
+            return None, Match(None, None, "address_no_township")
+        hits = [m.group(0) for m in pattern.finditer(text)]
+        if not hits:
+            return None, Match(None, None, "address_no_township")
+        found = max(hits, key=len)  # the first of the longest
+        codes = codes_of[found]
+        if len(codes) == 1 and codes[0][1] == "alias":
+            return found, Match(codes[0][0], "alias")
+        towns = [c for c, how in codes if how != "alias"]
+        hits_frame = self.towns.loc[[c for c in dict.fromkeys(towns)]]
+        return found, Match(None, None, "address_township", self._candidates(hits_frame, 100.0))
+
+    def _city_of_county(self, county_code: str) -> str | None:
+        rows = self.counties[self.counties["region_code"] == county_code]
+        return rows["city_code"].iloc[0] if len(rows) else None
+
+    def _address_pattern(self, county_code: str | None):
+        """(one regex of every township name of the county, or of the atlas, longest first;
+        each name -> [(code, how)]): built once per county."""
+        if county_code in self._address_patterns:
+            return self._address_patterns[county_code]
+        pool = self._pools(county_code)[0] if county_code or self.atlas_codes else self.towns
+        if not county_code and self.atlas_codes and len(self._pools(None)) > 1:
+            pool = self._pools(None)[1]  # the atlas's cities: a case may come from a township not yet mapped
+        codes_of: dict[str, list] = {}
+        bare: set[str] = set()
+        for code, name, town_core in zip(pool.index, pool["clean"], pool["core"]):
+            forms = {name} | ({town_core + s for s in ADDRESS_SUFFIXES} if town_core != name else set())
+            for form in forms:
+                codes_of.setdefault(form, []).append((code, "name"))
+            if len(town_core) >= 2 and town_core != name:
+                codes_of.setdefault(town_core, []).append((code, "name"))
+                bare.add(town_core)
+        for (alias, alias_county), code in self.aliases.items():
+            if len(alias) >= 2 and alias_county in ("", county_code or "") and code in self.towns.index:
+                codes_of[alias] = [(code, "alias")]
+                bare.discard(alias)
+        if not codes_of:
+            self._address_patterns[county_code] = (None, {})
+            return None, {}
+        parts = [re.escape(f) + (f"(?!{NOT_A_TOWNSHIP_AFTER})" if f in bare else "")
+                 for f in sorted(codes_of, key=lambda f: (-len(f), f))]
+        pattern = re.compile("|".join(parts))
+        for form, codes in codes_of.items():
+            codes_of[form] = list(dict.fromkeys(codes))
+        self._address_patterns[county_code] = (pattern, codes_of)
+        return pattern, codes_of

@@ -111,6 +111,12 @@ KINDS: dict[str, tuple[Field, ...]] = {
                                               "调解情况", "办结方式")),
         Field("closed_date", "办结日期", "date", ("办结日期", "结案日期", "办结时间", "结案时间", "调结日期")),
         Field("room", "调解阵地", "text", ("调解阵地", "调解室", "承办阵地", "调解地点", "调解组织")),
+        # where the dispute happened: read only to propose the township it names (a file with no
+        # township column), never stored nor shown back (a household's address)
+        Field("address", "纠纷发生地点", "text", ("纠纷发生地点", "发生地点", "事发地点", "纠纷地点", "案发地点",
+                                              "地址", "详细地址", "住址", "家庭住址", "现住址", "居住地址",
+                                              "当事人住址", "事发地址", "发生地址"), sensitive=True,
+              help="没有乡镇列时，从地址中找出乡镇名称，确认后按该乡镇导入；地址本身不保存"),
     ),
     "targets": _PLACE + (
         Field("year", "年度", "int", ("年度", "年份", "年", "目标年度", "考核年度", "任务年度"), required=True,
@@ -332,25 +338,31 @@ def shown_headers(headers: list[str], letters: list[str]) -> list[str]:
     return [f"{h}@{letter}" if headers.count(h) > 1 else h for h, letter in zip(headers, letters)]
 
 
-def score(kind: str, headers: list[str]) -> float:
+def placed(mapped: set[str], township_given: bool = False) -> bool:
+    """Whether rows can say where they are: a township column, a code column, an address to
+    find the township in (a file from one 司法所), or a township given for the whole file."""
+    return township_given or bool(mapped & {"township", "township_code", "address"})
+
+
+def score(kind: str, headers: list[str], township_given: bool = False) -> float:
     """How well the headers fit a kind: matched fields, with required ones counting double,
-    less a penalty for each required field missing."""
+    less a penalty for each required field missing (the township too, unless given)."""
     mapped = set(map_headers(kind, headers).values())
     fields = KINDS[kind]
     got = sum(2 if f.required else 1 for f in fields if f.name in mapped)
-    place = bool(mapped & {"township", "township_code"})
-    missing = sum(1 for f in fields if f.required and f.name not in mapped) + (0 if place else 1)
+    missing = sum(1 for f in fields if f.required and f.name not in mapped) + (0 if placed(mapped, township_given) else 1)
     return got - 3 * missing
 
 
-def detect_kind(headers: list[str]) -> str | None:
-    """The ledger kind these headers fit best, or None when none fits at all. 化解数 / 未化解数 say
-    disputes: a return with them is a 纠纷统计表, though its 排查数 also reads as households screened."""
+def detect_kind(headers: list[str], township_given: bool = False) -> str | None:
+    """The ledger kind these headers fit best, or None when none fits at all. A file without a
+    township column still has a kind (a 司法所's case list): missing_required then names the
+    township, and the page offers to name it for the whole file. 化解数 / 未化解数 say disputes: a
+    return with them is a 纠纷统计表, though its 排查数 also reads as households screened."""
     disputes = {"resolved", "unresolved"} & set(map_headers("cases_summary", headers).values())
-    best = max(LEDGER_KINDS, key=lambda kind: (kind == "cases_summary" and bool(disputes), score(kind, headers),
-                                               -LEDGER_KINDS.index(kind)))
-    mapped = set(map_headers(best, headers).values())
-    if not mapped & {"township", "township_code"} or score(best, headers) <= 0:
+    best = max(LEDGER_KINDS, key=lambda kind: (kind == "cases_summary" and bool(disputes),
+                                               score(kind, headers, township_given), -LEDGER_KINDS.index(kind)))
+    if score(best, headers, township_given) <= 0:
         return None
     return best
 
@@ -362,9 +374,11 @@ def closest_kinds(headers: list[str], limit: int = 2) -> list[tuple[str, list[Fi
     return [(kind, missing_required(kind, set(map_headers(kind, headers).values()))) for kind in ranked[:limit]]
 
 
-def missing_required(kind: str, mapped: set[str]) -> list[Field]:
+def missing_required(kind: str, mapped: set[str], township_given: bool = False) -> list[Field]:
+    """The required fields no column gives; the township unless a column, an address or the
+    whole file's township (--township) gives it."""
     missing = [f for f in KINDS[kind] if f.required and f.name not in mapped]
-    if not mapped & {"township", "township_code"}:
+    if not placed(mapped, township_given):
         missing.append(field(kind, "township"))
     return missing
 

@@ -195,6 +195,20 @@ PROBLEMS.update({
 })
 
 
+PROBLEMS.update({
+    # a file from one township (--township), or one that names its townships only in an address
+    "township_option_unknown": ("指定的乡镇“{detail}”不在区划库中{detail2}",
+                                "请写区划库中的乡镇名称或12位区划代码，如 --township 320703001000"),
+    "township_option_ambiguous": ("指定的乡镇“{detail}”对应多个乡镇：{detail2}",
+                                  "请写区划代码，如 --township 320703001000（页面上从列表中选择）"),
+    "township_and_column": ("文件已有乡镇列“{detail}”，又指定了整个文件属于“{detail2}”，不知以哪个为准",
+                            "按文件中的乡镇导入请去掉 --township；以指定的乡镇为准请用 --map \"{detail}=\" 不导入该列"),
+    "address_no_township": ("地址中找不到乡镇名称", "请在地址中写明乡镇，或用 --township 指定整个文件所属的乡镇（页面上选择“整个文件属于”）"),
+    "address_township": ("地址中写有乡镇“{detail}”，需要确认是哪个乡镇：{detail2}",
+                         "请在匹配确认中选择该乡镇，或用 --match \"名称=代码\" 确认（确认后记住，下次自动匹配）"),
+})
+
+
 def undone(done: dict) -> str:
     return (f"已撤销第 {done['import_id']} 次导入（{done['file']}）：删除 {done['removed']:,} 条，"
             f"恢复 {done['restored']:,} 条")

@@ -113,7 +113,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
         today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
-        within: str | None = None, header_row: int | None = None, period: str | None = None) -> Result:
+        within: str | None = None, header_row: int | None = None, period: str | None = None,
+        township: str | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written, column letter or header@letter -> field name ("" ignores the
@@ -122,7 +123,9 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     (see _say_replacements); within: a city or county code that limits a boundary file's
     matching and import to that area; header_row: the Excel row (CSV line) of the headers, when a
     person points at it instead of letting the reader search; period: the period (2025-04, 2025Q2)
-    of a statistical return that names it neither in a column nor in its title or 填报 lines.
+    of a statistical return that names it neither in a column nor in its title or 填报 lines;
+    township: the township (a name, or its 12-digit code) every row of a ledger belongs to, for a
+    file from one township that has no township column (a 司法所's case list).
     """
     if within:  # how the file is read, so part of its options (a repeat with another area is new)
         boundary_fields = {**(boundary_fields or {}), "within": within}
@@ -149,7 +152,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     try:
         result.file_hash = file_hash(path)
         context = Context.load(target)
-        options = _options(kind, mapping, sheet, boundary_fields, matches)
+        options = _options(kind, mapping, sheet, boundary_fields, matches, township)
         if header_row:
             options["header_row"] = header_row
         if period:
@@ -171,7 +174,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             context.db = target
             plan = _stage_ledger(path, name, context, result, problems, kind, mapping or {},
                                  matches or {}, sheet, staging_dir, today, progress, header_row=header_row,
-                                 period=period)
+                                 period=period, township=township)
         if plan is None or result.errors_total or result.unmatched:
             result.status = "rejected"
             result.accepted = 0
@@ -258,13 +261,16 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime,
                     [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
 
 
-def _options(kind, mapping, sheet, boundary_fields, matches=None) -> dict:
+def _options(kind, mapping, sheet, boundary_fields, matches=None, township=None) -> dict:
     """What, besides the bytes, decides what an import reads: the same file read another way
-    (another sheet, another mapping, a left-out boundary feature now placed) is a new import."""
+    (another sheet, another mapping, a left-out boundary feature now placed, another township for
+    the whole file) is a new import."""
     options = {"kind": kind, "mapping": dict(sorted((mapping or {}).items())), "sheet": sheet,
                "fields": dict(sorted((boundary_fields or {}).items()))}
     if matches:
         options["matches"] = dict(sorted(matches.items()))
+    if township:
+        options["township"] = township
     return options
 
 
@@ -285,6 +291,7 @@ class LedgerPlan:
     remember_mapping: tuple | None = None
     salt: str = ""
     options: dict | None = None
+    township_code: str | None = None     # every row's township (--township), when the file names none
 
     def attach(self, con) -> None:
         con.execute(f"attach '{self.staging.as_posix()}' as stg (read_only)")
@@ -334,7 +341,7 @@ class LedgerPlan:
 
 def _stage_ledger(path, name, context: Context, result: Result, problems: Problems, kind, mapping,
                   matches, sheet, staging_dir: Path, today: date, progress: Progress, header_row: int | None = None,
-                  period: str | None = None):
+                  period: str | None = None, township: str | None = None):
     progress(0.05, "read")
     try:
         table = read.open_table(path, sheet=sheet, file_name=name, header_row=header_row,
@@ -355,7 +362,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     # the user's mapping counts in detection: a header they mapped reads as that field
     by_column = fields.chosen_by_column(table.headers, table.columns, chosen)
     detect_keys = [by_column.get(i) or k for i, k in enumerate(table.keys)]
-    kind = kind or fields.detect_kind(detect_keys) or (remembered[0] if remembered else None)
+    kind = kind or fields.detect_kind(detect_keys, township_given=bool(township)) \
+        or (remembered[0] if remembered else None)
     result.kind = kind
     if kind is None:
         closest = [(fields.KIND_LABELS[k], [f.label for f in lacks]) for k, lacks in fields.closest_kinds(detect_keys)]
@@ -394,7 +402,15 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
             result.unmapped.append({"column": header, "letter": table.columns[index],
                                     "closest": [f.name for f in close],
                                     "closest_labels": [f.label for f in close]})
-    missing = fields.missing_required(kind, {fields.base_field(f) for f in columns.values()})
+    placed_by = [shown[i] for i, f in columns.items() if f in ("township", "township_code")]
+    if township and placed_by:
+        # a file that names its townships and a township for the whole file: which one is meant
+        # is the person's call (--map "乡镇=" drops the column), never a silent pick
+        problems.add("township_and_column", column=placed_by[0], detail=f"{placed_by[0]}|{township}")
+        return None
+    missing = fields.missing_required(kind, {fields.base_field(f) for f in columns.values()},
+                                      township_given=bool(township))
+    result.township_missing = any(f.name == "township" for f in missing)
     if missing:
         hints = "；".join(f"{u['column']}（可能是：{'、'.join(u['closest_labels'])}）" for u in result.unmapped[:6])
         problems.add("missing_column", detail="、".join(f.label for f in missing)
@@ -412,11 +428,18 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
             return None
 
     matcher = context.matcher()
+    whole_file = None
+    if township:
+        whole_file = _whole_file_township(matcher, township, problems)
+        if whole_file is None:
+            return None
+        known = matcher.towns.loc[whole_file]
+        result.township = {"code": whole_file, "name": known["name"], "county_name": known["county_name"] or ""}
     confirmed = {names.clean(k): v for k, v in (matches or {}).items() if v}
     staging = staging_dir / "staging.duckdb"
     # a ceiling, so the whole-file checks spill to disk instead of growing with the file
     con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
-    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt)
+    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt, township_code=whole_file)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
@@ -437,6 +460,25 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     finally:
         con.close()
     return plan
+
+
+def _whole_file_township(matcher: names.Matcher, township: str, problems: Problems) -> str | None:
+    """The code of the township a whole file belongs to (--township NAME|CODE), matched like any
+    name; ambiguous or unknown: a whole-file error with the candidates, nothing guessed."""
+    written = names.clean(township)
+    if re.fullmatch(r"\d{9}|\d{12}", written):  # 9 digits: a township code without its 000
+        written = written.ljust(12, "0")
+        if written in matcher.towns.index:
+            return written
+        problems.add("township_option_unknown", detail=f"{written}|")
+        return None
+    match = matcher.match(written)
+    if match.code:
+        return match.code
+    listed = "；".join(f"{c.name}（{c.county_name}，{c.code}）" for c in match.candidates[:5])
+    problems.add("township_option_ambiguous" if match.problem == "ambiguous" else "township_option_unknown",
+                 detail=f"{written}|{'：可能是 ' + listed if listed and match.problem != 'ambiguous' else listed}")
+    return None
 
 
 def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matcher: names.Matcher,
@@ -502,7 +544,11 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
                             problems.add("required", rows[position], header, None)
             if f.kind == "date":
                 _check_dates(got, codes, rows, header, today, problems)
-        town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
+        if plan.township_code is None and not {"township", "township_code"} & set(parsed) and "address" in parsed:
+            town, town_codes = _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, match_cache,
+                                                problems, header_of["address"])
+        else:
+            town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
         per_row = {} if kind == "screening" else {name: got[codes] for name, (codes, got) in parsed.items()}
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
                                         parsed=parsed, town=town, town_codes=town_codes, file_period=file_period))
@@ -520,7 +566,10 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
     result.unmatched = sorted(unmatched.values(), key=lambda u: u.rows[0])
     for u in result.unmatched:
         detail = "；".join(f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3])
-        problems.add(u.problem, u.rows[0], header_of.get("township") or header_of.get("township_code"),
+        if u.problem == "address_township":  # the township name found, never the address
+            detail = f"{u.name}|{detail}"
+        problems.add(u.problem, u.rows[0],
+                     header_of.get("township") or header_of.get("township_code") or header_of.get("address"),
                      u.name or u.code, detail=("：可能是 " + detail) if detail and u.problem == "unmatched" else detail)
     if not created:
         none = np.array([], dtype=object)
@@ -618,6 +667,8 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
     """(township code of each distinct place, which one each row has): each place written a
     distinct way is matched once per file (`cache` carries the matches from chunk to chunk)."""
     n = len(rows)
+    if plan.township_code:  # --township: the whole file is one township's
+        return np.array([plan.township_code], dtype=object), np.zeros(n, dtype=np.int64)
     key = np.zeros(n, dtype=np.int64)
     places = []
     for name in ("township", "township_code", "county"):
@@ -654,6 +705,52 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
         entry.count += len(positions)
         entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
     return out, inverse.reshape(-1)
+
+
+def _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, cache, problems: Problems,
+                     header: str) -> tuple[np.ndarray, np.ndarray]:
+    """Like _match_rows, for a file with no township column but an address: the township each
+    distinct address names is proposed for a person to confirm, keyed by the name found (the
+    address itself never leaves the importer); a confirmed name becomes an alias, reused."""
+    n = len(rows)
+    key = np.zeros(n, dtype=np.int64)
+    places = []
+    for name in ("address", "county"):
+        codes, got = parsed.get(name, (np.zeros(n, dtype=np.int64), np.array([None], dtype=object)))
+        same, distinct = pd.factorize(pd.Series(got, dtype=object), use_na_sentinel=False)
+        key = key * (len(distinct) + 1) + same[codes]
+        places.append((codes, got))
+    keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    out = np.full(len(keys), None, dtype=object)
+    for k, at in enumerate(first):
+        address, county_name = (got[codes[at]] for codes, got in places)
+        positions = np.flatnonzero(inverse == k)
+        if ("address", address, county_name) not in cache:
+            cache[("address", address, county_name)] = (
+                matcher.in_address(address, county_name) if address else (None, None))
+        found, match = cache[("address", address, county_name)]
+        if found is None:
+            for position in positions:
+                problems.add("address_no_township", rows[position], header, None)
+            continue
+        written = names.clean(found)
+        if written in confirmed and confirmed[written] in matcher.towns.index:
+            out[k] = confirmed[written]
+            plan.aliases.append((written, matcher.county_code(county_name) or "", confirmed[written]))
+            continue
+        if match.code:  # a name confirmed before (an alias)
+            out[k] = match.code
+            continue
+        entry = unmatched.get(("address", found, county_name))
+        if entry is None:
+            entry = unmatched[("address", found, county_name)] = Unmatched(
+                found, county_name, None, "address_township", [], 0,
+                [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}
+                 for c in match.candidates])
+        entry.count += len(positions)
+        entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
+    return out, inverse
 
 
 def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:

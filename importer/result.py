@@ -69,6 +69,8 @@ class Result:
     unmapped: list[dict] = field(default_factory=list)
     duplicate_headers: list[dict] = field(default_factory=list)  # [{field, header, columns: [{header, letter}]}]
     header_row: int | None = None                     # the Excel row (CSV line) the headers were read from
+    township: dict | None = None      # the whole file's township (--township): code, name, county_name
+    township_missing: bool = False    # no column names the township: the page offers to name it
     preview: pd.DataFrame | None = None
     file_hash: str = ""
     import_id: int | None = None
@@ -88,7 +90,8 @@ class Result:
             "townships": self.townships, "periods": self.periods, "skipped": self.skipped,
             "sheet": self.sheet, "sheets": self.sheets, "encoding": self.encoding, "mapping": self.mapping,
             "unmapped": self.unmapped, "duplicate_headers": self.duplicate_headers,
-            "header_row": self.header_row, "file_hash": self.file_hash, "import_id": self.import_id,
+            "header_row": self.header_row, "township": self.township, "township_missing": self.township_missing,
+            "file_hash": self.file_hash, "import_id": self.import_id,
             "previous_import": self.previous_import, "seconds": round(self.seconds, 2),
         }
 

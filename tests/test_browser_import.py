@@ -239,3 +239,34 @@ def test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas
     page.screenshot(path=str(tmp_path / "import-undone.png"), full_page=True)
     with duckdb.connect(str(atlas_copy), read_only=True) as con:
         assert con.execute("select count(*), sum(hash(s)) from screenings as s").fetchall() == before
+
+
+def test_a_file_without_a_township_column_is_given_its_township_on_the_page(app_url, atlas_copy, browser_page,
+                                                                             tmp_path):
+    """A 司法所's case list with no township column: the check says the column is missing and
+    offers 整个文件属于：; the township picked applies to the check and to the commit."""
+    page = browser_page
+    ledger = tmp_path / "司法所案件清单.csv"
+    ledger.write_text("案号,受理时间,案由,结案方式\nPAGE-T1,2024-05-27 11:00,婚姻家庭纠纷,调解成功\n",
+                      encoding="utf-8")
+    page.goto(f"{app_url}/import")
+    idle(page)
+    page.locator('input[type="file"]').set_input_files(str(ledger))
+    picker = page.get_by_role("combobox", name="整个文件属于")
+    expect(picker).to_be_visible(timeout=60_000)
+    # the problem list is a grid drawn on a canvas; its accessible cells hold the text
+    expect(page.locator("td", has_text="缺少必填列：乡镇（街道）").first).to_be_attached(timeout=30_000)
+    idle(page)
+    picker.click()
+    page.keyboard.type("墟沟")  # a searchable list: the name, or the code
+    page.get_by_role("option", name="墟沟街道（连云区，320703001000）").click()
+    expect(page.get_by_text("整个文件属于：墟沟街道").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("检查通过").first).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.get_by_text("已导入 司法所案件清单.csv").first).to_be_visible(timeout=60_000)
+    idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+        assert con.execute("select township_code from cases where case_id = 'PAGE-T1'").fetchall() == [
+            ("320703001000",)]
+    page.screenshot(path=str(tmp_path / "import-township.png"), full_page=True)

@@ -67,7 +67,7 @@ def import_screenings(db: Path, tmp_path: Path, period: str, households: int, at
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     path = tmp_path / "墟沟排查.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    result = pipeline.run(path, db, kind="screening", today=day + timedelta(days=60), user="test")
+    result = pipeline.run(path, db, kind="screening", today=day + timedelta(days=60), user="test", replace=True)
     assert result.status == "imported", (result.to_json()["errors"], result.to_json()["unmatched"])
     return result
 

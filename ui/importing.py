@@ -70,29 +70,49 @@ def template(kind: str) -> bytes:
 
 
 def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
-          sheet: str | None = None, header_row: int | None = None) -> pipeline.Result:
+          sheet: str | None = None, header_row: int | None = None, township: str | None = None) -> pipeline.Result:
     """A dry run, kept until its inputs or the data change (reruns do not repeat it)."""
-    key = json.dumps([str(path), kind, mapping, matches, sheet, header_row, data.version()],
+    key = json.dumps([str(path), kind, mapping, matches, sheet, header_row, township, data.version()],
                      ensure_ascii=False, sort_keys=True)
     store = st.session_state.setdefault("import_checks", {})
     if key not in store:
         with st.spinner(t("IMPORT_STEP_parse")):
             store[key] = pipeline.run(path, data.db_path(), kind=kind, mapping=mapping, matches=matches,
-                                      sheet=sheet, dry_run=True, file_name=name, header_row=header_row)
+                                      sheet=sheet, dry_run=True, file_name=name, header_row=header_row,
+                                      township=township)
     return store[key]
 
 
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
-           sheet: str | None = None, header_row: int | None = None, replace: bool = False) -> pipeline.Result:
+           sheet: str | None = None, header_row: int | None = None, replace: bool = False,
+           township: str | None = None) -> pipeline.Result:
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
-        header_row=header_row, replace=replace,
+        header_row=header_row, replace=replace, township=township,
         user=f"{pipeline.who()}（网页）",
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
     return result
+
+
+def township_wanted(result: pipeline.Result, township: str | None) -> bool:
+    """Whether to offer 整个文件属于： a ledger whose rows no column places (no township column, or
+    only an address to find it in), or one whose township was already picked (to change it)."""
+    if result.kind not in fields.KINDS:
+        return False
+    by_address = any(u.problem == "address_township" for u in result.unmatched) or any(
+        e.code == "address_no_township" for e in result.errors)
+    return bool(township) or result.township_missing or by_address
+
+
+def township_choices() -> dict[str, str]:
+    """The atlas's townships for the picker: code -> 名称（区县，代码）, searchable by any of them."""
+    towns = data.townships()
+    counties = dict(zip(data.regions()["region_code"], data.regions()["name"]))
+    return {code: f"{name}（{counties.get(parent, '')}，{code}）"
+            for code, name, parent in zip(towns["region_code"], towns["name"], towns["parent_code"])}
 
 
 LEAVE_OUT = "-"  # the picker's "leave this boundary feature out"; the importer takes it as ""
@@ -124,6 +144,8 @@ def detected(result: pipeline.Result) -> list[str]:
         facts.append(t("IMPORT_SHEET", sheet=result.sheet))
     if result.header_row:
         facts.append(t("IMPORT_HEADER_ROW_USED", n=result.header_row))
+    if result.township:
+        facts.append(t("IMPORT_TOWNSHIP_USED", name=result.township["name"]))
     if result.encoding:
         facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
     return facts
