@@ -116,7 +116,7 @@ for upload in uploads or []:
             st.caption(t("IMPORT_MAPPING_HELP"))
             if result.remembered:
                 st.caption(t("IMPORT_REMEMBERED"))
-            options = importing.field_options(result.kind)
+            options = importing.field_options(result.kind, result.mapping)
             labels = list(options.values())
             table = pd.DataFrame({
                 t("IMPORT_COL_HEADER"): result.headers,
@@ -188,7 +188,7 @@ for upload in uploads or []:
                 st.dataframe(importing.issues_table(result.warnings), hide_index=True)
 
         if result.duplicates_dropped:
-            st.caption(t("IMPORT_DUPLICATES", n=f"{result.duplicates_dropped:,}"))
+            st.caption(t("IMPORT_REPEATED_ROWS", n=f"{result.duplicates_dropped:,}"))
         if result.status == "dry_run":
             periods = t("IMPORT_READY_PERIODS", periods="、".join(result.periods[:6])) if result.periods else ""
             st.success(t("IMPORT_READY", rows=f"{result.accepted:,}", townships=result.townships, periods=periods))

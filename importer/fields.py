@@ -434,7 +434,7 @@ def measure_of(header: str) -> str | None:
     return name if name in MEASURES else None
 
 
-def wide_columns(kind: str, headers: list[str], columns: dict[int, str]) -> dict[int, str]:
+def wide_columns(kind: str, headers: list[str], columns: dict[int, str], ignored: set[int] = frozenset()) -> dict[int, str]:
     """A WIDE kind's columns: the place and period columns as mapped, and every measure column as
     "measure#type", the type being the header level above the measure ("婚姻家庭纠纷（共计：30 件）/
     排查数" -> "received#婚姻家庭纠纷"). Total columns (合计) are left out when types exist."""
@@ -442,7 +442,7 @@ def wide_columns(kind: str, headers: list[str], columns: dict[int, str]) -> dict
     found = {}
     for index, header in enumerate(headers):
         measure = measure_of(header)
-        if measure is None or index in out:
+        if measure is None or index in out or index in ignored:  # ignored: a person said so
             continue
         levels = [level for level in header.split("/")[:-1] if level]
         kind_of = _TYPE_NOISE.sub("", clean_text(levels[-1])).strip() if levels else ""

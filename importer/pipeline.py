@@ -377,7 +377,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
         problems.add("missing_column", detail=f"未知字段 {f}")
     columns = fields.map_headers(kind, table.keys, by_column)
     if kind in fields.WIDE_KINDS:  # a measure under every dispute type: one column each
-        columns = fields.wide_columns(kind, table.headers, columns)
+        columns = fields.wide_columns(kind, table.headers, columns, {i for i, f in by_column.items() if not f})
     shown = fields.shown_headers(table.headers, table.columns)  # header@letter where written twice
     result.headers = shown
     result.mapping = {shown[i]: f for i, f in columns.items()}
@@ -456,7 +456,8 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
         if kind == "rooms":
             _rooms_inside_townships(con, context, table, columns, problems)
         _scope(con, KINDS[kind], result)
-        result.accepted = int(con.execute("select count(*) from staged").fetchall()[0][0])
+        # rows of the file accepted (a return's row is one row per type once staged)
+        result.accepted = int(con.execute("select count(distinct row_no) from staged").fetchall()[0][0])
     finally:
         con.close()
     return plan

@@ -197,3 +197,11 @@ def test_every_template_imports_as_its_kind(atlas, tmp_path, kind):
     assert result.rows >= 1
     # the test database is a twentieth of the city: 1,520 households screened is more than it has
     assert {e.code for e in result.errors} <= {"screened_over_registered"}
+
+
+def test_a_type_the_person_leaves_out_is_not_imported(atlas, tmp_path):
+    path = county_return(tmp_path)
+    mapping = {"邻里纠纷（共计：4 件）/排查数": "", "邻里纠纷（共计：4 件）/化解数": "", "邻里纠纷（共计：4 件）/未化解数": ""}
+    result = run(path, atlas, mapping=mapping)
+    assert_imported(result)
+    assert query(atlas, "select distinct case_type from case_summaries") == [("婚姻家庭纠纷",)]

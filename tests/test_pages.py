@@ -140,3 +140,16 @@ def test_hotspots_page_shows_classes_and_computes_them_once(app_env, monkeypatch
     assert len(calls) == 1  # reruns and a different map of the same statistics: no new computation
     at.radio(key="hotspot_of").set_value("cases").run()
     assert len(calls) == 2
+
+
+def test_no_text_key_is_written_twice():
+    """A key written twice in ui/text.py silently keeps the last text (two features once shared
+    IMPORT_DUPLICATES, and a heading read "重复的表头" under repeated rows)."""
+    import ast
+
+    tree = ast.parse((ROOT / "ui" / "text.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert sorted({k for k in keys if keys.count(k) > 1}) == []
+    assert set(text.ZH) == set(text.EN)

@@ -162,9 +162,17 @@ def kind_label(kind: str | None) -> str:
     return fields.KIND_LABELS.get(kind or "", kind or "—")
 
 
-def field_options(kind: str) -> dict[str, str]:
-    """Field name -> label shown in the mapping editor ("" = skip the column)."""
-    return {"": t("IMPORT_IGNORE"), **{f.name: f"{f.label}（{f.name}）" for f in fields.KINDS[kind]}}
+def field_options(kind: str, mapped: dict | None = None) -> dict[str, str]:
+    """Field name -> label shown in the mapping editor ("" = skip the column). A return's columns
+    are a measure under a type ("received#婚姻家庭纠纷"): each one the check mapped is offered too."""
+    spec = {f.name: f for f in fields.KINDS[kind]}
+    options = {"": t("IMPORT_IGNORE"), **{f.name: f"{f.label}（{f.name}）" for f in spec.values()
+                                          if f.name not in fields.MEASURES or kind not in fields.WIDE_KINDS}}
+    for name in (mapped or {}).values():
+        if "#" in name and name not in options:
+            measure, type_ = name.split("#", 1)
+            options[name] = f"{type_} · {spec[measure].label}"
+    return options
 
 
 def issues_table(issues) -> pd.DataFrame:
@@ -183,7 +191,7 @@ def report_bytes(result: pipeline.Result) -> bytes:
 def replacements_table(result: pipeline.Result) -> pd.DataFrame:
     return pd.DataFrame(
         [(r.get("township", r["township_code"]), messages.month_span(r["first"], r["last"]) or "—",
-          r["rows"], r["brings"]) for r in result.replacements],
+          f"{r['rows']:,}", f"{r['brings']:,}") for r in result.replacements],
         columns=[t("COL_TOWNSHIP"), t("COL_MONTHS"), t("COL_EXISTING"), t("COL_BRINGS")])
 
 
