@@ -66,3 +66,12 @@ def later_than(frame: pd.DataFrame, late: str, early: str, chunk: Chunk, code: s
 VILLAGE_CODE = """
     coalesce(v.village_code, case when s.village is null then null else s.township_code || '-' || s.village end)
 """
+
+# The periods a file of township reports covers: a month (2024-03), or a quarter (2024Q1) when a
+# report spans more than a month.
+REPORT_PERIODS_SQL = """
+    select distinct case when period_end::date - period_start::date > 40
+        then strftime(period_start, '%Y') || 'Q' || quarter(period_start)
+        else strftime(period_start, '%Y-%m') end
+    from staged where township_code is not null and period_start is not null
+"""

@@ -1,7 +1,7 @@
 """排查汇总: households screened per township and month or quarter. Replaces the same periods."""
 import pandas as pd
 
-from importer.kinds.base import Chunk, LedgerKind, dates
+from importer.kinds.base import REPORT_PERIODS_SQL, Chunk, LedgerKind, dates
 
 
 def build(chunk: Chunk) -> pd.DataFrame:
@@ -55,9 +55,6 @@ KIND = LedgerKind(
     """,
     unit="screening_summary",
     month_of="date_trunc('month', period_start)",
-    periods_sql="""select distinct case when period_end::date - period_start::date > 40
-                     then strftime(period_start, '%Y') || 'Q' || quarter(period_start)
-                     else strftime(period_start, '%Y-%m') end
-                   from staged where township_code is not null and period_start is not null""",
+    periods_sql=REPORT_PERIODS_SQL,
     checks=checks,
 )
