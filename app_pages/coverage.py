@@ -17,9 +17,7 @@ exporting.export_buttons("coverage")
 st.markdown(t("COVERAGE_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
-rooms = data.rooms(period, region)
-if flt.room_types:
-    rooms = rooms[rooms["room_type"].isin(flt.room_types)]
+rooms = data.rooms(period, region, flt)
 state.page_param("radius", "coverage_radius", RADII, 0)
 radius = st.columns([2, 3])[0].select_slider(t("RADIUS"), RADII, key="coverage_radius", help=t("RADIUS_HELP"),
                                              format_func=lambda km: t("RADIUS_OFF") if km == 0 else f"{km} km")

@@ -69,11 +69,12 @@ figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=t("
 figure.add_scatter(x=trend["month_start"], y=trend["ytd_rate"] * 100, name=t("TREND_YTD"), mode="lines+markers",
                    line={"color": "#31a354", "width": 3}, hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
 if len(whole) and not fmt.is_missing(whole.iloc[0]["target"]) and whole.iloc[0]["households_total"]:
-    # the pace line: the year's target spread evenly over the year, as a share of households
+    # the pace line: the year's target times the share of the year passed at each month's end,
+    # the rule the pacing table's expected_by_now uses (elapsed_share in queries/_macros.sql)
     share = float(whole.iloc[0]["target"]) / float(whole.iloc[0]["households_total"])
-    year = selected.start.year
-    months = pd.date_range(f"{year}-01-01", f"{year}-12-01", freq="MS")
-    figure.add_scatter(x=months, y=[share * 100 * m.month / 12 for m in months], name=t("TREND_TARGET"),
+    year_months = trend[pd.to_datetime(trend["month_start"]).dt.year == selected.start.year]
+    figure.add_scatter(x=year_months["month_start"], y=year_months["elapsed_share"] * share * 100,
+                       name=t("TREND_TARGET"),
                        mode="lines", line={"color": "#e6550d", "width": 2, "dash": "dash"},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
 figure.add_vrect(x0=selected.start, x1=selected.end, fillcolor="#fdd0a2", opacity=0.35, line_width=0)

@@ -210,7 +210,8 @@ class Atlas:
         if self._rooms is None:
             p = periods.parse(self.period)
             self._rooms = runner.run(self.con, "rooms_in_period", period_start=p.start, period_end=p.end,
-                                     scope=indicators.narrow(self.scope, self.region_code) or ["-"])
+                                     scope=indicators.narrow(self.scope, self.region_code) or ["-"],
+                                     room_types=[])  # exports count every type
         return self._rooms
 
     @cached_property

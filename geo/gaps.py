@@ -84,7 +84,8 @@ def villages_with_distance(con, period: str | periods.Period, scope: list[str],
     """
     p, effective = _period_and_scope(period, scope, region_code)
     villages = runner.run(con, "gaps_villages", period_start=p.start, period_end=p.end, scope=effective)
-    rooms = runner.run(con, "rooms_in_period", period_start=p.start, period_end=p.end, scope=indicators.EVERYTHING)
+    rooms = runner.run(con, "rooms_in_period", period_start=p.start, period_end=p.end, scope=indicators.EVERYTHING,
+                       room_types=[])  # gaps count a room of any type
     located = rooms[["longitude", "latitude"]].dropna().to_numpy(dtype=float)
     villages["nearest_room_km"] = nearest_km(villages[["longitude", "latitude"]].to_numpy(dtype=float), located)
     return villages

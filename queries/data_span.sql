@@ -23,4 +23,4 @@ select
     min(event_date) as first_date,
     max(event_date) as last_date
 from dated
-where list_bool_or(list_transform($scope, lambda p: starts_with(township_code, p)))
+where in_scope(township_code, $scope)

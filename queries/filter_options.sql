@@ -6,7 +6,7 @@ select
     room_type as value,
     count(*) as records
 from rooms
-where list_bool_or(list_transform($scope, lambda p: starts_with(township_code, p)))
+where in_scope(township_code, $scope)
 group by all
 union all
 select
@@ -15,7 +15,7 @@ select
     count(*) as records
 from screenings
 where risk_type is not null
-    and list_bool_or(list_transform($scope, lambda p: starts_with(township_code, p)))
+    and in_scope(township_code, $scope)
 group by all
 union all
 select
@@ -24,6 +24,6 @@ select
     count(*) as records
 from cases
 where source is not null
-    and list_bool_or(list_transform($scope, lambda p: starts_with(township_code, p)))
+    and in_scope(township_code, $scope)
 group by all
 order by filter, records desc, value

@@ -9,8 +9,7 @@ with rooms_active as (
         count(*) as rooms_active,
         count(*) filter (where longitude is not null and latitude is not null) as rooms_located
     from rooms
-    where (opened_date is null or opened_date <= $period_end)  -- no opening date: active until it closes
-        and (closed_date is null or closed_date >= $period_start)
+    where room_active(opened_date, closed_date, $period_start, $period_end)
     group by township_code
 )
 select
@@ -27,5 +26,5 @@ left join regions as c on c.region_code = t.county_code
 left join rooms_active as ra on ra.township_code = t.region_code
 where t.level = 'township'
     and t.in_atlas
-    and list_bool_or(list_transform($scope, lambda p: starts_with(t.region_code, p)))
+    and in_scope(t.region_code, $scope)
 order by t.region_code

@@ -9,8 +9,7 @@ with rooms_active as (
         village_code,
         count(*) as rooms_active
     from rooms
-    where (opened_date is null or opened_date <= $period_end)  -- no opening date: active until it closes
-        and (closed_date is null or closed_date >= $period_start)
+    where room_active(opened_date, closed_date, $period_start, $period_end)
         and village_code is not null
     group by village_code
 )
@@ -31,5 +30,5 @@ join regions as t on t.region_code = v.township_code
 left join regions as c on c.region_code = t.county_code
 left join rooms_active as ra on ra.village_code = v.village_code
 where t.in_atlas
-    and list_bool_or(list_transform($scope, lambda p: starts_with(v.township_code, p)))
+    and in_scope(v.township_code, $scope)
 order by v.township_code, v.village_code

@@ -17,6 +17,8 @@ FIELDS = [
     "risk_households", "risk_rate_per_1000",
     "cases_received", "cases_closed", "cases_mediated", "mediation_success_rate",
     "cases_per_10k", "parent_code", "townships",
+    # townships left out of the rates over households (villages): their denominator is unknown
+    "households_unknown", "villages_unknown",
 ]
 EVERYTHING = [""]
 RISK_LEVELS = ("无", "低", "中", "高")

@@ -15,4 +15,4 @@ select
     max(date_trunc('month', event_date))::date as month_start
 from dated
 where event_date < date_trunc('month', $today::date)
-    and list_bool_or(list_transform($scope, lambda p: starts_with(township_code, p)))
+    and in_scope(township_code, $scope)

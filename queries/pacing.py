@@ -31,6 +31,8 @@ FIELDS = [
     "townships", "households_total", "target", "target_source", "screened_ytd",
     "elapsed_days", "days_in_year", "elapsed_share", "expected_by_now", "completion", "pace",
     "status", "laggard_rank",
+    # townships with neither a target nor households: left out of completion, pace and status
+    "targets_unknown",
 ]
 
 
@@ -69,7 +71,9 @@ def pacing(con: duckdb.DuckDBPyConnection, period: str | periods.Period, scope: 
     frame["period"] = p.code
     frame["as_of"] = as_of
     frame["status"] = pd.Series(
-        [status(s, e) for s, e in zip(frame["screened_ytd"], frame["expected_by_now"])], index=frame.index, dtype=object,
+        # over the townships with a target, like completion and pace (screening_pacing.sql)
+        [status(s, e) for s, e in zip(frame["screened_counted"], frame["expected_by_now"])], index=frame.index,
+        dtype=object,
     )
     frame["laggard_rank"] = frame["pace"].rank(method="min", ascending=True, na_option="keep").astype("Int64")
     return frame[FIELDS]

@@ -6,7 +6,7 @@ with towns as (
     from regions
     where level = 'township'
         and in_atlas
-        and list_bool_or(list_transform($scope, lambda p: starts_with(region_code, p)))
+        and in_scope(region_code, $scope)
 ),
 codes as (
     select distinct city_code as region_code from towns

@@ -1,7 +1,8 @@
 -- rooms_in_period: mediation rooms active in the period (opened by its end or undated, not closed before its
 -- start), with their township and village names, for map points and lists.
 -- Grain: one row per active room in scope.
--- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes)
+-- params: $period_start, $period_end (dates, inclusive), $scope (list of region-code prefixes),
+--         $room_types (the room-type filter, as indicators.sql applies it; [] = all)
 select
     m.room_id,
     m.name,
@@ -19,7 +20,7 @@ select
 from rooms as m
 join regions as t on t.region_code = m.township_code
 left join villages as v on v.village_code = m.village_code
-where (m.opened_date is null or m.opened_date <= $period_end)  -- no opening date: active until it closes
-    and (m.closed_date is null or m.closed_date >= $period_start)
-    and list_bool_or(list_transform($scope, lambda p: starts_with(m.township_code, p)))
+where room_active(m.opened_date, m.closed_date, $period_start, $period_end)
+    and (len($room_types) = 0 or list_contains($room_types, m.room_type))
+    and in_scope(m.township_code, $scope)
 order by m.township_code, m.room_id

@@ -15,8 +15,15 @@ def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def define_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the counting rules (queries/_macros.sql) on this connection: temporary macros, so a
+    read-only connection can, and a connection made anywhere gets the same rules."""
+    con.execute(load_sql("_macros"))
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     """Execute queries/<name>.sql. DuckDB binds each $param and rejects missing or extra ones."""
+    define_rules(con)
     return con.execute(load_sql(name), params).df()
 
 

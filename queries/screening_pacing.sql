@@ -6,22 +6,21 @@
 --   row is held to its households_total (全覆盖: every household screened once a year), and says
 --   so with target_source = 'default' ('set' when a row exists). Counties and the city sum their
 --   townships' targets and counts; their target_source is 'set', 'default' or 'mixed'.
--- screened_ytd: distinct households screened in the span; a township without household rows in
---   the span counts its 排查汇总 reports lying inside it instead (as indicators.sql does).
+-- screened_ytd: households screened in the span, by township_screening (_macros.sql), the rule
+--   indicators.sql counts by.
 -- elapsed_share: days from 1 January to least($period_end, $as_of), both inclusive, over the days
 --   in the year (0 when $as_of falls before the year). expected_by_now = target × elapsed_share.
--- completion = screened_ytd / target, pace = screened_ytd / expected_by_now; a zero or unknown
--- denominator gives null. The red/amber/green status is set in queries/pacing.py.
+-- completion = screened_ytd / target, pace = screened_ytd / expected_by_now, both over the
+-- townships with a target (a township with neither a target nor households has none:
+-- targets_unknown counts them); a zero or unknown denominator gives null. The red/amber/green status is set in queries/pacing.py.
 -- params: $level ('township' | 'county' | 'city'), $period_end (date), $as_of (date: the latest
 --         data date), $scope (list of region-code prefixes the viewer may see; [''] = everything)
 with span as (
     select
         date_trunc('year', $period_end::date)::date as year_start,
         $period_end::date as period_end,
-        datediff('day', date_trunc('year', $period_end::date)::date,
-                 (date_trunc('year', $period_end::date) + interval 1 year)::date) as days_in_year,
-        greatest(0, datediff('day', date_trunc('year', $period_end::date)::date,
-                             least($period_end::date, $as_of::date)) + 1) as elapsed_days
+        days_in_year($period_end) as days_in_year,
+        elapsed_share($period_end, $as_of) as elapsed_share
 ),
 towns as (
     select
@@ -41,37 +40,18 @@ towns as (
         and g.year = year(span.year_start)
     where r.level = 'township'
         and r.in_atlas
-        and list_bool_or(list_transform($scope, lambda p: starts_with(r.region_code, p)))
-),
-screening_rows as (
-    select
-        s.township_code,
-        count(distinct s.household_id) as households_screened
-    from screenings as s
-    cross join span
-    where s.screened_date between span.year_start and span.period_end
-    group by s.township_code
-),
-screening_totals as (
-    select
-        m.township_code,
-        sum(m.households_screened) as households_screened
-    from screening_summaries as m
-    cross join span
-    where m.period_start >= span.year_start
-        and m.period_end <= span.period_end
-        and m.township_code not in (select township_code from screening_rows)
-    group by m.township_code
+        and in_scope(r.region_code, $scope)
 ),
 screening as (
-    select * from screening_rows
-    union all
-    select * from screening_totals
+    select t.township_code, t.households_screened
+    from span
+    cross join township_screening(span.year_start, span.period_end, ['中', '高'], []) as t
 ),
 summed as (
     select
         t.group_code,
         count(*) as townships,
+        count(*) filter (where t.target is null) as targets_unknown,
         sum(t.households_total) as households_total,
         sum(t.target) as target,
         case
@@ -79,7 +59,9 @@ summed as (
             when not bool_or(t.is_target_set) then 'default'
             else 'mixed'
         end as target_source,
-        coalesce(sum(s.households_screened), 0) as screened_ytd
+        coalesce(sum(s.households_screened), 0) as screened_ytd,
+        -- completion and pace over the townships with a target (set, or households to default to)
+        coalesce(sum(s.households_screened) filter (where t.target is not null), 0) as screened_counted
     from towns as t
     left join screening as s on s.township_code = t.township_code
     group by t.group_code
@@ -95,12 +77,14 @@ select
     cast(x.target as bigint) as target,
     x.target_source,
     cast(x.screened_ytd as bigint) as screened_ytd,
-    least(span.elapsed_days, span.days_in_year) as elapsed_days,
+    cast(round(span.elapsed_share * span.days_in_year) as bigint) as elapsed_days,
     span.days_in_year,
-    least(span.elapsed_days, span.days_in_year) / span.days_in_year as elapsed_share,
-    x.target * least(span.elapsed_days, span.days_in_year) / span.days_in_year as expected_by_now,
-    x.screened_ytd / nullif(x.target, 0) as completion,
-    x.screened_ytd / nullif(x.target * least(span.elapsed_days, span.days_in_year) / span.days_in_year, 0) as pace
+    span.elapsed_share,
+    x.target * span.elapsed_share as expected_by_now,
+    x.screened_counted / nullif(x.target, 0) as completion,
+    x.screened_counted / nullif(x.target * span.elapsed_share, 0) as pace,
+    cast(x.targets_unknown as bigint) as targets_unknown,
+    cast(x.screened_counted as bigint) as screened_counted
 from summed as x
 cross join span
 join regions as g on g.region_code = x.group_code

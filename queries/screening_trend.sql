@@ -1,77 +1,59 @@
 -- screening_trend: monthly screening progress of the region in scope, and year-to-date completion.
 -- Grain: one row per month from $first_month to $last_month (months without visits included).
--- households_screened counts distinct households visited in the month; ytd_households counts
--- distinct households visited since January of that year, so ytd_rate is the year's completion.
--- Monthly township totals (排查汇总) fill in a township-month without household rows; their
--- households count as first visits of the year (a total cannot tell repeat visits apart).
+-- Counted by screening_counted (_macros.sql), the rule indicators.sql and screening_pacing.sql
+-- count by: household rows where a township has them in a month, its reports otherwise.
+-- households_screened: the month's households (a report spanning several months is not a
+-- month's count and is left out here); ytd_households: households since January of that year,
+-- each once, reports included in their last month, so ytd_households of a month equals the
+-- indicators' households_screened from 1 January to that month's end.
+-- Rates count only the townships whose households are known (households_total sums those).
+-- elapsed_share: the share of the year passed at the month's end (the pace line: target × it).
 -- params: $first_month, $last_month (first days of months), $scope (list of region-code prefixes)
 with towns as (
     select region_code, households_total
     from regions
     where level = 'township'
         and in_atlas
-        and list_bool_or(list_transform($scope, lambda p: starts_with(region_code, p)))
+        and in_scope(region_code, $scope)
 ),
 months as (
     select cast(unnest(generate_series($first_month::date, $last_month::date, interval 1 month)) as date) as month_start
 ),
-visits as (
-    select
-        s.household_id,
-        s.township_code,
-        date_trunc('month', s.screened_date)::date as month_start
-    from screenings as s
-    join towns as t on t.region_code = s.township_code
-    where s.screened_date >= date_trunc('year', $first_month::date)
-        and s.screened_date < $last_month::date + interval 1 month
+counted as (
+    select c.*, t.households_total is not null as is_known
+    from screening_counted(date_trunc('year', $first_month::date)::date,
+                           ($last_month::date + interval 1 month - interval 1 day)::date, ['中', '高'], []) as c
+    join towns as t on t.region_code = c.township_code
 ),
-first_in_year as (
-    -- the month each household was first visited in each year
-    select
-        min(month_start) as month_start
-    from visits
-    group by household_id, township_code, year(month_start)
-),
-totals as (
-    select
-        s.township_code,
-        s.period_start as month_start,
-        s.households_screened
-    from screening_summaries as s
-    join towns as t on t.region_code = s.township_code
-    where s.period_start >= date_trunc('year', $first_month::date)
-        and s.period_start < $last_month::date + interval 1 month
-        and s.period_end < s.period_start + interval 1 month
-        and not exists (
-            select 1 from visits as v
-            where v.township_code = s.township_code and v.month_start = s.period_start
-        )
-),
-monthly as (
-    select month_start, sum(households_screened) as households_screened
+firsts as (
+    -- what each month adds to its year: households at their first visit of the year, reports
+    select month_start, sum(households) as first_visits, sum(households) filter (where is_known) as known_visits
     from (
-        select month_start, count(distinct (household_id, township_code)) as households_screened
-        from visits
-        group by month_start
+        select min(month_start) as month_start, 1 as households, bool_or(is_known) as is_known
+        from counted
+        where household_id is not null
+        group by household_id, township_code, year(month_start)
         union all
-        select month_start, households_screened from totals
+        select month_start, households, is_known from counted where household_id is null
     )
     group by month_start
 ),
-firsts as (
-    select month_start, sum(first_visits) as first_visits
-    from (
-        select month_start, count(*) as first_visits from first_in_year group by month_start
-        union all
-        select month_start, households_screened from totals
-    )
+monthly as (
+    select
+        month_start,
+        count(*) filter (where household_id is not null)
+            + coalesce(sum(households) filter (where household_id is null), 0) as households_screened,
+        count(*) filter (where household_id is not null and is_known)
+            + coalesce(sum(households) filter (where household_id is null and is_known), 0) as known_screened
+    from counted
+    where months = 1
     group by month_start
 ),
 ytd as (
-    -- every first visit since January counts, even in months before $first_month
     select
         m.month_start,
-        coalesce(sum(f.first_visits), 0) as ytd_households
+        coalesce(sum(f.first_visits), 0) as ytd_households,
+        coalesce(sum(f.known_visits), 0) as ytd_known
     from months as m
     left join firsts as f
         on year(f.month_start) = year(m.month_start)
@@ -86,8 +68,11 @@ select
     cast(coalesce(mo.households_screened, 0) as bigint) as households_screened,
     cast(y.ytd_households as bigint) as ytd_households,
     cast(total.households_total as bigint) as households_total,
-    coalesce(mo.households_screened, 0) / nullif(total.households_total, 0) as screening_rate,
-    y.ytd_households / nullif(total.households_total, 0) as ytd_rate
+    coalesce(mo.known_screened, 0) / nullif(total.households_total, 0) as screening_rate,
+    y.ytd_known / nullif(total.households_total, 0) as ytd_rate,
+    -- 时间过半 at the month's end, by the rule screening_pacing.sql sets expected_by_now with
+    elapsed_share((m.month_start + interval 1 month - interval 1 day)::date,
+                  (m.month_start + interval 1 month - interval 1 day)::date) as elapsed_share
 from months as m
 cross join total
 left join monthly as mo on mo.month_start = m.month_start

@@ -11,5 +11,5 @@ from regions as r
 join boundaries as b on b.region_code = r.region_code
 where r.level = 'township'
     and r.in_atlas
-    and list_bool_or(list_transform($scope, lambda p: starts_with(r.region_code, p)))
+    and in_scope(r.region_code, $scope)
 order by r.region_code

@@ -1,6 +1,9 @@
 -- township_trend: month by month, the households screened, risk households and cases received of
 -- the townships in scope (one township for its panel), counted as queries/indicators.sql counts
--- them in a one-month period, with the same filters.
+-- them in a one-month period (screening_counted and cases_counted, _macros.sql), with the same
+-- filters. A report spanning several months (a quarter) is not a month's count: it is left out
+-- of the monthly line (it counts in the quarter's and the year's indicators). The screening rate
+-- counts only the townships whose households are known (households_total sums those).
 -- Grain: one row per month from $first_month to $last_month (months without records included).
 -- params: $first_month, $last_month (first days of months), $scope (list of region-code prefixes),
 --         $risk_levels, $risk_types, $case_sources (lists of text; [] = all, except risk levels)
@@ -9,76 +12,39 @@ with towns as (
     from regions
     where level = 'township'
         and in_atlas
-        and list_bool_or(list_transform($scope, lambda p: starts_with(region_code, p)))
+        and in_scope(region_code, $scope)
 ),
 months as (
     select cast(unnest(generate_series($first_month::date, $last_month::date, interval 1 month)) as date) as month_start
 ),
-households_seen as (
-    select
-        date_trunc('month', s.screened_date)::date as month_start,
-        s.township_code,
-        s.household_id,
-        max(
-            case
-                when len($risk_types) > 0 and not list_contains($risk_types, s.risk_type) then 0
-                when s.risk_level = '高' then 3
-                when s.risk_level = '中' then 2
-                when s.risk_level = '低' then 1
-                else 0
-            end
-        ) as top_risk
-    from screenings as s
-    join towns as t on t.region_code = s.township_code
-    where s.screened_date >= $first_month
-        and s.screened_date < $last_month::date + interval 1 month
-    group by all
-),
-screening_rows as (
-    select
-        month_start,
-        township_code,
-        count(*) as households_screened,
-        count(*) filter (
-            where list_contains($risk_levels, ['无', '低', '中', '高'][top_risk + 1])
-        ) as risk_households
-    from households_seen
-    group by all
-),
-screening_totals as (
-    select
-        s.period_start as month_start,
-        s.township_code,
-        s.households_screened,
-        case when len($risk_types) > 0 then 0 else
-            (case when list_contains($risk_levels, '低') then coalesce(s.risk_low, 0) else 0 end)
-            + (case when list_contains($risk_levels, '中') then coalesce(s.risk_medium, 0) else 0 end)
-            + (case when list_contains($risk_levels, '高') then coalesce(s.risk_high, 0) else 0 end)
-        end as risk_households
-    from screening_summaries as s
-    join towns as t on t.region_code = s.township_code
-    where s.period_start >= $first_month
-        and s.period_start <= $last_month
-        and s.period_end < s.period_start + interval 1 month
-        and not exists (
-            select 1 from screening_rows as r
-            where r.township_code = s.township_code and r.month_start = s.period_start
-        )
+counted as (
+    select c.*, t.households_total is not null as is_known
+    from screening_counted($first_month::date, ($last_month::date + interval 1 month - interval 1 day)::date,
+                           $risk_levels, $risk_types) as c
+    join towns as t on t.region_code = c.township_code
+    where c.months = 1
 ),
 screening as (
-    select month_start, sum(households_screened) as households_screened, sum(risk_households) as risk_households
-    from (select * from screening_rows union all select * from screening_totals)
+    select
+        month_start,
+        count(*) filter (where household_id is not null) + coalesce(sum(households) filter (where household_id is null), 0)
+            as households_screened,
+        count(*) filter (where household_id is not null and is_risk(top_risk, $risk_levels))
+            + coalesce(sum(risk_households) filter (where household_id is null), 0) as risk_households,
+        -- the screening rate's numerator: the townships whose households are known
+        count(*) filter (where household_id is not null and is_known)
+            + coalesce(sum(households) filter (where household_id is null and is_known), 0) as known_screened
+    from counted
     group by month_start
 ),
 received as (
     select
-        date_trunc('month', c.received_date)::date as month_start,
-        count(*) as cases_received
-    from cases as c
+        c.month_start,
+        sum(c.received) as cases_received
+    from cases_counted($first_month::date, ($last_month::date + interval 1 month - interval 1 day)::date,
+                       $case_sources) as c
     join towns as t on t.region_code = c.township_code
-    where c.received_date >= $first_month
-        and c.received_date < $last_month::date + interval 1 month
-        and (len($case_sources) = 0 or list_contains($case_sources, c.source))
+    where c.months = 1
     group by all
 ),
 total as (
@@ -90,7 +56,7 @@ select
     cast(coalesce(s.risk_households, 0) as bigint) as risk_households,
     cast(coalesce(r.cases_received, 0) as bigint) as cases_received,
     cast(total.households_total as bigint) as households_total,
-    coalesce(s.households_screened, 0) / nullif(total.households_total, 0) as screening_rate,
+    coalesce(s.known_screened, 0) / nullif(total.households_total, 0) as screening_rate,
     s.risk_households / nullif(s.households_screened, 0) * 1000 as risk_rate_per_1000
 from months as m
 cross join total

@@ -8,5 +8,5 @@ select
 from regions as r
 where r.level = 'township'
     and r.in_atlas
-    and list_bool_or(list_transform($scope, lambda p: starts_with(r.region_code, p)))
+    and in_scope(r.region_code, $scope)
 order by r.region_code

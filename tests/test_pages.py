@@ -153,3 +153,24 @@ def test_no_text_key_is_written_twice():
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
             assert sorted({k for k in keys if keys.count(k) > 1}) == []
     assert set(text.ZH) == set(text.EN)
+
+
+def test_the_panel_s_room_list_obeys_the_room_type_filter_as_its_count_does(app_env):
+    import duckdb
+
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        rows = con.execute("""
+            select township_code, room_type, count(*) from rooms
+            where (opened_date is null or opened_date <= '2025-12-31')
+                and (closed_date is null or closed_date >= '2025-12-01')
+            group by all order by 1, 2""").fetchall()
+    by_town: dict = {}
+    for code, kind, n in rows:
+        by_town.setdefault(code, []).append((kind, n))
+    town, kinds = next((c, k) for c, k in by_town.items() if len(k) > 1)
+    kind, n_kind = kinds[0]
+    at = run_page("overview", period="2025-12", region="320700000000", town=town, f_room_types=[kind])
+    assert not at.exception, at.exception
+    body = all_text(at)
+    assert text.ZH["PANEL_ROOMS"].format(n=n_kind) in body            # the list: that type only
+    assert text.ZH["PANEL_ROOMS"].format(n=sum(n for _k, n in kinds)) not in body

@@ -23,7 +23,7 @@ SAMPLE_PARAMS = {
     "case_sources": [],
 }
 EMPTY_ON_DEMO = {"import_history"}  # the demo is built, not imported: no import has happened
-NAMES = sorted(p.stem for p in runner.SQL_DIR.glob("*.sql"))
+NAMES = sorted(p.stem for p in runner.SQL_DIR.glob("*.sql") if not p.stem.startswith("_"))  # _macros: rules
 
 
 def params_of(name: str) -> set[str]:
@@ -86,3 +86,23 @@ def test_the_panel_trend_counts_a_month_as_the_indicators_do(demo_db, levels, ty
             assert (row.households_screened, row.risk_households, row.cases_received) == (
                 county["households_screened"], county["risk_households"], county["cases_received"]), month
     assert trend["risk_households"].sum() > 0
+
+
+# Text that writes a counting rule: it stands in queries/_macros.sql and in no query.
+RULES = {
+    "in_scope": "list_bool_or(list_transform(",
+    "room_active": "opened <= p_end",
+    "risk_rank": "'高' then 3",
+    "screening_counted": "risk_low",
+    "cases_counted": "coalesce(s.unresolved",
+    "cases_counted (mediated)": "outcome = '调解成功'",
+    "township_screening": "max(top_risk)",
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_a_counting_rule_is_written_once(rule):
+    text = RULES[rule]
+    assert text in runner.load_sql("_macros"), f"{rule} is not in _macros.sql any more: update RULES"
+    written = [name for name in NAMES if text in runner.load_sql(name)]
+    assert written == [], f"{rule} is restated in {written}: call the macro instead"

@@ -169,10 +169,12 @@ def default_period() -> str | None:
     return periods.period_containing(pd.Timestamp(found).date(), "month").code
 
 
-def rooms(period: str, region_code: str) -> pd.DataFrame:
+def rooms(period: str, region_code: str, filters: indicators.Filters | None = None) -> pd.DataFrame:
+    """Rooms active in the period, of the types the filter counts (as the indicators count them)."""
     p = periods.parse(period)
     scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
-    return query("rooms_in_period", period_start=p.start, period_end=p.end, scope=scope)
+    return query("rooms_in_period", period_start=p.start, period_end=p.end, scope=scope,
+                 room_types=list((filters or indicators.Filters()).room_types))
 
 
 def screening_trend(region_code: str, first: date, last: date) -> pd.DataFrame:

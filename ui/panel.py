@@ -34,7 +34,7 @@ def township_panel() -> None:
         table = indicator_rows(row, towns, language)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
         _trend(town, period, flt, language)
-        _rooms(town, period, language)
+        _rooms(town, period, flt, language)
         _cases(town, period, flt, language)
 
 
@@ -78,8 +78,8 @@ def _trend(town: str, period: str, flt, language: str) -> None:
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="panel-trend")
 
 
-def _rooms(town: str, period: str, language: str) -> None:
-    rooms = data.rooms(period, town)
+def _rooms(town: str, period: str, flt, language: str) -> None:
+    rooms = data.rooms(period, town, flt)  # the list obeys the room-type filter, as the count does
     st.markdown(f"**{t('PANEL_ROOMS', n=len(rooms))}**")
     if rooms.empty:
         st.caption(t("PANEL_NO_ROOMS"))

@@ -1,0 +1,136 @@
+-- _macros: the counting rules. Each is written here and nowhere else; queries/runner.py defines
+-- them (as temporary macros, so a read-only connection can) before every query it runs.
+-- Grain: none (definitions). params: none; each macro takes its own arguments.
+
+-- in_scope: the viewer's regions as code prefixes: ['3207'] a city, ['320706', '320707'] two
+-- counties, [''] everything.
+create or replace temp macro in_scope(code, scope) as
+    list_bool_or(list_transform(scope, lambda p: starts_with(code, p)));
+
+-- room_active: a room counts in a period if it opened by the period's end (or has no opening
+-- date: a register without one) and did not close before its start.
+create or replace temp macro room_active(opened, closed, p_start, p_end) as
+    (opened is null or opened <= p_end) and (closed is null or closed >= p_start);
+
+-- elapsed_share: 时间过半: the share of the year of p_end that has passed by the earlier of p_end
+-- and as_of, counted in days from 1 January, both inclusive (0 before the year, 1 at its end).
+create or replace temp macro days_in_year(d) as
+    datediff('day', date_trunc('year', d::date)::date, (date_trunc('year', d::date) + interval 1 year)::date);
+create or replace temp macro elapsed_share(p_end, as_of) as
+    least(greatest(0, datediff('day', date_trunc('year', p_end::date)::date, least(p_end::date, as_of::date)) + 1),
+          days_in_year(p_end)) / days_in_year(p_end);
+
+-- risk_rank: 无 0, 低 1, 中 2, 高 3; is_risk: whether a rank is one of the levels counted as risk.
+create or replace temp macro risk_rank(level) as
+    case level when '高' then 3 when '中' then 2 when '低' then 1 else 0 end;
+create or replace temp macro is_risk(rank, risk_levels) as
+    list_contains(risk_levels, ['无', '低', '中', '高'][rank + 1]);
+
+-- screening_counted: the screening that counts in a period, at one granularity, the month:
+-- a township-month with household rows counts them (one row per household and month, with its
+-- highest rank among risks of the chosen types); a 排查汇总 report counts (one row, household_id
+-- null, dated by its last month) when it lies inside the period and none of its months has
+-- household rows of that township. `months` is 1 for household rows and the months a report spans.
+create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk_types) as table
+    with visits as (
+        select
+            township_code,
+            date_trunc('month', screened_date)::date as month_start,
+            household_id,
+            max(case when len(risk_types) > 0 and not list_contains(risk_types, risk_type) then 0
+                     else risk_rank(risk_level) end) as top_risk
+        from screenings
+        where screened_date between p_start and p_end
+        group by all
+    )
+    select township_code, month_start, household_id, top_risk, 1 as months,
+           1 as households, null::bigint as risk_households
+    from visits
+    union all
+    select
+        m.township_code,
+        date_trunc('month', m.period_end)::date,
+        null,
+        null,
+        datediff('month', m.period_start, m.period_end) + 1,
+        m.households_screened,
+        -- a report carries no risk type: with a type filter it adds screened households only
+        case when len(risk_types) > 0 then 0 else
+            (case when list_contains(risk_levels, '低') then coalesce(m.risk_low, 0) else 0 end)
+            + (case when list_contains(risk_levels, '中') then coalesce(m.risk_medium, 0) else 0 end)
+            + (case when list_contains(risk_levels, '高') then coalesce(m.risk_high, 0) else 0 end)
+        end
+    from screening_summaries as m
+    where m.period_start >= p_start
+        and m.period_end <= p_end
+        and not exists (
+            select 1 from visits as v
+            where v.township_code = m.township_code
+                and v.month_start between date_trunc('month', m.period_start) and m.period_end
+        );
+
+-- township_screening: per township, households screened in the period (a household visited in
+-- several months once, at its highest level) and risk households, by screening_counted's rule.
+create or replace temp macro township_screening(p_start, p_end, risk_levels, risk_types) as table
+    with counted as (
+        select * from screening_counted(p_start, p_end, risk_levels, risk_types)
+    ),
+    households as (
+        select township_code, household_id, max(top_risk) as top_risk
+        from counted
+        where household_id is not null
+        group by all
+    )
+    select township_code, sum(households_screened) as households_screened, sum(risk_households) as risk_households
+    from (
+        select township_code, count(*) as households_screened,
+               count(*) filter (where is_risk(top_risk, risk_levels)) as risk_households
+        from households
+        group by township_code
+        union all
+        select township_code, households, risk_households from counted where household_id is null
+    )
+    group by township_code;
+
+-- cases_counted: the cases that count in a period, at one granularity, the month: a case row
+-- counts when received (received = 1) and when closed (closed = 1, mediated when 调解成功), in the
+-- month it happens; a 纠纷统计表 report counts (dated by its last month) when it lies inside the
+-- period and the township has no case row received or closed in any of its months. A report
+-- accounts for every dispute it lists: 排查数 received, 化解数 + 未化解数 (排查数 − 化解数 when 未化解数
+-- is blank) closed, 化解数 mediated. A report has no source: a source filter leaves it out.
+-- `months` is 1 for case rows and the months a report spans.
+create or replace temp macro cases_counted(p_start, p_end, case_sources) as table
+    with row_months as (
+        select distinct township_code, date_trunc('month', received_date)::date as month_start
+        from cases where received_date between p_start and p_end
+        union
+        select distinct township_code, date_trunc('month', closed_date)::date
+        from cases where closed_date between p_start and p_end
+    )
+    select township_code, date_trunc('month', received_date)::date as month_start, case_type, source,
+           1 as received, 0 as closed, 0 as mediated, false as from_return, 1 as months
+    from cases
+    where received_date between p_start and p_end
+        and (len(case_sources) = 0 or list_contains(case_sources, source))
+    union all
+    select township_code, date_trunc('month', closed_date)::date, case_type, source,
+           0, 1, case when outcome = '调解成功' then 1 else 0 end, false, 1
+    from cases
+    where closed_date between p_start and p_end
+        and (len(case_sources) = 0 or list_contains(case_sources, source))
+    union all
+    select s.township_code, date_trunc('month', s.period_end)::date, s.case_type, null,
+           s.received,
+           coalesce(s.resolved, 0) + coalesce(s.unresolved, s.received - coalesce(s.resolved, 0)),
+           coalesce(s.resolved, 0),
+           true,
+           datediff('month', s.period_start, s.period_end) + 1
+    from case_summaries as s
+    where s.period_start >= p_start
+        and s.period_end <= p_end
+        and len(case_sources) = 0
+        and not exists (
+            select 1 from row_months as r
+            where r.township_code = s.township_code
+                and r.month_start between date_trunc('month', s.period_start) and s.period_end
+        );
