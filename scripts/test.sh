@@ -24,5 +24,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
 # Browser tests must run, not skip, wherever this script runs (CI included).
-export ATLAS_REQUIRE_BROWSER=1 ATLAS_REQUIRE_SHARED=1
+export ATLAS_REQUIRE_BROWSER=1
 exec .venv/bin/python -m pytest "$@"

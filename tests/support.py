@@ -8,13 +8,14 @@ import openpyxl
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BEIJING = ROOT.parent / "shared" / "fixtures" / "beijing-subdistricts"
+# 343 real township polygons of 北京市 (MIT, see its README and LICENSE), carried in the repository
+# so both README commands work in a plain clone
+BEIJING = ROOT / "tests" / "fixtures" / "beijing-subdistricts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-# scripts/test.sh (and so CI) sets these: there a missing browser or ../shared fails the run
+# scripts/test.sh (and so CI) sets this: there a missing browser fails the run
 REQUIRE_BROWSER = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
-REQUIRE_SHARED = os.environ.get("ATLAS_REQUIRE_SHARED") == "1"
 
 
 def fingerprint(db: Path) -> list:
@@ -39,14 +40,9 @@ def workbook(sheets: dict[str, list[list]], merges: dict[str, list[str]] | None 
 
 
 def beijing_files() -> list[Path]:
-    """The 16 district files of ../shared/fixtures/beijing-subdistricts; skips without them,
-    fails instead where ../shared must be present (CI)."""
-    files = sorted(BEIJING.glob("*.geojson")) if BEIJING.is_dir() else []
-    if len(files) != 16:
-        message = f"needs the 16 files of {BEIJING} (../shared beside the repository)"
-        if REQUIRE_SHARED:
-            pytest.fail(message)
-        pytest.skip(message)
+    """The 16 district files of tests/fixtures/beijing-subdistricts (carried in the repository)."""
+    files = sorted(BEIJING.glob("*.geojson"))
+    assert len(files) == 16, f"needs the 16 files of {BEIJING}"
     return files
 
 

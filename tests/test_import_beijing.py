@@ -1,5 +1,5 @@
 """A real city nobody on this project drew: the 343 Beijing township boundaries of
-../shared/fixtures/beijing-subdistricts imported into a new database, then ledgers keyed by
+tests/fixtures/beijing-subdistricts imported into a new database, then ledgers keyed by
 their names as people spell them. Also: imported lines replace approximate ones, and a ledger
 that arrives before its boundaries is kept and mapped once they come."""
 import json
@@ -178,3 +178,15 @@ def test_the_app_opens_on_boundaries_alone_before_any_ledger(beijing, tmp_path, 
     assert not at.exception, at.exception
     assert at.session_state["region"] == "110100000000"
     assert any(i.value == "该时期暂无数据" for i in at.sidebar.info)
+
+
+def test_the_fixture_is_carried_in_the_repository_with_its_licence():
+    """Both README commands must work in a plain clone, where the shared folder does not exist."""
+    from tests.support import BEIJING, ROOT
+
+    assert BEIJING.is_relative_to(ROOT) and len(beijing_files()) == 16
+    assert "MIT" in (BEIJING / "LICENSE").read_text(encoding="utf-8")
+    assert "bj-subdistricts" in (BEIJING / "SOURCE").read_text(encoding="utf-8")
+    shared = "/".join(("..", "shared"))  # not written whole, so this file does not find itself
+    for path in (ROOT / "tests").glob("*.py"):
+        assert shared not in path.read_text(encoding="utf-8"), path
