@@ -108,15 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--lock", action="store_true", help="one set of breaks for every period of the same kind")
 
     args = parser.parse_args(argv)
-    if args.command == "snapshot":
-        return _snapshot(args)
-    if args.command == "gaps":
-        return _gaps(args)
-    if args.command == "demo":
-        return _demo(args)
-    if args.command == "import":
-        return _import(args, parser)
-    return _indicators(args)
+    from db import schema
+
+    try:
+        if args.command == "snapshot":
+            return _snapshot(args)
+        if args.command == "gaps":
+            return _gaps(args)
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "import":
+            return _import(args, parser)
+        return _indicators(args)
+    except schema.NotAnAtlas as error:  # said at once: not a lock to wait for, not a traceback
+        print(f"not an atlas database: {error} is not a DuckDB database file; point --db at an atlas "
+              "database, or at a path that does not exist yet to create one", file=sys.stderr)
+        return 2
 
 
 def _pairs(items: list[str], what: str, parser) -> dict:
@@ -151,6 +158,16 @@ def _import(args, parser) -> int:
     for path in args.paths:
         if not Path(path).is_file():
             parser.error(f"no such file: {path}")
+    if args.report:  # checked before anything is written: exit 1 must mean "rejected, nothing written"
+        report_path = Path(args.report)
+        existed = report_path.exists()
+        try:
+            with open(report_path, "ab"):
+                pass
+        except OSError as error:
+            parser.error(f"--report: cannot write {report_path}: {error.strerror or error}")
+        if not existed:
+            report_path.unlink(missing_ok=True)
     if args.within is not None and not (args.within.isdigit() and len(args.within) in (4, 6, 12)):
         parser.error(f"--within expects a city or county code (4, 6 or 12 digits), got {args.within!r}")
     target = paths.db_path(args.db)

@@ -10,3 +10,59 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
     if explicit:
         return Path(explicit)
     return Path(os.environ.get("ATLAS_DB") or DEFAULT_DB)
+
+
+class creating:
+    """Held while an import creates a new database at `target`: a second import into the same new
+    path waits here, then finds the database made and imports into it (never two files racing to
+    be renamed onto one path, one import's rows lost). An OS file lock, released if the process
+    dies; the lock file is removed on release."""
+
+    def __init__(self, target: Path):
+        self.lock = target.with_name(f".{target.name}.creating")
+        self._handle = None
+
+    def __enter__(self) -> "creating":
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.lock, "a+b")
+        if os.name == "nt":  # pragma: no cover - the intranet's Windows servers
+            import msvcrt
+            self._handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(self._handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        else:
+            import fcntl
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock.unlink(missing_ok=True)  # whoever waits re-checks the target before creating
+        self._handle.close()  # closing releases the lock
+
+
+def sweep(folder: Path, pattern: str, older_than: float) -> int:
+    """Delete what a killed import left behind (`pattern` in `folder`, untouched for `older_than`
+    seconds: the newest time of the thing and anything in it). Returns how many went."""
+    import shutil
+    import time
+
+    gone = 0
+    now = time.time()
+    for leftover in folder.glob(pattern):
+        try:
+            stamps = [leftover.stat().st_mtime] + ([p.stat().st_mtime for p in leftover.rglob("*")]
+                                                    if leftover.is_dir() else [])
+            if now - max(stamps) < older_than:
+                continue
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            gone += 1
+        except OSError:  # another process's, just removed, or not ours to remove
+            continue
+    return gone

@@ -17,17 +17,24 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
 
 
+class NotAnAtlas(Exception):
+    """The file at the database path is not a DuckDB database (a spreadsheet, a text file …)."""
+
+
 def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     """Connect, waiting up to `wait` seconds while another process holds the file.
 
     DuckDB lets one process write a file and no one else open it meanwhile; every reader and
-    writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here.
+    writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here. A file
+    that is not a DuckDB database is said at once (NotAnAtlas), not waited for as a lock.
     """
     deadline = time.monotonic() + wait
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if "not a valid DuckDB database file" in str(error):
+                raise NotAnAtlas(str(path)) from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
             time.sleep(0.2)

@@ -191,11 +191,19 @@ _BRACKET_CHARS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
 _PREFIXES = ("所属", "所在", "所辖", "隶属")
 
 
+# Control characters (NUL, escape, C1 …) carry nothing a ledger means and break what reads the
+# text later: stripped from every cell, wherever it is in the file. Tab and line breaks are
+# whitespace, collapsed with the rest.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_CONTROL = re.compile(CONTROL)
+
+
 def clean_text(value: object) -> str:
-    """One cell as text: full-width to half-width (NFKC), trimmed, inner whitespace collapsed."""
+    """One cell as text: control characters gone, full-width to half-width (NFKC), trimmed,
+    inner whitespace collapsed."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = unicodedata.normalize("NFKC", _CONTROL.sub("", str(value))).strip()
     return re.sub(r"\s+", " ", text)
 
 

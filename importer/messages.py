@@ -90,6 +90,7 @@ PROBLEMS.update({
     "period_from_title": ("统计期取自{detail}", "如不对，请改正标题或填报月份（此为提醒）"),
     "period_option_ignored": ("文件已写明统计期（{detail}），未采用另行指定的统计期", "如文件写错，请改正后再导入（此为提醒）"),
     "resolved_over_received": ("“{detail}”的化解数与未化解数之和超过排查数", "化解数 + 未化解数应不超过排查数"),
+    "excel_error": ("单元格是 Excel 错误值 {detail}（公式出错），不能当作空白", "请在 Excel 中改正公式或填入数值后再导入"),
     "undo_no_such_import": ("没有第 {detail} 次导入", "请在导入记录中查看编号"),
     "undo_already": ("第 {detail} 次导入已撤销", "无需再次撤销"),
     "undo_superseded": ("第 {detail} 次导入的数据已被第 {detail2} 次导入全部替换，不能单独撤销",

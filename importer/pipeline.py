@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from db import schema
+from db import paths, schema
 from geo import names
 from importer import boundaries as boundary_import
 from importer import fields, history, messages, read, values
@@ -32,6 +32,7 @@ from importer.kinds import KINDS, Chunk, LedgerKind
 from importer.result import MAX_LISTED, Issue, Problems, Result, Unmatched  # noqa: F401 (re-exported)
 
 LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of the file
+LEFTOVER_SECONDS = 3600      # a killed import's staging folder or half-made database, swept after this
 STAGING_MEMORY = "128MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
 COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
 CHINA = (73.0, 136.0, 3.0, 54.0)
@@ -138,18 +139,27 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     problems = Problems(result)
     today = today or date.today()
 
+    # what killed imports left (raw household ids in staging files; half-made databases) goes
+    paths.sweep(Path(tempfile.gettempdir()), "atlas-import-*", LEFTOVER_SECONDS)
+    if db.parent.is_dir():
+        paths.sweep(db.parent, f".{db.name}.new-*", LEFTOVER_SECONDS)
     fresh = None
+    creating = None
     if not db.exists():
-        # a new atlas: the register goes into a file beside the target, which replaces the
-        # target only if this import commits (a rejected file must leave nothing behind)
-        db.parent.mkdir(parents=True, exist_ok=True)
-        fresh = db.with_name(f".{db.name}.new-{os.getpid()}")
-        fresh.unlink(missing_ok=True)
-        progress(0.02, "new_database")
-        schema.new_database(fresh)
-    target = fresh or db
-    staging_dir = Path(tempfile.mkdtemp(prefix="atlas-import-"))
+        creating = paths.creating(db).__enter__()  # a second import into this new path waits here
+        if db.exists():  # the import it waited for made the database: import into that one
+            creating.__exit__()
+            creating = None
+    staging_dir = Path(tempfile.mkdtemp(prefix="atlas-import-"))  # 0700
     try:
+        if creating is not None:
+            # a new atlas: the register goes into a file beside the target, which replaces the
+            # target only if this import commits (a rejected file must leave nothing behind)
+            fresh = db.with_name(f".{db.name}.new-{os.getpid()}")
+            fresh.unlink(missing_ok=True)
+            progress(0.02, "new_database")
+            schema.new_database(fresh)
+        target = fresh or db
         result.file_hash = file_hash(path)
         context = Context.load(target)
         options = _options(kind, mapping, sheet, boundary_fields, matches, township)
@@ -224,6 +234,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         if fresh is not None:
             fresh.unlink(missing_ok=True)
             Path(str(fresh) + ".wal").unlink(missing_ok=True)
+        if creating is not None:
+            creating.__exit__()
 
 
 def _say_replacements(context: Context, result: Result, problems: Problems, allowed: bool) -> None:
@@ -294,7 +306,10 @@ class LedgerPlan:
     township_code: str | None = None     # every row's township (--township), when the file names none
 
     def attach(self, con) -> None:
-        con.execute(f"attach '{self.staging.as_posix()}' as stg (read_only)")
+        # ATTACH takes no bound parameter: the path is a quoted literal, its quotes doubled (a temp
+        # folder may have one in its name)
+        path = self.staging.as_posix().replace("'", "''")
+        con.execute(f"attach '{path}' as stg (read_only)")
 
     def detach(self, con) -> None:
         con.execute("detach stg")
@@ -515,6 +530,11 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         if not len(raw):
             continue
         result.rows += len(raw)
+        if table.error_cells:  # #DIV/0!, #REF!, #N/A: an error in the cell, never a blank
+            for row in rows:
+                for index, shown in table.error_cells.get(int(row), ()):
+                    if index in columns:
+                        problems.add("excel_error", row, table.headers[index], shown, detail=shown)
         # each column as (codes, distinct values): checks and fixes touch the distinct values,
         # and the rows are reached through the codes only where a problem is
         parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -54,6 +54,9 @@ class Table:
     delimiter: str | None = None
     sheets: list[str] = field(default_factory=list)
     above: list[list[str]] = field(default_factory=list)  # rows above the header: title, 填报 lines
+    # Excel error values (#DIV/0!, #REF!, #N/A …) by Excel row: [(column index, the error)];
+    # the reader library gives them as blank cells, so they are found in the sheet's XML
+    error_cells: dict = field(default_factory=dict)
     _source: object = None          # rows (Excel) or a reader factory (CSV)
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
@@ -208,8 +211,54 @@ def _excel(path: Path, name: str, wanted: str | None, header_row: int | None = N
 
     return Table(name, sheet_name, headers, keys, (top + 1, bottom + 1),
                  [column_letter(col0 + i) for i in range(len(headers))],
+                 error_cells=_error_cells(path, sheet_name, col0),
                  sheets=list(book.sheet_names), above=[[_as_written(c) for c in r] for r in head[:top]],
                  _source=source)
+
+
+_ERROR_CELL = re.compile(rb'<c ([^>]*?\bt="e"[^>]*)>(.*?)</c>', re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _error_cells(path: Path, sheet_name: str, col0: int) -> dict[int, list[tuple[int, str]]]:
+    """The error values of an .xlsx sheet: {Excel row: [(column index from col0, '#DIV/0!')]}.
+    Other formats (.xls, .ods) give none: their reader shows errors as blank cells."""
+    import xml.etree.ElementTree as ElementTree
+
+    found: dict[int, list[tuple[int, str]]] = {}
+    if not zipfile.is_zipfile(path):
+        return found
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            rel_id = next((s.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+                           for s in book.iter() if s.tag.endswith("}sheet") and s.get("name") == sheet_name), None)
+            target = next((r.get("Target") for r in rels if r.get("Id") == rel_id), None)
+            if not target:
+                return found
+            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            xml = archive.read(member)
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return found
+    if b't="e"' not in xml:
+        return found
+    for match in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(match.group(1))
+        value = _CELL_VALUE.search(match.group(2))
+        if ref:
+            letters, row = ref.group(1).decode(), int(ref.group(2))
+            text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+            found.setdefault(row, []).append((column_index(letters) - col0, text))
+    return found
 
 
 def _frame(rows: list[list], width: int) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from importer.fields import OUTCOMES, RISK_LEVELS, YES_NO, clean_text, header_forms
+from importer.fields import CONTROL, OUTCOMES, RISK_LEVELS, YES_NO, clean_text, header_forms
 
 EXCEL_EPOCH = date(1899, 12, 30)
 OLDEST = date(1990, 1, 1)
@@ -329,7 +329,7 @@ def _all_str(raw: pd.Series) -> bool:
 
 def _text_column(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     # Free text with many distinct values (household ids): vectorised, not one Python call per cell.
-    cleaned = raw.astype("string[pyarrow]")
+    cleaned = raw.astype("string[pyarrow]").str.replace(CONTROL, "", regex=True)  # as clean_text does
     wide = ~cleaned.str.isascii().fillna(True).to_numpy()
     if wide.any():  # NFKC is slow per cell; ASCII needs none
         cleaned = cleaned.copy()

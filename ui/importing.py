@@ -15,9 +15,9 @@ from ui.text import t
 
 # Uploaded files hold raw household ids: each lives in a private folder (mode 0700) only while
 # its import is open, and goes when the import ends: after the commit, whatever its outcome, or
-# when the file is taken off the uploader. Folders a crashed session left behind go after a day.
+# when the file is taken off the uploader. Folders a crashed session left behind go after an hour.
 UPLOADS = Path(tempfile.gettempdir()) / "atlas-uploads"
-STALE_SECONDS = 24 * 3600
+STALE_SECONDS = 3600
 
 
 def saved(upload) -> Path:
