@@ -52,6 +52,7 @@ PROBLEM_CODES = {
     # per feature
     "bad_code": "The division code is not a 9- or 12-digit number.",
     "duplicate_code": "The division code was already used by an earlier feature (detail: which).",
+    "broken_geometry": "the feature's geometry cannot be built (a ring whose ends do not meet, too few points)",
     "empty_geometry": "The feature has no geometry, or none is left after repair.",
     "not_polygon": "The geometry is a point or line, not a polygon.",
     "outside_china": "The feature lies outside China (lon 73..136, lat 3..54) after reprojection.",
@@ -482,9 +483,13 @@ def _inside(bounds, box) -> bool:
 def _geometries(raw, crs, kind, problems, warnings) -> tuple[list, str | None, bool]:
     """Polygons in WGS84 per feature (None where unusable), the source CRS, and whether it was transformed."""
     geoms = list(shapely.force_2d(raw.geometry.to_numpy()))  # heights from CAD exports mean nothing here
+    broken = set(raw.attrs.get("broken", ()))
     for i, geom in enumerate(geoms):
         row = i + 1
-        if geom is None or geom.is_empty:
+        if i in broken:
+            problems.append(BoundaryProblem(row, "geometry", None, "broken_geometry"))
+            geoms[i] = None
+        elif geom is None or geom.is_empty:
             problems.append(BoundaryProblem(row, "geometry", None, "empty_geometry"))
             geoms[i] = None
         elif not isinstance(geom, (shapely.Polygon, shapely.MultiPolygon)):
@@ -820,10 +825,30 @@ def _codec_of_cpg(cpg: str | None) -> tuple[str, str] | None:
         return None
 
 
+def _read_frame(path, **kwargs) -> gpd.GeoDataFrame:
+    """pyogrio.read_dataframe, except that a geometry GEOS cannot build (a ring whose ends do not
+    meet, a ring of two points) becomes None for its feature, listed in frame.attrs["broken"],
+    instead of failing the whole file."""
+    import warnings as python_warnings
+
+    with python_warnings.catch_warnings():  # GDAL's own note on unclosed rings: said per feature below
+        python_warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return pyogrio.read_dataframe(path, **kwargs)
+        except shapely.errors.GEOSException:
+            pass
+        frame = pyogrio.read_dataframe(path, read_geometry=False, **kwargs)
+        meta, _fids, wkb, _fields = pyogrio.raw.read(path, columns=[], **kwargs)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=meta.get("crs"))
+    out.attrs["broken"] = [i for i, (raw, geom) in enumerate(zip(wkb, geoms)) if raw is not None and geom is None]
+    return out
+
+
 def _read(dataset: _Dataset, warnings) -> tuple[gpd.GeoDataFrame, str | None]:
     if dataset.kind != "shp":
         try:
-            frame = pyogrio.read_dataframe(dataset.path, layer=dataset.layer)
+            frame = _read_frame(dataset.path, layer=dataset.layer)
         except (*_READ_ERRORS, ValueError) as error:
             raise _Stop("unreadable", _short(str(error)) or "", dataset.label) from None
         return frame, dataset.encoding
@@ -841,7 +866,7 @@ def _read(dataset: _Dataset, warnings) -> tuple[gpd.GeoDataFrame, str | None]:
         if header is not None:
             _write_dbf_header(dbf, _mend_field_names(header, codec))
         try:
-            frame = pyogrio.read_dataframe(dataset.path, encoding=codec)
+            frame = _read_frame(dataset.path, encoding=codec)
         except UnicodeDecodeError:
             continue
         except _READ_ERRORS as error:

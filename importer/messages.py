@@ -90,6 +90,8 @@ PROBLEMS.update({
     "period_from_title": ("统计期取自{detail}", "如不对，请改正标题或填报月份（此为提醒）"),
     "period_option_ignored": ("文件已写明统计期（{detail}），未采用另行指定的统计期", "如文件写错，请改正后再导入（此为提醒）"),
     "resolved_over_received": ("“{detail}”的化解数与未化解数之和超过排查数", "化解数 + 未化解数应不超过排查数"),
+    "broken_geometry": ("该要素的几何图形损坏，无法读取（如面的首尾点不闭合、点数不足）", "请在 GIS 软件中修复或重画该要素后导出"),
+    "internal_error": ("读取这个文件时出了意外的错误（{detail}），文件未导入，数据库没有改变", "请把文件和这条信息发给系统管理员"),
     "excel_error": ("单元格是 Excel 错误值 {detail}（公式出错），不能当作空白", "请在 Excel 中改正公式或填入数值后再导入"),
     "undo_no_such_import": ("没有第 {detail} 次导入", "请在导入记录中查看编号"),
     "undo_already": ("第 {detail} 次导入已撤销", "无需再次撤销"),

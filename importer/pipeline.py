@@ -8,6 +8,7 @@ so an app reading it at the same time waits a moment instead of failing.
 import getpass
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ STAGING_MEMORY = "128MB"     # DuckDB's budget for the staging file's checks (it
 COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
+LOG = logging.getLogger("atlas.import")
 
 
 # ---- the database side ------------------------------------------------------------------------
@@ -225,6 +227,15 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             fresh = None
         result.status = "imported"
         progress(1.0, "done")
+        return result
+    except (TimeoutError, schema.NotAnAtlas):  # the database is busy, or not one: the caller says so
+        raise
+    except Exception as error:
+        # a bug met by some file: refused like any bad file, the database untouched (the write, if
+        # it began, was rolled back), the trace in the log for the administrator, not on the page
+        LOG.exception("import of %s failed", name)
+        problems.add("internal_error", detail=type(error).__name__)
+        result.status, result.accepted = "rejected", 0
         return result
     finally:
         result.errors.sort(key=lambda i: (i.row is not None, i.row or 0))

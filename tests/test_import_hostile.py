@@ -166,3 +166,71 @@ def test_control_characters_are_stripped_from_every_text_field_wherever_they_are
         control = con.execute(r"""select count(*) from rooms
                                   where regexp_matches(name || room_type, '[\x00-\x1f\x7f]')""").fetchall()
     assert control == [(0,)]
+
+
+# ---- 3: damaged geometries of every kind ---------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SQUARE = [[119.40, 34.70], [119.45, 34.70], [119.45, 34.75], [119.40, 34.75], [119.40, 34.70]]
+DAMAGE = {
+    "unclosed ring": lambda: {"type": "Polygon", "coordinates": [SQUARE[:-1]]},
+    "two-point ring": lambda: {"type": "Polygon", "coordinates": [SQUARE[:2]]},
+    "one-point ring": lambda: {"type": "Polygon", "coordinates": [SQUARE[:1]]},
+    "empty ring": lambda: {"type": "Polygon", "coordinates": [[]]},
+    "no rings": lambda: {"type": "Polygon", "coordinates": []},
+    "bow tie": lambda: {"type": "Polygon", "coordinates": [[[119.40, 34.70], [119.45, 34.75], [119.45, 34.70],
+                                                            [119.40, 34.75], [119.40, 34.70]]]},
+    "hole outside its shell": lambda: {"type": "Polygon", "coordinates": [SQUARE, [[120, 35], [120.1, 35],
+                                                                                   [120.1, 35.1], [120, 35]]]},
+    "unclosed hole": lambda: {"type": "Polygon", "coordinates": [SQUARE, [[119.41, 34.71], [119.42, 34.71],
+                                                                          [119.42, 34.72]]]},
+    "multipolygon with a broken part": lambda: {"type": "MultiPolygon", "coordinates": [[SQUARE], [SQUARE[:2]]]},
+    "a point": lambda: {"type": "Point", "coordinates": [119.42, 34.72]},
+    "a line": lambda: {"type": "LineString", "coordinates": SQUARE[:3]},
+    "null geometry": lambda: None,
+    "coordinates out of range": lambda: {"type": "Polygon", "coordinates": [[[1e9, 1e9], [2e9, 1e9], [2e9, 2e9],
+                                                                             [1e9, 1e9]]]},
+    "a repeated point only": lambda: {"type": "Polygon", "coordinates": [[SQUARE[0]] * 4]},
+}
+NAMES = ["墟沟街道", "连云街道", "板桥街道", "连岛街道", "云山街道"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(sorted(DAMAGE)), min_size=1, max_size=4))
+def test_damaged_geometries_are_row_errors_never_a_traceback(atlas, tmp_path, damages):
+    features = [{"type": "Feature", "properties": {"name": NAMES[0]},
+                 "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}]
+    for n, damage in enumerate(damages, start=1):
+        features.append({"type": "Feature", "properties": {"name": NAMES[n]}, "geometry": DAMAGE[damage]()})
+    path = tmp_path / "damaged.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    before = fingerprint(atlas)
+
+    result = run(path, atlas, dry_run=True)
+
+    codes = {e.code for e in result.errors}
+    assert "internal_error" not in codes  # every kind of damage is known, none met by accident
+    assert all(e.row is not None for e in result.errors if e.code not in ("no_crs", "bad_crs")), result.errors
+    assert result.status in ("dry_run", "rejected")
+    assert fingerprint(atlas) == before
+
+
+def test_every_kind_of_damage_in_one_file_gives_json_naming_each_feature(atlas, tmp_path):
+    features = [{"type": "Feature", "properties": {"name": f"乡镇{n}"}, "geometry": make()}
+                for n, make in enumerate(DAMAGE.values(), start=1)]
+    path = tmp_path / "every-damage.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    out = subprocess.run([sys.executable, "cli.py", "import", str(path), "--db", str(atlas), "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-600:]
+    got = json.loads(out.stdout)
+    assert got["status"] == "rejected"
+    broken = sorted({e["row"] for e in got["errors"] if e["code"] in ("broken_geometry", "empty_geometry",
+                                                                        "not_polygon")})
+    unclosed = list(DAMAGE).index("unclosed ring") + 1
+    assert unclosed in broken and all(row is not None for row in broken)
