@@ -11,10 +11,22 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table (idempotent) and the version row if it is missing."""
+    """Create every table (idempotent), the version row and the database's identity if missing."""
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
+    database_id(con)
+
+
+def database_id(con: duckdb.DuckDBPyConnection) -> str:
+    """An id made once, when the database is made. A rebuilt database starts its version at 1
+    again; caches key on (id, version), so they never mistake it for the one it replaced."""
+    rows = con.execute("select value from meta where key = 'database_id'").fetchall()
+    if rows:
+        return rows[0][0]
+    made = secrets.token_hex(8)
+    con.execute("insert into meta values ('database_id', ?)", [made])
+    return made
 
 
 class NotAnAtlas(Exception):
@@ -114,7 +126,9 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
         old_outcomes = con.execute("""select count(*) from duckdb_constraints() where table_name = 'cases'
                                       and constraint_type = 'CHECK' and expression like '%outcome%'
                                       and expression not like '%调解不成%'""").fetchall()[0][0]
-    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (indexed or opened_required or old_outcomes):
+        no_id = "meta" in have and not con.execute(
+            "select count(*) from meta where key = 'database_id'").fetchall()[0][0]
+    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (indexed or opened_required or old_outcomes or no_id):
         return False
     with open_waiting(path, read_only=False, wait=wait) as con:
         con.execute("begin")

@@ -1,8 +1,10 @@
--- data_version: the version number bumped by every write, and when it was bumped.
--- Grain: one row. Caches key on version; snapshots cite it.
+-- data_version: the version number bumped by every write, when it was bumped, and the database's
+-- identity (made when the database is made: a rebuilt one restarts at version 1 with a new id).
+-- Grain: one row. Caches key on (database_id, version); snapshots cite the version.
 -- params: none
 select
-    version,
-    updated_at,
-    note
-from data_version
+    v.version,
+    v.updated_at,
+    v.note,
+    (select value from meta where key = 'database_id') as database_id
+from data_version as v

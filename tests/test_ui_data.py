@@ -62,3 +62,36 @@ def test_chinese_number_formats():
     assert fmt.change("coverage_rate", 0.5, None) is None
     assert fmt.day(date(2025, 12, 31)) == "2025年12月31日"
     assert [fmt.period_label(p) for p in ("2025", "2025Q4", "2025-03")] == ["2025年", "2025年第四季度", "2025年3月"]
+
+
+def test_a_rebuilt_database_is_never_served_from_the_old_one_s_cache(tmp_path, monkeypatch):
+    """Issue 13 item 2: the version restarts at 1 when the database is rebuilt at the same path,
+    so (path, version) alone served the old database's numbers after a rebuild and an import."""
+    from data import demo
+    from importer import pipeline
+
+    db = tmp_path / "atlas.duckdb"
+    monkeypatch.setenv("ATLAS_DB", str(db))
+    town = "320703001000"  # 墟沟街道
+
+    def import_screened(n: int) -> None:
+        ledger = tmp_path / f"s{n}.csv"
+        ledger.write_text(f"月份,乡镇,排查户数\n2025年12月,墟沟街道,{n}\n", encoding="utf-8")
+        assert pipeline.run(ledger, db, today=date(2026, 1, 5)).status == "imported"
+
+    def delete_rows() -> None:  # so the township counts its report, not the demo's household rows
+        with duckdb.connect(str(db)) as con:
+            con.execute("delete from screenings where township_code = ?", [town])
+
+    demo.build(db, seed=1, scale=0.02)
+    delete_rows()
+    import_screened(7)
+    first = (data.data_key(), int(data.indicator_table("township", "2025-12", town).iloc[0]["households_screened"]))
+    demo.build(db, seed=1, scale=0.02)  # rebuilt: version 1 again
+    delete_rows()
+    import_screened(9)
+    second = (data.data_key(), int(data.indicator_table("township", "2025-12", town).iloc[0]["households_screened"]))
+
+    assert (first[1], second[1]) == (7, 9)  # each database's own numbers
+    assert first[0][1] == second[0][1]      # under the same version number
+    assert first[0][0] != second[0][0]      # told apart by the database's id

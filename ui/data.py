@@ -1,4 +1,6 @@
-"""The only place caches meet data. Every cache keys on (database path, data version)."""
+"""The only place caches meet data. Every cache keys on (database path, data key): the data key is
+the database's identity and its data version, so a rebuilt database (its version restarts at 1)
+is never mistaken for the one it replaced."""
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +30,13 @@ def _connect(db: str) -> duckdb.DuckDBPyConnection:
 
 
 def version() -> int:
-    """The current data version, so no cache goes stale.
+    """The current data version (shown in the sidebar, cited by snapshots)."""
+    return data_key()[1]
+
+
+def data_key() -> tuple[str, int]:
+    """(database id, data version): what every cache keys on, so no cache goes stale, not even
+    across a rebuild of the database at the same path.
 
     Read from the database only when its files change (a write touches the file or its WAL),
     not once per query: a page makes a dozen cached calls per rerun.
@@ -49,9 +57,10 @@ def _file_stamp(db: str) -> tuple:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _version(db: str, stamp: tuple) -> int:
+def _version(db: str, stamp: tuple) -> tuple[str, int]:
     with _connect(db) as con:
-        return int(runner.run(con, "data_version")["version"].iloc[0])
+        row = runner.run(con, "data_version").iloc[0]
+        return str(row["database_id"]), int(row["version"])
 
 
 def version_row() -> dict:
@@ -61,7 +70,7 @@ def version_row() -> dict:
 
 def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql, cached per (database, data version, params)."""
-    return _query(db_path(), version(), name, params)
+    return _query(db_path(), data_key(), name, params)
 
 
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
@@ -73,7 +82,7 @@ def _query(db: str, data_version: int, name: str, params: dict) -> pd.DataFrame:
 
 def indicator_table(level: str, period: str, region_code: str | None,
                     filters: indicators.Filters | None = None) -> pd.DataFrame:
-    return _indicators(db_path(), version(), level, period, tuple(viewer_scope()), region_code,
+    return _indicators(db_path(), data_key(), level, period, tuple(viewer_scope()), region_code,
                        filters or indicators.Filters())
 
 
@@ -108,7 +117,7 @@ def filter_options() -> dict[str, list[str]]:
 
 def county_geojson(region_code: str) -> str:
     """County shapes of a city, made from its townships' lines (so the two maps agree)."""
-    return _county_geojson(db_path(), version(), region_code, tuple(viewer_scope()))
+    return _county_geojson(db_path(), data_key(), region_code, tuple(viewer_scope()))
 
 
 @st.cache_data(ttl="1h", max_entries=32, show_spinner=False)
@@ -140,7 +149,7 @@ def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -
 def township_geojson(view: str, region_code: str) -> str:
     """Township shapes of a region as GeoJSON text, simplified for the view: built once per
     (database, data version, view, region), never on a mere rerun."""
-    return _township_geojson(db_path(), version(), view, region_code, tuple(viewer_scope()))
+    return _township_geojson(db_path(), data_key(), view, region_code, tuple(viewer_scope()))
 
 
 @st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
@@ -200,7 +209,7 @@ def scoped(target: str, period: str, *args, **kwargs) -> pd.DataFrame:
     """``module:function(con, period, scope, *args, **kwargs)`` from geo/ or queries/, run on a
     short read-only connection and cached per (database, data version, arguments, scope): the
     statistics and lists the pages show are computed once, never on a mere rerun."""
-    return _scoped(db_path(), version(), target, period, args, tuple(sorted(kwargs.items())),
+    return _scoped(db_path(), data_key(), target, period, args, tuple(sorted(kwargs.items())),
                    tuple(viewer_scope()))
 
 

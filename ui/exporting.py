@@ -58,7 +58,7 @@ def view_settings() -> tuple:
 def export_bytes(view_name: str, kind: str, region: str, period: str, language: str) -> bytes:
     """The file of one export, built once per (database, data version, view, region, period,
     language, filters, classes)."""
-    return _export_bytes(data.db_path(), data.version(), view_name, kind, region, period, language,
+    return _export_bytes(data.db_path(), data.data_key(), view_name, kind, region, period, language,
                          tuple(data.viewer_scope()), *view_settings())
 
 
@@ -85,7 +85,7 @@ def export_buttons(view_name: str) -> None:
         built = st.session_state.setdefault(BUILT_KEY, set())
         for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
             label = t(f"EXPORT_FMT_{kind}")
-            key = (data.db_path(), data.version(), view_name, kind, region, period, language, *view_settings())
+            key = (data.db_path(), data.data_key(), view_name, kind, region, period, language, *view_settings())
             with column:
                 if key not in built and st.button(t("EXPORT_BUILD", format=label), key=f"export-{view_name}-{kind}",
                                                   width="stretch"):

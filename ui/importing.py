@@ -72,7 +72,7 @@ def template(kind: str) -> bytes:
 def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
           sheet: str | None = None, header_row: int | None = None, township: str | None = None) -> pipeline.Result:
     """A dry run, kept until its inputs or the data change (reruns do not repeat it)."""
-    key = json.dumps([str(path), kind, mapping, matches, sheet, header_row, township, data.version()],
+    key = json.dumps([str(path), kind, mapping, matches, sheet, header_row, township, data.data_key()],
                      ensure_ascii=False, sort_keys=True)
     store = st.session_state.setdefault("import_checks", {})
     if key not in store:
