@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import folium
 import folium.plugins
+from folium.utilities import JsCode
 import numpy as np
 from branca.element import Element, MacroElement, Template
 
@@ -176,7 +177,21 @@ def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str], clu
         name="points",
         marker=folium.CircleMarker(radius=5, weight=1, color="#333333", fill=True, fill_opacity=0.95),
         style_function=lambda f: {"fillColor": colour_by.get(f["properties"]["kind"], "#555555")},
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
+        # Each marker gets its own tooltip. One bound to the whole layer (folium's GeoJsonTooltip)
+        # breaks inside a marker cluster: the cluster adds the markers, never the layer, so the
+        # layer has no map and every hover threw 'mouseEventToContainerPoint' of undefined. The
+        # text goes in as text, never as HTML: a room or township name cannot run a script (the
+        # caller's line breaks, "<br>", become line breaks and nothing else).
+        on_each_feature=JsCode("""function(feature, layer) {
+            layer.bindTooltip(function() {
+                var box = document.createElement("div");
+                String(feature.properties.tooltip).split("<br>").forEach(function(line, i) {
+                    if (i) { box.appendChild(document.createElement("br")); }
+                    box.appendChild(document.createTextNode(line));
+                });
+                return box;
+            }, {sticky: true, className: "atlas-room-tooltip"});
+        }"""),
     )
     if cluster:
         group = folium.plugins.MarkerCluster(name="rooms", control=False, options={

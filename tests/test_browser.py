@@ -331,3 +331,60 @@ def test_whole_run_stayed_on_localhost(app_url, context, net):
     assert net.problems() == []
     assert any(u.endswith("/app/static/vendor/leaflet/leaflet.js") for u in net.requests), (
         "Leaflet must come from the app's own static folder")
+
+
+# Evaluated inside the map iframe: bring one room marker out of its cluster (zoom to street
+# level on it) and mark its SVG path, so the test can hover it like a person would.
+ROOM_OUT_JS = """() => {
+  let m = (window.map instanceof L.Map) ? window.map : null;
+  if (!m) return false;
+  let marker = null;
+  m.eachLayer(layer => {
+    if (!marker && layer instanceof L.MarkerClusterGroup) { marker = layer.getLayers()[0] || null; }
+  });
+  if (!marker) return false;
+  window.__room = marker;
+  m.setView(marker.getLatLng(), 15, {animate: false});
+  return true;
+}"""
+MARK_ROOM_JS = """() => {
+  const p = window.__room && window.__room._path;
+  if (!p || !p.isConnected) return false;
+  p.setAttribute("data-test", "room");
+  return true;
+}"""
+
+
+def test_hovering_and_clicking_maps_and_rooms_raises_no_page_error(app_url, context, shots):
+    """Issue 13 item 10: every hover over a room marker threw in the browser and its tooltip
+    never showed. On every map page, hover and click township polygons (and on the coverage page
+    a room marker, whose tooltip is read): not one page error."""
+    errors: list[str] = []
+    for name, path in PAGES.items():
+        page = open_page(context, f"{app_url}/{path}")
+        page.on("pageerror", lambda error, name=name: errors.append(f"{name}: {error}"))
+        wait_for_app_idle(page)
+        frame = page.frame_locator(MAP_IFRAME)
+        shapes = frame.locator("path.leaflet-interactive")
+        count = shapes.count()
+        for index in sorted({0, count // 2, count - 1}):
+            shapes.nth(index).hover(force=True)
+            page.wait_for_timeout(150)
+        shapes.nth(min(1, count - 1)).click(force=True)
+        wait_for_app_idle(page)
+        if name == "coverage":
+            iframe = next(f for f in reversed(page.frames)
+                          if f is not page.main_frame and f.evaluate("() => !!(window.L && window.map)"))
+            assert iframe.evaluate(ROOM_OUT_JS), "no room marker on the coverage map"
+            deadline = time.monotonic() + 10
+            while not iframe.evaluate(MARK_ROOM_JS) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            room = frame.locator('[data-test="room"]')
+            room.hover(force=True)
+            tooltip = frame.locator(".atlas-room-tooltip").last  # the one just opened
+            expect(tooltip).to_be_visible(timeout=5000)
+            text = tooltip.inner_text().strip()
+            assert text and "<" not in text, f"the room's tooltip reads {text!r}"
+            screenshot(page, shots, "coverage-room-tooltip")
+        page.close()
+    assert errors == []
