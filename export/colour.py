@@ -11,12 +11,11 @@ import pandas as pd
 from export.text import t
 from geo import classify, hotspots, maps
 from queries import periods
-from ui import fmt
+from indicators import fmt, registry
 
 SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
 K = 5
-# Fixed thresholds, pace colours and marks: one copy each, in geo/ (the pages use the same).
-FIXED = classify.FIXED
+# Pace colours and marks: one copy each, in geo/ (the pages use the same).
 STATUS_COLOURS = maps.STATUS_COLOURS
 STATUS_MARKS = maps.STATUS_MARKS
 STATUSES = ("green", "amber", "red")
@@ -39,7 +38,7 @@ class Shading:
 
 def thresholds(code: str, period: str) -> tuple[float, ...] | None:
     """The fixed thresholds of ``code`` for ``period`` (None when the indicator has none)."""
-    return classify.thresholds(code, periods.parse(period).kind)
+    return registry.thresholds(code, periods.parse(period).kind)
 
 
 def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: int = K,
@@ -71,13 +70,13 @@ def scheme_note(classes: classify.Classes, locked: bool, lang: str = "zh") -> st
     return note + (" · " + t("CLASS_LOCKED_NOTE", lang) if locked else "")
 
 
-def shade(townships: pd.DataFrame, code: str, palette: str, lang: str = "zh", scheme: str = SCHEME, k: int = K,
+def shade(townships: pd.DataFrame, code: str, lang: str = "zh", scheme: str = SCHEME, k: int = K,
           period: str | None = None, history: list | None = None) -> Shading:
     """Colour every township of ``townships`` (an indicators.table frame) by ``code``, in the
     classes of :func:`classes_for` (``period`` is needed for fixed thresholds)."""
     values = townships[code].tolist()
     classes = classes_for(values, code, period, scheme, k, history)
-    colours = maps.palette_for(palette, classes.k)
+    colours = maps.palette_for(registry.get(code).palette, classes.k)
     colour_of = {}
     for region_code, cls in zip(townships["region_code"], classes.assign(values)):
         if cls is not None:

@@ -10,7 +10,7 @@ from branca.element import Element, MacroElement, Template
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, View
 from geo import maps, offline, shapes
-from ui import fmt
+from indicators import fmt
 
 # The only http(s) strings left in the file are XML namespace names, which no browser fetches.
 NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")

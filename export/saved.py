@@ -26,7 +26,7 @@ from export import staticmap
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, build_view
 from queries import runner
-from ui import fmt
+from indicators import fmt
 
 FORMAT = 1           # the layout of ``numbers`` (stored in it); bump when it changes
 NAME_MAX = 100       # characters

@@ -3,7 +3,7 @@ frames. Every format (PNG, PDF, PPTX, HTML, DOCX) renders from a :class:`View`; 
 
 The numbers come from the pages' own queries (``queries.indicators.table`` with the sidebar's
 filters, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
-``township_shapes``) and are formatted by ``ui.fmt``, so small sensitive counts read "<5" exactly
+``township_shapes``) and are formatted by ``indicators.fmt``, so small sensitive counts read "<5" exactly
 as on screen. What each view maps and tables follows its page:
 
 - overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
@@ -23,17 +23,13 @@ from export import colour
 from export.text import t
 from geo import boundaries, classify, maps, risk, shapes
 from queries import indicators, pacing, periods, runner
-from ui import fmt
+from indicators import fmt, registry
 
 VIEWS = ("overview", "coverage", "screening", "hotspots")
-# The indicator behind each view and its palette (overview and coverage map it in classes;
+# The indicator behind each view (overview and coverage map it in classes, in its palette;
 # screening maps its pace status, hotspots its hotspot classes).
-MAPPED = {
-    "overview": ("screening_rate", "Greens"),
-    "coverage": ("coverage_rate", "Blues"),
-    "screening": ("screening_rate", "Greens"),
-    "hotspots": ("risk_rate_per_1000", "Reds"),
-}
+MAPPED = {"overview": "screening_rate", "coverage": "coverage_rate", "screening": "screening_rate",
+          "hotspots": "risk_rate_per_1000"}
 KPI_CODES = ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"]
 # Each view's indicator columns (export.saved freezes these per township): for overview and
 # coverage also the indicator that ranks the table and which way. Screening ranks by pace and
@@ -246,7 +242,7 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
     if scheme not in classify.SCHEMES:
         raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
     k = colour.K if k is None else int(k)
-    code, palette = MAPPED[view]
+    code = MAPPED[view]
     towns = atlas.townships()
     drawn = atlas.shapes().copy()
     pace = stats = None
@@ -265,7 +261,7 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
         summary = hotspot_summary(stats, lang)
     else:
         history = atlas.history("township", code) if lock else None
-        shading = colour.shade(towns, code, palette, lang, scheme, k, atlas.period, history)
+        shading = colour.shade(towns, code, lang, scheme, k, atlas.period, history)
         table = ranking(atlas, view, lang)
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
@@ -318,7 +314,7 @@ def _region_level(atlas: Atlas) -> str:
 def totals(atlas: Atlas, lang: str = "zh") -> dict[str, str]:
     now = atlas.table(_region_level(atlas))
     row = now.iloc[0] if len(now) else pd.Series(dtype=object)
-    return {code: fmt.value(code, row.get(code), lang) for code in fmt.INDICATORS}
+    return {code: fmt.value(code, row.get(code), lang) for code in registry.INDICATORS}
 
 
 def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
@@ -332,8 +328,8 @@ def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
     for code in KPI_CODES:
         v, b = now_row.get(code), before_row.get(code)
         parts = None
-        if code in fmt.PARTS:
-            num, den = fmt.PARTS[code]
+        if registry.parts(code) is not None:
+            num, den = registry.parts(code)
             parts = (f"{fmt.label(num, lang)} {fmt.value(num, now_row.get(num), lang)}"
                      f" ÷ {fmt.label(den, lang)} {fmt.value(den, now_row.get(den), lang)}")
         out.append(Kpi(code, fmt.label(code, lang, short=True), fmt.value(code, v, lang),
@@ -381,7 +377,7 @@ def _named(frame: pd.DataFrame, item, most: int, lang: str, more: bool = True) -
 def hotspot_summary(stats: pd.DataFrame, lang: str = "zh") -> str:
     """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) by name, or
     plainly that none is significant, and then which townships have the highest smoothed rate."""
-    code = MAPPED["hotspots"][0]
+    code = MAPPED["hotspots"]
     rated = stats[stats["rate"].notna()]
     if rated.empty or float(rated["events"].sum()) == 0:
         return t("BRIEF_HOTSPOTS_NONE", lang)
@@ -452,8 +448,8 @@ def hotspot_frame(atlas: Atlas) -> pd.DataFrame:
 def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
     """ui/widgets.hotspot_ranking: the townships by smoothed risk rate, highest first, with their
     class and the counts behind the rate."""
-    code = MAPPED["hotspots"][0]
-    num, den = fmt.PARTS[code]
+    code = MAPPED["hotspots"]
+    num, den = registry.parts(code)
     frame = hotspot_frame(atlas).sort_values("rate_smoothed", ascending=False, na_position="last",
                                              kind="stable").head(RANK_ROWS).reset_index(drop=True)
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("HOTSPOT_CLASS", lang), t("HOTSPOT_SMOOTHED", lang),
@@ -489,7 +485,7 @@ def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.D
         out[t("HOTSPOT_Q", lang)] = ["" if fmt.is_missing(v) else f"{v:.3f}" for v in by["gi_p_fdr"]]
         return out
     out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
-    for part in fmt.PARTS.get(code, ()):
+    for part in registry.parts(code) or ():
         if part:
             out[fmt.label(part, lang)] = [fmt.value(part, v, lang) for v in towns[part]]
     return out

@@ -1,6 +1,6 @@
 """Exports read back: PPTX (python-pptx), DOCX (python-docx), PDF (rendered by pdftoppm), PNG
 (Pillow) and the offline HTML; numbers checked against the pages' queries (queries.indicators.table,
-queries.pacing.pacing, geo.risk.table) formatted here with ui.fmt."""
+queries.pacing.pacing, geo.risk.table) formatted here with indicators.fmt."""
 import ast
 import json
 import re
@@ -22,8 +22,8 @@ from pptx import Presentation
 import cli
 from export import colour, fonts, html as html_export, snapshot, staticmap, views
 from geo import classify, hotspots, risk
+from indicators import fmt, registry
 from queries import indicators, pacing, periods, runner
-from ui import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = "320700000000"
@@ -68,7 +68,7 @@ def expected_rows(frame, codes, by, ascending, n=10):
 
 
 def test_export_never_imports_streamlit():
-    for path in [*sorted((ROOT / "export").glob("*.py")), ROOT / "ui" / "fmt.py"]:
+    for path in [*sorted((ROOT / "export").glob("*.py")), *sorted((ROOT / "indicators").glob("*.py"))]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -297,7 +297,7 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
     assert fixed.shading.note.startswith("分级：固定阈值（工作目标），")
     assert fixed.shading.note.endswith(" · 刻度已锁定（各期同一分级）")
     cuts = colour.thresholds("screening_rate", "2025")  # the year's yardstick: 12 × the month's
-    assert cuts == tuple(round(b * 12 / 12, 6) for b in colour.FIXED["screening_rate"])
+    assert cuts == tuple(round(b * 12 / 12, 6) for b in registry.get("screening_rate").thresholds)
     assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
         [fmt.value("screening_rate", c) for c in cuts[:3]]
     assert views.build_view(con, "overview").shading.note == "分级：分位数（每级乡镇数相近），5 级"
@@ -306,7 +306,6 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
 
 
 def test_fixed_thresholds_are_the_pages_and_scale_with_the_period():
-    from geo import classify
     from ui import widgets
 
     for period, months in (("2025-06", 1), ("2025Q2", 3), ("2025", 12)):
@@ -316,7 +315,7 @@ def test_fixed_thresholds_are_the_pages_and_scale_with_the_period():
         assert colour.thresholds("cases_per_10k", period) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
         assert colour.thresholds("coverage_rate", period) == (0.5, 0.7, 0.9, 1.0)
     assert colour.thresholds("households_total", "2025") is None
-    assert colour.STATUS_COLOURS is widgets.STATUS_COLOURS and colour.FIXED is classify.FIXED
+    assert colour.STATUS_COLOURS is widgets.STATUS_COLOURS
 
 
 def test_single_view_pptx(exports):

@@ -18,7 +18,7 @@ def imports_of(path: Path) -> set[str]:
     return out
 
 
-@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export") for p in (ROOT / d).rglob("*.py")),
+@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export", "indicators") for p in (ROOT / d).rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_lower_layers_do_not_import_streamlit(path):
     assert "streamlit" not in imports_of(path)

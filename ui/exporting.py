@@ -20,7 +20,8 @@ from db import schema
 from export import saved
 from queries import indicators
 from export.snapshot import write as write_export
-from ui import data, fmt, state, widgets
+from indicators import fmt
+from ui import data, state, widgets
 from ui.text import lang, t
 
 # format key -> (file suffix, whole deck?, MIME type)

@@ -9,7 +9,8 @@ from streamlit_folium import st_folium
 
 from geo import classify, maps, offline
 from queries import indicators
-from ui import data, fmt, state
+from indicators import fmt, registry
+from ui import data, state
 from ui.text import lang, t
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -201,18 +202,18 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
 
 
 def _parts_text(code: str, row: pd.Series) -> str | None:
-    if code not in fmt.PARTS:
+    if registry.parts(code) is None:
         return None
-    num, den = fmt.PARTS[code]
+    num, den = registry.parts(code)
     return (f"{label(code, lang())} = {label(num, lang())} {fmt.value(num, row.get(num), lang())}"
             f" ÷ {label(den, lang())} {fmt.value(den, row.get(den), lang())}")
 
 
 def thresholds(code: str, period: str) -> tuple[float, ...] | None:
-    """The fixed thresholds of ``code`` for ``period`` (geo/classify.FIXED)."""
+    """The fixed thresholds of ``code`` for ``period`` (indicators/registry.py)."""
     from queries import periods
 
-    return classify.thresholds(code, periods.parse(period).kind)
+    return registry.thresholds(code, periods.parse(period).kind)
 
 
 def classes_for(values, code: str, level: str, period: str, region: str) -> classify.Classes:
@@ -273,7 +274,7 @@ def map_columns():
     return left, right
 
 
-def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
+def indicator_map(code: str, key: str, *, points: list[dict] | None = None, height: int = 560,
                   townships_only: bool = False, values: pd.DataFrame | None = None,
                   radius_km: float | None = None, title: str | None = None, period: str | None = None,
                   same_scale_as: str | None = None) -> None:
@@ -294,9 +295,9 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
         classes = shared_classes(known, other, code, period)
     else:
         classes = classes_for(known, code, level, period, region)
-    colours = maps.palette_for(palette, classes.k)
+    colours = maps.palette_for(registry.get(code).palette, classes.k)
     colour_of = {}
-    num, den = fmt.PARTS.get(code, (None, None))
+    num, den = registry.parts(code) or (None, None)
     for feature in geojson["features"]:
         props = feature["properties"]
         row = by_code.loc[props["region_code"]] if props["region_code"] in by_code.index else None
@@ -574,7 +575,7 @@ def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.D
     labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
     merged = towns.merge(stats[["region_code", "rate_smoothed", "hotspot_class"]], on="region_code", how="left")
     merged = merged.sort_values(["rate_smoothed", code], ascending=False, na_position="last").head(15)
-    num, den = fmt.PARTS[code]
+    num, den = registry.parts(code)
     return pd.DataFrame({
         t("RANK"): range(1, len(merged) + 1),
         t("TOWNSHIP"): merged["region_name"].to_numpy(),
