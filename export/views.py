@@ -23,7 +23,7 @@ from export import colour
 from export.text import t
 from geo import boundaries, classify, maps, risk, shapes
 from queries import indicators, pacing, periods, runner
-from indicators import fmt, registry
+from indicators import fmt, legend, registry
 
 VIEWS = ("overview", "coverage", "screening", "hotspots")
 # The indicator behind each view (overview and coverage map it in classes, in its palette;
@@ -238,10 +238,10 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
         atlas = Atlas(con, region_code, period, scope, filters)
     elif filters is not None and filters != atlas.filters:
         raise ValueError("filters differ from the atlas's: pass them to Atlas(...) instead")
-    scheme = scheme or colour.SCHEME
+    scheme = scheme or legend.SCHEME
     if scheme not in classify.SCHEMES:
         raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
-    k = colour.K if k is None else int(k)
+    k = legend.K if k is None else int(k)
     code = MAPPED[view]
     towns = atlas.townships()
     drawn = atlas.shapes().copy()

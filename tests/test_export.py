@@ -1,7 +1,6 @@
 """Exports read back: PPTX (python-pptx), DOCX (python-docx), PDF (rendered by pdftoppm), PNG
 (Pillow) and the offline HTML; numbers checked against the pages' queries (queries.indicators.table,
 queries.pacing.pacing, geo.risk.table) formatted here with indicators.fmt."""
-import ast
 import json
 import re
 import subprocess
@@ -20,9 +19,9 @@ from PIL import Image
 from pptx import Presentation
 
 import cli
-from export import colour, fonts, html as html_export, snapshot, staticmap, views
+from export import fonts, html as html_export, snapshot, staticmap, views
 from geo import classify, hotspots, risk
-from indicators import fmt, registry
+from indicators import fmt, legend, registry
 from queries import indicators, pacing, periods, runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,20 +67,15 @@ def expected_rows(frame, codes, by, ascending, n=10):
 
 
 def test_export_never_imports_streamlit():
-    for path in [*sorted((ROOT / "export").glob("*.py")), *sorted((ROOT / "indicators").glob("*.py"))]:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert "streamlit" not in names, path.name
-    # and at run time: export/ reads the shared phrases from ui/text.py, which must not pull
-    # streamlit in on import (the CLI runs without it)
+    # tests/test_layers.py checks the import statements; this checks what importing them pulls in
+    # at run time (the CLI runs without streamlit): nothing of export/, the registry or the words
     import subprocess
     import sys
 
     probe = ("import sys, importlib, pathlib\n"
              "for p in sorted(pathlib.Path('export').glob('*.py')):\n"
              "    importlib.import_module('export.' + p.stem)\n"
-             "import ui.text\n"
+             "import indicators.legend, i18n.text, ui.text\n"
              "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
@@ -296,7 +290,7 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
     fixed = views.build_view(con, "overview", period="2025", scheme="fixed", lock=True)  # a year: few periods to pool
     assert fixed.shading.note.startswith("分级：固定阈值（工作目标），")
     assert fixed.shading.note.endswith(" · 刻度已锁定（各期同一分级）")
-    cuts = colour.thresholds("screening_rate", "2025")  # the year's yardstick: 12 × the month's
+    cuts = registry.thresholds("screening_rate", "year")  # the year's yardstick: 12 × the month's
     assert cuts == tuple(round(b * 12 / 12, 6) for b in registry.get("screening_rate").thresholds)
     assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
         [fmt.value("screening_rate", c) for c in cuts[:3]]
@@ -305,17 +299,18 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
         views.build_view(con, "overview", scheme="pretty")
 
 
-def test_fixed_thresholds_are_the_pages_and_scale_with_the_period():
-    from ui import widgets
-
+def test_fixed_thresholds_come_from_the_registry_and_scale_with_the_period():
     for period, months in (("2025-06", 1), ("2025Q2", 3), ("2025", 12)):
+        kind = periods.parse(period).kind
         quarter_of_year = tuple(round(b * months / 12, 6) for b in (0.5, 0.75, 0.9, 1.0))
-        assert colour.thresholds("screening_rate", period) == widgets.thresholds("screening_rate", period) \
-            == quarter_of_year
-        assert colour.thresholds("cases_per_10k", period) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
-        assert colour.thresholds("coverage_rate", period) == (0.5, 0.7, 0.9, 1.0)
-    assert colour.thresholds("households_total", "2025") is None
-    assert colour.STATUS_COLOURS is widgets.STATUS_COLOURS
+        assert registry.thresholds("screening_rate", kind) == quarter_of_year
+        assert registry.thresholds("cases_per_10k", kind) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
+        assert registry.thresholds("coverage_rate", kind) == (0.5, 0.7, 0.9, 1.0)
+        # the pages and the exports class by the same function (indicators/legend.py)
+        fixed = legend.classes_for([0.01, 0.2, 2.0], "screening_rate", period, "fixed")
+        assert fixed.breaks[:4] == quarter_of_year
+    assert registry.thresholds("households_total", "year") is None
+    assert legend.classes_for([1, 2, 3], "households_total", "2025", "fixed").scheme == "quantiles"
 
 
 def test_single_view_pptx(exports):
