@@ -11,7 +11,7 @@ as on screen. What each view maps and tables follows its page:
 - hotspots (风险热点): Gi*/local Moran classes of the smoothed risk rate, the townships ranked
   by smoothed rate with their class.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
@@ -47,6 +47,36 @@ HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, the
 TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
 ROOM_COLOURS = maps.ROOM_COLOURS
 OTHER_ROOM_COLOUR = "#555555"
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """Which view an export shows and how, as on the page: the view, region (None: the city),
+    period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
+    and the map's classes (scheme, k, lock; overview and coverage). Frozen and hashable: the
+    export cache keys on it, and a snapshot is frozen from it."""
+    view: str = "overview"
+    region: str | None = None
+    period: str | None = None
+    lang: str = "zh"
+    scope: tuple[str, ...] = tuple(indicators.EVERYTHING)
+    filters: indicators.Filters = field(default_factory=indicators.Filters)
+    scheme: str = legend.SCHEME
+    k: int = legend.K
+    lock: bool = False
+
+    def __post_init__(self):
+        # None means the default (the CLI's unset options), so equal views are equal keys
+        if self.scheme is None:
+            object.__setattr__(self, "scheme", legend.SCHEME)
+        object.__setattr__(self, "k", legend.K if self.k is None else int(self.k))
+        object.__setattr__(self, "scope", tuple(indicators.EVERYTHING if self.scope is None else self.scope))
+        object.__setattr__(self, "filters", self.filters or indicators.Filters())
+        object.__setattr__(self, "lock", bool(self.lock))
+        if self.view not in VIEWS:
+            raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
+        if self.scheme not in classify.SCHEMES:
+            raise ValueError(f"bad scheme {self.scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,10 @@ class View:
 class Atlas:
     """The query results several views share, fetched once per (region, period, filters) on one
     connection."""
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> "Atlas":
+        return cls(con, spec.region, spec.period, list(spec.scope), spec.filters)
 
     def __init__(self, con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
                  scope: list[str] | None = None, filters: indicators.Filters | None = None):
@@ -221,27 +255,15 @@ class Atlas:
         return bool(len(note)) and str(note.iloc[0] or "").startswith("demo")
 
 
-def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None, atlas: Atlas | None = None, *,
-               filters: indicators.Filters | None = None, scheme: str | None = None, k: int | None = None,
-               lock: bool = False) -> View:
-    """The view model of one dashboard view (default region: the city; default period: the latest
-    complete month). Pass ``atlas`` to share query results between the views of a deck.
-
-    ``filters`` (indicators.Filters: room types, risk levels, risk types, case sources) are the
-    sidebar's; ``scheme`` (one of geo.classify.SCHEMES), ``k`` and ``lock`` the map's classes
-    (overview and coverage). Defaults: the pages' defaults (everything, 中/高 as risk, quantiles, 5).
-    """
-    if view not in VIEWS:
-        raise ValueError(f"bad view {view!r}: expected one of {', '.join(VIEWS)}")
+def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | None = None) -> View:
+    """The view model of the dashboard view ``spec`` describes (see :class:`ViewSpec` for the
+    defaults). Pass ``atlas`` (made from the same spec) to share query results between the views
+    of a deck."""
     if atlas is None:
-        atlas = Atlas(con, region_code, period, scope, filters)
-    elif filters is not None and filters != atlas.filters:
+        atlas = Atlas.of(con, spec)
+    elif spec.filters != atlas.filters:
         raise ValueError("filters differ from the atlas's: pass them to Atlas(...) instead")
-    scheme = scheme or legend.SCHEME
-    if scheme not in classify.SCHEMES:
-        raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
-    k = legend.K if k is None else int(k)
+    view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
     code = MAPPED[view]
     towns = atlas.townships()
     drawn = atlas.shapes().copy()
@@ -287,12 +309,10 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
     )
 
 
-def build_deck(con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None, *, filters: indicators.Filters | None = None,
-               scheme: str | None = None, k: int | None = None, lock: bool = False) -> list[View]:
-    """All four views, sharing one set of query results."""
-    atlas = Atlas(con, region_code, period, scope, filters)
-    return [build_view(con, v, lang=lang, atlas=atlas, scheme=scheme, k=k, lock=lock) for v in VIEWS]
+def build_deck(con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> list[View]:
+    """All four views of ``spec`` (its view aside), sharing one set of query results."""
+    atlas = Atlas.of(con, spec)
+    return [build_view(con, replace(spec, view=v), atlas) for v in VIEWS]
 
 
 def filters_note(filters: indicators.Filters, lang: str = "zh") -> str:

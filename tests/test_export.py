@@ -92,7 +92,7 @@ def test_cjk_font_comes_from_mplfonts_and_has_the_glyphs():
 
 
 def test_view_model_matches_the_queries(con, period, towns):
-    view = views.build_view(con, "screening")
+    view = views.build_view(con, views.ViewSpec("screening"))
     assert view.period == period and view.region_name == "连云港市"
     last = runner.run(con, "data_span", scope=[""])["last_date"].iloc[0]
     assert view.data_as_of_text == f"数据截至 {last.year}年{last.month}月{last.day}日"
@@ -109,7 +109,7 @@ def test_view_model_matches_the_queries(con, period, towns):
 
 def test_view_refuses_unknown_region(con):
     with pytest.raises(ValueError, match="not a city or county"):
-        views.build_view(con, "overview", region_code="320703001000")
+        views.build_view(con, views.ViewSpec("overview", region="320703001000"))
 
 
 def expected_laggards(con, period, n=10):
@@ -185,7 +185,7 @@ def test_small_counts_are_suppressed_in_the_pptx(exports, towns):
 
 def test_hotspot_legend_counts_are_geo_risk_counts(con, period):
     for when in (period, HOT_PERIOD):
-        view = views.build_view(con, "hotspots", period=when)
+        view = views.build_view(con, views.ViewSpec("hotspots", period=when))
         stats = risk.table(con, when, [""], CITY)
         rated = stats[stats["rate"].notna()]
         expected = risk.counts(rated)
@@ -228,7 +228,7 @@ def test_brief_docx(exports, con, period):
 
 
 def test_brief_names_the_hot_townships(con, tmp_path):
-    out = snapshot.write(con, tmp_path / "brief.docx", "hotspots", period=HOT_PERIOD)
+    out = snapshot.write(con, tmp_path / "brief.docx", views.ViewSpec("hotspots", period=HOT_PERIOD))
     texts = [p.text for p in Document(str(out)).paragraphs]
     section = texts[texts.index("三、风险热点") + 1]
     stats = risk.table(con, HOT_PERIOD, [""], CITY).merge(views.Atlas(con).townships(), on="region_code")
@@ -263,8 +263,8 @@ def test_hotspot_summary_names_hot_and_cold_and_caps_the_list():
 
 def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
     high = indicators.Filters(risk_levels=("高",))
-    plain = views.build_view(con, "overview")
-    only_high = views.build_view(con, "overview", filters=high)
+    plain = views.build_view(con, views.ViewSpec("overview"))
+    only_high = views.build_view(con, views.ViewSpec("overview", filters=high))
     rate = {k.code: k for k in plain.kpis}["risk_rate_per_1000"]
     rate_high = {k.code: k for k in only_high.kpis}["risk_rate_per_1000"]
     assert rate_high.raw < rate.raw
@@ -279,24 +279,24 @@ def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
     kpi_text = [s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame]
     assert rate_high.value in kpi_text and rate.value not in kpi_text
     top = table_cells(deck.slides[-1])
-    assert top[1:] == [row for row in views.build_view(con, "hotspots", filters=high).ranking.rows]
+    assert top[1:] == [row for row in views.build_view(con, views.ViewSpec("hotspots", filters=high)).ranking.rows]
 
 
 def test_scheme_and_k_follow_the_users_choice(con, period, towns):
-    view = views.build_view(con, "coverage", scheme="equal_interval", k=3)
+    view = views.build_view(con, views.ViewSpec("coverage", scheme="equal_interval", k=3))
     classes = classify.classify(towns["coverage_rate"].tolist(), "equal_interval", 3)
     assert [r.count for r in view.shading.rows[:3]] == list(classes.counts)
     assert view.shading.note == "分级：等间距，3 级"
-    fixed = views.build_view(con, "overview", period="2025", scheme="fixed", lock=True)  # a year: few periods to pool
+    fixed = views.build_view(con, views.ViewSpec("overview", period="2025", scheme="fixed", lock=True))  # a year: few periods to pool
     assert fixed.shading.note.startswith("分级：固定阈值（工作目标），")
     assert fixed.shading.note.endswith(" · 刻度已锁定（各期同一分级）")
     cuts = registry.thresholds("screening_rate", "year")  # the year's yardstick: 12 × the month's
     assert cuts == tuple(round(b * 12 / 12, 6) for b in registry.get("screening_rate").thresholds)
     assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
         [fmt.value("screening_rate", c) for c in cuts[:3]]
-    assert views.build_view(con, "overview").shading.note == "分级：分位数（每级乡镇数相近），5 级"
+    assert views.build_view(con, views.ViewSpec("overview")).shading.note == "分级：分位数（每级乡镇数相近），5 级"
     with pytest.raises(ValueError, match="bad scheme"):
-        views.build_view(con, "overview", scheme="pretty")
+        views.ViewSpec("overview", scheme="pretty")
 
 
 def test_fixed_thresholds_come_from_the_registry_and_scale_with_the_period():
@@ -329,7 +329,7 @@ def test_png_size_and_pixels(exports, con):
     assert image.size == (1600, 1000)
     assert non_white_share(image) > 0.08
     colours = set(image.get_flattened_data())
-    view = views.build_view(con, "hotspots")
+    view = views.build_view(con, views.ViewSpec("hotspots"))
     for row in view.shading.rows:  # every legend colour is on the picture (swatch and townships)
         assert tuple(int(row.colour[i:i + 2], 16) for i in (1, 3, 5)) in colours
 
