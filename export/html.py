@@ -145,8 +145,3 @@ def _table(view: View) -> str:
 def write(view: View, path) -> None:
     with open(path, "w", encoding="utf-8") as out:
         out.write(render(view))
-
-
-def external_urls(text: str) -> list[str]:
-    """Every http(s) URL in ``text`` that is not an XML namespace name (what a browser could fetch)."""
-    return sorted({u for u in _URL.findall(text) if u not in NAMESPACES})

@@ -86,8 +86,7 @@ class Kpi:
     value: str          # formatted, "—" when missing
     change: str | None  # "+1.2个百分点", None when the previous period has no value
     parts: str | None   # "已排查户数 7.38万 ÷ 登记户数 116.6万"
-    raw: float | None
-    raw_before: float | None
+    raw: float | None   # the value behind ``value`` (None when missing)
 
 
 @dataclass(frozen=True)
@@ -353,8 +352,7 @@ def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
             parts = (f"{fmt.label(num, lang)} {fmt.value(num, now_row.get(num), lang)}"
                      f" ÷ {fmt.label(den, lang)} {fmt.value(den, now_row.get(den), lang)}")
         out.append(Kpi(code, fmt.label(code, lang, short=True), fmt.value(code, v, lang),
-                       fmt.change(code, v, b, lang), parts,
-                       None if fmt.is_missing(v) else float(v), None if fmt.is_missing(b) else float(b)))
+                       fmt.change(code, v, b, lang), parts, None if fmt.is_missing(v) else float(v)))
     return out
 
 

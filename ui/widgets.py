@@ -176,10 +176,7 @@ def breadcrumbs() -> None:
         label = name if last else f"{name} ›"
         if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
                           help=None if last else t("CRUMB_UP", name=name)):
-            if level == "city":
-                state.go(region=code, town=None)
-            else:
-                state.go(region=code, town=None)
+            state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
 def data_as_of() -> str:
