@@ -54,19 +54,19 @@ def _count(code, zh, en, unit_zh, sensitive=False, short=None):
                      short=short)
 
 
-# In the order the app lists them (a view's totals). Add, never rename: the codes are published
-# (queries.indicators.FIELDS, the CLI's JSON).
+# In the published order: queries.indicators.FIELDS (the CLI's JSON columns) is made from it.
+# Add, never rename or reorder: other tools rely on the names.
 INDICATORS: dict[str, Indicator] = {i.code: i for i in (
+    _count("households_total", "登记户数", "Registered households", "户"),
+    _count("villages_total", "村（社区）总数", "Villages", "个"),
+    _count("rooms_active", "在用调解阵地", "Active rooms", "个"),
+    _count("villages_covered", "有阵地的村（社区）", "Villages covered", "个"),
     Indicator("coverage_rate", {"zh": "村（社区）调解阵地覆盖率", "en": "Village coverage"}, "share",
               {"zh": "%", "en": "%"}, "villages_covered", "villages_total", palette="Blues",
               thresholds=(0.5, 0.7, 0.9, 1.0), short={"zh": "阵地覆盖率", "en": "Coverage"}),
-    _count("rooms_active", "在用调解阵地", "Active rooms", "个"),
-    _count("villages_covered", "有阵地的村（社区）", "Villages covered", "个"),
-    _count("villages_total", "村（社区）总数", "Villages", "个"),
     Indicator("rooms_per_10k", {"zh": "每万户调解阵地", "en": "Rooms per 10k households"}, "per_10k",
               {"zh": "个/万户", "en": "per 10k"}, "rooms_active", "households_total", multiplier=10_000,
               thresholds=(0.5, 1.0, 2.0, 4.0)),
-    _count("households_total", "登记户数", "Registered households", "户"),
     _count("households_screened", "已排查户数", "Households screened", "户"),
     # screening thresholds are shares of the year's target: × the period's share of the year
     Indicator("screening_rate", {"zh": "入户排查完成率", "en": "Screening completion"}, "share",
