@@ -24,6 +24,8 @@ class Indicator:
     per_month: float | None = None   # thresholds grow with the period: × this × months in it
     sensitive: bool = False          # a count of families at risk or in dispute: 1–4 shown as "<5"
     short: dict[str, str] | None = None  # a shorter name for cards, where the full one is cut off
+    rising_is_bad: bool = False      # a rise is drawn red on the cards (the risk rate)
+    by_risk_level: bool = False      # counts the risk levels the filter chose: its name says which
 
     def __post_init__(self):
         if self.unit not in UNITS:
@@ -72,10 +74,12 @@ INDICATORS: dict[str, Indicator] = {i.code: i for i in (
     Indicator("screening_rate", {"zh": "入户排查完成率", "en": "Screening completion"}, "share",
               {"zh": "%", "en": "%"}, "households_screened", "households_total", palette="Greens",
               thresholds=(0.5, 0.75, 0.9, 1.0), per_month=1 / 12, short={"zh": "排查完成率", "en": "Screening"}),
-    _count("risk_households", "中高风险户数", "Medium/high-risk households", "户", sensitive=True),
+    Indicator("risk_households", {"zh": "中高风险户数", "en": "Medium/high-risk households"}, "count",
+              {"zh": "户", "en": ""}, sensitive=True, by_risk_level=True),
     Indicator("risk_rate_per_1000", {"zh": "风险发现率（每千排查户）", "en": "Risk rate per 1,000 screened"},
               "per_1000", {"zh": "‰", "en": "‰"}, "risk_households", "households_screened", multiplier=1000,
-              palette="Reds", thresholds=(10.0, 20.0, 40.0, 80.0), short={"zh": "风险发现率", "en": "Risk rate"}),
+              palette="Reds", thresholds=(10.0, 20.0, 40.0, 80.0), short={"zh": "风险发现率", "en": "Risk rate"},
+              rising_is_bad=True, by_risk_level=True),
     _count("cases_received", "受理纠纷", "Cases received", "件", sensitive=True, short={"zh": "受理纠纷", "en": "Cases"}),
     _count("cases_closed", "办结纠纷", "Cases closed", "件", sensitive=True),
     _count("cases_mediated", "调解成功", "Cases mediated", "件", sensitive=True),

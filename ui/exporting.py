@@ -21,7 +21,7 @@ from db import schema
 from export import saved
 from export.snapshot import write as write_export
 from export.views import ViewSpec
-from indicators import fmt
+from indicators import fmt, registry
 from ui import data, state, widgets
 from ui.text import lang, t
 
@@ -206,7 +206,7 @@ def show_snapshot(snap: saved.Snapshot) -> None:
     kpis = n.get("kpis", [])
     for column, k in zip(st.columns(len(kpis) or 1), kpis):
         column.metric(k["label"], k["value"], delta=k.get("change"), border=True, help=k.get("parts"),
-                      delta_color="inverse" if k["code"] == "risk_rate_per_1000" else "normal")
+                      delta_color="inverse" if registry.get(k["code"]).rising_is_bad else "normal")
     left, right = st.columns([3, 1])
     with left:
         st.subheader(t("SNAPSHOT_MAP", title=n.get("map_title", "")))

@@ -116,9 +116,9 @@ def label(code: str, language: str | None = None, short: bool = False) -> str:
     language = language or lang()
     text = fmt.label(code, language, short=short)
     levels = filters().risk_levels
-    if code in ("risk_households", "risk_rate_per_1000") and tuple(levels) != indicators.DEFAULT_RISK_LEVELS:
+    if registry.get(code).by_risk_level and tuple(levels) != indicators.DEFAULT_RISK_LEVELS:
         shown = "、".join(levels) if language == "zh" else "/".join(levels)
-        if code == "risk_households":
+        if registry.get(code).unit == "count":
             return t("RISK_HOUSEHOLDS_OF", levels=shown)
         return text + t("RISK_LEVELS_NOTE", levels=shown)
     return text
@@ -193,7 +193,7 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
             label(code, lang(), short=True),
             fmt.value(code, now.get(code), lang()),
             delta=delta,
-            delta_color="inverse" if code == "risk_rate_per_1000" else "normal",
+            delta_color="inverse" if registry.get(code).rising_is_bad else "normal",
             help=_parts_text(code, now),
             border=True,
         )
