@@ -31,6 +31,11 @@ def _unit(code: str) -> str:
     return "count" if found is None else found.unit
 
 
+def _sensitive(code: str) -> bool:
+    found = registry.INDICATORS.get(code)
+    return found is not None and found.sensitive
+
+
 def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
     """Format one indicator value for display; missing → "—", small sensitive counts → "<5".
 
@@ -45,7 +50,7 @@ def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
         return f"{v:.{1 + extra_digits}f}‰"
     if unit == "per_10k":
         return f"{v:.{2 + extra_digits}f}"
-    return count(v, lang, sensitive=code in registry.INDICATORS and registry.INDICATORS[code].sensitive)
+    return count(v, lang, sensitive=_sensitive(code))
 
 
 def distinct_digits(code: str, values, lang: str = "zh", most: int = 3) -> int:
