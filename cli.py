@@ -288,7 +288,7 @@ def _indicators(args) -> int:
 
 
 def _snapshot(args) -> int:
-    from export import snapshot
+    from export import snapshot, views
     from queries import runner
 
     target = paths.db_path(args.db)
@@ -296,10 +296,10 @@ def _snapshot(args) -> int:
         print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
         return 2
     try:
-        filters = _snapshot_filters(args)
+        spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
+                              filters=_snapshot_filters(args), scheme=args.scheme, k=args.k, lock=args.lock)
         with runner.connect(target) as con:
-            out = snapshot.write(con, args.out, view=args.view, region_code=args.region, period=args.period,
-                                 whole_deck=args.all, filters=filters, scheme=args.scheme, k=args.k, lock=args.lock)
+            out = snapshot.write(con, args.out, spec, whole_deck=args.all)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

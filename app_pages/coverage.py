@@ -2,7 +2,8 @@
 radius, and the gaps (盲区) as a downloadable list."""
 import streamlit as st
 
-from ui import data, exporting, fmt, panel, state, widgets
+from indicators import fmt
+from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
 RADII = [0, 1, 2, 3, 5, 8, 10, 15]
@@ -25,7 +26,7 @@ state.publish({"radius": radius or None})
 widgets.room_legend()
 left, right = widgets.map_columns()
 with left:
-    widgets.indicator_map("coverage_rate", "Blues", key="coverage_map", points=widgets.room_points(rooms),
+    widgets.indicator_map("coverage_rate", key="coverage_map", points=widgets.room_points(rooms),
                           radius_km=radius or None)
     st.caption(t("ROOMS_ACTIVE_N", n=len(rooms)))
 if right is not None:

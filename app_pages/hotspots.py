@@ -3,7 +3,8 @@ townships cannot paint themselves red, and tested for clusters (Gi*, local Moran
 import streamlit as st
 
 from geo import hotspots
-from ui import data, exporting, fmt, panel, state, widgets
+from indicators import fmt
+from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
 MEASURES = {"risk": "risk_rate_per_1000", "cases": "cases_per_10k"}
@@ -37,10 +38,10 @@ with left:
     elif show == "smoothed":
         smoothed = towns.merge(stats[["region_code", "rate_smoothed"]], on="region_code", how="left")
         smoothed[code] = smoothed["rate_smoothed"]
-        widgets.indicator_map(code, "Reds", key="hotspot_smoothed", townships_only=True, values=smoothed,
+        widgets.indicator_map(code, key="hotspot_smoothed", townships_only=True, values=smoothed,
                               title=t("HOTSPOT_SMOOTHED_TITLE", name=widgets.label(code, language)))
     else:
-        widgets.indicator_map(code, "Reds", key="hotspot_map", townships_only=True, values=towns)
+        widgets.indicator_map(code, key="hotspot_map", townships_only=True, values=towns)
 if right is not None:
     with right:
         panel.township_panel()

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from queries import periods
-from ui import data, exporting, fmt, panel, state, widgets
+from indicators import fmt
+from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
 period, region, region_name, view = widgets.current()
@@ -37,17 +38,16 @@ compare = pick_compare.selectbox(t("COMPARE_WITH"), [None, *same_kind], key="ove
                                  format_func=lambda c: t("COMPARE_OFF") if c is None else fmt.period_label(c, lang()),
                                  help=t("COMPARE_HELP"), placeholder=t("COMPARE_OFF"))
 state.publish({"compare": compare, "map": None if code == "screening_rate" else code})
-palette = {"risk_rate_per_1000": "Reds", "cases_per_10k": "Reds", "coverage_rate": "Blues"}.get(code, "Greens")
 
 if compare:
     st.subheader(t("COMPARE_TITLE", name=widgets.label(code, lang())))
     a, b = st.columns(2)
     with a:
         st.markdown(f"**{fmt.period_label(compare, lang())}**")
-        widgets.indicator_map(code, palette, key="compare_a", height=420, period=compare, same_scale_as=period)
+        widgets.indicator_map(code, key="compare_a", height=420, period=compare, same_scale_as=period)
     with b:
         st.markdown(f"**{fmt.period_label(period, lang())}**")
-        widgets.indicator_map(code, palette, key="compare_b", height=420, same_scale_as=compare)
+        widgets.indicator_map(code, key="compare_b", height=420, same_scale_as=compare)
     st.caption(t("COMPARE_NOTE"))
     left, right = widgets.map_columns()
 else:
@@ -55,7 +55,7 @@ else:
     with left:
         st.subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
         st.caption(t("MAP_CLICK_HINT"))
-        widgets.indicator_map(code, palette, key="overview_map", height=460)
+        widgets.indicator_map(code, key="overview_map", height=460)
 if right is not None:
     with right:
         panel.township_panel()

@@ -5,7 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import periods
-from ui import data, exporting, fmt, panel, state, widgets
+from indicators import fmt
+from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
 SHOWS = ["rate", "status", "change"]
@@ -45,7 +46,7 @@ state.publish({"show": None if show == "status" else show})
 left, right = widgets.map_columns()
 with left:
     if show == "rate":
-        widgets.indicator_map("screening_rate", "Greens", key="screening_map")
+        widgets.indicator_map("screening_rate", key="screening_map")
     elif show == "status":
         widgets.status_map(period, "screening_status_map")
     else:

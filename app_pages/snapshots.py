@@ -3,7 +3,8 @@ rename, delete or present."""
 import pandas as pd
 import streamlit as st
 
-from ui import exporting, fmt
+from indicators import fmt
+from ui import exporting
 from ui.text import lang, t
 
 st.title(t("PAGE_SNAPSHOTS"))

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(args.runs + 1):
         t0 = time.perf_counter()
         with runner.connect(db) as con:
-            built = views.build_deck(con)
+            built = views.build_deck(con, views.ViewSpec())
             t1 = time.perf_counter()
             slides.write(built, deck)
         t2 = time.perf_counter()
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         totals.append(t2 - t0)
     t0 = time.perf_counter()
     with runner.connect(db) as con:
-        snapshot.write(con, deck, whole_deck=True)
+        snapshot.write(con, deck, views.ViewSpec(), whole_deck=True)
     cli_path = time.perf_counter() - t0
 
     from pptx import Presentation

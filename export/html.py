@@ -10,7 +10,7 @@ from branca.element import Element, MacroElement, Template
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, View
 from geo import maps, offline, shapes
-from ui import fmt
+from indicators import fmt
 
 # The only http(s) strings left in the file are XML namespace names, which no browser fetches.
 NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")
@@ -145,8 +145,3 @@ def _table(view: View) -> str:
 def write(view: View, path) -> None:
     with open(path, "w", encoding="utf-8") as out:
         out.write(render(view))
-
-
-def external_urls(text: str) -> list[str]:
-    """Every http(s) URL in ``text`` that is not an XML namespace name (what a browser could fetch)."""
-    return sorted({u for u in _URL.findall(text) if u not in NAMESPACES})

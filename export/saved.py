@@ -24,9 +24,9 @@ from PIL import Image, ImageChops
 from db import schema
 from export import staticmap
 from export.text import t
-from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, build_view
+from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, ViewSpec, build_view
 from queries import runner
-from ui import fmt
+from indicators import fmt
 
 FORMAT = 1           # the layout of ``numbers`` (stored in it); bump when it changes
 NAME_MAX = 100       # characters
@@ -63,17 +63,17 @@ class Snapshot:
     created_by: str | None
 
 
-def freeze(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
-           lang: str = "zh", scope: list[str] | None = None, with_map: bool = True, **settings) -> Frozen:
-    """The numbers ``view`` shows for ``region_code`` and ``period``, as formatted text, and its map.
+def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True) -> Frozen:
+    """The numbers the view ``spec`` describes shows, as formatted text, and its map.
 
     ``numbers`` holds: title, map_title, region and period (code and label), data_as_of(_text),
     kpis (label, value, change, parts), totals, the township table (columns, rows, region codes),
     the ranking (title, columns, rows), each township's colour, the legend rows, the room types
-    (coverage) and the notes. ``settings`` (filters, scheme, k, lock) are passed to build_view, so
-    the snapshot holds what the page showed.
+    (coverage) and the notes. ``spec`` carries the page's filters and classes, so the snapshot
+    holds what the page showed.
     """
-    v = build_view(con, view, region_code, period, lang, scope, **settings)
+    v = build_view(con, spec)
+    view, lang = spec.view, spec.lang
     codes = RANKINGS[view][2]
     towns = v.townships
     table = {

@@ -1,7 +1,7 @@
 """The Chinese (and English) words of the exports. A phrase the pages say too (示意边界, 数据截至,
-the pace statuses …) is not repeated here: ``t`` falls back to ui/text.py's tables, so a page
+the pace statuses …) is not repeated here: ``t`` falls back to i18n/text.py's tables, so a page
 and its export always say it the same way."""
-from ui import text as page_text
+from i18n import text as page_text
 
 ZH = {
     "TITLE_overview": "妇联工作总览",
@@ -40,7 +40,7 @@ ZH = {
     "BRIEF_LAGGARDS_INTRO": "本期入户排查完成率最低的 {n} 个乡镇（街道）如下：",
     "BRIEF_HOTSPOTS_NONE": "本期无排查发现的中高风险户。",
     "BRIEF_CASES_LINE": "本期受理矛盾纠纷 {received} 件，办结 {closed} 件，其中调解成功 {mediated} 件。",
-    # shorter or paper-only forms of phrases near the pages' own (those shared as they are come from ui/text.py)
+    # shorter or paper-only forms of phrases near the pages' own (those shared as they are come from i18n/text.py)
     "RANK_NOTE_screening": "后进排名（按进度比，最落后在前）",
     "PACE_RULE_SHORT": "绿：已排查 ≥ 按时序应完成；黄：≥ 应完成的 90%；红：不足 90%。未设目标的乡镇以登记户数为目标。",
     "SCHEME_quantiles": "分位数（每级乡镇数相近）",

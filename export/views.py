@@ -3,7 +3,7 @@ frames. Every format (PNG, PDF, PPTX, HTML, DOCX) renders from a :class:`View`; 
 
 The numbers come from the pages' own queries (``queries.indicators.table`` with the sidebar's
 filters, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
-``township_shapes``) and are formatted by ``ui.fmt``, so small sensitive counts read "<5" exactly
+``township_shapes``) and are formatted by ``indicators.fmt``, so small sensitive counts read "<5" exactly
 as on screen. What each view maps and tables follows its page:
 
 - overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
@@ -11,7 +11,7 @@ as on screen. What each view maps and tables follows its page:
 - hotspots (风险热点): Gi*/local Moran classes of the smoothed risk rate, the townships ranked
   by smoothed rate with their class.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
@@ -23,17 +23,13 @@ from export import colour
 from export.text import t
 from geo import boundaries, classify, maps, risk, shapes
 from queries import indicators, pacing, periods, runner
-from ui import fmt
+from indicators import fmt, legend, registry
 
 VIEWS = ("overview", "coverage", "screening", "hotspots")
-# The indicator behind each view and its palette (overview and coverage map it in classes;
+# The indicator behind each view (overview and coverage map it in classes, in its palette;
 # screening maps its pace status, hotspots its hotspot classes).
-MAPPED = {
-    "overview": ("screening_rate", "Greens"),
-    "coverage": ("coverage_rate", "Blues"),
-    "screening": ("screening_rate", "Greens"),
-    "hotspots": ("risk_rate_per_1000", "Reds"),
-}
+MAPPED = {"overview": "screening_rate", "coverage": "coverage_rate", "screening": "screening_rate",
+          "hotspots": "risk_rate_per_1000"}
 KPI_CODES = ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"]
 # Each view's indicator columns (export.saved freezes these per township): for overview and
 # coverage also the indicator that ranks the table and which way. Screening ranks by pace and
@@ -54,14 +50,43 @@ OTHER_ROOM_COLOUR = "#555555"
 
 
 @dataclass(frozen=True)
+class ViewSpec:
+    """Which view an export shows and how, as on the page: the view, region (None: the city),
+    period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
+    and the map's classes (scheme, k, lock; overview and coverage). Frozen and hashable: the
+    export cache keys on it, and a snapshot is frozen from it."""
+    view: str = "overview"
+    region: str | None = None
+    period: str | None = None
+    lang: str = "zh"
+    scope: tuple[str, ...] = tuple(indicators.EVERYTHING)
+    filters: indicators.Filters = field(default_factory=indicators.Filters)
+    scheme: str = legend.SCHEME
+    k: int = legend.K
+    lock: bool = False
+
+    def __post_init__(self):
+        # None means the default (the CLI's unset options), so equal views are equal keys
+        if self.scheme is None:
+            object.__setattr__(self, "scheme", legend.SCHEME)
+        object.__setattr__(self, "k", legend.K if self.k is None else int(self.k))
+        object.__setattr__(self, "scope", tuple(indicators.EVERYTHING if self.scope is None else self.scope))
+        object.__setattr__(self, "filters", self.filters or indicators.Filters())
+        object.__setattr__(self, "lock", bool(self.lock))
+        if self.view not in VIEWS:
+            raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
+        if self.scheme not in classify.SCHEMES:
+            raise ValueError(f"bad scheme {self.scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
+
+
+@dataclass(frozen=True)
 class Kpi:
     code: str
     label: str          # short name, as on the cards
     value: str          # formatted, "—" when missing
     change: str | None  # "+1.2个百分点", None when the previous period has no value
     parts: str | None   # "已排查户数 7.38万 ÷ 登记户数 116.6万"
-    raw: float | None
-    raw_before: float | None
+    raw: float | None   # the value behind ``value`` (None when missing)
 
 
 @dataclass(frozen=True)
@@ -129,6 +154,10 @@ class View:
 class Atlas:
     """The query results several views share, fetched once per (region, period, filters) on one
     connection."""
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> "Atlas":
+        return cls(con, spec.region, spec.period, list(spec.scope), spec.filters)
 
     def __init__(self, con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
                  scope: list[str] | None = None, filters: indicators.Filters | None = None):
@@ -226,28 +255,16 @@ class Atlas:
         return bool(len(note)) and str(note.iloc[0] or "").startswith("demo")
 
 
-def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None, atlas: Atlas | None = None, *,
-               filters: indicators.Filters | None = None, scheme: str | None = None, k: int | None = None,
-               lock: bool = False) -> View:
-    """The view model of one dashboard view (default region: the city; default period: the latest
-    complete month). Pass ``atlas`` to share query results between the views of a deck.
-
-    ``filters`` (indicators.Filters: room types, risk levels, risk types, case sources) are the
-    sidebar's; ``scheme`` (one of geo.classify.SCHEMES), ``k`` and ``lock`` the map's classes
-    (overview and coverage). Defaults: the pages' defaults (everything, 中/高 as risk, quantiles, 5).
-    """
-    if view not in VIEWS:
-        raise ValueError(f"bad view {view!r}: expected one of {', '.join(VIEWS)}")
+def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | None = None) -> View:
+    """The view model of the dashboard view ``spec`` describes (see :class:`ViewSpec` for the
+    defaults). Pass ``atlas`` (made from the same spec) to share query results between the views
+    of a deck."""
     if atlas is None:
-        atlas = Atlas(con, region_code, period, scope, filters)
-    elif filters is not None and filters != atlas.filters:
+        atlas = Atlas.of(con, spec)
+    elif spec.filters != atlas.filters:
         raise ValueError("filters differ from the atlas's: pass them to Atlas(...) instead")
-    scheme = scheme or colour.SCHEME
-    if scheme not in classify.SCHEMES:
-        raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
-    k = colour.K if k is None else int(k)
-    code, palette = MAPPED[view]
+    view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
+    code = MAPPED[view]
     towns = atlas.townships()
     drawn = atlas.shapes().copy()
     pace = stats = None
@@ -266,7 +283,7 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
         summary = hotspot_summary(stats, lang)
     else:
         history = atlas.history("township", code) if lock else None
-        shading = colour.shade(towns, code, palette, lang, scheme, k, atlas.period, history)
+        shading = colour.shade(towns, code, lang, scheme, k, atlas.period, history)
         table = ranking(atlas, view, lang)
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
@@ -292,12 +309,10 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, region_code: str | Non
     )
 
 
-def build_deck(con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
-               lang: str = "zh", scope: list[str] | None = None, *, filters: indicators.Filters | None = None,
-               scheme: str | None = None, k: int | None = None, lock: bool = False) -> list[View]:
-    """All four views, sharing one set of query results."""
-    atlas = Atlas(con, region_code, period, scope, filters)
-    return [build_view(con, v, lang=lang, atlas=atlas, scheme=scheme, k=k, lock=lock) for v in VIEWS]
+def build_deck(con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> list[View]:
+    """All four views of ``spec`` (its view aside), sharing one set of query results."""
+    atlas = Atlas.of(con, spec)
+    return [build_view(con, replace(spec, view=v), atlas) for v in VIEWS]
 
 
 def filters_note(filters: indicators.Filters, lang: str = "zh") -> str:
@@ -319,7 +334,7 @@ def _region_level(atlas: Atlas) -> str:
 def totals(atlas: Atlas, lang: str = "zh") -> dict[str, str]:
     now = atlas.table(_region_level(atlas))
     row = now.iloc[0] if len(now) else pd.Series(dtype=object)
-    return {code: fmt.value(code, row.get(code), lang) for code in fmt.INDICATORS}
+    return {code: fmt.value(code, row.get(code), lang) for code in registry.INDICATORS}
 
 
 def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
@@ -333,13 +348,12 @@ def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
     for code in KPI_CODES:
         v, b = now_row.get(code), before_row.get(code)
         parts = None
-        if code in fmt.PARTS:
-            num, den = fmt.PARTS[code]
+        if registry.parts(code) is not None:
+            num, den = registry.parts(code)
             parts = (f"{fmt.label(num, lang)} {fmt.value(num, now_row.get(num), lang)}"
                      f" ÷ {fmt.label(den, lang)} {fmt.value(den, now_row.get(den), lang)}")
         out.append(Kpi(code, fmt.label(code, lang, short=True), fmt.value(code, v, lang),
-                       fmt.change(code, v, b, lang), parts,
-                       None if fmt.is_missing(v) else float(v), None if fmt.is_missing(b) else float(b)))
+                       fmt.change(code, v, b, lang), parts, None if fmt.is_missing(v) else float(v)))
     return out
 
 
@@ -382,7 +396,7 @@ def _named(frame: pd.DataFrame, item, most: int, lang: str, more: bool = True) -
 def hotspot_summary(stats: pd.DataFrame, lang: str = "zh") -> str:
     """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) by name, or
     plainly that none is significant, and then which townships have the highest smoothed rate."""
-    code = MAPPED["hotspots"][0]
+    code = MAPPED["hotspots"]
     rated = stats[stats["rate"].notna()]
     if rated.empty or float(rated["events"].sum()) == 0:
         return t("BRIEF_HOTSPOTS_NONE", lang)
@@ -453,8 +467,8 @@ def hotspot_frame(atlas: Atlas) -> pd.DataFrame:
 def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
     """ui/widgets.hotspot_ranking: the townships by smoothed risk rate, highest first, with their
     class and the counts behind the rate."""
-    code = MAPPED["hotspots"][0]
-    num, den = fmt.PARTS[code]
+    code = MAPPED["hotspots"]
+    num, den = registry.parts(code)
     frame = hotspot_frame(atlas).sort_values("rate_smoothed", ascending=False, na_position="last",
                                              kind="stable").head(RANK_ROWS).reset_index(drop=True)
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("HOTSPOT_CLASS", lang), t("HOTSPOT_SMOOTHED", lang),
@@ -490,7 +504,7 @@ def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.D
         out[t("HOTSPOT_Q", lang)] = ["" if fmt.is_missing(v) else f"{v:.3f}" for v in by["gi_p_fdr"]]
         return out
     out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
-    for part in fmt.PARTS.get(code, ()):
+    for part in registry.parts(code) or ():
         if part:
             out[fmt.label(part, lang)] = [fmt.value(part, v, lang) for v in towns[part]]
     return out

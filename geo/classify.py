@@ -18,32 +18,6 @@ import pandas as pd
 
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval", "fixed")
 
-# Fixed class thresholds (upper bounds) per indicator: the federations' own yardsticks, used by
-# the "fixed" scheme on the pages and in the exports. Rates that grow through the year are
-# scaled to the period's length: screening by the period's share of a year's target, cases per
-# month in the period.
-FIXED = {
-    "coverage_rate": (0.5, 0.7, 0.9, 1.0),
-    "screening_rate": (0.5, 0.75, 0.9, 1.0),     # × the period's share of the year's target
-    "mediation_success_rate": (0.6, 0.8, 0.9, 1.0),
-    "risk_rate_per_1000": (10.0, 20.0, 40.0, 80.0),
-    "cases_per_10k": (1.0, 2.0, 5.0, 10.0),       # per month, × months in the period
-    "rooms_per_10k": (0.5, 1.0, 2.0, 4.0),
-}
-_GROWS = {"screening_rate": 1 / 12, "cases_per_10k": 1.0}
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-
-
-def thresholds(code: str, period_kind: str) -> tuple[float, ...] | None:
-    """The fixed thresholds of indicator ``code`` for a period of ``period_kind`` ('month',
-    'quarter' or 'year'); None when the indicator has none."""
-    base = FIXED.get(code)
-    if base is None:
-        return None
-    if code in _GROWS:
-        return tuple(round(b * _GROWS[code] * _MONTHS[period_kind], 6) for b in base)
-    return base
-
 
 def as_floats(values) -> np.ndarray:
     """``values`` as a float array with NaN for None, NaN and pandas NA.

@@ -15,7 +15,7 @@ EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 # Kinds of gap, in the order rows are listed for each township.
 KINDS = ("township", "village", "beyond_radius", "unknown_distance")
 # The reason text for each kind. Chinese here because the gap list is published as is (CLI JSON,
-# exports); reason_code lets the UI word it differently through ui/text.py.
+# exports); reason_code lets the UI word it differently through i18n/text.py.
 REASONS = {
     "township": "乡镇内无在用调解阵地",
     "village": "村（社区）内无在用调解阵地",

@@ -53,7 +53,7 @@ side by side. It is not proof of a cause, and not a ranking of single townships.
 
 The class labels and the plain-language method note are in Chinese and English here, as the
 analysis page, the README and the exports all quote the same words; the rest of the
-interface text stays in ui/text.py.
+interface text stays in i18n/text.py.
 """
 import warnings
 

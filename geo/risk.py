@@ -11,7 +11,6 @@ Getis-Ord Gi* and local Moran's I on queen contiguity (islands joined to their n
 township), 999 seeded permutations, Benjamini-Hochberg FDR at 0.05. See geo/hotspots.py for
 the decision rule. The statistics describe the townships of ``region_code`` among themselves.
 """
-import numpy as np
 import pandas as pd
 
 from geo import boundaries, hotspots
@@ -60,7 +59,3 @@ def counts(frame: pd.DataFrame) -> dict[str, int]:
     """Townships per class, every class present (zeros included), in CLASSES order."""
     found = frame["hotspot_class"].value_counts()
     return {c: int(found.get(c, 0)) for c in hotspots.CLASSES}
-
-
-def is_finite(values) -> np.ndarray:
-    return np.isfinite(np.asarray(values, dtype=float))

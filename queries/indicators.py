@@ -5,21 +5,15 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from indicators import registry
 from queries import periods, runner
 
 LEVELS = ("township", "county", "city")
-# The published names, in order. Other tools rely on them: add, never rename.
-FIELDS = [
-    "region_code", "region_name", "level", "period",
-    "households_total", "villages_total",
-    "rooms_active", "villages_covered", "coverage_rate", "rooms_per_10k",
-    "households_screened", "screening_rate",
-    "risk_households", "risk_rate_per_1000",
-    "cases_received", "cases_closed", "cases_mediated", "mediation_success_rate",
-    "cases_per_10k", "parent_code", "townships",
-    # townships left out of the rates over households (villages): their denominator is unknown
-    "households_unknown", "villages_unknown",
-]
+# The published names, in order: the region, then every indicator of the registry (in its
+# order), then the roll-up's columns. Other tools rely on them: add, never rename.
+FIELDS = ["region_code", "region_name", "level", "period", *registry.INDICATORS, "parent_code", "townships",
+          # townships left out of the rates over households (villages): their denominator is unknown
+          "households_unknown", "villages_unknown"]
 EVERYTHING = [""]
 RISK_LEVELS = ("无", "低", "中", "高")
 DEFAULT_RISK_LEVELS = ("中", "高")

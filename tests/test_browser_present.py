@@ -17,7 +17,7 @@ from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
 sync_api = browser_api()
 expect = sync_api.expect
 
-from export import saved  # noqa: E402
+from export import saved, views  # noqa: E402
 from tests.appserver import AppServer  # noqa: E402
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -33,7 +33,7 @@ def server(demo_db, tmp_path_factory):
     ids = []
     with duckdb.connect(str(db)) as con:
         for name, view, region in SLIDES:
-            frozen = saved.freeze(con, view, region)
+            frozen = saved.freeze(con, views.ViewSpec(view, region))
             ids.append(saved.save(con, name, view, {"region": region, "period": frozen.period}, frozen))
     with AppServer(db, folder / "server.log") as app:
         app.ids = ids

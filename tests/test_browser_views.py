@@ -53,7 +53,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from tests.appserver import AppServer  # noqa: E402
-from ui import fmt  # noqa: E402
+from indicators import fmt  # noqa: E402
 from ui.panel import CODES as PANEL_CODES  # noqa: E402
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'

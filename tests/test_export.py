@@ -1,7 +1,6 @@
 """Exports read back: PPTX (python-pptx), DOCX (python-docx), PDF (rendered by pdftoppm), PNG
 (Pillow) and the offline HTML; numbers checked against the pages' queries (queries.indicators.table,
-queries.pacing.pacing, geo.risk.table) formatted here with ui.fmt."""
-import ast
+queries.pacing.pacing, geo.risk.table) formatted here with indicators.fmt."""
 import json
 import re
 import subprocess
@@ -20,10 +19,10 @@ from PIL import Image
 from pptx import Presentation
 
 import cli
-from export import colour, fonts, html as html_export, snapshot, staticmap, views
+from export import fonts, html as html_export, snapshot, staticmap, views
 from geo import classify, hotspots, risk
+from indicators import fmt, legend, registry
 from queries import indicators, pacing, periods, runner
-from ui import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = "320700000000"
@@ -68,20 +67,15 @@ def expected_rows(frame, codes, by, ascending, n=10):
 
 
 def test_export_never_imports_streamlit():
-    for path in [*sorted((ROOT / "export").glob("*.py")), ROOT / "ui" / "fmt.py"]:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert "streamlit" not in names, path.name
-    # and at run time: export/ reads the shared phrases from ui/text.py, which must not pull
-    # streamlit in on import (the CLI runs without it)
+    # tests/test_layers.py checks the import statements; this checks what importing them pulls in
+    # at run time (the CLI runs without streamlit): nothing of export/, the registry or the words
     import subprocess
     import sys
 
     probe = ("import sys, importlib, pathlib\n"
              "for p in sorted(pathlib.Path('export').glob('*.py')):\n"
              "    importlib.import_module('export.' + p.stem)\n"
-             "import ui.text\n"
+             "import indicators.legend, i18n.text, ui.text\n"
              "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
@@ -98,7 +92,7 @@ def test_cjk_font_comes_from_mplfonts_and_has_the_glyphs():
 
 
 def test_view_model_matches_the_queries(con, period, towns):
-    view = views.build_view(con, "screening")
+    view = views.build_view(con, views.ViewSpec("screening"))
     assert view.period == period and view.region_name == "连云港市"
     last = runner.run(con, "data_span", scope=[""])["last_date"].iloc[0]
     assert view.data_as_of_text == f"数据截至 {last.year}年{last.month}月{last.day}日"
@@ -115,7 +109,7 @@ def test_view_model_matches_the_queries(con, period, towns):
 
 def test_view_refuses_unknown_region(con):
     with pytest.raises(ValueError, match="not a city or county"):
-        views.build_view(con, "overview", region_code="320703001000")
+        views.build_view(con, views.ViewSpec("overview", region="320703001000"))
 
 
 def expected_laggards(con, period, n=10):
@@ -191,7 +185,7 @@ def test_small_counts_are_suppressed_in_the_pptx(exports, towns):
 
 def test_hotspot_legend_counts_are_geo_risk_counts(con, period):
     for when in (period, HOT_PERIOD):
-        view = views.build_view(con, "hotspots", period=when)
+        view = views.build_view(con, views.ViewSpec("hotspots", period=when))
         stats = risk.table(con, when, [""], CITY)
         rated = stats[stats["rate"].notna()]
         expected = risk.counts(rated)
@@ -234,7 +228,7 @@ def test_brief_docx(exports, con, period):
 
 
 def test_brief_names_the_hot_townships(con, tmp_path):
-    out = snapshot.write(con, tmp_path / "brief.docx", "hotspots", period=HOT_PERIOD)
+    out = snapshot.write(con, tmp_path / "brief.docx", views.ViewSpec("hotspots", period=HOT_PERIOD))
     texts = [p.text for p in Document(str(out)).paragraphs]
     section = texts[texts.index("三、风险热点") + 1]
     stats = risk.table(con, HOT_PERIOD, [""], CITY).merge(views.Atlas(con).townships(), on="region_code")
@@ -269,8 +263,8 @@ def test_hotspot_summary_names_hot_and_cold_and_caps_the_list():
 
 def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
     high = indicators.Filters(risk_levels=("高",))
-    plain = views.build_view(con, "overview")
-    only_high = views.build_view(con, "overview", filters=high)
+    plain = views.build_view(con, views.ViewSpec("overview"))
+    only_high = views.build_view(con, views.ViewSpec("overview", filters=high))
     rate = {k.code: k for k in plain.kpis}["risk_rate_per_1000"]
     rate_high = {k.code: k for k in only_high.kpis}["risk_rate_per_1000"]
     assert rate_high.raw < rate.raw
@@ -285,38 +279,38 @@ def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
     kpi_text = [s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame]
     assert rate_high.value in kpi_text and rate.value not in kpi_text
     top = table_cells(deck.slides[-1])
-    assert top[1:] == [row for row in views.build_view(con, "hotspots", filters=high).ranking.rows]
+    assert top[1:] == [row for row in views.build_view(con, views.ViewSpec("hotspots", filters=high)).ranking.rows]
 
 
 def test_scheme_and_k_follow_the_users_choice(con, period, towns):
-    view = views.build_view(con, "coverage", scheme="equal_interval", k=3)
+    view = views.build_view(con, views.ViewSpec("coverage", scheme="equal_interval", k=3))
     classes = classify.classify(towns["coverage_rate"].tolist(), "equal_interval", 3)
     assert [r.count for r in view.shading.rows[:3]] == list(classes.counts)
     assert view.shading.note == "分级：等间距，3 级"
-    fixed = views.build_view(con, "overview", period="2025", scheme="fixed", lock=True)  # a year: few periods to pool
+    fixed = views.build_view(con, views.ViewSpec("overview", period="2025", scheme="fixed", lock=True))  # a year: few periods to pool
     assert fixed.shading.note.startswith("分级：固定阈值（工作目标），")
     assert fixed.shading.note.endswith(" · 刻度已锁定（各期同一分级）")
-    cuts = colour.thresholds("screening_rate", "2025")  # the year's yardstick: 12 × the month's
-    assert cuts == tuple(round(b * 12 / 12, 6) for b in colour.FIXED["screening_rate"])
+    cuts = registry.thresholds("screening_rate", "year")  # the year's yardstick: 12 × the month's
+    assert cuts == tuple(round(b * 12 / 12, 6) for b in registry.get("screening_rate").thresholds)
     assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
         [fmt.value("screening_rate", c) for c in cuts[:3]]
-    assert views.build_view(con, "overview").shading.note == "分级：分位数（每级乡镇数相近），5 级"
+    assert views.build_view(con, views.ViewSpec("overview")).shading.note == "分级：分位数（每级乡镇数相近），5 级"
     with pytest.raises(ValueError, match="bad scheme"):
-        views.build_view(con, "overview", scheme="pretty")
+        views.ViewSpec("overview", scheme="pretty")
 
 
-def test_fixed_thresholds_are_the_pages_and_scale_with_the_period():
-    from geo import classify
-    from ui import widgets
-
+def test_fixed_thresholds_come_from_the_registry_and_scale_with_the_period():
     for period, months in (("2025-06", 1), ("2025Q2", 3), ("2025", 12)):
+        kind = periods.parse(period).kind
         quarter_of_year = tuple(round(b * months / 12, 6) for b in (0.5, 0.75, 0.9, 1.0))
-        assert colour.thresholds("screening_rate", period) == widgets.thresholds("screening_rate", period) \
-            == quarter_of_year
-        assert colour.thresholds("cases_per_10k", period) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
-        assert colour.thresholds("coverage_rate", period) == (0.5, 0.7, 0.9, 1.0)
-    assert colour.thresholds("households_total", "2025") is None
-    assert colour.STATUS_COLOURS is widgets.STATUS_COLOURS and colour.FIXED is classify.FIXED
+        assert registry.thresholds("screening_rate", kind) == quarter_of_year
+        assert registry.thresholds("cases_per_10k", kind) == tuple(b * months for b in (1.0, 2.0, 5.0, 10.0))
+        assert registry.thresholds("coverage_rate", kind) == (0.5, 0.7, 0.9, 1.0)
+        # the pages and the exports class by the same function (indicators/legend.py)
+        fixed = legend.classes_for([0.01, 0.2, 2.0], "screening_rate", period, "fixed")
+        assert fixed.breaks[:4] == quarter_of_year
+    assert registry.thresholds("households_total", "year") is None
+    assert legend.classes_for([1, 2, 3], "households_total", "2025", "fixed").scheme == "quantiles"
 
 
 def test_single_view_pptx(exports):
@@ -335,7 +329,7 @@ def test_png_size_and_pixels(exports, con):
     assert image.size == (1600, 1000)
     assert non_white_share(image) > 0.08
     colours = set(image.get_flattened_data())
-    view = views.build_view(con, "hotspots")
+    view = views.build_view(con, views.ViewSpec("hotspots"))
     for row in view.shading.rows:  # every legend colour is on the picture (swatch and townships)
         assert tuple(int(row.colour[i:i + 2], 16) for i in (1, 3, 5)) in colours
 

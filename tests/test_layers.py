@@ -1,4 +1,5 @@
-"""The house layering: queries/, geo/ and db/ never import streamlit; pages hold no SQL or geometry."""
+"""The house layering: queries/, geo/ and db/ never import streamlit; export/ and the indicator
+registry never import ui/; pages hold no SQL or geometry."""
 import ast
 from pathlib import Path
 
@@ -18,10 +19,17 @@ def imports_of(path: Path) -> set[str]:
     return out
 
 
-@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export") for p in (ROOT / d).rglob("*.py")),
+@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export", "indicators", "i18n") for p in (ROOT / d).rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_lower_layers_do_not_import_streamlit(path):
     assert "streamlit" not in imports_of(path)
+
+
+@pytest.mark.parametrize("path", sorted(p for d in ("export", "indicators", "i18n") for p in (ROOT / d).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_exports_and_the_registry_do_not_import_ui(path):
+    # the CLI writes exports without streamlit: what pages and exports share lives below ui/
+    assert "ui" not in imports_of(path)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "app_pages").glob("*.py")), ids=lambda p: p.name)
@@ -35,4 +43,5 @@ def test_layer_checks_see_real_files():
     # guards the parametrisations above against an empty glob
     assert len(list((ROOT / "app_pages").glob("*.py"))) >= 7
     assert len(list((ROOT / "importer").glob("*.py"))) >= 8
+    assert len(list((ROOT / "export").glob("*.py"))) >= 10 and (ROOT / "indicators" / "registry.py").exists()
     assert (ROOT / "queries" / "indicators.sql").exists()

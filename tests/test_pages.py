@@ -143,11 +143,11 @@ def test_hotspots_page_shows_classes_and_computes_them_once(app_env, monkeypatch
 
 
 def test_no_text_key_is_written_twice():
-    """A key written twice in ui/text.py silently keeps the last text (two features once shared
+    """A key written twice in i18n/text.py silently keeps the last text (two features once shared
     IMPORT_DUPLICATES, and a heading read "重复的表头" under repeated rows)."""
     import ast
 
-    tree = ast.parse((ROOT / "ui" / "text.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "i18n" / "text.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]

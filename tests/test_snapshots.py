@@ -44,13 +44,13 @@ def where(atlas) -> dict:
 
 def take_snapshot(db: Path, name: str, view: str, region: str, period: str) -> int:
     with duckdb.connect(str(db)) as con:
-        frozen = saved.freeze(con, view, region, period)
+        frozen = saved.freeze(con, views.ViewSpec(view, region, period))
         return saved.save(con, name, view, {"period": period, "region": region}, frozen, created_by="test")
 
 
 def live_view(db: Path, view: str, region: str, period: str) -> views.View:
     with duckdb.connect(str(db), read_only=True) as con:
-        return views.build_view(con, view, region, period)
+        return views.build_view(con, views.ViewSpec(view, region, period))
 
 
 def township_row(numbers: dict, code: str) -> list[str]:
@@ -284,8 +284,8 @@ def test_export_buttons_build_on_demand_readable_files(atlas, where, kind):
     from ui import data, exporting
 
     # the bytes the button serves: the cached builder, with the key the page used
-    blob = exporting._export_bytes(data.db_path(), data.version(), "screening", kind, where["region"],
-                                   where["period"], "zh", tuple(data.viewer_scope()))
+    spec = views.ViewSpec("screening", where["region"], where["period"], "zh", tuple(data.viewer_scope()))
+    blob = exporting._export_bytes(data.db_path(), data.version(), spec, kind)
     live = live_view(atlas, "screening", where["region"], where["period"])
     if kind == "pptx":
         deck = Presentation(io.BytesIO(blob))

@@ -5,7 +5,8 @@ from datetime import date
 import duckdb
 
 from db import schema
-from ui import data, fmt
+from indicators import fmt
+from ui import data
 
 
 def test_a_write_bumps_the_version_and_the_cached_numbers_follow(demo_db, tmp_path, monkeypatch):

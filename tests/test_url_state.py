@@ -136,11 +136,11 @@ def test_closing_the_panel_keeps_the_county(app_env):
 
 
 def test_compare_mode_draws_two_periods_on_one_scale(app_env):
-    from ui import widgets
+    from indicators import legend
 
     a, b = [0.1, 0.2, 0.3, 0.4, 0.9], [0.5, 0.6, 0.7, 0.8, 0.95]
-    left = widgets.shared_classes(a, b, "screening_rate", "2025-06")
-    right = widgets.shared_classes(b, a, "screening_rate", "2025-05")
+    left = legend.classes_for(a, "screening_rate", "2025-06", other=b)
+    right = legend.classes_for(b, "screening_rate", "2025-05", other=a)
     assert left.breaks == right.breaks and left.lowest == right.lowest == 0.1
     assert sum(left.counts) == sum(right.counts) == 5
     assert left.counts != right.counts  # the same breaks, different months: different colours

@@ -2,8 +2,9 @@
 data access, and how a snapshot is drawn (on its page and as a presentation slide).
 
 Exports are built on demand (a 生成 button, then the download button): a build takes a second or
-two, and is cached per (database, data version, view, region, period, language, format), so a
-rerun or a second click does not build again. Snapshot reads are not cached: saving a snapshot does
+two, and is cached per (database, data version, view spec, format), the view spec being the page's
+view, region, period, language, scope, filters and classes (export.views.ViewSpec), so a rerun or
+a second click does not build again. Snapshot reads are not cached: saving a snapshot does
 not bump the data version (export/saved.py), and the table is small.
 """
 import base64
@@ -18,9 +19,10 @@ import streamlit as st
 
 from db import schema
 from export import saved
-from queries import indicators
 from export.snapshot import write as write_export
-from ui import data, fmt, state, widgets
+from export.views import ViewSpec
+from indicators import fmt, registry
+from ui import data, state, widgets
 from ui.text import lang, t
 
 # format key -> (file suffix, whole deck?, MIME type)
@@ -47,70 +49,68 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
     return re.sub(r'[\\/:*?"<>|\s]+', "_", stem) + FORMATS[kind][0]
 
 
-def view_settings() -> tuple:
-    """What the page counts and how it colours, so an export shows what the screen shows:
-    (filters, scheme, k, lock)."""
+def view_spec(view_name: str) -> ViewSpec:
+    """The view on screen, so an export or a snapshot shows what the screen shows: the page's view,
+    the sidebar's region, period, language, filters and classes, and the viewer's scope."""
     ss = st.session_state
-    return (widgets.filters(), ss.get(state.KEYS["scheme"], "quantiles"), ss.get(state.KEYS["k"], 5),
-            bool(ss.get(state.KEYS["lock"])))
+    period, region, _, _ = widgets.current()
+    return ViewSpec(view_name, region, period, lang(), tuple(data.viewer_scope()), widgets.filters(),
+                    ss.get(state.KEYS["scheme"], state.DEFAULTS["scheme"]), ss.get(state.KEYS["k"], state.DEFAULTS["k"]),
+                    bool(ss.get(state.KEYS["lock"])))
 
 
-def export_bytes(view_name: str, kind: str, region: str, period: str, language: str) -> bytes:
-    """The file of one export, built once per (database, data version, view, region, period,
-    language, filters, classes)."""
-    return _export_bytes(data.db_path(), data.data_key(), view_name, kind, region, period, language,
-                         tuple(data.viewer_scope()), *view_settings())
+def export_bytes(spec: ViewSpec, kind: str) -> bytes:
+    """The file of one export, built once per (database, data key, view spec, format)."""
+    return _export_bytes(data.db_path(), data.data_key(), spec, kind)
 
 
 @st.cache_data(ttl="1h", max_entries=24, show_spinner=False)
-def _export_bytes(db: str, data_version: int, view_name: str, kind: str, region: str, period: str, language: str,
-                  scope: tuple, filters: indicators.Filters = indicators.Filters(), scheme: str = "quantiles",
-                  k: int = 5, lock: bool = False) -> bytes:
+def _export_bytes(db: str, data_version: int, spec: ViewSpec, kind: str) -> bytes:
     suffix, whole_deck, _ = FORMATS[kind]
     with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
         out = Path(folder) / f"export{suffix}"
         with schema.open_waiting(db, read_only=True, wait=5) as con:
-            write_export(con, out, view_name, region, period, language, list(scope), whole_deck=whole_deck,
-                         filters=filters, scheme=scheme, k=k, lock=lock)
+            write_export(con, out, spec, whole_deck=whole_deck)
         return out.read_bytes()
 
 
 def export_buttons(view_name: str) -> None:
     """导出与快照, folded under the page title: a 生成 button per format that becomes its download
     button once built, and the 保存快照 control."""
-    period, region, region_name, _ = widgets.current()
-    language = lang()
+    spec = view_spec(view_name)
+    region_name = widgets.current()[2]
     with st.expander(t("EXPORT_TITLE"), icon=":material/download:"):
         st.caption(t("EXPORT_HINT"))
         built = st.session_state.setdefault(BUILT_KEY, set())
         for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
             label = t(f"EXPORT_FMT_{kind}")
-            key = (data.db_path(), data.data_key(), view_name, kind, region, period, language, *view_settings())
+            key = (data.db_path(), data.data_key(), spec, kind)
             with column:
                 if key not in built and st.button(t("EXPORT_BUILD", format=label), key=f"export-{view_name}-{kind}",
                                                   width="stretch"):
                     with st.spinner(t("EXPORT_BUILDING", format=label)):
                         try:
-                            export_bytes(view_name, kind, region, period, language)
+                            export_bytes(spec, kind)
                             built.add(key)
                         except (ValueError, TimeoutError) as error:
                             st.error(t("EXPORT_FAILED", error=error))
                 if key in built:
                     st.download_button(
                         t("EXPORT_DOWNLOAD", format=label),
-                        export_bytes(view_name, kind, region, period, language),  # cached: no rebuild
-                        file_name=file_name(view_name, kind, region_name, period, language),
+                        export_bytes(spec, kind),  # cached: no rebuild
+                        file_name=file_name(view_name, kind, region_name, spec.period, spec.lang),
                         mime=FORMATS[kind][2], key=f"download-{view_name}-{kind}", type="primary",
                         on_click="ignore", width="stretch",
                     )
         st.divider()
-        save_control(view_name, period, region, region_name, language)
+        save_control(spec, region_name)
 
 
 # ---- saving a snapshot ---------------------------------------------------------------------
 
-def save_control(view_name: str, period: str, region: str, region_name: str, language: str) -> None:
+def save_control(spec: ViewSpec, region_name: str) -> None:
     """保存快照: a name (the view, region and period unless typed) and a button."""
+    view_name, period, language = spec.view, spec.period, spec.lang
     default = " · ".join([t(PAGE_TITLES[view_name]), region_name, fmt.period_label(period, language)])
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.text_input(t("SNAPSHOT_NAME"), placeholder=default, key=f"snapshot-name-{view_name}",
@@ -120,7 +120,7 @@ def save_control(view_name: str, period: str, region: str, region_name: str, lan
         name = (name or "").strip() or default
         with st.spinner(t("SNAPSHOT_SAVING")):
             try:
-                snapshot_id = save_snapshot(view_name, name, region, period, language)
+                snapshot_id = save_snapshot(spec, name)
             except TimeoutError:
                 st.error(t("DB_BUSY"))
                 return
@@ -128,19 +128,17 @@ def save_control(view_name: str, period: str, region: str, region_name: str, lan
         st.markdown(f"[{t('SNAPSHOT_OPEN_LINK')}]({snapshot_link(snapshot_id)})")
 
 
-def save_snapshot(view_name: str, name: str, region: str, period: str, language: str) -> int:
+def save_snapshot(spec: ViewSpec, name: str) -> int:
     """Freeze the view's numbers and map (read-only, the slow part), then store them (a short write)."""
     from importer import pipeline
 
     db = data.db_path()
     with schema.open_waiting(db, read_only=True, wait=5) as con:
-        filters, scheme, k, lock = view_settings()
-        frozen = saved.freeze(con, view_name, region, period, language, data.viewer_scope(),
-                              filters=filters, scheme=scheme, k=k, lock=lock)
+        frozen = saved.freeze(con, spec)
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)
     with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
-        return saved.save(con, name, view_name, params, frozen, created_by=f"{pipeline.who()}（网页）")
+        return saved.save(con, name, spec.view, params, frozen, created_by=f"{pipeline.who()}（网页）")
 
 
 # ---- reading and changing snapshots --------------------------------------------------------
@@ -208,7 +206,7 @@ def show_snapshot(snap: saved.Snapshot) -> None:
     kpis = n.get("kpis", [])
     for column, k in zip(st.columns(len(kpis) or 1), kpis):
         column.metric(k["label"], k["value"], delta=k.get("change"), border=True, help=k.get("parts"),
-                      delta_color="inverse" if k["code"] == "risk_rate_per_1000" else "normal")
+                      delta_color="inverse" if registry.get(k["code"]).rising_is_bad else "normal")
     left, right = st.columns([3, 1])
     with left:
         st.subheader(t("SNAPSHOT_MAP", title=n.get("map_title", "")))

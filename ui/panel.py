@@ -5,7 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import periods
-from ui import data, fmt, state, widgets
+from indicators import fmt, registry
+from ui import data, state, widgets
 from ui.text import lang, t
 
 # What the panel lists, in order; higher is better except where the rank reads high → low risk.
@@ -43,7 +44,7 @@ def indicator_rows(row: pd.Series, towns: pd.DataFrame, language: str) -> pd.Dat
     (1 = highest value; counts suppressed as everywhere)."""
     lines = []
     for code in CODES:
-        num, den = fmt.PARTS.get(code, (None, None))
+        num, den = registry.parts(code) or (None, None)
         ranked = towns[code].astype(float)
         value = row[code]
         if fmt.is_missing(value):

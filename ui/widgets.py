@@ -9,7 +9,9 @@ from streamlit_folium import st_folium
 
 from geo import classify, maps, offline
 from queries import indicators
-from ui import data, fmt, state
+from i18n import text as tables
+from indicators import fmt, legend, registry
+from ui import data, state
 from ui.text import lang, t
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -114,9 +116,9 @@ def label(code: str, language: str | None = None, short: bool = False) -> str:
     language = language or lang()
     text = fmt.label(code, language, short=short)
     levels = filters().risk_levels
-    if code in ("risk_households", "risk_rate_per_1000") and tuple(levels) != indicators.DEFAULT_RISK_LEVELS:
+    if registry.get(code).by_risk_level and tuple(levels) != indicators.DEFAULT_RISK_LEVELS:
         shown = "、".join(levels) if language == "zh" else "/".join(levels)
-        if code == "risk_households":
+        if registry.get(code).unit == "count":
             return t("RISK_HOUSEHOLDS_OF", levels=shown)
         return text + t("RISK_LEVELS_NOTE", levels=shown)
     return text
@@ -174,10 +176,7 @@ def breadcrumbs() -> None:
         label = name if last else f"{name} ›"
         if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
                           help=None if last else t("CRUMB_UP", name=name)):
-            if level == "city":
-                state.go(region=code, town=None)
-            else:
-                state.go(region=code, town=None)
+            state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
 def data_as_of() -> str:
@@ -194,60 +193,32 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
             label(code, lang(), short=True),
             fmt.value(code, now.get(code), lang()),
             delta=delta,
-            delta_color="inverse" if code == "risk_rate_per_1000" else "normal",
+            delta_color="inverse" if registry.get(code).rising_is_bad else "normal",
             help=_parts_text(code, now),
             border=True,
         )
 
 
 def _parts_text(code: str, row: pd.Series) -> str | None:
-    if code not in fmt.PARTS:
+    if registry.parts(code) is None:
         return None
-    num, den = fmt.PARTS[code]
+    num, den = registry.parts(code)
     return (f"{label(code, lang())} = {label(num, lang())} {fmt.value(num, row.get(num), lang())}"
             f" ÷ {label(den, lang())} {fmt.value(den, row.get(den), lang())}")
 
 
-def thresholds(code: str, period: str) -> tuple[float, ...] | None:
-    """The fixed thresholds of ``code`` for ``period`` (geo/classify.FIXED)."""
-    from queries import periods
-
-    return classify.thresholds(code, periods.parse(period).kind)
-
-
-def classes_for(values, code: str, level: str, period: str, region: str) -> classify.Classes:
-    """The map's classes for one indicator: the sidebar's scheme and number of classes, or the
-    locked scale (breaks from every period of the same kind, pooled)."""
+def classes_for(values, code: str, level: str, period: str, region: str, other=None) -> classify.Classes:
+    """The map's classes for one indicator (indicators/legend.py): the sidebar's scheme and number
+    of classes, on breaks pooled with ``other`` (compare mode), or the locked scale (breaks from
+    every period of the same kind, pooled)."""
     from queries import periods
 
     ss = st.session_state
-    scheme = ss.get(state.KEYS["scheme"], "quantiles")
-    k = ss.get(state.KEYS["k"], 5)
-    cuts = thresholds(code, period)
-    if scheme == "fixed" and cuts is None:
-        scheme = "quantiles"  # no yardstick for this indicator: say so in the legend note
-    if ss.get(state.KEYS["lock"]):
+    history = None
+    if other is None and ss.get(state.KEYS["lock"]):
         history = data.indicator_history(level, periods.parse(period).kind, region, filters(), code)
-        pooled = [v for v in history if len(v)]
-        breaks = classify.locked(pooled, scheme, k, cuts if scheme == "fixed" else None)
-        if breaks:
-            lowest = min((float(a[~pd.isna(a)].min()) for a in pooled if (~pd.isna(a)).any()), default=None)
-            return classify.classify_with(values, breaks, lowest=lowest, scheme=scheme)
-    return classify.classify(values, scheme, k, cuts if scheme == "fixed" else None)
-
-
-def shared_classes(values, other, code: str, period: str) -> classify.Classes:
-    """Classes for ``values`` on breaks computed from ``values`` and ``other`` pooled."""
-    ss = st.session_state
-    scheme = ss.get(state.KEYS["scheme"], "quantiles")
-    cuts = thresholds(code, period)
-    if scheme == "fixed" and cuts is None:
-        scheme = "quantiles"
-    breaks = classify.locked([values, other], scheme, ss.get(state.KEYS["k"], 5), cuts if scheme == "fixed" else None)
-    if not breaks:
-        return classify.classify(values, scheme)
-    both = pd.concat([pd.Series(values, dtype=float), pd.Series(other, dtype=float)]).dropna()
-    return classify.classify_with(values, breaks, lowest=float(both.min()) if len(both) else None, scheme=scheme)
+    return legend.classes_for(values, code, period, ss.get(state.KEYS["scheme"], legend.SCHEME),
+                              ss.get(state.KEYS["k"], legend.K), history, other)
 
 
 def map_shapes(townships_only: bool = False) -> tuple[str, dict]:
@@ -273,7 +244,7 @@ def map_columns():
     return left, right
 
 
-def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | None = None, height: int = 560,
+def indicator_map(code: str, key: str, *, points: list[dict] | None = None, height: int = 560,
                   townships_only: bool = False, values: pd.DataFrame | None = None,
                   radius_km: float | None = None, title: str | None = None, period: str | None = None,
                   same_scale_as: str | None = None) -> None:
@@ -291,35 +262,21 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
     known = by_code[code].astype(float).to_numpy() if len(by_code) else []
     if same_scale_as:  # compare mode: one set of breaks for both periods, so colours compare
         other = data.indicator_table(level, same_scale_as, region, filters())[code].astype(float).to_numpy()
-        classes = shared_classes(known, other, code, period)
+        classes = classes_for(known, code, level, period, region, other)
     else:
         classes = classes_for(known, code, level, period, region)
-    colours = maps.palette_for(palette, classes.k)
-    colour_of = {}
-    num, den = fmt.PARTS.get(code, (None, None))
+    drawn = [f["properties"]["region_code"] for f in geojson["features"]]
+    shading = legend.shade(by_code[code].to_dict(), drawn, code, classes, language, tables.t,
+                           counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS",
+                           locked=bool(st.session_state.get(state.KEYS["lock"])))
+    num, den = registry.parts(code) or (None, None)
     for feature in geojson["features"]:
         props = feature["properties"]
         row = by_code.loc[props["region_code"]] if props["region_code"] in by_code.index else None
-        v = None if row is None else row[code]
-        cls = classes.class_of(None if fmt.is_missing(v) else float(v))
-        if cls is not None:
-            colour_of[props["region_code"]] = colours[cls]
-        props["value"] = fmt.value(code, v, language)
+        props["value"] = fmt.value(code, None if row is None else row[code], language)
         props["numerator"] = "" if row is None or num is None else fmt.value(num, row[num], language)
         props["denominator"] = "" if row is None or den is None else fmt.value(den, row[den], language)
-    unit = t("LEGEND_COUNTIES") if county_level else t("LEGEND_TOWNSHIPS")
-    digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], language)
-    rows = [(colours[i], f"{r.label}（{unit.format(n=r.count)}）")
-            for i, r in enumerate(classify.legend_rows(classes, lambda x: fmt.value(code, x, language, digits)))]
-    missing = sum(1 for f in geojson["features"] if f["properties"]["region_code"] not in colour_of)
-    if missing:
-        rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{unit.format(n=missing)}）"))
-    note = t("LEGEND_SCHEME", scheme=t(f"SCHEME_{classes.scheme}") if classes.scheme != "locked"
-             else t("SCHEME_locked"), k=classes.k)
-    if st.session_state.get(state.KEYS["lock"]):
-        note += " · " + t("CLASS_LOCKED_NOTE")
-    if classes.k == 0:
-        note = ""  # nothing to classify: no scheme to name
+    note = shading.note or ""
     tooltip_name = t("COUNTY") if county_level else t("TOWNSHIP")
     fields, labels = ["region_name", "value"], [tooltip_name, label(code, language)]
     if num:
@@ -327,8 +284,15 @@ def indicator_map(code: str, palette: str, key: str, *, points: list[dict] | Non
         labels += [label(num, language), label(den, language)]
     if radius_km:
         note += " · " + t("RADIUS_NOTE", km=f"{radius_km:g}")
-    draw(geojson, colour_of, fields, labels, title or label(code, language), rows, key,
-         level=level, points=points, height=height, notes=[note], radius_km=radius_km)
+    draw_shading(geojson, shading, fields, labels, key, level=level, title=title or label(code, language),
+                 points=points, height=height, notes=[note], radius_km=radius_km)
+
+
+def draw_shading(geojson: dict, shading: legend.Shading, fields: list[str], labels: list[str], key: str, *,
+                 level: str, title: str | None = None, notes: list[str] | None = None, **options) -> None:
+    """Draw the map of a :class:`indicators.legend.Shading` (colours, legend rows, its note)."""
+    draw(geojson, shading.colour_of, fields, labels, title or shading.title, [(r.colour, r.label) for r in shading.rows],
+         key, level=level, notes=notes if notes is not None else [shading.note], **options)
 
 
 def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], title: str,
@@ -442,16 +406,12 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
     return buffer.getvalue()
 
 
-STATUS_COLOURS = maps.STATUS_COLOURS
-STATUS_MARKS = maps.STATUS_MARKS
 CHANGE_BINS = (-0.05, -0.02, -0.005, 0.005, 0.02, 0.05)   # percentage points as 0–1 differences
 CHANGE_COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#ffffbf", "#c2e699", "#78c679", "#238443"]
 
 
 def status_text(status) -> str:
-    if fmt.is_missing(status):
-        return fmt.MISSING
-    return f"{STATUS_MARKS[status]} · {t(f'STATUS_{status}')}" if lang() == "zh" else t(f"STATUS_{status}")
+    return legend.status_text(status, lang(), tables.t)
 
 
 def status_map(period: str, key: str) -> None:
@@ -461,27 +421,20 @@ def status_map(period: str, key: str) -> None:
     county_level = level == "county"
     pace = data.pacing(level, period, region).set_index("region_code")
     language = lang()
-    colour_of, counts = {}, {s: 0 for s in STATUS_COLOURS}
+    drawn = [f["properties"]["region_code"] for f in geojson["features"]]
+    shading = legend.shade_status(pace["status"].to_dict(), drawn, language, tables.t,
+                                  counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS")
     for feature in geojson["features"]:
         props = feature["properties"]
         row = pace.loc[props["region_code"]] if props["region_code"] in pace.index else None
-        status = None if row is None or fmt.is_missing(row["status"]) else row["status"]
-        if status:
-            colour_of[props["region_code"]] = STATUS_COLOURS[status]
-            counts[status] += 1
-        props["status"] = status_text(status)
+        props["status"] = status_text(None if row is None else row["status"])
         props["done"] = "" if row is None else fmt.count(row["screened_ytd"], language)
         props["expected"] = "" if row is None else fmt.count(row["expected_by_now"], language)
         props["completion"] = "" if row is None else fmt.value("coverage_rate", row["completion"], language)
-    unit = t("LEGEND_COUNTIES") if county_level else t("LEGEND_TOWNSHIPS")
-    rows = [(STATUS_COLOURS[s], f"{t(f'STATUS_{s}_LONG')}（{unit.format(n=counts[s])}）") for s in ("green", "amber", "red")]
-    missing = len(geojson["features"]) - sum(counts.values())
-    if missing:
-        rows.append((maps.MISSING_COLOUR, f"{t('STATUS_NONE')}（{unit.format(n=missing)}）"))
     fields = ["region_name", "status", "done", "expected", "completion"]
     labels = [t("COUNTY") if county_level else t("TOWNSHIP"), t("PACE_STATUS"), t("PACE_DONE"),
               t("PACE_EXPECTED_SHORT"), t("PACE_COMPLETION")]
-    draw(geojson, colour_of, fields, labels, t("PACE_MAP_TITLE"), rows, key, level=level)
+    draw_shading(geojson, shading, fields, labels, key, level=level)
 
 
 def change_map(period: str, key: str) -> None:
@@ -531,54 +484,39 @@ def pacing_table(pace: pd.DataFrame) -> pd.DataFrame:
 
 def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -> None:
     """Townships coloured by hotspot class (热点, 冷点, outliers, 不显著; grey where no rate)."""
-    from geo import hotspots
-
     _, geojson = map_shapes(townships_only=True)
     language = lang()
     by_code = towns.set_index("region_code")
     found = stats.set_index("region_code")
-    labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
-    colour_of, counts, missing = {}, {c: 0 for c in hotspots.CLASSES}, 0
+    class_of = {c: row["hotspot_class"] for c, row in found.iterrows() if not fmt.is_missing(row["rate"])}
+    shading = legend.shade_hotspots(class_of, [f["properties"]["region_code"] for f in geojson["features"]],
+                                    language, tables.t, title=t("HOTSPOT_MAP_TITLE", name=label(code, language)))
     for feature in geojson["features"]:
         props = feature["properties"]
         row = found.loc[props["region_code"]] if props["region_code"] in found.index else None
         base = None if props["region_code"] not in by_code.index else by_code.loc[props["region_code"]]
-        if row is None or fmt.is_missing(row["rate"]):
-            missing += 1
-            cls = None
-        else:
-            cls = row["hotspot_class"]
-            colour_of[props["region_code"]] = hotspots.CLASS_COLOURS[cls]
-            counts[cls] += 1
-        props["cls"] = fmt.MISSING if cls is None else labels_of[cls]
+        cls = class_of.get(props["region_code"])
+        props["cls"] = fmt.MISSING if cls is None else legend.hotspot_label(cls, language)
         props["value"] = fmt.value(code, None if base is None else base[code], language)
         props["smoothed"] = fmt.value(code, None if row is None else row["rate_smoothed"], language)
         props["gi_z"] = "" if row is None or fmt.is_missing(row["gi_z"]) else f"{row['gi_z']:.2f}"
         props["q"] = "" if row is None or fmt.is_missing(row["gi_p_fdr"]) else f"{row['gi_p_fdr']:.3f}"
-    unit = t("LEGEND_TOWNSHIPS")
-    rows = [(hotspots.CLASS_COLOURS[c], f"{labels_of[c]}（{unit.format(n=counts[c])}）") for c in hotspots.CLASSES]
-    if missing:
-        rows.append((maps.MISSING_COLOUR, f"{t('HOTSPOT_NO_RATE')}（{unit.format(n=missing)}）"))
     fields = ["region_name", "cls", "value", "smoothed", "gi_z", "q"]
     names = [t("TOWNSHIP"), t("HOTSPOT_CLASS"), label(code, language), t("HOTSPOT_SMOOTHED"), "Gi* z", t("HOTSPOT_Q")]
-    draw(geojson, colour_of, fields, names, t("HOTSPOT_MAP_TITLE", name=label(code, language)), rows, key,
-         level="township", notes=[t("HOTSPOT_LEGEND_NOTE")])
+    draw_shading(geojson, shading, fields, names, key, level="township")
 
 
 def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
     """Townships by smoothed rate, highest first, with their class and the counts behind the rate
     (small counts as "<5")."""
-    from geo import hotspots
-
     language = lang()
-    labels_of = hotspots.CLASS_LABELS if language == "zh" else hotspots.CLASS_LABELS_EN
     merged = towns.merge(stats[["region_code", "rate_smoothed", "hotspot_class"]], on="region_code", how="left")
     merged = merged.sort_values(["rate_smoothed", code], ascending=False, na_position="last").head(15)
-    num, den = fmt.PARTS[code]
+    num, den = registry.parts(code)
     return pd.DataFrame({
         t("RANK"): range(1, len(merged) + 1),
         t("TOWNSHIP"): merged["region_name"].to_numpy(),
-        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r) else labels_of[c]
+        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r) else legend.hotspot_label(c, language)
                              for c, r in zip(merged["hotspot_class"], merged["rate_smoothed"])],
         t("HOTSPOT_SMOOTHED"): [fmt.value(code, v, language) for v in merged["rate_smoothed"]],
         label(code, language): [fmt.value(code, v, language) for v in merged[code]],

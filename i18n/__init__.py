@@ -1,0 +1,1 @@
+"""The interface's words in Chinese and English (text.py), for pages, exports and legends alike."""

@@ -1,0 +1,112 @@
+"""Numbers, rates, dates and periods the Chinese way (and the English way), in one place.
+
+The indicator's unit (indicators/registry.py) decides its format: a share is a 0–1 value shown as
+百分比 (one decimal), per_1000 is ‰, per_10k is per 10,000 households, a count is a count (万 when
+large, "<5" for 1–4 of a sensitive one). No streamlit: the pages, exports and snapshots all use it.
+"""
+import math
+from datetime import date
+
+import pandas as pd
+
+from indicators import registry
+from queries import periods
+
+MISSING = "—"
+
+
+def is_missing(value) -> bool:
+    # pd.NA (nullable columns of imported data) has no truth value: test it before comparing
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return (isinstance(value, float) and math.isnan(value)) or bool(value != value)
+
+
+def label(code: str, lang: str = "zh", short: bool = False) -> str:
+    return registry.get(code).name(lang, short)
+
+
+def _unit(code: str) -> str:
+    found = registry.INDICATORS.get(code)
+    return "count" if found is None else found.unit
+
+
+def _sensitive(code: str) -> bool:
+    found = registry.INDICATORS.get(code)
+    return found is not None and found.sensitive
+
+
+def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
+    """Format one indicator value for display; missing → "—", small sensitive counts → "<5".
+
+    ``extra_digits`` adds decimals to a rate (legend bounds that would otherwise read alike).
+    """
+    if is_missing(v):
+        return MISSING
+    unit = _unit(code)
+    if unit == "share":
+        return f"{v * 100:.{1 + extra_digits}f}%"
+    if unit == "per_1000":
+        return f"{v:.{1 + extra_digits}f}‰"
+    if unit == "per_10k":
+        return f"{v:.{2 + extra_digits}f}"
+    return count(v, lang, sensitive=_sensitive(code))
+
+
+def distinct_digits(code: str, values, lang: str = "zh", most: int = 3) -> int:
+    """The fewest extra decimals (up to ``most``) that keep ``values`` apart when formatted."""
+    known = [v for v in values if not is_missing(v)]
+    for extra in range(most + 1):
+        if len({value(code, v, lang, extra) for v in known}) == len(set(known)):
+            return extra
+    return most
+
+
+def count(v, lang: str = "zh", sensitive: bool = False) -> str:
+    """A count: 1–4 of a sensitive count → "<5"; 万/亿 for large numbers in Chinese."""
+    if is_missing(v):
+        return MISSING
+    n = int(round(float(v)))
+    if sensitive and 0 < n < 5:
+        return "<5"
+    if lang != "zh":
+        return f"{n:,}"
+    if abs(n) >= 100_000_000:
+        return f"{n / 100_000_000:.2f}亿"
+    if abs(n) >= 1_000_000:
+        return f"{n / 10_000:.1f}万"
+    if abs(n) >= 10_000:
+        return f"{n / 10_000:.2f}万"
+    return str(n)
+
+
+def change(code: str, now, before, lang: str = "zh") -> str | None:
+    """The change from the previous period, in the indicator's unit (percentage points for shares)."""
+    if is_missing(now) or is_missing(before):
+        return None
+    diff = now - before
+    unit = _unit(code)
+    if unit == "share":
+        return f"{diff * 100:+.1f}个百分点" if lang == "zh" else f"{diff * 100:+.1f} pp"
+    if unit == "per_1000":
+        return f"{diff:+.1f}‰"
+    if unit == "per_10k":
+        return f"{diff:+.2f}"
+    return f"{int(diff):+d}"
+
+
+def day(d: date, lang: str = "zh") -> str:
+    if is_missing(d):
+        return MISSING
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.strftime("%-d %b %Y")
+
+
+def period_label(code: str, lang: str = "zh") -> str:
+    p = periods.parse(code)
+    if p.kind == "year":
+        return f"{p.start.year}年" if lang == "zh" else str(p.start.year)
+    if p.kind == "quarter":
+        q = (p.start.month - 1) // 3 + 1
+        return f"{p.start.year}年第{'一二三四'[q - 1]}季度" if lang == "zh" else f"{p.start.year} Q{q}"
+    return f"{p.start.year}年{p.start.month}月" if lang == "zh" else p.start.strftime("%b %Y")
+

@@ -1,0 +1,141 @@
+"""An indicator's classes and legend, for the pages' maps and every export alike (no streamlit).
+
+:func:`classes_for` makes the classes (the sidebar's scheme and number of classes, the
+indicator's fixed thresholds, a locked scale or two periods compared on one scale);
+:func:`shade` colours the regions drawn and writes the legend rows and the note under them.
+"""
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from geo import classify, maps
+from indicators import fmt, registry
+from queries import periods
+
+SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
+K = 5
+
+
+@dataclass(frozen=True)
+class LegendRow:
+    colour: str
+    label: str  # "> 12.0% – 20.5%（8 个乡镇）"
+    count: int
+
+
+@dataclass(frozen=True)
+class Shading:
+    title: str                 # the indicator's name
+    colour_of: dict[str, str]  # region_code → fill colour; absent = no data (grey)
+    rows: list[LegendRow]      # classes low to high, then 无数据 when any drawn region lacks a value
+    note: str | None = None    # under the legend: the scheme, the pacing rule, the hotspot method
+
+
+def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: int = K,
+                history: list | None = None, other=None) -> classify.Classes:
+    """The classes of ``values`` of indicator ``code`` in ``period``: ``scheme`` with ``k`` classes,
+    the indicator's fixed thresholds for the period (quantiles when it has none), or breaks from
+    several sets of values pooled: every period of the same kind (``history``, a locked scale) or
+    another period (``other``, compare mode). The first class starts at the pooled minimum."""
+    if scheme not in classify.SCHEMES:
+        raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
+    if scheme == "fixed" and period is None:
+        raise ValueError("fixed thresholds need the period")
+    cuts = registry.thresholds(code, periods.parse(period).kind) if scheme == "fixed" else None
+    if scheme == "fixed" and cuts is None:
+        scheme = "quantiles"  # no yardstick for this indicator: the legend note says quantiles
+    pooled = [values, other] if other is not None else history
+    if pooled is not None:
+        pooled = [v for v in pooled if len(v)]
+        breaks = classify.locked(pooled, scheme, k, cuts)
+        if breaks:
+            known = [pd.Series(a, dtype=float).dropna() for a in pooled]
+            lowest = min((float(a.min()) for a in known if len(a)), default=None)
+            return classify.classify_with(values, breaks, lowest=lowest, scheme=scheme)
+    return classify.classify(values, scheme, k, cuts)
+
+
+Words = Callable[..., str]  # t(key, lang, **values): i18n.text.t, or export.text.t for paper
+
+
+def scheme_note(classes: classify.Classes, locked: bool, lang: str, t: Words) -> str | None:
+    """分级：分位数（每级乡镇数相近），5 级 (· 刻度已锁定); None when nothing was classed."""
+    if classes.k == 0:
+        return None
+    note = t("LEGEND_SCHEME", lang, scheme=t(f"SCHEME_{classes.scheme}", lang), k=classes.k)
+    return note + (" · " + t("CLASS_LOCKED_NOTE", lang) if locked else "")
+
+
+def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Classes, lang: str, t: Words, *,
+          title: str | None = None, counted: str = "LEGEND_TOWNSHIPS", locked: bool = False) -> Shading:
+    """Colour each region of ``drawn`` by its value in ``value_of`` (region_code → value) in
+    ``classes``, in the indicator's palette; the legend rows give each class's range (with as many
+    decimals as keep the bounds apart) and how many regions it holds (``counted``: LEGEND_TOWNSHIPS
+    or LEGEND_COUNTIES), then 无数据 for the drawn regions without a value."""
+    colours = maps.palette_for(registry.get(code).palette, classes.k)
+    drawn = list(drawn)
+    colour_of = {}
+    for region in drawn:
+        v = value_of.get(region)
+        cls = classes.class_of(None if fmt.is_missing(v) else float(v))
+        if cls is not None:
+            colour_of[region] = colours[cls]
+    digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], lang)
+    ranges = classify.legend_rows(classes, lambda x: fmt.value(code, x, lang, digits))
+    rows = [LegendRow(colour, f"{r.label}（{t(counted, lang, n=r.count)}）", r.count)
+            for colour, r in zip(colours, ranges)]
+    missing = len(drawn) - len(colour_of)
+    if missing:
+        rows.append(LegendRow(maps.MISSING_COLOUR, f"{t('MISSING_CLASS', lang)}（{t(counted, lang, n=missing)}）",
+                              missing))
+    return Shading(title or fmt.label(code, lang), colour_of, rows, scheme_note(classes, locked, lang, t))
+
+
+STATUSES = ("green", "amber", "red")  # screening pace (queries/pacing.py), legend order
+
+
+def status_text(status, lang: str, t: Words) -> str:
+    """"红 · 滞后" (zh) or "Behind" (en); "—" when there is no status."""
+    if fmt.is_missing(status):
+        return fmt.MISSING
+    word = t(f"STATUS_{status}", lang)
+    return f"{maps.STATUS_MARKS[status]} · {word}" if lang == "zh" else word
+
+
+def hotspot_label(cls, lang: str) -> str:
+    from geo import hotspots
+
+    return (hotspots.CLASS_LABELS if lang == "zh" else hotspots.CLASS_LABELS_EN)[cls]
+
+
+def _shade_kinds(kind_of: dict, drawn: Iterable[str], kinds, colours: dict, name, none: str, lang: str, t: Words,
+                 counted: str, title: str, note: str | None) -> Shading:
+    """Colour each drawn region by its kind (a status, a hotspot class): every kind with its count,
+    in ``kinds`` order, then ``none`` (grey) for the drawn regions without one."""
+    drawn = list(drawn)
+    colour_of = {r: colours[kind_of[r]] for r in drawn if r in kind_of}
+    counts = {k: sum(1 for r in drawn if kind_of.get(r) == k) for k in kinds}
+    rows = [LegendRow(colours[k], f"{name(k)}（{t(counted, lang, n=counts[k])}）", counts[k]) for k in kinds]
+    missing = len(drawn) - len(colour_of)
+    if missing:
+        rows.append(LegendRow(maps.MISSING_COLOUR, f"{t(none, lang)}（{t(counted, lang, n=missing)}）", missing))
+    return Shading(title, colour_of, rows, note)
+
+
+def shade_status(status_of: dict, drawn: Iterable[str], lang: str, t: Words, *, counted: str = "LEGEND_TOWNSHIPS",
+                 note: str | None = None) -> Shading:
+    """Red/amber/green pacing status (region_code → status, absent or missing = no target) of
+    each drawn region: the three statuses with their counts, then 无目标 when any has none."""
+    known = {r: s for r, s in status_of.items() if not fmt.is_missing(s)}
+    return _shade_kinds(known, drawn, STATUSES, maps.STATUS_COLOURS, lambda s: t(f"STATUS_{s}_LONG", lang),
+                        "STATUS_NONE", lang, t, counted, t("PACE_MAP_TITLE", lang), note)
+
+
+def shade_hotspots(class_of: dict, drawn: Iterable[str], lang: str, t: Words, *, title: str) -> Shading:
+    """Hotspot class (region_code → class, absent = no rate) of each drawn township: every class
+    with its count, then 无排查数据 (grey) for townships without a rate."""
+    from geo import hotspots
+
+    return _shade_kinds(class_of, drawn, hotspots.CLASSES, hotspots.CLASS_COLOURS, lambda c: hotspot_label(c, lang),
+                        "HOTSPOT_NO_RATE", lang, t, "LEGEND_TOWNSHIPS", title, t("HOTSPOT_LEGEND_NOTE", lang))
