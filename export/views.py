@@ -293,6 +293,9 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     if approximate:
         notes.append(t("APPROX_BOUNDARY", lang))
     notes.append(t("SUPPRESSION_NOTE", lang))
+    region_rows = atlas.table(_region_level(atlas))
+    if len(region_rows):  # rates that left out townships without households (villages)
+        notes.extend(fmt.rollup_notes(region_rows.iloc[0], list(registry.INDICATORS), lang))
     if not atlas.filters.is_default():
         notes.append(filters_note(atlas.filters, lang))
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]

@@ -406,23 +406,6 @@ def closest_fields(kind: str, header: str, limit: int = 3) -> list[Field]:
     return out[:limit]
 
 
-def is_total_row(cells: list[str]) -> bool:
-    """A 合计/总计/小计 row: a total, not a township."""
-    for cell in cells[:4]:
-        squeezed = _PUNCT.sub("", clean_text(cell))
-        if squeezed and any(squeezed.startswith(w) or squeezed.endswith(w) for w in TOTAL_WORDS):
-            return True
-    return False
-
-
-def is_note_row(cells: list[str]) -> bool:
-    """A note under the table (注：…, 填表人：…): text in a cell or two, starting with a note word."""
-    filled = [clean_text(c) for c in cells if clean_text(c)]
-    if not filled or len(filled) > max(2, len(cells) // 3):
-        return False
-    return any(filled[0].startswith(w) for w in NOTE_WORDS)
-
-
 IGNORED = ("序号", "备注", "说明", "填报人", "联系电话", "联系人", "审核人", "行号", "no", "id",
            # people's names (a case's handler, a body's head): sensitive, never imported or shown
            "承办人员", "承办人", "经办人", "调解员姓名", "承办调解员", "负责人", "当事人", "申请人", "被申请人")

@@ -1,7 +1,7 @@
 """Cell values as people type them, turned into numbers, dates and periods.
 
 Every parser takes one raw cell and returns (value, problem): problem is None or a key of
-``messages.PROBLEMS``. Columns are parsed through ``parse_column``, which parses each distinct
+``messages.PROBLEMS``. Columns are parsed through ``parse_distinct``, which parses each distinct
 value once (a 5-million-row ledger holds a few thousand distinct dates and townships).
 """
 import math
@@ -287,12 +287,6 @@ def parser_for(kind: str, field_name: str, field_type: str) -> Callable:
     if field_type == "choice":
         return outcome if field_name == "outcome" else risk_level
     return PARSERS[field_type]
-
-
-def parse_column(raw: pd.Series, parse: Callable) -> tuple[np.ndarray, np.ndarray]:
-    """Parse every cell, each distinct value once. Returns (values, problems) aligned to rows."""
-    codes, parsed, problems = parse_distinct(raw, parse)
-    return parsed[codes], problems[codes]
 
 
 def parse_distinct(raw: pd.Series, parse: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,6 +22,24 @@ def is_missing(value) -> bool:
     return (isinstance(value, float) and math.isnan(value)) or bool(value != value)
 
 
+def rollup_notes(row, codes, lang: str = "zh") -> list[str]:
+    """'排查率、每万户阵地数按 14/15 个有户数底数的乡镇计算' for the rates of ``codes`` in ``row``
+    that left townships out (their households or villages unknown), one line per denominator."""
+    from i18n.text import t
+
+    by_base: dict[str, list[str]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    for code in codes:
+        found = registry.left_out(code, row)
+        if found is not None:
+            base = registry.get(code).denominator
+            by_base.setdefault(base, []).append(label(code, lang, short=True))
+            counted[base] = found
+    sep = "、" if lang == "zh" else ", "
+    return [t(f"ROLLUP_{'NONE' if counted[base] == (0, 1) else 'LEFT_OUT'}_{base}", lang, rates=sep.join(names),
+              counted=counted[base][0], total=counted[base][1]) for base, names in by_base.items()]
+
+
 def label(code: str, lang: str = "zh", short: bool = False) -> str:
     return registry.get(code).name(lang, short)
 

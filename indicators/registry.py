@@ -106,6 +106,24 @@ def parts(code: str) -> tuple[str, str] | None:
     return (found.numerator, found.denominator) if found is not None and found.is_rate else None
 
 
+# A rate over households or villages rolls up over the townships that know them; the indicators
+# table says how many it left out (queries/indicators.sql).
+UNKNOWN_OF = {"households_total": "households_unknown", "villages_total": "villages_unknown"}
+
+
+def left_out(code: str, row) -> tuple[int, int] | None:
+    """(townships counted, townships) behind a rolled-up rate of ``row`` (an indicators row), when
+    some townships were left out for an unknown denominator; None otherwise."""
+    found = INDICATORS.get(code)
+    column = UNKNOWN_OF.get(found.denominator) if found is not None and found.is_rate else None
+    if column is None or column not in row or "townships" not in row:
+        return None
+    missing, total = row[column], row["townships"]
+    if missing is None or missing != missing or not missing:
+        return None
+    return int(total) - int(missing), int(total)
+
+
 def thresholds(code: str, period_kind: str) -> tuple[float, ...] | None:
     """The fixed thresholds of ``code`` for a period of ``period_kind``; None when it has none."""
     found = INDICATORS.get(code)

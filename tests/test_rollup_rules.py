@@ -134,3 +134,44 @@ def test_the_pace_line_and_the_pacing_table_share_one_elapsed_time(atlas):
     assert february.elapsed_share == pytest.approx(60 / 366) and february.elapsed_days == 60
     assert trend.loc[date(2024, 12, 1), "elapsed_share"] == 1
     assert february.elapsed_share != pytest.approx(2 / 12)
+
+
+def test_the_page_the_panel_the_export_and_the_cli_say_how_many_townships_a_rate_counts(demo_db, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """One township's households unknown (a boundary file added it): the city's rates over
+    households count 89 of 90 townships, and every reader says so."""
+    import json
+    import shutil
+
+    import cli
+    from export import views
+    from i18n.text import ZH
+    from tests.test_pages import ROOT, all_text
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, db)
+    town = "320703001000"
+    with duckdb.connect(str(db)) as con:
+        con.execute("update regions set households_total = null where region_code = ?", [town])
+        total = con.execute("select count(*) from regions where level = 'township' and in_atlas").fetchall()[0][0]
+    monkeypatch.setenv("ATLAS_DB", str(db))
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / "overview.py"), default_timeout=60)
+    at.session_state["period"], at.session_state["region"] = "2025-12", CITY
+    at.run()
+    assert not at.exception, at.exception
+    said = f"按 {total - 1}/{total} 个有户数底数的乡镇计算"
+    assert said in all_text(at)
+
+    at.session_state["town"] = town  # its panel: the rate it cannot have, and why
+    at.run()
+    assert ZH["ROLLUP_NONE_households_total"].split("，")[0] in all_text(at)
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        view = views.build_view(con, views.ViewSpec("overview", None, "2025-12", "zh"))
+    assert any(said in note for note in view.notes)
+
+    assert cli.main(["indicators", "--db", str(db), "--level", "city", "--period", "2025-12", "--json"]) == 0
+    city = json.loads(capsys.readouterr().out)[0]
+    assert (city["households_unknown"], city["townships"]) == (1, total)

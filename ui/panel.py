@@ -33,6 +33,8 @@ def township_panel() -> None:
         if close.button("✕", key="panel-close", help=t("PANEL_CLOSE")):
             state.go(town=None)
         table = indicator_rows(row, towns, language)
+        for note in fmt.rollup_notes(row, CODES, language):  # a rate it cannot have, and why
+            st.caption(note)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
         _trend(town, period, flt, language)
         _rooms(town, period, flt, language)

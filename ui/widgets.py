@@ -197,6 +197,8 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
             help=_parts_text(code, now),
             border=True,
         )
+    for note in fmt.rollup_notes(now, codes, lang()):  # “按 14/15 个有户数底数的乡镇计算”
+        st.caption(note)
 
 
 def _parts_text(code: str, row: pd.Series) -> str | None:
