@@ -106,8 +106,8 @@ create table if not exists meta (
     value varchar
 );
 
--- Screening reported as township totals per month or quarter (排查汇总). Indicators use the
--- household rows of `screenings` where a township has any in the period, else these rows.
+-- Screening reported as township totals per month or quarter (排查汇总). A report counts where
+-- none of its months has household rows of its township (screening_counted, queries/_macros.sql).
 create table if not exists screening_summaries (
     township_code varchar not null,
     period_start date not null,
@@ -185,8 +185,8 @@ create table if not exists snapshots (
 );
 
 -- Dispute counts per township, period and type, from monthly statistical returns (纠纷统计表):
--- received (排查数), resolved (化解数), unresolved (未化解数). Indicators use them for a township
--- and period without case rows (queries/indicators.sql).
+-- received (排查数), resolved (化解数), unresolved (未化解数). A report counts where none of its
+-- months has case rows of its township (cases_counted, queries/_macros.sql).
 create table if not exists case_summaries (
     township_code varchar not null,
     period_start date not null,

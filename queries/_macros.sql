@@ -7,6 +7,50 @@
 create or replace temp macro in_scope(code, scope) as
     list_bool_or(list_transform(scope, lambda p: starts_with(code, p)));
 
+-- atlas_towns: the atlas's townships in scope, each with the region it rolls up to at `by_level`
+-- (itself, its county or its city), its households and villages.
+create or replace temp macro atlas_towns(by_level, p_scope) as table
+    select
+        r.region_code as township_code,
+        case by_level
+            when 'township' then r.region_code
+            when 'county' then coalesce(r.county_code, r.city_code)
+            else r.city_code
+        end as group_code,
+        r.county_code,
+        r.city_code,
+        r.households_total,
+        r.villages_total
+    from regions as r
+    where r.level = 'township'
+        and r.in_atlas
+        and in_scope(r.region_code, p_scope);
+
+-- months_between: one row per month (its first day) from first_month to last_month.
+create or replace temp macro months_between(first_month, last_month) as table
+    select cast(unnest(generate_series(first_month::date, last_month::date, interval 1 month)) as date)
+        as month_start;
+
+-- dated_records: every dated record, as (township_code, event_date, is_activity): visits, cases
+-- received, reports by their first day (is_activity: work done in that month), and cases closed,
+-- reports by their last day, room openings.
+create or replace temp macro dated_records() as table
+    select township_code, screened_date as event_date, true as is_activity from screenings
+    union all
+    select township_code, received_date, true from cases
+    union all
+    select township_code, period_start, true from screening_summaries
+    union all
+    select township_code, period_start, true from case_summaries
+    union all
+    select township_code, closed_date, false from cases where closed_date is not null
+    union all
+    select township_code, period_end, false from screening_summaries
+    union all
+    select township_code, period_end, false from case_summaries
+    union all
+    select township_code, opened_date, false from rooms where opened_date is not null;
+
 -- room_active: a room counts in a period if it opened by the period's end (or has no opening
 -- date: a register without one) and did not close before its start.
 create or replace temp macro room_active(opened, closed, p_start, p_end) as
@@ -68,6 +112,13 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
             where v.township_code = m.township_code
                 and v.month_start between date_trunc('month', m.period_start) and m.period_end
         );
+
+-- screening_in_scope: screening_counted for the atlas's townships in scope, each row saying
+-- whether its township's households are known (the rates' numerators count only those).
+create or replace temp macro screening_in_scope(p_start, p_end, p_scope, risk_levels, risk_types) as table
+    select c.*, t.households_total is not null as is_known
+    from screening_counted(p_start, p_end, risk_levels, risk_types) as c
+    join atlas_towns('township', p_scope) as t on t.township_code = c.township_code;
 
 -- township_screening: per township, households screened in the period (a household visited in
 -- several months once, at its highest level) and risk households, by screening_counted's rule.

@@ -16,19 +16,7 @@
 --         $scope (list of region-code prefixes the viewer may see; [''] = everything),
 --         $room_types, $risk_levels, $risk_types, $case_sources (lists of text)
 with towns as (
-    select
-        r.region_code as township_code,
-        case $level
-            when 'township' then r.region_code
-            when 'county' then coalesce(r.county_code, r.city_code)
-            else r.city_code
-        end as group_code,
-        r.households_total,
-        r.villages_total
-    from regions as r
-    where r.level = 'township'
-        and r.in_atlas
-        and in_scope(r.region_code, $scope)
+    select * from atlas_towns($level, $scope)
 ),
 rooms_active as (
     select

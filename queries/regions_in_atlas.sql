@@ -2,11 +2,7 @@
 -- Grain: one row per city or county (townships are not listed here).
 -- params: $scope (list of region-code prefixes; [''] = everything)
 with towns as (
-    select county_code, city_code
-    from regions
-    where level = 'township'
-        and in_atlas
-        and in_scope(region_code, $scope)
+    select county_code, city_code from atlas_towns('township', $scope)
 ),
 codes as (
     select distinct city_code as region_code from towns

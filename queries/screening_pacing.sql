@@ -24,23 +24,16 @@ with span as (
 ),
 towns as (
     select
-        r.region_code as township_code,
-        case $level
-            when 'township' then r.region_code
-            when 'county' then coalesce(r.county_code, r.city_code)
-            else r.city_code
-        end as group_code,
-        r.households_total,
-        coalesce(g.target_households, r.households_total) as target,
+        t.township_code,
+        t.group_code,
+        t.households_total,
+        coalesce(g.target_households, t.households_total) as target,
         g.township_code is not null as is_target_set
-    from regions as r
+    from atlas_towns($level, $scope) as t
     cross join span
     left join screening_targets as g
-        on g.township_code = r.region_code
+        on g.township_code = t.township_code
         and g.year = year(span.year_start)
-    where r.level = 'township'
-        and r.in_atlas
-        and in_scope(r.region_code, $scope)
 ),
 screening as (
     select t.township_code, t.households_screened

@@ -9,21 +9,13 @@
 -- Rates count only the townships whose households are known (households_total sums those).
 -- elapsed_share: the share of the year passed at the month's end (the pace line: target × it).
 -- params: $first_month, $last_month (first days of months), $scope (list of region-code prefixes)
-with towns as (
-    select region_code, households_total
-    from regions
-    where level = 'township'
-        and in_atlas
-        and in_scope(region_code, $scope)
+with months as (
+    select * from months_between($first_month, $last_month)
 ),
-months as (
-    select cast(unnest(generate_series($first_month::date, $last_month::date, interval 1 month)) as date) as month_start
-),
-counted as (
-    select c.*, t.households_total is not null as is_known
-    from screening_counted(date_trunc('year', $first_month::date)::date,
-                           ($last_month::date + interval 1 month - interval 1 day)::date, ['中', '高'], []) as c
-    join towns as t on t.region_code = c.township_code
+counted as (  -- from 1 January of the first month's year: the year-to-date starts there
+    select * from screening_in_scope(date_trunc('year', $first_month::date)::date,
+                                     ($last_month::date + interval 1 month - interval 1 day)::date,
+                                     $scope, ['中', '高'], [])
 ),
 firsts as (
     -- what each month adds to its year: households at their first visit of the year, reports
@@ -61,7 +53,7 @@ ytd as (
     group by m.month_start
 ),
 total as (
-    select sum(households_total) as households_total from towns
+    select sum(households_total) as households_total from atlas_towns('township', $scope)
 )
 select
     m.month_start,

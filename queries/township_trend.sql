@@ -8,21 +8,16 @@
 -- params: $first_month, $last_month (first days of months), $scope (list of region-code prefixes),
 --         $risk_levels, $risk_types, $case_sources (lists of text; [] = all, except risk levels)
 with towns as (
-    select region_code, households_total
-    from regions
-    where level = 'township'
-        and in_atlas
-        and in_scope(region_code, $scope)
+    select township_code as region_code, households_total from atlas_towns('township', $scope)
 ),
 months as (
-    select cast(unnest(generate_series($first_month::date, $last_month::date, interval 1 month)) as date) as month_start
+    select * from months_between($first_month, $last_month)
 ),
-counted as (
-    select c.*, t.households_total is not null as is_known
-    from screening_counted($first_month::date, ($last_month::date + interval 1 month - interval 1 day)::date,
-                           $risk_levels, $risk_types) as c
-    join towns as t on t.region_code = c.township_code
-    where c.months = 1
+counted as (  -- one month's counts: a report spanning a quarter is not one
+    select * from screening_in_scope($first_month::date,
+                                     ($last_month::date + interval 1 month - interval 1 day)::date,
+                                     $scope, $risk_levels, $risk_types)
+    where months = 1
 ),
 screening as (
     select
