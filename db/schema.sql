@@ -192,9 +192,10 @@ create table if not exists case_summaries (
     period_start date not null,
     period_end date not null,
     case_type varchar not null,
-    received integer not null check (received >= 0),
-    resolved integer check (resolved >= 0),
-    unresolved integer check (unresolved >= 0),
+    received integer not null,    -- 排查数: disputes found
+    resolved integer,             -- 化解数: resolved (mediated); blank when the return has none
+    unresolved integer,           -- 未化解数: blank means received − resolved
+    check (least(received, coalesce(resolved, 0), coalesce(unresolved, 0)) >= 0),
     primary key (township_code, period_start, period_end, case_type),
     check (period_end >= period_start)
 );

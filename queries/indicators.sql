@@ -61,17 +61,17 @@ summed as (
     select
         group_code,
         count(*) as townships,
-        count(*) filter (where households_total is null) as households_unknown,
-        count(*) filter (where villages_total is null) as villages_unknown,
-        sum(households_total) as households_total,
-        sum(villages_total) as villages_total,
-        sum(rooms_active) as rooms_active,
-        sum(villages_covered) as villages_covered,
-        sum(households_screened) as households_screened,
-        sum(risk_households) as risk_households,
-        sum(cases_received) as cases_received,
-        sum(cases_closed) as cases_closed,
-        sum(cases_mediated) as cases_mediated,
+        count(*) filter (where households_total is null)::bigint as households_unknown,
+        count(*) filter (where villages_total is null)::bigint as villages_unknown,
+        sum(households_total)::bigint as households_total,
+        sum(villages_total)::bigint as villages_total,
+        sum(rooms_active)::bigint as rooms_active,
+        sum(villages_covered)::bigint as villages_covered,
+        sum(households_screened)::bigint as households_screened,
+        sum(risk_households)::bigint as risk_households,
+        sum(cases_received)::bigint as cases_received,
+        sum(cases_closed)::bigint as cases_closed,
+        sum(cases_mediated)::bigint as cases_mediated,
         -- the numerators of rates over households or villages, over the townships that know them
         sum(rooms_active) filter (where households_total is not null) as rooms_counted,
         sum(households_screened) filter (where households_total is not null) as screened_counted,
@@ -85,24 +85,15 @@ select
     g.name as region_name,
     $level as level,
     g.parent_code as parent_code,
-    x.townships,
-    cast(x.households_total as bigint) as households_total,
-    cast(x.villages_total as bigint) as villages_total,
-    cast(x.rooms_active as bigint) as rooms_active,
-    cast(x.villages_covered as bigint) as villages_covered,
+    -- the counts as summed (queries/indicators.py puts the published columns in their order)
+    x.* exclude (group_code, rooms_counted, screened_counted, cases_counted, covered_counted),
+    -- the rates, each over the townships whose denominator is known
     x.covered_counted / nullif(x.villages_total, 0) as coverage_rate,
     x.rooms_counted / nullif(x.households_total, 0) * 10000 as rooms_per_10k,
-    cast(x.households_screened as bigint) as households_screened,
     x.screened_counted / nullif(x.households_total, 0) as screening_rate,
-    cast(x.risk_households as bigint) as risk_households,
     x.risk_households / nullif(x.households_screened, 0) * 1000 as risk_rate_per_1000,
-    cast(x.cases_received as bigint) as cases_received,
-    cast(x.cases_closed as bigint) as cases_closed,
-    cast(x.cases_mediated as bigint) as cases_mediated,
     x.cases_mediated / nullif(x.cases_closed, 0) as mediation_success_rate,
-    x.cases_counted / nullif(x.households_total, 0) * 10000 as cases_per_10k,
-    cast(x.households_unknown as bigint) as households_unknown,
-    cast(x.villages_unknown as bigint) as villages_unknown
+    x.cases_counted / nullif(x.households_total, 0) * 10000 as cases_per_10k
 from summed as x
 join regions as g on g.region_code = x.group_code
 order by x.group_code
