@@ -21,11 +21,16 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
 def database_id(con: duckdb.DuckDBPyConnection) -> str:
     """An id made once, when the database is made. A rebuilt database starts its version at 1
     again; caches key on (id, version), so they never mistake it for the one it replaced."""
-    rows = con.execute("select value from meta where key = 'database_id'").fetchall()
+    return _made_once(con, "database_id", 8)
+
+
+def _made_once(con: duckdb.DuckDBPyConnection, key: str, nbytes: int) -> str:
+    """The random token kept in meta under `key`, made the first time it is asked for."""
+    rows = con.execute("select value from meta where key = ?", [key]).fetchall()
     if rows:
         return rows[0][0]
-    made = secrets.token_hex(8)
-    con.execute("insert into meta values ('database_id', ?)", [made])
+    made = secrets.token_hex(nbytes)
+    con.execute("insert into meta values (?, ?)", [key, made])
     return made
 
 
@@ -54,12 +59,7 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
 
 def household_salt(con: duckdb.DuckDBPyConnection) -> str:
     """The per-database secret mixed into household ids before they are stored (created once)."""
-    rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
-    if rows:
-        return rows[0][0]
-    salt = secrets.token_hex(16)
-    con.execute("insert into meta values ('household_salt', ?)", [salt])
-    return salt
+    return _made_once(con, "household_salt", 16)
 
 
 def new_database(path: str | Path) -> None:

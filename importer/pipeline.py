@@ -334,7 +334,7 @@ class LedgerPlan:
             try:
                 groups = con.execute(f"""
                     with replaced as (
-                        select t.township_code as township_code, {month} as month, count(*) as n
+                        select t.{kind.town_column} as township_code, {month} as month, count(*) as n
                         from {kind.table} as t
                         where ({kind.replaced_where}) and ({kind.report_where}) group by all
                     ), brought as (
@@ -346,8 +346,7 @@ class LedgerPlan:
                     from replaced as r left join brought as b
                         on b.township_code = r.township_code and b.month is not distinct from r.month
                     group by r.township_code order by r.township_code
-                """.replace("t.township_code", "t.region_code" if kind.table == "regions" else "t.township_code")
-                                     ).fetchall()
+                """).fetchall()
             finally:
                 self.detach(con)
         result.replacements = [{"township_code": code, "first": first, "last": last, "rows": int(n),

@@ -24,6 +24,7 @@ class LedgerKind:
     periods_sql: str = ""               # the periods the file covers (one text column), from staged
     checks: Callable | None = None      # (con, header_of, context, problems): more whole-file checks
     report_where: str = "true"          # over t: which replaced rows the replacement report counts
+    town_column: str = "township_code"  # the atlas table's township column (regions: region_code)
     extra: dict = field(default_factory=dict)
 
 
@@ -47,6 +48,12 @@ class Chunk:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"row_no": pd.Series(self.rows, dtype="int64"),
                              "township_code": pd.Series(self.township, dtype="string")})
+
+
+def typed(chunk: Chunk, frame: pd.DataFrame, names: tuple[str, ...], dtype: str = "Int64") -> None:
+    """Columns `names` of the chunk into the frame as `dtype` (nullable integers by default)."""
+    for name in names:
+        frame[name] = pd.array(chunk.col(name), dtype=dtype)
 
 
 def dates(values) -> pd.Series:
@@ -75,3 +82,21 @@ REPORT_PERIODS_SQL = """
         else strftime(period_start, '%Y-%m') end
     from staged where township_code is not null and period_start is not null
 """
+
+# The staged rows that found their township, with the register's village of the same name (s, v).
+FROM_STAGED = """
+        from stg.staged as s
+        left join villages as v on v.township_code = s.township_code and v.name = s.village
+        where s.township_code is not null"""
+
+
+def months_sql(column: str) -> str:
+    """The months (YYYY-MM) a file of dated rows covers, by its `column`."""
+    return f"""select distinct strftime({column}, '%Y-%m') from staged
+               where township_code is not null and {column} is not null"""
+
+
+# A report replaces the same township's report for the same period (atlas table as t).
+SAME_REPORT = """exists (select 1 from stg.staged as p
+                           where p.township_code = t.township_code and p.period_start = t.period_start
+                             and p.period_end = t.period_end)"""

@@ -9,7 +9,7 @@ import hashlib
 
 import pandas as pd
 
-from importer.kinds.base import VILLAGE_CODE, Chunk, LedgerKind, dates, later_than
+from importer.kinds.base import FROM_STAGED, VILLAGE_CODE, months_sql, Chunk, LedgerKind, dates, later_than
 
 COLUMNS = ["row_no", "township_code", "case_id", "has_id", "received_date", "village", "case_type", "source",
            "risk_level", "outcome", "closed_date", "room"]
@@ -57,12 +57,9 @@ KIND = LedgerKind(
                (select min(r.room_id) from rooms as r
                 where r.township_code = s.township_code and r.name = s.room) as room_id,
                $import_id as import_id
-        from stg.staged as s
-        left join villages as v on v.township_code = s.township_code and v.name = s.village
-        where s.township_code is not null
+        {FROM_STAGED}
     """,
     unit="cases",
     month_of="date_trunc('month', received_date)",
-    periods_sql="""select distinct strftime(received_date, '%Y-%m') from staged
-                   where township_code is not null and received_date is not null""",
+    periods_sql=months_sql("received_date"),
 )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from importer.fields import MEASURES
-from importer.kinds.base import REPORT_PERIODS_SQL, Chunk, LedgerKind, dates
+from importer.kinds.base import REPORT_PERIODS_SQL, SAME_REPORT, Chunk, LedgerKind, dates
 
 
 def build(chunk: Chunk) -> pd.DataFrame:
@@ -61,9 +61,7 @@ KIND = LedgerKind(
             "received": "received", "resolved": "resolved", "unresolved": "unresolved"},
     build=build,
     key=("township_code", "period_start", "period_end", "case_type"),
-    replaced_where="""exists (select 1 from stg.staged as p
-                              where p.township_code = t.township_code and p.period_start = t.period_start
-                                and p.period_end = t.period_end)""",
+    replaced_where=SAME_REPORT,
     insert_sql="""
         insert into case_summaries by name
         select township_code, period_start, period_end, case_type, received, resolved, unresolved,

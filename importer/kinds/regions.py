@@ -1,13 +1,12 @@
 """区划与底数: households and villages per township. Rewrites those townships' counts."""
 import pandas as pd
 
-from importer.kinds.base import Chunk, LedgerKind
+from importer.kinds.base import Chunk, LedgerKind, typed
 
 
 def build(chunk: Chunk) -> pd.DataFrame:
     frame = chunk.frame()
-    frame["households"] = pd.array(chunk.col("households"), dtype="Int64")
-    frame["villages"] = pd.array(chunk.col("villages"), dtype="Int64")
+    typed(chunk, frame, ("households", "villages"))
     return frame
 
 
@@ -31,5 +30,6 @@ KIND = LedgerKind(
         where r.replaced_by = $import_id
     """,
     unit="regions",
+    town_column="region_code",
     report_where="t.households_total is not null or t.villages_total is not null",
 )

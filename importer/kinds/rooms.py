@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from importer.kinds.base import VILLAGE_CODE, Chunk, LedgerKind, dates, later_than
+from importer.kinds.base import FROM_STAGED, VILLAGE_CODE, Chunk, LedgerKind, dates, later_than
 
 CHINA = (73.0, 136.0, 3.0, 54.0)
 VALUES = ["name", "room_type", "village", "address", "longitude", "latitude", "opened_date", "closed_date",
@@ -97,9 +97,7 @@ KIND = LedgerKind(
         select s.room_id, s.name, s.room_type, s.township_code, {VILLAGE_CODE} as village_code, s.address,
                s.longitude, s.latitude, s.opened_date, s.closed_date, s.mediators, s.meets_standard,
                $import_id as import_id
-        from stg.staged as s
-        left join villages as v on v.township_code = s.township_code and v.name = s.village
-        where s.township_code is not null
+        {FROM_STAGED}
     """,
     unit="rooms",
     checks=checks,

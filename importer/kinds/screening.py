@@ -3,7 +3,7 @@ the file covers. Built in Arrow: a five-million-row ledger has a few thousand di
 import numpy as np
 import pyarrow as pa
 
-from importer.kinds.base import VILLAGE_CODE, Chunk, LedgerKind
+from importer.kinds.base import FROM_STAGED, VILLAGE_CODE, months_sql, Chunk, LedgerKind
 
 
 def build(chunk: Chunk) -> pa.Table:
@@ -63,13 +63,10 @@ KIND = LedgerKind(
                md5($salt || '|' || s.township_code || '|' || s.household_raw) as household_id,
                s.township_code, {VILLAGE_CODE} as village_code, s.screened_date, s.risk_level, s.risk_type,
                $import_id as import_id
-        from stg.staged as s
-        left join villages as v on v.township_code = s.township_code and v.name = s.village
-        where s.township_code is not null
+        {FROM_STAGED}
     """,
     unit="screening",
     month_of="date_trunc('month', screened_date)",
-    periods_sql="""select distinct strftime(screened_date, '%Y-%m') from staged
-                   where township_code is not null and screened_date is not null""",
+    periods_sql=months_sql("screened_date"),
     checks=checks,
 )

@@ -1,7 +1,7 @@
 """排查汇总: households screened per township and month or quarter. Replaces the same periods."""
 import pandas as pd
 
-from importer.kinds.base import REPORT_PERIODS_SQL, Chunk, LedgerKind, dates
+from importer.kinds.base import REPORT_PERIODS_SQL, SAME_REPORT, Chunk, LedgerKind, dates, typed
 
 
 def build(chunk: Chunk) -> pd.DataFrame:
@@ -13,8 +13,7 @@ def build(chunk: Chunk) -> pd.DataFrame:
         if span and span[0] > chunk.today:
             chunk.problems.add("future_period", chunk.rows[position], chunk.header_of.get("period"),
                                span[0].isoformat()[:7])
-    for name in ("households_screened", "risk_low", "risk_medium", "risk_high"):
-        frame[name] = pd.array(chunk.col(name), dtype="Int64")
+    typed(chunk, frame, ("households_screened", "risk_low", "risk_medium", "risk_high"))
     return frame
 
 
@@ -43,9 +42,7 @@ KIND = LedgerKind(
             "risk_low": "risk_low", "risk_medium": "risk_medium", "risk_high": "risk_high"},
     build=build,
     key=("township_code", "period_start", "period_end"),
-    replaced_where="""exists (select 1 from stg.staged as p
-                              where p.township_code = t.township_code and p.period_start = t.period_start
-                                and p.period_end = t.period_end)""",
+    replaced_where=SAME_REPORT,
     insert_sql="""
         insert into screening_summaries by name
         select township_code, period_start, period_end, households_screened,

@@ -1,13 +1,12 @@
 """年度排查目标: households a township is to screen in a year. Replaces those townships' years."""
 import pandas as pd
 
-from importer.kinds.base import Chunk, LedgerKind
+from importer.kinds.base import Chunk, LedgerKind, typed
 
 
 def build(chunk: Chunk) -> pd.DataFrame:
     frame = chunk.frame()
-    frame["year"] = pd.array(chunk.col("year"), dtype="Int64")
-    frame["target_households"] = pd.array(chunk.col("target_households"), dtype="Int64")
+    typed(chunk, frame, ("year", "target_households"))
     for position, year in enumerate(frame["year"]):
         if year is not pd.NA and not 2000 <= int(year) <= chunk.today.year + 1:
             chunk.problems.add("bad_year", chunk.rows[position], chunk.header_of.get("year"), str(year))
