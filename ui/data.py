@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from access.viewer import DEMO, Viewer
 from db import paths, schema
 from geo import boundaries, shapes
 from queries import indicators, periods, runner
@@ -17,9 +18,17 @@ def db_path() -> str:
     return str(paths.db_path())
 
 
+VIEWER_KEY = "atlas_viewer"
+
+
+def viewer() -> Viewer:
+    """Who is looking: set in the session by the login (ui/auth.py); the demo viewer until then."""
+    return st.session_state.get(VIEWER_KEY, DEMO)
+
+
 def viewer_scope() -> list[str]:
-    """The region-code prefixes this viewer may see. Until accounts exist: everything."""
-    return list(indicators.EVERYTHING)
+    """The region-code prefixes this viewer may see: every query takes them."""
+    return viewer().scope
 
 
 def _connect(db: str) -> duckdb.DuckDBPyConnection:
