@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ind.add_argument("--region", help="12-digit code of a city, county or township to limit to")
     ind.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     ind.add_argument("--json", action="store_true", help="print a JSON array (the stable interface)")
+    ind.add_argument("--user", help="print what this account would see (its regions; small counts suppressed "
+                                    "unless an admin); default: the demo view, small counts suppressed")
     ind.add_argument("--hotspot-of", choices=["risk", "cases"], default="risk",
                      help="what the hotspot fields describe: risk per 1,000 screened (default) or cases per 10,000 households")
 
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     gap.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     gap.add_argument("--radius-km", type=float, help="also list villages farther than this from every active room")
     gap.add_argument("--json", action="store_true", help="print a JSON array")
+    gap.add_argument("--user", help="list only what this account would see (its regions)")
 
     imp = sub.add_parser("import", help="import ledgers and boundary files (all or nothing per file)")
     imp.add_argument("paths", nargs="*", metavar="PATH", help=".xlsx/.xls/.csv ledgers, .geojson/.zip/.gpkg boundaries")
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="map classes of the overview and coverage maps (default: quantiles)")
     snap.add_argument("--k", type=int, choices=range(3, 8), metavar="3-7", help="number of classes (default: 5)")
     snap.add_argument("--lock", action="store_true", help="one set of breaks for every period of the same kind")
+    snap.add_argument("--user", help="export what this account would see (its regions; small counts suppressed "
+                                     "unless an admin)")
 
     args = parser.parse_args(argv)
     from db import schema
@@ -249,6 +254,20 @@ def _checked(args, extra_check=None):
         print(f"error: {problem}", file=sys.stderr)
         return None, 2
     return target, None
+
+
+def _viewer(args, con):
+    """The viewer the command runs as: ``--user NAME`` (that account's regions and role), else the
+    demo viewer (everything, small counts suppressed). Raises ValueError for an unknown or disabled
+    account."""
+    from access.viewer import DEMO
+
+    name = getattr(args, "user", None)
+    if not name:
+        return DEMO
+    from access import accounts
+
+    return accounts.viewer_for(con, name)
 
 
 def _period(con, args, scope):
