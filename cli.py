@@ -176,12 +176,18 @@ def _import(args, parser) -> int:
     if args.within is not None and not (args.within.isdigit() and len(args.within) in (4, 6, 12)):
         parser.error(f"--within expects a city or county code (4, 6 or 12 digits), got {args.within!r}")
     target = paths.db_path(args.db)
+    try:
+        scope = _importer_scope(args, target)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     results = []
     for path in args.paths:
         result = pipeline.run(
             path, target, kind=args.kind, mapping=mapping, matches=matches, sheet=args.sheet,
             header_row=args.header_row, township=args.township,
             dry_run=args.dry_run, user=args.user, replace=args.replace, within=args.within, period=args.period,
+            scope=scope,
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)
@@ -202,7 +208,12 @@ def _undo(args) -> int:
         print(f"no database at {target}", file=sys.stderr)
         return 2
     try:
-        done = history.undo(target, args.undo, args.user or pipeline.who())
+        scope = _importer_scope(args, target)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        done = history.undo(target, args.undo, args.user or pipeline.who(), scope=scope)
     except history.UndoRefused as refused:
         why, expected = messages.describe(refused.code, refused.detail)
         if args.json:
@@ -254,6 +265,25 @@ def _checked(args, extra_check=None):
         print(f"error: {problem}", file=sys.stderr)
         return None, 2
     return target, None
+
+
+def _importer_scope(args, target) -> list[str]:
+    """The regions an import (or undo) may write: with accounts in the database, ``--user`` must
+    name one allowed to import, and its regions apply; without accounts (or without --user, the
+    operator at the database's own machine), everything. Raises ValueError when refused."""
+    from queries import indicators, runner
+
+    if not args.user or not target.exists():
+        return list(indicators.EVERYTHING)
+    from access import accounts
+
+    with runner.connect(target) as con:
+        if not accounts.has_accounts(con):
+            return list(indicators.EVERYTHING)
+        viewer = accounts.viewer_for(con, args.user)
+    if not viewer.can("import"):
+        raise ValueError(f"account {args.user!r} ({viewer.role}) may not import")
+    return viewer.scope
 
 
 def _viewer(args, con):

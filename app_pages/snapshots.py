@@ -20,6 +20,8 @@ if wanted is not None:
         st.stop()
     st.header(snap.name)
     exporting.show_snapshot(snap)
+    if not exporting.may_change(snap):
+        st.stop()
     with st.expander(t("SNAPSHOT_MANAGE")):
         new_name = st.text_input(t("SNAPSHOT_NEW_NAME"), value=snap.name, key=f"rename-{snap.snapshot_id}")
         if st.button(t("SNAPSHOT_RENAME"), key="rename") and new_name.strip() and new_name.strip() != snap.name:

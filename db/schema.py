@@ -110,7 +110,8 @@ TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screeni
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),
-                 ("imports", "undone_by"), ("imports", "superseded_by")) + tuple((t, "import_id") for t in UNDOABLE)
+                 ("imports", "undone_by"), ("imports", "superseded_by"), ("snapshots", "scope"),
+                 ("snapshots", "exact")) + tuple((t, "import_id") for t in UNDOABLE)
 
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:

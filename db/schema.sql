@@ -181,8 +181,12 @@ create table if not exists snapshots (
     data_version bigint,
     data_as_of date,
     created_at timestamp not null,
-    created_by varchar
+    created_by varchar,
+    scope varchar[],       -- the regions it was built for (code prefixes); null: saved before scopes
+    exact boolean          -- built with exact small counts (an admin's); null: saved before suppression held
 );
+alter table snapshots add column if not exists scope varchar[];
+alter table snapshots add column if not exists exact boolean;
 
 -- Dispute counts per township, period and type, from monthly statistical returns (纠纷统计表):
 -- received (排查数), resolved (化解数), unresolved (未化解数). A report counts where none of its

@@ -45,6 +45,8 @@ class Frozen:
     map_png: bytes | None
     data_version: int
     data_as_of: date | None
+    scope: tuple = ("",)     # the regions it was built for (the saver's scope, code prefixes)
+    exact: bool = False      # built with exact small counts (an admin's): only admins may open it
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
     }
     png = trim(staticmap.png_bytes(staticmap.map_only(v, MAP_SIZE), MAP_DPI)) if with_map else None
     version = int(runner.run(con, "data_version")["version"].iloc[0])
-    return Frozen(view, v.region_code, v.period, numbers, png, version, v.data_as_of)
+    return Frozen(view, v.region_code, v.period, numbers, png, version, v.data_as_of, tuple(spec.scope),
+                  bool(getattr(spec, "exact", False)))
 
 
 def trim(png: bytes, margin: int = 12) -> bytes:
@@ -157,11 +160,13 @@ def save(con: duckdb.DuckDBPyConnection, name: str, view: str, params: dict, fro
         new_id = max(int(last[0][0]) if last else 0, int(top)) + 1
         con.execute("insert or replace into meta values (?, ?)", [LAST_ID_KEY, str(new_id)])
         con.execute(
-            "insert into snapshots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """insert into snapshots (snapshot_id, name, view, region_code, period, params, numbers, map_png,
+                                      data_version, data_as_of, created_at, created_by, scope, exact)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [new_id, name, view, frozen.region_code, frozen.period,
              json.dumps({k: str(v) for k, v in params.items()}, ensure_ascii=False),
              json.dumps(frozen.numbers, ensure_ascii=False), frozen.map_png, frozen.data_version,
-             frozen.data_as_of, datetime.now(), created_by],
+             frozen.data_as_of, datetime.now(), created_by, list(frozen.scope), frozen.exact],
         )
         con.execute("commit")
     except Exception:
@@ -174,11 +179,20 @@ LIST_COLUMNS = ["snapshot_id", "name", "view", "region_code", "region_name", "pe
                 "data_as_of", "data_version", "created_at", "created_by"]
 
 
-def list_all(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every snapshot, newest first, without its numbers or map (``LIST_COLUMNS``)."""
+# Who may open a snapshot: one built for regions all inside the viewer's, and with exact small
+# counts only for a viewer who sees them (an admin). A snapshot saved before scopes were recorded
+# counts as the whole atlas's, with exact counts (its "<5" could be worked back from its rates).
+_VISIBLE = """list_bool_and(list_transform(coalesce(scope, ['']), lambda s: in_scope(s, $scope)))
+              and (not coalesce(exact, true) or $exact)"""
+
+
+def list_all(con: duckdb.DuckDBPyConnection, scope: list[str] | None = None, exact: bool = True) -> pd.DataFrame:
+    """The snapshots a viewer of ``scope`` (code prefixes; None: everything) may open, newest
+    first, without their numbers or map (``LIST_COLUMNS``)."""
     if not has_table(con):
         return pd.DataFrame(columns=LIST_COLUMNS)
-    return con.execute("""
+    runner.define_rules(con)
+    return con.execute(f"""
         select
             snapshot_id,
             name,
@@ -192,20 +206,24 @@ def list_all(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             created_at,
             created_by
         from snapshots
+        where {_VISIBLE}
         order by created_at desc, snapshot_id desc
-    """).df()
+    """, {"scope": list(scope or [""]), "exact": bool(exact)}).df()
 
 
-def get(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> Snapshot | None:
-    """One snapshot with its frozen numbers and map, or None if there is no such id."""
+def get(con: duckdb.DuckDBPyConnection, snapshot_id: int, scope: list[str] | None = None,
+        exact: bool = True) -> Snapshot | None:
+    """One snapshot with its frozen numbers and map, or None if there is no such id or a viewer
+    of ``scope`` (None: everything) and ``exact`` may not open it (the two read alike)."""
     if not has_table(con):
         return None
-    rows = con.execute("""
+    runner.define_rules(con)
+    rows = con.execute(f"""
         select snapshot_id, name, view, region_code, period, params, numbers, map_png,
                data_version, data_as_of, created_at, created_by
         from snapshots
-        where snapshot_id = ?
-    """, [int(snapshot_id)]).fetchall()
+        where snapshot_id = $id and {_VISIBLE}
+    """, {"id": int(snapshot_id), "scope": list(scope or [""]), "exact": bool(exact)}).fetchall()
     if not rows:
         return None
     (sid, name, view, region, period, params, numbers, png, version, as_of, created_at, created_by) = rows[0]

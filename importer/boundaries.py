@@ -92,6 +92,19 @@ def scope_prefix(within, context) -> str | None:
     return None
 
 
+def _within_viewer(rows: pd.DataFrame, context, problems, name_column) -> pd.DataFrame:
+    """Only the townships of the importing person's regions; the others are left out (a warning)."""
+    scope = getattr(context, "scope", [""])
+    if scope == [""] or rows.empty:
+        return rows
+    mine = rows["region_code"].map(context.in_scope).astype(bool)
+    if not mine.all():
+        others = rows.loc[~mine, "name"].astype(str).tolist()
+        shown = "、".join(others[:10]) + ("…" if len(others) > 10 else "")
+        problems.add("outside_viewer_features", None, name_column, str(len(others)), detail=shown, severity="warning")
+    return rows[mine].reset_index(drop=True)
+
+
 def stage(path, name, context, result, problems, matches: dict, boundary_fields: dict, progress):
     within = boundary_fields.get("within")
     towns, counties = context.towns, context.counties
@@ -196,6 +209,7 @@ def stage(path, name, context, result, problems, matches: dict, boundary_fields:
     rows = pd.DataFrame(out, columns=["region_code", "name", "county_code", "city_code", "province_code",
                                       "is_new", "geometry"])
     rows = _join_confirmed(rows, by_person, problems, found.code_field or name_column)
+    rows = _within_viewer(rows, context, problems, name_column)
     if rows.empty and (left or outside):
         problems.add("nothing_matched", None, name_column, None)
     rows["geometry"] = shapely.to_wkb(rows["geometry"].to_numpy()) if len(rows) else []

@@ -79,9 +79,10 @@ def blockers(con, import_id: int) -> list[int]:
     return sorted(later)
 
 
-def undo(db, import_id: int, user: str, wait: float = 120.0) -> dict:
+def undo(db, import_id: int, user: str, wait: float = 120.0, scope: list[str] | None = None) -> dict:
     """Undo one committed import: its rows go, the rows it replaced come back, the data version
-    moves on. Raises UndoRefused (nothing written) when it cannot."""
+    moves on. Raises UndoRefused (nothing written) when it cannot, or when the import holds rows of
+    a township outside ``scope`` (the person's regions, code prefixes; None: everything)."""
     with schema.open_waiting(db, read_only=False, wait=wait) as con:
         found = con.execute("select file_name, kind, undone_at, superseded_by from imports where import_id = ?",
                             [import_id]).fetchall()
@@ -92,6 +93,13 @@ def undo(db, import_id: int, user: str, wait: float = 120.0) -> dict:
             raise UndoRefused("undo_already", f"{import_id}（{str(undone_at)[:16]}）")
         if superseded_by is not None:
             raise UndoRefused("undo_superseded", f"{import_id}|{superseded_by}")
+        if scope and list(scope) != [""]:
+            from queries import runner
+
+            runner.define_rules(con)  # import_in_scope: the one rule of whose an import is
+            if not con.execute("select import_in_scope($id, $scope)",
+                               {"id": import_id, "scope": list(scope)}).fetchall()[0][0]:
+                raise UndoRefused("undo_outside_viewer", str(import_id))
         later = blockers(con, import_id)
         if later:
             raise UndoRefused("undo_later_first", f"{import_id}|{'、'.join(map(str, later))}")

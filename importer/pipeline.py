@@ -64,6 +64,19 @@ class Context:
     salt: str
     cities: list
     db: Path | None = None
+    scope: list = field(default_factory=lambda: [""])  # the importing person's regions (code prefixes)
+    region_names: dict = field(default_factory=dict)    # city and county codes -> names
+
+    def in_scope(self, code: str | None) -> bool:
+        return code is not None and any(str(code).startswith(p) for p in self.scope)
+
+    def region_label(self, prefix: str) -> str:
+        """A scope prefix as a person reads it: 海州区, 连云港市, or a township's name."""
+        code = prefix.ljust(12, "0")
+        found = self.region_names.get(code)
+        if found is None:
+            found = dict(zip(self.towns["region_code"], self.towns["name"])).get(code, prefix)
+        return found
 
     def matcher(self) -> names.Matcher:
         return names.Matcher(self.towns, self.counties, self.aliases, self.cities)
@@ -93,9 +106,11 @@ class Context:
                 imported[(h, json.dumps(options, sort_keys=True, ensure_ascii=False))] = {
                     "import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
             salt_rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+            region_names = dict(con.execute(
+                "select region_code, name from regions where level in ('city', 'county')").fetchall())
         households = dict(zip(towns["region_code"], towns["households_total"]))
         return cls(towns, counties, aliases, mappings, imported, households,
-                   salt_rows[0][0] if salt_rows else "", cities)
+                   salt_rows[0][0] if salt_rows else "", cities, region_names=region_names)
 
 
 def file_hash(path: Path) -> str:
@@ -117,7 +132,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
         today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
         within: str | None = None, header_row: int | None = None, period: str | None = None,
-        township: str | None = None) -> Result:
+        township: str | None = None, scope: list[str] | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written, column letter or header@letter -> field name ("" ignores the
@@ -128,7 +143,9 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
     person points at it instead of letting the reader search; period: the period (2025-04, 2025Q2)
     of a statistical return that names it neither in a column nor in its title or 填报 lines;
     township: the township (a name, or its 12-digit code) every row of a ledger belongs to, for a
-    file from one township that has no township column (a 司法所's case list).
+    file from one township that has no township column (a 司法所's case list); scope: the
+    importing person's regions (code prefixes, access.viewer.Viewer.scope): a ledger row of a
+    township outside them is an error, a boundary feature outside them is left out (a warning).
     """
     if within:  # how the file is read, so part of its options (a repeat with another area is new)
         boundary_fields = {**(boundary_fields or {}), "within": within}
@@ -164,6 +181,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         target = fresh or db
         result.file_hash = file_hash(path)
         context = Context.load(target)
+        context.scope = list(scope) if scope else [""]
         options = _options(kind, mapping, sheet, boundary_fields, matches, township)
         if header_row:
             options["header_row"] = header_row
@@ -480,6 +498,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
         _whole_file_checks(con, KINDS[kind], header_of, context, result, problems)
         if kind == "rooms":
             _rooms_inside_townships(con, context, table, columns, problems)
+        _outside_viewer(con, context, header_of, problems)
         _scope(con, KINDS[kind], result)
         # rows of the file accepted (a return's row is one staged row per type; a distinct count
         # of five million row numbers would not fit the staging budget, and is needed only there)
@@ -794,6 +813,26 @@ def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) ->
     for i in sensitive:
         head[table.headers[i]] = "＊＊＊"
     return head.astype(str).replace({"nan": "", "None": ""})
+
+
+def _outside_viewer(con, context: Context, header_of: dict, problems: Problems) -> None:
+    """An error for each row of a township outside the importing person's regions (a county's
+    analyst imports for that county only)."""
+    if context.scope == [""]:
+        return
+    codes = [c for (c,) in con.execute("select distinct township_code from staged where township_code is not null")
+             .fetchall() if not context.in_scope(c)]
+    if not codes:
+        return
+    found = con.execute("""select row_no, township_code from staged where list_contains($codes, township_code)
+                           order by row_no limit 200""", {"codes": codes}).fetchall()
+    if not found:
+        return
+    names_of = dict(zip(context.towns["region_code"], context.towns["name"]))
+    allowed = "、".join(context.region_label(p) for p in context.scope)
+    column = header_of.get("township") or header_of.get("township_code") or header_of.get("address")
+    for row_no, code in found:
+        problems.add("outside_viewer", row_no, column, names_of.get(code, code), detail=allowed)
 
 
 def _rooms_inside_townships(con, context: Context, table, columns, problems: Problems) -> None:

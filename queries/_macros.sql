@@ -185,3 +185,32 @@ create or replace temp macro cases_counted(p_start, p_end, case_sources) as tabl
             where r.township_code = s.township_code
                 and r.month_start between date_trunc('month', s.period_start) and s.period_end
         );
+
+-- import_rows: every row an import wrote or replaced, as (import_id, region_code): what decides
+-- whose an import is (a county's analyst sees and undoes only imports of their own townships).
+create or replace temp macro import_rows() as table
+    select import_id, township_code as region_code from rooms
+    union all select import_id, township_code from screenings
+    union all select import_id, township_code from cases
+    union all select import_id, township_code from screening_summaries
+    union all select import_id, township_code from screening_targets
+    union all select import_id, township_code from case_summaries
+    union all select import_id, region_code from boundaries
+    union all select import_id, region_code from regions where level = 'township'
+    union all select replaced_by, township_code from rooms_replaced
+    union all select replaced_by, township_code from screenings_replaced
+    union all select replaced_by, township_code from cases_replaced
+    union all select replaced_by, township_code from screening_summaries_replaced
+    union all select replaced_by, township_code from screening_targets_replaced
+    union all select replaced_by, township_code from case_summaries_replaced
+    union all select replaced_by, region_code from boundaries_replaced
+    union all select replaced_by, region_code from regions_replaced where level = 'township';
+
+-- import_in_scope: whether every row import `id` wrote or replaced lies in scope, and at least one
+-- does (an undone import, whose rows are gone, belongs to the whole atlas's administrators).
+-- Pass a qualified column (m.import_id): a bare import_id would name the macro's own rows.
+create or replace temp macro import_in_scope(p_id, p_scope) as
+    list_contains(p_scope, '') or (
+        exists (select 1 from import_rows() as ir where ir.import_id = p_id and in_scope(ir.region_code, p_scope))
+        and not exists (select 1 from import_rows() as ir where ir.import_id = p_id
+                                                           and not in_scope(ir.region_code, p_scope)));

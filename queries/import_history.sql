@@ -1,7 +1,6 @@
 -- import_history: the committed imports, newest first (rejected files leave no trace).
--- Grain: one row per import. The scope is not applied: an import is a file, not a region;
--- when accounts exist, this list is for administrators.
--- params: $limit (how many rows)
+-- Grain: one row per import whose rows all lie in scope (import_in_scope).
+-- params: $limit (how many rows), $scope (region-code prefixes; [''] = everything)
 select
     import_id,
     file_name,
@@ -16,6 +15,7 @@ select
     undone_at,
     superseded_by,
     left(file_hash, 12) as file_hash
-from imports
+from imports as m
+where import_in_scope(m.import_id, $scope)
 order by import_id desc
 limit $limit

@@ -130,40 +130,62 @@ def save_control(spec: ViewSpec, region_name: str) -> None:
 
 def save_snapshot(spec: ViewSpec, name: str) -> int:
     """Freeze the view's numbers and map (read-only, the slow part), then store them (a short write)."""
-    from importer import pipeline
-
     db = data.db_path()
     with schema.open_waiting(db, read_only=True, wait=5) as con:
         frozen = saved.freeze(con, spec)
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)
     with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
-        return saved.save(con, name, spec.view, params, frozen, created_by=f"{pipeline.who()}（网页）")
+        return saved.save(con, name, spec.view, params, frozen, created_by=_who())
 
 
 # ---- reading and changing snapshots --------------------------------------------------------
 
+def _who() -> str:
+    """Who saves: the account, else the login (demo mode)."""
+    from importer import pipeline
+
+    name = data.viewer().name
+    return name or f"{pipeline.who()}（网页）"
+
+
 def snapshot_list() -> pd.DataFrame:
-    """Every snapshot, newest first (export.saved.LIST_COLUMNS); read afresh each run."""
+    """The snapshots this viewer may open, newest first (export.saved.LIST_COLUMNS); read afresh
+    each run."""
+    viewer = data.viewer()
     with schema.open_waiting(data.db_path(), read_only=True, wait=5) as con:
-        return saved.list_all(con)
+        return saved.list_all(con, viewer.scope, viewer.exact)
 
 
 def snapshot(snapshot_id) -> saved.Snapshot | None:
-    """One snapshot, or None for an unknown or malformed id (a URL is user input)."""
+    """One snapshot, or None for an unknown or malformed id (a URL is user input) or one this
+    viewer may not open (built for other regions, or with exact counts)."""
     text = str(snapshot_id or "").strip()
     if not text.isdigit():
         return None
+    viewer = data.viewer()
     with schema.open_waiting(data.db_path(), read_only=True, wait=5) as con:
-        return saved.get(con, int(text))
+        return saved.get(con, int(text), viewer.scope, viewer.exact)
+
+
+def may_change(snap: saved.Snapshot) -> bool:
+    """Rename or delete: an admin, the person who saved it, or anyone in demo mode."""
+    viewer = data.viewer()
+    return viewer.is_demo or viewer.can("users") or (bool(viewer.name) and snap.created_by == viewer.name)
 
 
 def rename_snapshot(snapshot_id: int, name: str) -> bool:
+    snap = snapshot(snapshot_id)
+    if snap is None or not may_change(snap):
+        return False
     with schema.open_waiting(data.db_path(), read_only=False, wait=WRITE_WAIT) as con:
         return saved.rename(con, snapshot_id, name)
 
 
 def delete_snapshot(snapshot_id: int) -> bool:
+    snap = snapshot(snapshot_id)
+    if snap is None or not may_change(snap):
+        return False
     with schema.open_waiting(data.db_path(), read_only=False, wait=WRITE_WAIT) as con:
         return saved.delete(con, snapshot_id)
 

@@ -79,8 +79,14 @@ def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
         with st.spinner(t("IMPORT_STEP_parse")):
             store[key] = pipeline.run(path, data.db_path(), kind=kind, mapping=mapping, matches=matches,
                                       sheet=sheet, dry_run=True, file_name=name, header_row=header_row,
-                                      township=township)
+                                      township=township, scope=data.viewer_scope())
     return store[key]
+
+
+def who() -> str:
+    """The person importing, as the import history records them: the account, else the login."""
+    name = data.viewer().name
+    return f"{name}（网页）" if name else f"{pipeline.who()}（网页）"
 
 
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
@@ -89,8 +95,8 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
-        header_row=header_row, replace=replace, township=township,
-        user=f"{pipeline.who()}（网页）",
+        header_row=header_row, replace=replace, township=township, scope=data.viewer_scope(),
+        user=who(),
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
@@ -196,7 +202,7 @@ def replacements_table(result: pipeline.Result) -> pd.DataFrame:
 
 
 def history() -> pd.DataFrame:
-    frame = data.query("import_history", limit=50)
+    frame = data.query("import_history", limit=50, scope=data.viewer_scope())
     frame["kind"] = frame["kind"].map(kind_label)
     frame["finished_at"] = pd.to_datetime(frame["finished_at"]).dt.strftime("%Y-%m-%d %H:%M")
     frame["status"] = [t("STATUS_UNDONE") if pd.notna(u) else
@@ -220,7 +226,7 @@ def undoable(frame: pd.DataFrame) -> dict[int, str]:
 def undo(import_id: int) -> tuple[bool, str]:
     """(done, message) for the page: undone, or why not (nothing written then)."""
     try:
-        done = import_history.undo(data.db_path(), import_id, f"{pipeline.who()}（网页）")
+        done = import_history.undo(data.db_path(), import_id, who(), scope=data.viewer_scope())
     except import_history.UndoRefused as refused:
         why, expected = messages.describe(refused.code, refused.detail)
         return False, f"{why}。{expected}"
