@@ -3,6 +3,7 @@ import shutil
 from datetime import date
 
 import duckdb
+import pandas as pd
 
 from db import schema
 from indicators import fmt
@@ -96,3 +97,13 @@ def test_a_rebuilt_database_is_never_served_from_the_old_one_s_cache(tmp_path, m
     assert (first[1], second[1]) == (7, 9)  # each database's own numbers
     assert first[0][1] == second[0][1]      # under the same version number
     assert first[0][0] != second[0][0]      # told apart by the database's id
+
+
+def test_the_screening_trend_starts_at_the_first_month_with_screening(app_env):
+    """Not at the first room's opening (2018 in the demo): years of zeros tell a leader nothing."""
+    first, last = data.data_span()
+    assert first.year < 2024  # the demo's oldest room opened years before its first visit
+    trend = data.screening_trend("320700000000", first, last)
+    assert pd.Timestamp(trend["month_start"].iloc[0]) == pd.Timestamp(2024, 1, 1)
+    assert trend["households_screened"].iloc[0] > 0
+    assert pd.Timestamp(trend["month_start"].iloc[-1]) == pd.Timestamp(last.replace(day=1))

@@ -196,8 +196,14 @@ def rooms(period: str, region_code: str, filters: indicators.Filters | None = No
 
 
 def screening_trend(region_code: str, first: date, last: date) -> pd.DataFrame:
+    """Monthly screening from the first month with any screening (not from the first room's
+    opening, years before: a flat zero run tells a leader nothing) to ``last``."""
     scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
-    return query("screening_trend", first_month=first.replace(day=1), last_month=last.replace(day=1), scope=scope)
+    frame = query("screening_trend", first_month=first.replace(day=1), last_month=last.replace(day=1), scope=scope)
+    started = (frame["households_screened"].fillna(0) > 0) | (frame["ytd_households"].fillna(0) > 0)
+    if not started.any():
+        return frame.tail(1).reset_index(drop=True)
+    return frame[started.cumsum() > 0].reset_index(drop=True)
 
 
 def upgrade_schema() -> None:
