@@ -151,6 +151,14 @@ class View:
         return t("SUBTITLE", self.lang, region=self.region_name, period=self.period_label, as_of=self.data_as_of_text)
 
 
+def data_source(has_demo: bool, has_imported: bool) -> str:
+    """'both' once anything is imported beside the demo (one small import does not make the demo
+    real), 'demo' for the demo alone, else 'imported'."""
+    if has_demo:
+        return "both" if has_imported else "demo"
+    return "imported"
+
+
 class Atlas:
     """The query results several views share, fetched once per (region, period, filters) on one
     connection."""
@@ -250,9 +258,10 @@ class Atlas:
         return None if pd.isna(last) else pd.Timestamp(last).date()
 
     @cached_property
-    def is_demo(self) -> bool:
-        note = runner.run(self.con, "data_version")["note"]
-        return bool(len(note)) and str(note.iloc[0] or "").startswith("demo")
+    def source(self) -> str:
+        """What the data is: 'demo', 'imported' or 'both' (queries/data_sources.sql)."""
+        row = runner.run(self.con, "data_sources", scope=self.scope).iloc[0]
+        return data_source(bool(row["has_demo"]), bool(row["has_imported"]))
 
 
 def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | None = None) -> View:
@@ -288,7 +297,7 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
     as_of = atlas.data_as_of
-    source = t("SOURCE_DEMO" if atlas.is_demo else "SOURCE", lang, region=atlas.region_name)
+    source = t(f"SOURCE_{atlas.source.upper()}", lang, region=atlas.region_name)
     notes = [source]
     if approximate:
         notes.append(t("APPROX_BOUNDARY", lang))

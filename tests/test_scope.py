@@ -131,3 +131,21 @@ def test_a_url_naming_a_region_outside_the_scope_falls_back_with_a_notice(atlas)
         assert [n.problem for n in notices] == ["unknown"], params
     view, notices = state.parse({"town": XUGOU}, choices)
     assert view["town"] == XUGOU and not notices
+
+
+# ---- what the data is: demo, imported or both (issue 15, checked here on the same copies) ---------
+
+def test_the_source_line_says_demo_until_an_import_then_both_and_per_scope(atlas, tmp_path):
+    def source(scope):
+        with duckdb.connect(str(atlas), read_only=True) as con:
+            return views.Atlas(con, scope=scope).source
+
+    assert source([""]) == "demo"
+    path = _ledger(tmp_path, [["2024-03-01", "墟沟街道", "H1", "低"]])
+    assert_imported(run(path, atlas, replace=True))
+    assert source([""]) == "both"  # one small import does not make the demo real
+    assert source([HAIZHOU]) == "demo"  # 海州区 holds no imported row
+    with duckdb.connect(str(atlas), read_only=True) as con:
+        view = views.build_view(con, views.ViewSpec("overview"))
+    assert view.notes[0] == "数据来源：演示数据（随机生成，非真实台账）与导入的台账"
+    assert views.data_source(False, True) == "imported"

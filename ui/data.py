@@ -72,6 +72,14 @@ def _version(db: str, stamp: tuple) -> tuple[str, int]:
         return str(row["database_id"]), int(row["version"])
 
 
+def data_source() -> str:
+    """'demo', 'imported' or 'both': what the data in the viewer's scope is (export.views.data_source)."""
+    from export.views import data_source as named
+
+    row = query("data_sources", scope=viewer_scope()).iloc[0]
+    return named(bool(row["has_demo"]), bool(row["has_imported"]))
+
+
 def version_row() -> dict:
     """The data version and its note, for the sidebar: cached per version like every query."""
     return query("data_version").iloc[0].to_dict()

@@ -65,7 +65,10 @@ def sidebar_filters() -> None:
         st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
                  format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
     row = data.version_row()
-    st.sidebar.caption(t("SIDEBAR_DB", version=row["version"], note=row["note"] or ""))
+    _, last = data.data_span()
+    st.sidebar.caption(t("SIDEBAR_DB", source=t(f"DATA_SOURCE_{data.data_source()}"),
+                         as_of=fmt.day(last, lang()) if last else "—", version=row["version"]),
+                       help=str(row["note"] or ""))
     state.publish()
 
 
