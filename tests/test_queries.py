@@ -55,6 +55,8 @@ def test_scope_is_applied_in_sql(demo_db, name):
         assert one_county[code_columns[0]].str.startswith("320703").all()
         assert 0 < len(one_county) < len(everything)
         assert nothing.empty
+    elif name == "data_sources":  # what the data in scope is: nothing in scope is neither
+        assert one_county.iloc[0].tolist() == [True, False] and nothing.iloc[0].tolist() == [False, False]
     elif name in ("screening_trend", "township_trend"):  # one row per month: the county's households are fewer
         assert (one_county["households_total"] < everything["households_total"]).all()
         assert nothing["households_total"].isna().all() and (nothing["households_screened"] == 0).all()
