@@ -1,7 +1,8 @@
 """The written brief (工作通报) as .docx: one or two A4 pages with real Word headings, the key
 figures and their change, the region's screening pace and the townships furthest behind it as a
 table, the risk hotspots (the townships classed 热点 and 冷点 by Gi*, or plainly none), the map,
-and an empty 下一步工作 heading for the federation to fill in."""
+and 下一步工作 drawn from the data (townships to chase, hotspots to visit, gaps to close), left out
+when the data asks for nothing."""
 import io
 
 from docx import Document
@@ -126,12 +127,46 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
     doc.add_heading(t("BRIEF_HOTSPOTS", lang), level=1)
     doc.add_paragraph(hotspots.summary or t("BRIEF_HOTSPOTS_NONE", lang))
 
-    doc.add_heading(t("BRIEF_NEXT", lang), level=1)
-    doc.add_paragraph("")
+    steps = next_steps(overview, laggards, hotspots)
+    if steps:  # never an empty heading: left out when the data asks for nothing
+        doc.add_heading(t("BRIEF_NEXT", lang), level=1)
+        for number, step in enumerate(steps, 1):
+            doc.add_paragraph(f"{number}. {step}" if lang != "zh" else f"（{'一二三四五'[number - 1]}）{step}")
 
     foot = doc.add_paragraph()
     _small(foot, "　".join(n for n in overview.notes if n != t("APPROX_BOUNDARY", lang)))
     doc.save(path)
+
+
+NAMED = 5  # townships named in a step, then 等
+
+
+def next_steps(overview: View, laggards: View, hotspots: View) -> list[str]:
+    """下一步工作 from the data: the townships behind pace to chase (status red), the risk hot
+    spots to visit, the townships with no mediation room to build one in; [] when none applies."""
+    lang = overview.lang
+    sep = t("LIST_SEP", lang)
+
+    def named(names: list[str]) -> str:
+        return sep.join(names[:NAMED]) + (t("BRIEF_AND_MORE", lang) if len(names) > NAMED else "")
+
+    steps = []
+    pace = laggards.pace
+    if pace is not None and "status" in pace:
+        behind = pace[pace["status"] == "red"].sort_values("laggard_rank", na_position="last", kind="stable")
+        if len(behind):
+            steps.append(t("BRIEF_NEXT_CHASE", lang, towns=named(behind["region_name"].tolist()), n=len(behind)))
+    spots = hotspots.hotspots
+    if spots is not None and "hotspot_class" in spots:
+        hot = spots[spots["hotspot_class"] == "hot"]
+        if len(hot):
+            steps.append(t("BRIEF_NEXT_VISIT", lang, towns=named(hot["region_name"].tolist()), n=len(hot)))
+    towns = overview.townships
+    if {"villages_covered", "villages_total"} <= set(towns.columns):
+        bare = towns[(towns["villages_total"].fillna(0) > 0) & (towns["villages_covered"].fillna(0) == 0)]
+        if len(bare):
+            steps.append(t("BRIEF_NEXT_BUILD", lang, towns=named(bare["region_name"].tolist()), n=len(bare)))
+    return steps
 
 
 def _cell(cell, text: str, bold: bool = False, right: bool = False, size: float = 10.5) -> None:

@@ -209,7 +209,14 @@ def test_brief_docx(exports, con, period):
     texts = [p.text for p in doc.paragraphs]
     assert any(t.startswith("数据截至 ") for t in texts)
     assert any("较上期" in t for t in texts)
-    assert texts[-2] == ""  # 下一步工作 is left for the federation to write
+    # 下一步工作 comes from the data: the townships behind pace (red) by name, then those with no room
+    steps = texts[texts.index("四、下一步工作") + 1:-1]
+    paced = pacing.pacing(con, period, [""], CITY)
+    red = paced[paced["status"] == "red"].sort_values("laggard_rank", na_position="last", kind="stable")
+    assert len(red) and steps[0].startswith("（一）督促排查进度明显落后的" + red["region_name"].iloc[0])
+    assert f"共 {len(red)} 个乡镇、街道" in steps[0]
+    bare = views.Atlas(con, period=period).townships().query("villages_total > 0 and villages_covered == 0")
+    assert any(s.startswith("（二）在尚无调解阵地的") for s in steps) == (len(bare) > 0)
     # 排名靠后的乡镇 = the pacing laggards, after the city's own pace
     whole = pacing.pacing(con, period, [""], CITY, level="city").iloc[0]
     assert any(t.startswith("连云港市年度排查目标") and STATUS_WORDS[whole["status"]] in t for t in texts)
@@ -238,6 +245,9 @@ def test_brief_names_the_hot_townships(con, tmp_path):
     for r in hot.to_dict("records"):
         assert f"{r['region_name']}（平滑后 {fmt.value('risk_rate_per_1000', r['rate_smoothed'])}" in section
     assert "未发现" not in section
+    steps = texts[texts.index("四、下一步工作") + 1:-1]
+    visit = [s for s in steps if "对风险热点" in s]
+    assert len(visit) == 1 and all(r["region_name"] in visit[0] for r in hot.to_dict("records"))
 
 
 def test_hotspot_summary_names_hot_and_cold_and_caps_the_list():
