@@ -5,7 +5,7 @@ import html
 import json
 import re
 
-from branca.element import Element, MacroElement, Template
+from branca.element import Element
 
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, View
@@ -38,18 +38,6 @@ def _leaflet() -> tuple[str, str]:
 
     css = re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
     return _scrub(js), _scrub(css)
-
-
-class _PlainAttribution(MacroElement):
-    """Leaflet's attribution prefix without its link to leafletjs.com."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-if ({{ this._parent.get_name() }}.attributionControl) {
-    {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
-}
-{% endmacro %}
-""")
 
 
 _PAGE_CSS = """
@@ -98,7 +86,6 @@ def build_map(view: View):
         ]
         colours = {k: view.room_colours.get(k, OTHER_ROOM_COLOUR) for k in view.rooms["room_type"].unique()}
         maps.add_points(m, points, colours)
-    m.add_child(_PlainAttribution())
     return m
 
 

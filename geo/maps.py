@@ -94,6 +94,19 @@ L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo({
 """)
 
 
+class _PlainAttribution(MacroElement):
+    """Leaflet's attribution prefix as plain text: Leaflet 1.9 prefixes a flag and a link to
+    leafletjs.com, which a leader's slide should not carry."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+if ({{ this._parent.get_name() }}.attributionControl) {
+    {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+}
+{% endmacro %}
+""")
+
+
 class _LegendElement(MacroElement):
     def __init__(self, legend: Legend):
         super().__init__()
@@ -109,6 +122,7 @@ def base_map(geojson: dict, legend_px: int = 230) -> folium.Map:
     # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
     m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
     m.add_child(_MetricScale())
+    m.add_child(_PlainAttribution())
     m.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"
     ))

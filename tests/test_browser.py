@@ -279,6 +279,10 @@ def test_map_page_draws_every_township_offline(name, app_url, context, net, atla
         wait_for_app_idle(page)
         check_texts(page)
         expect(page.locator(MAP_IFRAME)).to_have_count(1)
+        # the attribution is plain text: no flag (Leaflet 1.9's prefix), no link
+        attribution = page.frame_locator(MAP_IFRAME).locator(".leaflet-control-attribution")
+        expect(attribution).to_have_text("Leaflet")
+        expect(attribution.locator("svg, a")).to_have_count(0)
         page.wait_for_load_state("networkidle")
         screenshot(page, shots, name)
     finally:

@@ -380,6 +380,7 @@ def test_html_is_self_contained(exports, towns):
     leftovers = set(re.findall(r"https?://[^\s\"'<>()]+", text))
     assert leftovers <= set(html_export.NAMESPACES), leftovers
     assert "L.map(" in text and "Leaflet 1.9" in text  # Leaflet itself is inlined
+    assert 'attributionControl.setPrefix("Leaflet")' in text  # plain text: no flag, no link
     for name in towns["region_name"]:
         assert name in text
     decoded = json.loads(json.dumps(re.findall(r'"region_code":\s*"(\d{12})"', text)))
