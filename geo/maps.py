@@ -167,6 +167,20 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     return m
 
 
+CLUSTER_COLOUR = "#4d4d4d"
+CLUSTER_ICON = """function(cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 26 : (n < 100 ? 32 : 38);
+    return L.divIcon({html: '<div class="atlas-cluster">' + n + '</div>', className: 'atlas-cluster-icon',
+                      iconSize: L.point(size, size)});
+}"""
+CLUSTER_CSS = f"""<style>
+.atlas-cluster-icon .atlas-cluster {{ width: 100%; height: 100%; box-sizing: border-box; border-radius: 50%;
+  background: {CLUSTER_COLOUR}; opacity: 0.85; color: #fff; border: 2px solid #fff; display: flex;
+  align-items: center; justify-content: center; font: 600 12px/1 sans-serif; }}
+</style>"""
+
+
 def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str], cluster: bool = True) -> folium.Map:
     """Add circle markers: each point dict has lat, lon, kind and tooltip (text).
 
@@ -208,10 +222,12 @@ def add_points(m: folium.Map, points: list[dict], colour_by: dict[str, str], clu
         }"""),
     )
     if cluster:
+        # neutral grey bubbles: markercluster's own green, yellow and orange read as room types
         group = folium.plugins.MarkerCluster(name="rooms", control=False, options={
             "maxClusterRadius": 30, "disableClusteringAtZoom": 13, "showCoverageOnHover": False,
             "spiderfyOnMaxZoom": False,
-        })
+        }, icon_create_function=CLUSTER_ICON)
+        m.get_root().header.add_child(Element(CLUSTER_CSS), name="atlas_cluster_css")
         layer.add_to(group)
         group.add_to(m)
     else:

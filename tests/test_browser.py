@@ -283,6 +283,10 @@ def test_map_page_draws_every_township_offline(name, app_url, context, net, atla
         attribution = page.frame_locator(MAP_IFRAME).locator(".leaflet-control-attribution")
         expect(attribution).to_have_text("Leaflet")
         expect(attribution.locator("svg, a")).to_have_count(0)
+        if name == "coverage":  # room clusters in neutral grey, not markercluster's green/yellow/orange
+            bubbles = page.frame_locator(MAP_IFRAME)
+            assert bubbles.locator(".atlas-cluster").count() > 0
+            assert bubbles.locator(".marker-cluster-small, .marker-cluster-medium, .marker-cluster-large").count() == 0
         page.wait_for_load_state("networkidle")
         screenshot(page, shots, name)
     finally:

@@ -372,7 +372,10 @@ def room_legend() -> None:
         f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{kind}</span>"
         for kind, colour in ROOM_COLOURS.items()
     )
-    st.markdown(f"**{t('ROOM_TYPES')}**：{chips}", unsafe_allow_html=True)
+    bubble = (f"<span style='white-space:nowrap'><span style='display:inline-block;width:14px;height:14px;"
+              f"border-radius:50%;background:{maps.CLUSTER_COLOUR};border:1px solid #fff;margin-right:4px;"
+              f"vertical-align:middle'></span>{t('ROOM_CLUSTER')}</span>")
+    st.markdown(f"**{t('ROOM_TYPES')}**：{chips} {bubble}", unsafe_allow_html=True)
 
 
 def table_of(values: pd.DataFrame, codes: list[str], name_label: str, short: bool = False) -> pd.DataFrame:
