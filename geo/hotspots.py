@@ -38,8 +38,12 @@ Method
 
 Decision rule (``hotspot_class``), with alpha = 0.05 by default:
 
-- "hot": Gi* z > 0 and gi_p_fdr < alpha
-- "cold": Gi* z < 0 and gi_p_fdr < alpha
+- "hot": Gi* z > 0 and gi_p_fdr < alpha, and the township's own value above the mean of the
+  townships tested (the region's level, Gi*'s own reference)
+- "hot-edge" (热点周边): the same significant high neighbourhood, but the township's own value
+  at or below that mean: a leader reads 热点 as "this township's rate is high", so a low
+  township ringed by high ones is named for what it is
+- "cold" and "cold-edge" (冷点周边): the mirror image, Gi* z < 0
 - otherwise "high-low" when the local Moran quadrant is HL (4) and moran_p_fdr < alpha
 - otherwise "low-high" when the local Moran quadrant is LH (2) and moran_p_fdr < alpha
 - otherwise "ns" (not significant)
@@ -74,14 +78,16 @@ MIN_TOWNSHIPS = 5  # fewer tested townships than this: no test at all
 # An equal-area projection for China (Albers, 25N/47N), as in geo.boundaries: gaps in metres.
 CHINA_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
 
-CLASSES = ("hot", "cold", "high-low", "low-high", "ns")
-CLASS_LABELS = {"hot": "热点", "cold": "冷点", "high-low": "高–低异常", "low-high": "低–高异常", "ns": "不显著"}
-CLASS_LABELS_EN = {"hot": "Hot spot", "cold": "Cold spot", "high-low": "High–low outlier",
+CLASSES = ("hot", "hot-edge", "cold", "cold-edge", "high-low", "low-high", "ns")
+CLASS_LABELS = {"hot": "热点", "hot-edge": "热点周边", "cold": "冷点", "cold-edge": "冷点周边",
+                "high-low": "高–低异常", "low-high": "低–高异常", "ns": "不显著"}
+CLASS_LABELS_EN = {"hot": "Hot spot", "hot-edge": "Beside a hot spot", "cold": "Cold spot",
+                   "cold-edge": "Beside a cold spot", "high-low": "High–low outlier",
                    "low-high": "Low–high outlier", "ns": "Not significant"}
 # hot red, cold blue, outliers pink / light blue, not significant light grey. Townships
 # without a value are drawn by the caller in maps.MISSING_COLOUR (#d9d9d9), a darker grey.
-CLASS_COLOURS = {"hot": "#d7301f", "cold": "#2b6cb0", "high-low": "#f4a6c0",
-                 "low-high": "#9ecae1", "ns": "#f0f0f0"}
+CLASS_COLOURS = {"hot": "#d7301f", "hot-edge": "#fdbb84", "cold": "#2b6cb0", "cold-edge": "#c6dbef",
+                 "high-low": "#f4a6c0", "low-high": "#9ecae1", "ns": "#f0f0f0"}
 COLUMNS = ["gi_z", "gi_p", "gi_p_fdr", "moran_i", "moran_q", "moran_p", "moran_p_fdr", "hotspot_class"]
 
 
@@ -273,7 +279,7 @@ def hotspots(values, w: W, permutations: int = PERMUTATIONS, seed: int = SEED,
     DataFrame indexed like ``values`` with columns gi_z (Gi* z-score), gi_p (pseudo p),
     gi_p_fdr (Benjamini-Hochberg q-value over the townships tested), moran_i, moran_q
     (1 HH, 2 LH, 3 LL, 4 HL), moran_p, moran_p_fdr and hotspot_class in
-    {"hot", "cold", "high-low", "low-high", "ns"}; see the module docstring for the rule.
+    CLASSES; see the module docstring for the rule.
     Untested townships have NaN statistics and class "ns".
 
     Speed (numba is not installed; esda runs its permutations in plain numpy, one process):
@@ -315,10 +321,13 @@ def hotspots(values, w: W, permutations: int = PERMUTATIONS, seed: int = SEED,
     }, index=tested).astype(float)
     gi_sig = stats["gi_p_fdr"] < alpha
     moran_sig = stats["moran_p_fdr"] < alpha
+    above = y_tested > y_tested.mean()  # the township's own value against the region's level
+    below = y_tested < y_tested.mean()
+    high, low = gi_sig & (stats["gi_z"] > 0), gi_sig & (stats["gi_z"] < 0)
     cls = np.select(
-        [gi_sig & (stats["gi_z"] > 0), gi_sig & (stats["gi_z"] < 0),
+        [high & above, high, low & below, low,
          moran_sig & (stats["moran_q"] == 4), moran_sig & (stats["moran_q"] == 2)],
-        ["hot", "cold", "high-low", "low-high"], default="ns")
+        ["hot", "hot-edge", "cold", "cold-edge", "high-low", "low-high"], default="ns")
     stats["hotspot_class"] = cls
     frame.loc[tested, COLUMNS] = stats[COLUMNS]
     return frame.reindex(index)
@@ -340,7 +349,8 @@ def describe_method(lang: str = "zh", permutations: int = PERMUTATIONS, alpha: f
             f"相邻关系为 Queen 邻接（边界有公共点即相邻；不与任何乡镇相邻的乡镇与距离最近的乡镇相连）。"
             f"显著性用 {permutations} 次条件置换检验，并按 Benjamini–Hochberg 方法控制错误发现率（FDR）在 {pct}。"
             f"“热点”是指高比率的乡镇与高比率的相邻乡镇连片出现，超出随机分布所能解释的程度；"
-            f"它不证明原因，也不是单个乡镇的排名。缺少数据的乡镇不参与检验。"
+            f"它不证明原因，也不是单个乡镇的排名。自身比率不高于所选地区平均水平、只因相邻乡镇比率高而显著的乡镇，"
+            f"标为“热点周边”而不是“热点”（“冷点周边”同理）。缺少数据的乡镇不参与检验。"
         )
     if lang == "en":
         return (
@@ -352,7 +362,9 @@ def describe_method(lang: str = "zh", permutations: int = PERMUTATIONS, alpha: f
             f"Significance comes from {permutations} conditional permutations, with the false "
             f"discovery rate (Benjamini-Hochberg) held at {pct}. A hot spot is a group of "
             f"neighbouring townships with high rates, more than chance would put side by side; "
-            f"it is not proof of a cause, and not a ranking of single townships. Townships "
-            f"without data are not tested."
+            f"it is not proof of a cause, and not a ranking of single townships. A township whose "
+            f"own rate is not above the area's average, significant only because its neighbours' "
+            f"rates are high, is marked beside a hot spot, not a hot spot (and likewise for cold "
+            f"spots). Townships without data are not tested."
         )
     raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")

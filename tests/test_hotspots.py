@@ -73,6 +73,23 @@ def test_a_planted_cluster_is_hot_and_nothing_else_is_significant(w, seed):
     assert (out.loc[cls == "hot", "gi_p_fdr"] < 0.05).all()
 
 
+def test_a_below_average_township_beside_a_cluster_is_never_called_hot(w):
+    """Issue 15: a leader reads 热点 as "this township's rate is high". A low township ringed by
+    the planted cluster's cells can have a significant Gi* (its neighbourhood is high), but its own
+    rate is below the region's: it is 热点周边, never 热点."""
+    values = planted(0)
+    hole = int(np.flatnonzero((ROWCOL == [5, 5]).all(axis=1))[0])  # inside the block, all 8 neighbours high
+    values[hole] = 2.0  # far below the mean (about 14)
+    out = hs.hotspots(values, w, seed=0)
+    assert out["gi_p_fdr"].iloc[hole] < 0.05 and out["gi_z"].iloc[hole] > 0  # Gi* alone would say hot
+    assert out["hotspot_class"].iloc[hole] == "hot-edge"
+    mean = values.mean()
+    hot = out["hotspot_class"] == "hot"
+    assert hot.sum() >= 5 and (values[hot.to_numpy()] > mean).all()  # the rest of the block is still hot
+    assert (values[(out["hotspot_class"] == "cold").to_numpy()] < mean).all()
+    assert hs.CLASS_LABELS["hot-edge"] == "热点周边"
+
+
 def test_random_data_shows_nothing_in_most_runs(w):
     # With every null true, Benjamini-Hochberg at 5% flags anything with probability <= 5% per
     # statistic (FDR = family-wise error then), so <= 10% per run for Gi* and Moran together:
@@ -300,13 +317,14 @@ def test_fdr_values_are_benjamini_hochberg_of_the_tested_p(w):
 
 def test_labels_colours_and_method_note():
     assert set(hs.CLASS_LABELS) == set(hs.CLASS_COLOURS) == set(hs.CLASSES)
-    assert len(set(hs.CLASS_COLOURS.values())) == 5
+    assert len(set(hs.CLASS_COLOURS.values())) == len(hs.CLASSES)
     from geo import maps
     assert maps.MISSING_COLOUR not in hs.CLASS_COLOURS.values()  # missing is its own grey
     zh, en = hs.describe_method(), hs.describe_method("en")
-    for needed in ("Gi*", "999", "5%", "FDR", "Queen 邻接", "不证明原因", "不是单个乡镇的排名", "平滑"):
+    for needed in ("Gi*", "999", "5%", "FDR", "Queen 邻接", "不证明原因", "不是单个乡镇的排名", "平滑", "热点周边"):
         assert needed in zh
-    for needed in ("Gi*", "999", "5%", "queen", "not proof of a cause", "not a ranking", "smoothed"):
+    for needed in ("Gi*", "999", "5%", "queen", "not proof of a cause", "not a ranking", "smoothed",
+                   "beside a hot spot"):
         assert needed in en
     assert "9999" in hs.describe_method(permutations=9999) and "10%" in hs.describe_method(alpha=0.1)
     with pytest.raises(ValueError):
