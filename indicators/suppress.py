@@ -254,17 +254,17 @@ def trend(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
         return apply(out.assign(region_code=range(len(out))), True).drop(columns="region_code")
     months = pd.to_datetime(out["month_start"])
     for measure in ("risk_households", "cases_received"):
-        values = {i: _int(v) for i, v in zip(out.index, out[measure])}
+        values = {("month", i): _int(v) for i, v in zip(out.index, out[measure])}
         groups = []
         for key in (months.dt.year, months.dt.year * 10 + months.dt.quarter):
             for g, idx in out.groupby(key.to_numpy()).groups.items():
-                groups.append((("total", measure, g), list(idx)))
-        values.update({t: sum(values[i] or 0 for i in ms) for t, ms in groups})
+                groups.append((("total", int(g)), [("month", i) for i in idx]))
+        values.update({t: sum(values[m] or 0 for m in ms) for t, ms in groups})
         hidden = protect(values, groups)
-        marked = [i for i in out.index if i in hidden]
+        marked = [i for i in out.index if ("month", i) in hidden]
         col = out[measure].astype(object)
         for i in marked:
-            col[i] = Hidden(hidden[i])
+            col[i] = Hidden(hidden[("month", i)])
         out[measure] = col
         if measure == "risk_households":
             rate = out["risk_rate_per_1000"].astype(object)

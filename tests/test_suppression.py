@@ -101,6 +101,19 @@ def test_rates_on_hidden_counts_are_hidden_and_marks_never_become_numbers():
     assert fmt.value("risk_households", 3) == "<5"  # a plain small count is still "<5"
 
 
+def test_a_months_hidden_count_is_not_the_quarter_minus_the_others():
+    months = pd.date_range("2025-01-01", periods=6, freq="MS")
+    trend = pd.DataFrame({"month_start": months, "risk_households": [3, 9, 12, 0, 0, 7],
+                          "cases_received": [5, 5, 5, 0, 0, 0], "households_screened": [100] * 6,
+                          "risk_rate_per_1000": [30.0, 90.0, 120.0, 0.0, 0.0, 70.0]})
+    shown = suppress.trend(trend, exact=False)
+    marks = [fmt.value("risk_households", v) for v in shown["risk_households"]]
+    assert marks == ["<5", "×", "12", "0", "0", "7"]  # Q1's 24 less 9 and 12 would give January's 3
+    assert [fmt.is_missing(v) for v in shown["risk_rate_per_1000"]] == [True, True, False, False, False, False]
+    assert list(shown["cases_received"]) == [5, 5, 5, 0, 0, 0]
+    assert fmt.value("risk_households", suppress.trend(trend, exact=True)["risk_households"][0]) == "3"
+
+
 def test_breakdown_is_protected_against_the_township_total():
     found = pd.DataFrame({"dimension": ["case_type"] * 3 + ["source"] * 2,
                           "value": ["婚姻", "邻里", "其他", "来访", "排查"], "cases": [6, 2, 5, 10, 3],
@@ -292,11 +305,14 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
         lines = panel.indicator_rows(pd.Series(row), county, "zh")
         texts.append(lines.to_csv())
         for code, text in zip(panel.CODES, lines.iloc[:, 1]):
-            value, _, parts = text.partition("（")
+            value, parts = text, ""
+            if " ÷ " in text:  # "75.0‰（<5 ÷ 40）", "—（数值较小）（<5 ÷ 40）"
+                cut = text.rindex("（")
+                value, parts = text[:cut], text[cut + 1:-1]
             reader.see(row["region_code"], code, value)
             if parts:
                 num, den = registry.parts(code)
-                n, _, d = parts.rstrip("）").partition(" ÷ ")
+                n, _, d = parts.partition(" ÷ ")
                 reader.see(row["region_code"], num, n)
                 reader.see(row["region_code"], den, d)
         found = runner.run(con, "case_breakdown", period_start=p.start, period_end=p.end,
