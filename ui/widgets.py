@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 from geo import classify, maps, offline
 from queries import indicators
 from i18n import text as tables
-from indicators import fmt, legend, registry
+from indicators import fmt, legend, registry, suppress
 from ui import data, state
 from ui.text import lang, t
 
@@ -189,9 +189,11 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
     for column, code in zip(columns, codes):
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
+        value = now.get(code)
         column.metric(
             label(code, lang(), short=True),
-            fmt.value(code, now.get(code), lang()),
+            # a card is narrow: a hidden rate reads 数值较小 (the notes under the map say why)
+            t("HIDDEN_SHORT") if suppress.is_hidden(value) else fmt.value(code, value, lang()),
             delta=delta,
             delta_color="inverse" if registry.get(code).rising_is_bad else "normal",
             help=_parts_text(code, now),
