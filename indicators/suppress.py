@@ -184,6 +184,15 @@ def pattern(levels: list[pd.DataFrame]) -> dict:
 
 # ---- applying it: display-safe frames ------------------------------------------------------
 
+def _exact(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """An admin's copy of ``frame``: nothing hidden, the small counts of ``columns`` as :class:`Exact`."""
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = _column(out, (Exact(v) if _int(v) in SMALL else v for v in out[column].astype(object)))
+    return out
+
+
 def _rates_of(measure: str) -> list[str]:
     return [c for c, i in registry.INDICATORS.items() if i.is_rate and measure in (i.numerator, i.denominator)]
 
@@ -192,14 +201,13 @@ def apply(frame: pd.DataFrame, exact: bool, hidden: dict | None = None) -> pd.Da
     """``frame`` (an indicators.table frame, any level) made safe to show: the cells of
     ``hidden`` (:func:`pattern`) and every other sensitive count from 1 to 4 as :class:`Hidden`,
     and the rates built on them. ``exact`` (admins): nothing hidden, small counts as :class:`Exact`."""
+    if exact:
+        return _exact(frame, sensitive_counts())
     out = frame.copy()
     for measure in sensitive_counts():
         if measure not in out.columns:
             continue
         col = out[measure].astype(object)
-        if exact:
-            out[measure] = _column(out, (Exact(v) if _int(v) in SMALL else v for v in col))
-            continue
         kinds = [(hidden or {}).get((c, measure)) or (PRIMARY if _int(v) in SMALL else None)
                  for c, v in zip(out["region_code"], col)]
         out[measure] = _column(out, (v if k is None else Hidden(k) for v, k in zip(col, kinds)))
@@ -226,11 +234,10 @@ def breakdown(found: pd.DataFrame, total, exact: bool) -> pd.DataFrame | None:
     """Cases by type and source (queries/case_breakdown.sql) under the township's total as shown
     (``total``: its cases_received, maybe :class:`Hidden`): each dimension's cells protected
     against the total. None when the total is hidden: then no cell can be shown without narrowing it."""
+    if exact:
+        return _exact(found, ["cases"])
     out = found.copy()
     out["cases"] = out["cases"].astype(object)
-    if exact:
-        out["cases"] = _column(out, (Exact(v) if _int(v) in SMALL else v for v in out["cases"]))
-        return out
     if is_hidden(total):
         return None
     total = _int(total)
@@ -249,9 +256,9 @@ def trend(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
     """A township's months (queries/township_trend.sql): months with 1–4 risk households lose
     their risk rate, and so does one more month of each calendar quarter and year in which a
     single month is hidden (the period's total, shown in the panel, would give it back)."""
-    out = frame.copy()
     if exact:
-        return apply(out.assign(region_code=range(len(out))), True).drop(columns="region_code")
+        return _exact(frame, ["risk_households", "cases_received"])
+    out = frame.copy()
     months = pd.to_datetime(out["month_start"])
     for measure in ("risk_households", "cases_received"):
         values = {("month", i): _int(v) for i, v in zip(out.index, out[measure])}

@@ -392,3 +392,19 @@ def test_no_household_id_in_any_output(demo_db, shown):
     assert ids
     blob = "\n".join(texts)
     assert not [i for i in ids if len(str(i)) >= 6 and str(i) in blob]
+
+
+def test_a_hidden_rate_has_a_neutral_map_class_of_its_own():
+    from export.text import t
+    from geo import classify, maps
+    from indicators import legend
+
+    values = {"a": 10.0, "b": 30.0, "c": Hidden(suppress.RATE), "d": None, "e": 50.0}
+    known = [v for v in values.values() if v is not None and not suppress.is_hidden(v)]
+    classes = classify.classify(known, "quantiles", 3)
+    shading = legend.shade(values, list(values), "risk_rate_per_1000", classes, "zh", t)
+    assert shading.colour_of["c"] == maps.SMALL_COLOUR != maps.MISSING_COLOUR
+    assert "d" not in shading.colour_of  # no data: grey, as before
+    labels = [r.label for r in shading.rows]
+    assert labels[-2:] == ["数值较小，不显示（1 个乡镇）", "无数据（1 个乡镇）"]
+    assert maps.SMALL_COLOUR not in [r.colour for r in shading.rows[:-2]]  # no class's colour: no band
