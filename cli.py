@@ -287,8 +287,8 @@ def _print_rows(frame, as_json: bool) -> None:
     if as_json:
         records = [{k: _plain(v) for k, v in row.items()} for row in suppress.records(frame)]
         print(json.dumps(records, ensure_ascii=False, indent=1))
-    else:
-        print(frame.to_string(index=False))
+    else:  # the marks, not NaN: a reader should see why a number is missing
+        print(frame.map(lambda v: _plain(v) if suppress.is_hidden(v) else v).to_string(index=False))
 
 
 def _indicators(args) -> int:

@@ -252,26 +252,38 @@ def breakdown(found: pd.DataFrame, total, exact: bool) -> pd.DataFrame | None:
     return out
 
 
-def trend(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
-    """A township's months (queries/township_trend.sql): months with 1–4 risk households lose
-    their risk rate, and so does one more month of each calendar quarter and year in which a
-    single month is hidden (the period's total, shown in the panel, would give it back)."""
+def trend(frame: pd.DataFrame, exact: bool, township: str | None = None,
+          patterns: dict[str, dict] | None = None) -> pd.DataFrame:
+    """A township's months (queries/township_trend.sql) as a viewer may see them. A month whose
+    count (risk households, cases) is 1–4, or is hidden in that month's own pattern
+    (``patterns``: period code → :func:`pattern`, for the months, quarters and years of the
+    window), loses its count and risk rate; and so do more months until no hidden month, and no
+    quarter or year total hidden in its own period's pattern, can be worked out from the totals
+    (the panel shows the quarter's and the year's)."""
     if exact:
         return _exact(frame, ["risk_households", "cases_received"])
     out = frame.copy()
     months = pd.to_datetime(out["month_start"])
+    code_of = {i: f"{m.year}-{m.month:02d}" for i, m in zip(out.index, months)}
+    quarter = {i: f"{m.year}Q{(m.month - 1) // 3 + 1}" for i, m in zip(out.index, months)}
+    year = {i: str(m.year) for i, m in zip(out.index, months)}
     for measure in ("risk_households", "cases_received"):
-        values = {("month", i): _int(v) for i, v in zip(out.index, out[measure])}
+        values = {("month", code_of[i]): _int(v) for i, v in zip(out.index, out[measure])}
         groups = []
-        for key in (months.dt.year, months.dt.year * 10 + months.dt.quarter):
-            for g, idx in out.groupby(key.to_numpy()).groups.items():
-                groups.append((("total", int(g)), [("month", i) for i in idx]))
+        for parent in (quarter, year):
+            for period in sorted(set(parent.values())):
+                groups.append((("total", period), [("month", code_of[i]) for i in out.index if parent[i] == period]))
         values.update({t: sum(values[m] or 0 for m in ms) for t, ms in groups})
-        hidden = protect(values, groups)
-        marked = [i for i in out.index if ("month", i) in hidden]
+        seeded = {}
+        for key in values:  # what each period's own table hides stays hidden here
+            kind = (patterns or {}).get(key[1], {}).get((township, measure))
+            if kind is not None:
+                seeded[key] = kind
+        hidden = protect(values, groups, seeded)
+        marked = [i for i in out.index if ("month", code_of[i]) in hidden]
         col = out[measure].astype(object)
         for i in marked:
-            col[i] = Hidden(hidden[("month", i)])
+            col[i] = Hidden(hidden[("month", code_of[i])])
         out[measure] = col
         if measure == "risk_households":
             rate = out["risk_rate_per_1000"].astype(object)
@@ -279,3 +291,10 @@ def trend(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
                 rate[i] = Hidden(RATE)
             out["risk_rate_per_1000"] = rate
     return out
+
+
+def trend_periods(month_starts) -> list[str]:
+    """The months, quarters and years a trend's months fall in: the patterns :func:`trend` needs."""
+    months = pd.to_datetime(pd.Series(list(month_starts)))
+    codes = {f"{m.year}-{m.month:02d}" for m in months} | {f"{m.year}Q{(m.month - 1) // 3 + 1}" for m in months}
+    return sorted(codes | {str(m.year) for m in months})

@@ -112,6 +112,13 @@ def test_a_months_hidden_count_is_not_the_quarter_minus_the_others():
     assert [fmt.is_missing(v) for v in shown["risk_rate_per_1000"]] == [True, True, False, False, False, False]
     assert list(shown["cases_received"]) == [5, 5, 5, 0, 0, 0]
     assert fmt.value("risk_households", suppress.trend(trend, exact=True)["risk_households"][0]) == "3"
+    # what a month's, a quarter's or a year's own table hides stays hidden: the township's 9 in
+    # February is a secondary cell of February's county table, and its 7 in Q2 one of Q2's
+    patterns = {"2025-02": {("T", "risk_households"): SECONDARY}, "2025Q2": {("T", "risk_households"): SECONDARY}}
+    seeded = suppress.trend(trend, False, "T", patterns)
+    marks = [fmt.value("risk_households", v) for v in seeded["risk_households"]]
+    assert marks[1] == "×" and marks[0] == "<5"
+    assert "×" in marks[3:]  # Q2's months (0, 0, 7) no longer add up to its hidden total
 
 
 def test_breakdown_is_protected_against_the_township_total():
@@ -166,6 +173,7 @@ class Reader:
     def __init__(self):
         self.box: dict[tuple, tuple] = {}
         self.marked: set[tuple] = set()  # shown as "<5", "×" or a hidden rate somewhere
+        self.trend_groups: list[tuple] = []  # a township's months of the period under its count
 
     def see(self, region: str, code: str, text) -> None:
         found = interval(code, text)
@@ -259,7 +267,7 @@ def read_everything(db, period: str, exact: bool = False) -> tuple[Reader, list,
         by_parent.setdefault(parent, []).append(code)
     groups = [((parent, m), [(c, m) for c in kids]) for parent, kids in by_parent.items() if parent in parents
               for m in suppress.sensitive_counts()]
-    groups += [g for g in reader_breakdown_groups(reader)]
+    groups += reader_breakdown_groups(reader) + reader.trend_groups
     return reader, groups, texts
 
 
@@ -300,6 +308,7 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
 
     towns = indicators.shown(con, "township", period, indicators.EVERYTHING, exact=exact)
     p = periods.parse(period)
+    patterns: dict[str, dict] = {}
     for row in suppress.records(towns):
         county = towns[towns["parent_code"] == row["parent_code"]]
         lines = panel.indicator_rows(pd.Series(row), county, "zh")
@@ -315,6 +324,7 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
                 n, _, d = parts.partition(" ÷ ")
                 reader.see(row["region_code"], num, n)
                 reader.see(row["region_code"], den, d)
+        read_trend(reader, con, row["region_code"], p, exact, patterns)
         found = runner.run(con, "case_breakdown", period_start=p.start, period_end=p.end,
                            scope=[row["region_code"]], case_sources=[])
         shown = suppress.breakdown(found, row["cases_received"], exact)
@@ -323,6 +333,36 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
         for r in suppress.records(shown):
             reader.see(row["region_code"], f"cases:{r['dimension']}:{r['value']}", fmt.count(r["cases"], sensitive=True))
         texts.append(shown.to_csv())
+
+
+def read_trend(reader: Reader, con, town: str, p, exact: bool, patterns: dict) -> None:
+    """The panel's 24 months (ui/data.township_trend): the chart carries each month's risk rate at
+    full precision, and its screened households are taken as known. The months of the period sum
+    to the township's count for the period, shown beside them."""
+    first = (pd.Timestamp(p.end.replace(day=1)) - pd.DateOffset(months=23)).date()
+    found = runner.run(con, "township_trend", first_month=first, last_month=p.end.replace(day=1), scope=[town],
+                       risk_levels=list(indicators.DEFAULT_RISK_LEVELS), risk_types=[], case_sources=[])
+    for code in suppress.trend_periods(found["month_start"]):
+        if code not in patterns:
+            patterns[code] = indicators.hidden_cells(con, code)
+    shown = suppress.trend(found, exact, town, patterns)
+    inside = []
+    for row in suppress.records(shown):
+        month = pd.Timestamp(row["month_start"]).date()
+        if not p.start <= month <= p.end:
+            continue
+        key = (town, f"risk_households@{month:%Y-%m}")
+        inside.append(key)
+        rate, screened = row["risk_rate_per_1000"], row["households_screened"]
+        if suppress.is_hidden(rate):
+            reader.marked.add(key)
+            reader.box[key] = (0, INF)
+        elif not fmt.is_missing(rate):
+            n = float(rate) * float(screened) / 1000
+            reader.box[key] = (math.ceil(n - 1e-6), math.floor(n + 1e-6))
+        else:
+            reader.box[key] = (0, 0)  # nothing screened: no risk household
+    reader.trend_groups.append(((town, "risk_households"), inside))
 
 
 def reader_breakdown_groups(reader: Reader) -> list:

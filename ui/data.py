@@ -156,7 +156,12 @@ def township_trend(township: str, last_month: date, filters: indicators.Filters,
     p = filters.params()
     found = query("township_trend", first_month=first, last_month=last_month.replace(day=1), scope=scope,
                   risk_levels=p["risk_levels"], risk_types=p["risk_types"], case_sources=p["case_sources"])
-    return suppress.trend(found, viewer().exact)
+    if viewer().exact:
+        return suppress.trend(found, True)
+    # each month, quarter and year keeps hidden what its own table hides (cached per period)
+    patterns = {code: _hidden(db_path(), data_key(), code, filters)
+                for code in suppress.trend_periods(found["month_start"])}
+    return suppress.trend(found, False, township, patterns)
 
 
 def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame | None:
