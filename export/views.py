@@ -2,9 +2,9 @@
 frames. Every format (PNG, PDF, PPTX, HTML, DOCX) renders from a :class:`View`; none runs a query.
 
 The numbers come from the pages' own queries (``queries.indicators.shown`` with the sidebar's
-filters: small counts, and what would give them away, hidden unless ``ViewSpec.exact``, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
-``township_shapes``) and are formatted by ``indicators.fmt``, so small sensitive counts read "<5" exactly
-as on screen. What each view maps and tables follows its page:
+filters, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
+``township_shapes``) and are formatted by ``indicators.fmt``: small counts, and what would give
+them away, are hidden (indicators/suppress.py) exactly as on screen, unless ``ViewSpec.exact``. What each view maps and tables follows its page:
 
 - overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
 - screening (排查进度): red/amber/green pace per township, the laggards ranked by pace;

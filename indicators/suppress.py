@@ -8,8 +8,9 @@ cases), hiding one cell is not enough: total minus the others gives it back. So,
 group is checked by interval reasoning (each "<5" in [1, 4], each other hidden cell in [0, ∞),
 totals and members propagated both ways across the levels), and while any hidden cell is pinned to
 a single value, the smallest positive shown cell of its group (else a zero cell) is hidden too, as
-a *secondary* cell "×" (or, where hiding more cannot help, a "<5" is shown as "×"). A rate or share whose numerator or denominator is hidden is hidden
-("—（数值较小）"), and so is anything computed from one (a change, a smoothed rate).
+a *secondary* cell "×" (or, where hiding more cannot help, a "<5" is shown as "×"). A rate or
+share whose numerator or denominator is hidden is hidden ("—（数值较小）"), and so is anything
+computed from one (a change, a smoothed rate).
 
 Hidden cells are :class:`Hidden` values: float NaN that carry their kind. Arithmetic, ``astype
 (float)``, sums and comparisons treat them as missing, so no path turns one back into a number;
@@ -53,11 +54,6 @@ class Exact(float):
 
 def is_hidden(v) -> bool:
     return isinstance(v, Hidden)
-
-
-def present(series: pd.Series) -> pd.Series:
-    """True where a value exists, shown or hidden (a hidden rate is still a rate)."""
-    return series.notna() | series.map(is_hidden)
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

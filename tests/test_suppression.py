@@ -331,7 +331,8 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
         if shown is None:
             continue
         for r in suppress.records(shown):
-            reader.see(row["region_code"], f"cases:{r['dimension']}:{r['value']}", fmt.count(r["cases"], sensitive=True))
+            cell = f"cases:{r['dimension']}:{r['value']}"
+            reader.see(row["region_code"], cell, fmt.count(r["cases"], sensitive=True))
         texts.append(shown.to_csv())
 
 
