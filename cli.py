@@ -360,7 +360,7 @@ def _township_extras(con, period, scope, region, hotspot_of: str = "risk", shown
     # hotspots: the rate smoothed by empirical Bayes, Gi* and local Moran classes (geo/risk.py)
     spots = risk.table(con, period, scope, region, of=hotspot_of)
     if shown is not None:
-        spots = suppress.derived(spots, shown, risk.MEASURES[hotspot_of][1], ["rate_smoothed"])
+        spots = suppress.derived(spots, shown, risk.MEASURES[hotspot_of][1], risk.OWN_VALUE)
     spots = spots.rename(columns={"rate_smoothed": "risk_rate_smoothed"})
     return [spots[["region_code", "risk_rate_smoothed", "hotspot_class", "gi_z", "gi_p_fdr"]],
             paced[["region_code", "target", "expected_by_now", "status"]]]

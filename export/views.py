@@ -221,9 +221,8 @@ class Atlas:
         """geo.risk.table of the risk rate, with the filters (as the page computes it)."""
         if self._hotspots is None:
             found = risk.table(self.con, self.period, self.scope, self.region_code, of="risk", filters=self.filters)
-            # the smoothed rate is the raw one pulled toward the pool: invertible, so hidden with it
             self._hotspots = found if self.exact else suppress.derived(
-                found, self.table("township"), risk.MEASURES["risk"][1], ["rate", "rate_smoothed", "events"])
+                found, self.table("township"), risk.MEASURES["risk"][1], risk.OWN_VALUE)
         return self._hotspots
 
     def history(self, level: str, code: str) -> list:

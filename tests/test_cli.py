@@ -261,10 +261,10 @@ def test_hotspot_fields_match_the_statistics_module(demo_db):
     for r in records:
         assert r["hotspot_class"] in {"hot", "cold", "high-low", "low-high", "ns"}
         assert r["hotspot_class"] == expected.loc[r["region_code"], "hotspot_class"]
-        assert r["gi_p_fdr"] is None or 0 < r["gi_p_fdr"] <= 1
-        if r["risk_households"] in ("<5", "×"):  # hidden: so is the smoothed rate, which would give it back
-            assert r["risk_rate_smoothed"] == "— (small)"
+        if r["risk_households"] in ("<5", "×"):  # hidden: so is what would give it back (geo/risk.OWN_VALUE)
+            assert r["risk_rate_smoothed"] == r["gi_z"] == r["gi_p_fdr"] == "— (small)"
             continue
+        assert r["gi_p_fdr"] is None or 0 < r["gi_p_fdr"] <= 1
         assert r["risk_rate_smoothed"] == pytest.approx(expected.loc[r["region_code"], "rate_smoothed"])
         lo, hi = sorted([r["risk_rate_per_1000"], pooled])
         assert lo - 1e-9 <= r["risk_rate_smoothed"] <= hi + 1e-9

@@ -286,6 +286,5 @@ def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Fi
     stats = scoped("geo.risk:table", period, region_code, of=of, filters=filters)
     if viewer().exact:
         return stats
-    # the smoothed rate is the raw one pulled toward the pool: invertible, so hidden with it
     towns = indicator_table("township", period, region_code, filters)
-    return suppress.derived(stats, towns, risk.MEASURES[of][1], ["rate", "rate_smoothed", "events"])
+    return suppress.derived(stats, towns, risk.MEASURES[of][1], risk.OWN_VALUE)
