@@ -1,8 +1,8 @@
 """Small-count suppression that cannot be undone (issue 14, indicators/suppress.py).
 
 The acceptance test plays an attacker: it collects every number a non-admin is shown for a
-period (every export view at city and county level, the CLI's JSON at every level, the township
-panel's figures and case breakdown), as text, and tries to work each hidden count back from them:
+period (every export view at city and county level, the city's saved snapshots, the CLI's JSON
+at every level, each township panel's figures, trend and case breakdown), as text, and tries to work each hidden count back from them:
 (a) a rate times its denominator, (b) a shown total minus the shown cells of its group, with each
 "<5" in [1, 4] and each "×" in [0, ∞), across the levels, (c) a change from the previous period.
 No hidden cell may come out as a single value. The same attacker must succeed on what the atlas
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import cli
-from export import views
+from export import saved, views
 from indicators import fmt, registry, suppress
 from indicators.suppress import PRIMARY, SECONDARY, Exact, Hidden
 from queries import indicators, runner
@@ -261,6 +261,9 @@ def read_everything(db, period: str, exact: bool = False) -> tuple[Reader, list,
         for region in regions["region_code"]:
             for view in views.build_deck(con, views.ViewSpec(region=region, period=period, exact=exact)):
                 read_view(reader, view, texts)
+        for view in views.VIEWS:  # saved snapshots keep the view's numbers as text
+            read_snapshot(reader, saved.freeze(con, views.ViewSpec(view=view, period=period, exact=exact),
+                                               with_map=False), texts)
         read_panels(reader, con, period, texts, exact)
     by_parent: dict[str, list] = {}
     for code, parent in parents.items():
@@ -298,6 +301,19 @@ def read_view(reader: Reader, view, texts: list) -> None:
                 assert suppress.is_hidden(row["rate_smoothed"]), row["region_code"]
     texts.extend([json.dumps([view.kpis, view.totals, ranking.rows, view.notes, view.summary], default=str,
                              ensure_ascii=False), view.cells.to_csv()])
+
+
+def read_snapshot(reader: Reader, frozen, texts: list) -> None:
+    numbers = frozen.numbers
+    table = numbers["townships"]
+    for region, row in zip(table["region_codes"], table["rows"]):
+        for code, text in zip(table["codes"], row[2:]):
+            reader.see(region, code, text)
+    for code, text in numbers["totals"].items():
+        reader.see(numbers["region_code"], code, text)
+    for kpi in numbers["kpis"]:
+        reader.see(numbers["region_code"], kpi["code"], kpi["value"])
+    texts.append(json.dumps(numbers, ensure_ascii=False))
 
 
 def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> None:
