@@ -312,11 +312,13 @@ def _period(con, args, scope):
 
 
 def _print_rows(frame, as_json: bool) -> None:
+    from indicators import suppress
+
     if as_json:
-        records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        records = [{k: _plain(v) for k, v in row.items()} for row in suppress.records(frame)]
         print(json.dumps(records, ensure_ascii=False, indent=1))
-    else:
-        print(frame.to_string(index=False))
+    else:  # the marks, not NaN: a reader should see why a number is missing
+        print(frame.map(lambda v: _plain(v) if suppress.is_hidden(v) else v).to_string(index=False))
 
 
 def _indicators(args) -> int:
@@ -327,11 +329,13 @@ def _indicators(args) -> int:
         return failed
     scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
+        exact = _viewer(args, con).exact
         period = _period(con, args, scope)
         if period is None:
             return 0
-        frame = indicators.table(con, args.level, period, scope, args.region)
-        frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of)
+        # small counts, and what would give them away, hidden unless an admin (indicators/suppress.py)
+        frame = indicators.shown(con, args.level, period, scope, args.region, exact=exact)
+        frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of, exact)
     _print_rows(frame, args.json)
     return 0
 
@@ -345,9 +349,10 @@ def _snapshot(args) -> int:
         print(f"error: no database at {target}; build one with `python cli.py demo`", file=sys.stderr)
         return 2
     try:
-        spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
-                              filters=_snapshot_filters(args), scheme=args.scheme, k=args.k, lock=args.lock)
         with runner.connect(target) as con:
+            spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
+                                  filters=_snapshot_filters(args), scheme=args.scheme, k=args.k, lock=args.lock,
+                                  exact=_viewer(args, con).exact)
             out = snapshot.write(con, args.out, spec, whole_deck=args.all)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -370,26 +375,31 @@ def _snapshot_filters(args):
     return indicators.Filters(**chosen)
 
 
-def _township_extras(con, period, scope, region, hotspot_of: str = "risk") -> list:
+def _township_extras(con, period, scope, region, hotspot_of: str = "risk", shown=None) -> list:
     """Frames of extra columns for township rows of `indicators`, one row per region_code.
 
     They are appended after indicators.FIELDS in this order; to publish more (hotspots, say),
-    add a frame here.
+    add a frame here. With ``shown`` (the rows as the viewer sees them), the smoothed rate of a
+    township whose count is hidden is hidden too.
     """
     from geo import risk
+    from indicators import suppress
     from queries import pacing
 
     paced = pacing.pacing(con, period, scope, region)
     # hotspots: the rate smoothed by empirical Bayes, Gi* and local Moran classes (geo/risk.py)
-    spots = risk.table(con, period, scope, region, of=hotspot_of).rename(columns={"rate_smoothed": "risk_rate_smoothed"})
+    spots = risk.table(con, period, scope, region, of=hotspot_of)
+    if shown is not None:
+        spots = suppress.derived(spots, shown, risk.MEASURES[hotspot_of][1], risk.OWN_VALUE)
+    spots = spots.rename(columns={"rate_smoothed": "risk_rate_smoothed"})
     return [spots[["region_code", "risk_rate_smoothed", "hotspot_class", "gi_z", "gi_p_fdr"]],
             paced[["region_code", "target", "expected_by_now", "status"]]]
 
 
-def _with_extras(con, frame, level, period, scope, region, hotspot_of="risk"):
+def _with_extras(con, frame, level, period, scope, region, hotspot_of="risk", exact=True):
     if level != "township":
         return frame
-    for extra in _township_extras(con, period, scope, region, hotspot_of):
+    for extra in _township_extras(con, period, scope, region, hotspot_of, None if exact else frame):
         frame = frame.merge(extra, on="region_code", how="left", validate="one_to_one")
     return frame
 
@@ -423,9 +433,16 @@ def _gaps(args) -> int:
 
 
 def _plain(value):
-    """JSON-safe: NaN/NA/None → null, numpy scalars → Python numbers."""
+    """JSON-safe: NaN/NA/None → null, numpy scalars → Python numbers, a hidden cell → its mark
+    ("<5", "×", "— (small)")."""
     import pandas as pd
 
+    from indicators import fmt, suppress
+
+    if suppress.is_hidden(value):
+        return fmt.hidden(value, "en")
+    if isinstance(value, suppress.Exact):
+        return int(value)
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value

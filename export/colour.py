@@ -43,6 +43,6 @@ def class_label(cls, lang: str = "zh") -> str:
 def shade_hotspots(stats: pd.DataFrame, drawn_codes, code: str, lang: str = "zh") -> Shading:
     """Hotspot class of each drawn township, as on the page (indicators/legend.py)."""
     found = {c: cls for c, cls, rate in zip(stats["region_code"], stats["hotspot_class"], stats["rate"])
-             if not fmt.is_missing(rate)}
+             if not fmt.absent(rate)}
     return legend.shade_hotspots(found, drawn_codes, lang, t,
                                  title=t("HOTSPOT_MAP_TITLE", lang, name=fmt.label(code, lang)))

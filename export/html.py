@@ -10,7 +10,7 @@ from branca.element import Element
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, View
 from geo import maps, offline, shapes
-from indicators import fmt
+from indicators import fmt, suppress
 
 # The only http(s) strings left in the file are XML namespace names, which no browser fetches.
 NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")
@@ -119,7 +119,7 @@ def _table(view: View) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + labels)
     by_code = view.cells.set_index("region_code")
     body = []
-    for r in view.townships.sort_values("region_code").to_dict("records"):
+    for r in suppress.records(view.townships.sort_values("region_code")):
         row = by_code.loc[r["region_code"]]
         cells = "".join(f'<td class="num">{html.escape(str(row[label]))}</td>' for label in labels)
         body.append(f"<tr><td>{html.escape(r['region_name'])}</td><td>{html.escape(r['county_name'] or '')}</td>{cells}</tr>")

@@ -26,7 +26,7 @@ from export import staticmap
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, ViewSpec, build_view
 from queries import runner
-from indicators import fmt
+from indicators import fmt, suppress
 
 FORMAT = 1           # the layout of ``numbers`` (stored in it); bump when it changes
 NAME_MAX = 100       # characters
@@ -83,7 +83,7 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
         "codes": list(codes),
         "region_codes": towns["region_code"].astype(str).tolist(),
         "rows": [[str(r["region_name"]), str(r["county_name"] or "")] + [fmt.value(c, r[c], lang) for c in codes]
-                 for r in towns.to_dict("records")],
+                 for r in suppress.records(towns)],
     }
     numbers = {
         "format": FORMAT,

@@ -1,10 +1,10 @@
 """The view model: everything an export of one dashboard view shows, computed once, as text and
 frames. Every format (PNG, PDF, PPTX, HTML, DOCX) renders from a :class:`View`; none runs a query.
 
-The numbers come from the pages' own queries (``queries.indicators.table`` with the sidebar's
+The numbers come from the pages' own queries (``queries.indicators.shown`` with the sidebar's
 filters, ``queries.pacing.pacing``, ``geo.risk.table``, ``data_span``, ``rooms_in_period``,
-``township_shapes``) and are formatted by ``indicators.fmt``, so small sensitive counts read "<5" exactly
-as on screen. What each view maps and tables follows its page:
+``township_shapes``) and are formatted by ``indicators.fmt``: small counts, and what would give
+them away, are hidden (indicators/suppress.py) exactly as on screen, unless ``ViewSpec.exact``. What each view maps and tables follows its page:
 
 - overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
 - screening (排查进度): red/amber/green pace per township, the laggards ranked by pace;
@@ -23,7 +23,7 @@ from export import colour
 from export.text import t
 from geo import boundaries, classify, maps, risk, shapes
 from queries import indicators, pacing, periods, runner
-from indicators import fmt, legend, registry
+from indicators import fmt, legend, registry, suppress
 
 VIEWS = ("overview", "coverage", "screening", "hotspots")
 # The indicator behind each view (overview and coverage map it in classes, in its palette;
@@ -53,7 +53,8 @@ OTHER_ROOM_COLOUR = "#555555"
 class ViewSpec:
     """Which view an export shows and how, as on the page: the view, region (None: the city),
     period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
-    and the map's classes (scheme, k, lock; overview and coverage). Frozen and hashable: the
+    the map's classes (scheme, k, lock; overview and coverage) and ``exact``: whether the viewer
+    sees exact small counts (admins; indicators/suppress.py). Frozen and hashable: the
     export cache keys on it, and a snapshot is frozen from it."""
     view: str = "overview"
     region: str | None = None
@@ -64,6 +65,7 @@ class ViewSpec:
     scheme: str = legend.SCHEME
     k: int = legend.K
     lock: bool = False
+    exact: bool = False
 
     def __post_init__(self):
         # None means the default (the CLI's unset options), so equal views are equal keys
@@ -73,6 +75,7 @@ class ViewSpec:
         object.__setattr__(self, "scope", tuple(indicators.EVERYTHING if self.scope is None else self.scope))
         object.__setattr__(self, "filters", self.filters or indicators.Filters())
         object.__setattr__(self, "lock", bool(self.lock))
+        object.__setattr__(self, "exact", bool(self.exact))
         if self.view not in VIEWS:
             raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
         if self.scheme not in classify.SCHEMES:
@@ -165,11 +168,12 @@ class Atlas:
 
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> "Atlas":
-        return cls(con, spec.region, spec.period, list(spec.scope), spec.filters)
+        return cls(con, spec.region, spec.period, list(spec.scope), spec.filters, spec.exact)
 
     def __init__(self, con: duckdb.DuckDBPyConnection, region_code: str | None = None, period: str | None = None,
-                 scope: list[str] | None = None, filters: indicators.Filters | None = None):
+                 scope: list[str] | None = None, filters: indicators.Filters | None = None, exact: bool = False):
         self.con = con
+        self.exact = exact
         self.scope = list(indicators.EVERYTHING if scope is None else scope)
         self.filters = filters or indicators.Filters()
         regions = runner.run(con, "regions_in_atlas", scope=self.scope)
@@ -190,6 +194,7 @@ class Atlas:
             period = latest.code
         self.period = periods.parse(period).code
         self._tables: dict[tuple, pd.DataFrame] = {}
+        self._hidden: dict[str, dict] = {}
         self._pacing: dict[str, pd.DataFrame] = {}
         self._history: dict[tuple, list] = {}
         self._shapes = None
@@ -199,7 +204,13 @@ class Atlas:
     def table(self, level: str, period: str | None = None) -> pd.DataFrame:
         key = (level, period or self.period)
         if key not in self._tables:
-            self._tables[key] = indicators.table(self.con, level, key[1], self.scope, self.region_code, self.filters)
+            hidden = None
+            if not self.exact:
+                if key[1] not in self._hidden:
+                    self._hidden[key[1]] = indicators.hidden_cells(self.con, key[1], self.filters)
+                hidden = self._hidden[key[1]]
+            self._tables[key] = indicators.shown(self.con, level, key[1], self.scope, self.region_code, self.filters,
+                                                 self.exact, hidden)
         return self._tables[key]
 
     def townships(self) -> pd.DataFrame:
@@ -217,8 +228,9 @@ class Atlas:
     def hotspots(self) -> pd.DataFrame:
         """geo.risk.table of the risk rate, with the filters (as the page computes it)."""
         if self._hotspots is None:
-            self._hotspots = risk.table(self.con, self.period, self.scope, self.region_code, of="risk",
-                                        filters=self.filters)
+            found = risk.table(self.con, self.period, self.scope, self.region_code, of="risk", filters=self.filters)
+            self._hotspots = found if self.exact else suppress.derived(
+                found, self.table("township"), risk.MEASURES["risk"][1], risk.OWN_VALUE)
         return self._hotspots
 
     def history(self, level: str, code: str) -> list:
@@ -270,8 +282,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     of a deck."""
     if atlas is None:
         atlas = Atlas.of(con, spec)
-    elif spec.filters != atlas.filters:
-        raise ValueError("filters differ from the atlas's: pass them to Atlas(...) instead")
+    elif spec.filters != atlas.filters or spec.exact != atlas.exact:
+        raise ValueError("filters or exact differ from the atlas's: pass them to Atlas(...) instead")
     view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
     code = MAPPED[view]
     towns = atlas.townships()
@@ -401,7 +413,7 @@ def pace_summary(atlas: Atlas, lang: str = "zh") -> str | None:
 
 def _named(frame: pd.DataFrame, item, most: int, lang: str, more: bool = True) -> str:
     """The first ``most`` rows of ``frame`` as a list, and 等 when some were left out (``more``)."""
-    text = t("LIST_SEP", lang).join(item(r) for r in frame.head(most).to_dict("records"))
+    text = t("LIST_SEP", lang).join(item(r) for r in suppress.records(frame.head(most)))
     return text + (t("BRIEF_AND_MORE", lang) if more and len(frame) > most else "")
 
 
@@ -409,8 +421,9 @@ def hotspot_summary(stats: pd.DataFrame, lang: str = "zh") -> str:
     """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) by name, or
     plainly that none is significant, and then which townships have the highest smoothed rate."""
     code = MAPPED["hotspots"]
-    rated = stats[stats["rate"].notna()]
-    if rated.empty or float(rated["events"].sum()) == 0:
+    rated = stats[[not fmt.absent(r) for r in stats["rate"]]]
+    # a hidden count is not a zero: "none found" only when every count shown is 0
+    if rated.empty or all(not suppress.is_hidden(e) and float(e) == 0 for e in rated["events"]):
         return t("BRIEF_HOTSPOTS_NONE", lang)
     hot = rated[rated["hotspot_class"] == "hot"].sort_values("rate_smoothed", ascending=False, kind="stable")
     cold = rated[rated["hotspot_class"] == "cold"].sort_values("rate_smoothed", ascending=True, kind="stable")
@@ -439,7 +452,8 @@ def ranking(atlas: Atlas, view: str, lang: str = "zh") -> Ranking:
     if by is None:
         frame = atlas.table("county")
         columns = [t("COUNTY", lang)] + [fmt.label(c, lang, short=True) for c in codes]
-        rows = [[r["region_name"]] + [fmt.value(c, r[c], lang) for c in codes] for r in frame.to_dict("records")]
+        rows = [[r["region_name"]] + [fmt.value(c, r[c], lang) for c in codes]
+                for r in suppress.records(frame)]
         return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame.reset_index(drop=True),
                        value_at=1, detail_at=None)
     towns = atlas.townships()
@@ -448,7 +462,7 @@ def ranking(atlas: Atlas, view: str, lang: str = "zh") -> Ranking:
                               kind="stable").head(RANK_ROWS).reset_index(drop=True)
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("COUNTY", lang)] + [fmt.label(c, lang) for c in codes]
     rows = [[str(i + 1), r["region_name"], r["county_name"] or ""] + [fmt.value(c, r[c], lang) for c in codes]
-            for i, r in enumerate(frame.to_dict("records"))]
+            for i, r in enumerate(suppress.records(frame))]
     return Ranking(t(f"RANK_{view}", lang), columns, codes, rows, frame, value_at=3, detail_at=2)
 
 
@@ -463,7 +477,7 @@ def pace_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
              fmt.count(r["target"], lang), fmt.count(r["expected_by_now"], lang), fmt.count(r["screened_ytd"], lang),
              fmt.value("coverage_rate", r["completion"], lang), fmt.value("coverage_rate", r["pace"], lang),
              colour.status_text(r["status"], lang)]
-            for r in frame.to_dict("records")]
+            for r in suppress.records(frame)]
     right = [False, False, True, True, True, True, True, False]
     return Ranking(t("RANK_screening", lang), columns, [], rows, frame, right=right, value_at=6, detail_at=7,
                    note=t("RANK_NOTE_screening", lang))
@@ -486,11 +500,11 @@ def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("HOTSPOT_CLASS", lang), t("HOTSPOT_SMOOTHED", lang),
                fmt.label(code, lang), fmt.label(num, lang), fmt.label(den, lang)]
     rows = [[str(i + 1), r["region_name"],
-             fmt.MISSING if fmt.is_missing(r["hotspot_class"]) or fmt.is_missing(r["rate_smoothed"])
+             fmt.MISSING if fmt.is_missing(r["hotspot_class"]) or fmt.absent(r["rate_smoothed"])
              else colour.class_label(r["hotspot_class"], lang),
              fmt.value(code, r["rate_smoothed"], lang), fmt.value(code, r[code], lang),
              fmt.value(num, r[num], lang), fmt.value(den, r[den], lang)]
-            for i, r in enumerate(frame.to_dict("records"))]
+            for i, r in enumerate(suppress.records(frame))]
     return Ranking(t("RANK_hotspots", lang), columns, [code, num, den], rows, frame,
                    right=[False, False, False, True, True, True, True], value_at=3, detail_at=2)
 
@@ -508,7 +522,7 @@ def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.D
         return out
     if view == "hotspots":
         by = stats.set_index("region_code").reindex(out["region_code"])
-        out[t("HOTSPOT_CLASS", lang)] = [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r)
+        out[t("HOTSPOT_CLASS", lang)] = [fmt.MISSING if fmt.is_missing(c) or fmt.absent(r)
                                          else colour.class_label(c, lang) for c, r in zip(by["hotspot_class"], by["rate"])]
         out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
         out[t("HOTSPOT_SMOOTHED", lang)] = [fmt.value(code, v, lang) for v in by["rate_smoothed"]]

@@ -21,6 +21,8 @@ PALETTES = {
     "Purples": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
 }
 MISSING_COLOUR = "#d9d9d9"
+# a value hidden to protect small counts (indicators/suppress.py): a neutral of its own, no band
+SMALL_COLOUR = "#e8dcc2"
 # Screening pace (queries/pacing.py status), on the maps and in every export.
 STATUS_COLOURS = {"green": "#31a354", "amber": "#fdae30", "red": "#de2d26"}
 STATUS_MARKS = {"green": "绿", "amber": "黄", "red": "红"}  # words, not emoji: intranet PCs lack emoji fonts

@@ -23,6 +23,10 @@ MEASURES = {
 }
 COLUMNS = ["region_code", "rate", "rate_smoothed", "events", "base", "gi_z", "gi_p", "gi_p_fdr",
            "moran_i", "moran_q", "moran_p_fdr", "hotspot_class"]
+# What follows from a township's own count closely enough to give it back (the smoothed rate is
+# the raw one pulled toward the pool; z and p grow with it): hidden with the count
+# (indicators/suppress.derived). The class is kept: it says only which side of the test it fell.
+OWN_VALUE = ["rate", "rate_smoothed", "events", "gi_z", "gi_p", "gi_p_fdr", "moran_i", "moran_q", "moran_p_fdr"]
 
 
 def table(con, period: str | periods.Period, scope: list[str], region_code: str | None = None,

@@ -10,9 +10,17 @@ from datetime import date
 import pandas as pd
 
 from indicators import registry
+from indicators.suppress import Exact, Hidden
 from queries import periods
 
 MISSING = "—"
+
+
+def hidden(v: Hidden, lang: str = "zh") -> str:
+    """The mark of a suppressed cell: "<5", "×" (hidden so no other can be worked out) or "—（数值较小）"."""
+    from i18n.text import t
+
+    return t(f"HIDDEN_{v.kind}", lang)
 
 
 def is_missing(value) -> bool:
@@ -40,6 +48,11 @@ def rollup_notes(row, codes, lang: str = "zh") -> list[str]:
               counted=counted[base][0], total=counted[base][1]) for base, names in by_base.items()]
 
 
+def absent(value) -> bool:
+    """Missing and not merely hidden: a hidden rate is a rate (its township keeps its class)."""
+    return is_missing(value) and not isinstance(value, Hidden)
+
+
 def label(code: str, lang: str = "zh", short: bool = False) -> str:
     return registry.get(code).name(lang, short)
 
@@ -59,6 +72,8 @@ def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
 
     ``extra_digits`` adds decimals to a rate (legend bounds that would otherwise read alike).
     """
+    if isinstance(v, Hidden):
+        return hidden(v, lang)
     if is_missing(v):
         return MISSING
     unit = _unit(code)
@@ -81,11 +96,14 @@ def distinct_digits(code: str, values, lang: str = "zh", most: int = 3) -> int:
 
 
 def count(v, lang: str = "zh", sensitive: bool = False) -> str:
-    """A count: 1–4 of a sensitive count → "<5"; 万/亿 for large numbers in Chinese."""
+    """A count: 1–4 of a sensitive count → "<5" (unless an admin's :class:`Exact`); 万/亿 for
+    large numbers in Chinese; a :class:`Hidden` cell → its mark."""
+    if isinstance(v, Hidden):
+        return hidden(v, lang)
     if is_missing(v):
         return MISSING
     n = int(round(float(v)))
-    if sensitive and 0 < n < 5:
+    if sensitive and 0 < n < 5 and not isinstance(v, Exact):
         return "<5"
     if lang != "zh":
         return f"{n:,}"
@@ -99,7 +117,8 @@ def count(v, lang: str = "zh", sensitive: bool = False) -> str:
 
 
 def change(code: str, now, before, lang: str = "zh") -> str | None:
-    """The change from the previous period, in the indicator's unit (percentage points for shares)."""
+    """The change from the previous period, in the indicator's unit (percentage points for shares);
+    None when either is missing or hidden (a change from a hidden count would give it back)."""
     if is_missing(now) or is_missing(before):
         return None
     diff = now - before

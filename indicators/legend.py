@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from geo import classify, maps
-from indicators import fmt, registry
+from indicators import fmt, registry, suppress
 from queries import periods
 
 SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
@@ -72,12 +72,16 @@ def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Cla
     """Colour each region of ``drawn`` by its value in ``value_of`` (region_code → value) in
     ``classes``, in the indicator's palette; the legend rows give each class's range (with as many
     decimals as keep the bounds apart) and how many regions it holds (``counted``: LEGEND_TOWNSHIPS
-    or LEGEND_COUNTIES), then 无数据 for the drawn regions without a value."""
+    or LEGEND_COUNTIES), then 数值较小，不显示 for the regions whose value is hidden (a neutral of
+    its own, not a class: that would reveal a band), then 无数据 for those without a value."""
     colours = maps.palette_for(registry.get(code).palette, classes.k)
     drawn = list(drawn)
     colour_of = {}
     for region in drawn:
         v = value_of.get(region)
+        if suppress.is_hidden(v):
+            colour_of[region] = maps.SMALL_COLOUR
+            continue
         cls = classes.class_of(None if fmt.is_missing(v) else float(v))
         if cls is not None:
             colour_of[region] = colours[cls]
@@ -85,6 +89,9 @@ def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Cla
     ranges = classify.legend_rows(classes, lambda x: fmt.value(code, x, lang, digits))
     rows = [LegendRow(colour, f"{r.label}（{t(counted, lang, n=r.count)}）", r.count)
             for colour, r in zip(colours, ranges)]
+    small = sum(1 for c in colour_of.values() if c == maps.SMALL_COLOUR)
+    if small:
+        rows.append(LegendRow(maps.SMALL_COLOUR, f"{t('SMALL_CLASS', lang)}（{t(counted, lang, n=small)}）", small))
     missing = len(drawn) - len(colour_of)
     if missing:
         rows.append(LegendRow(maps.MISSING_COLOUR, f"{t('MISSING_CLASS', lang)}（{t(counted, lang, n=missing)}）",

@@ -5,7 +5,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from indicators import registry
+from indicators import registry, suppress
 from queries import periods, runner
 
 LEVELS = ("township", "county", "city")
@@ -97,3 +97,23 @@ def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
         frame = frame[keep.astype(bool)]  # a boolean mask: frame[[]] would drop every column
     frame.insert(3, "period", p.code)
     return frame[FIELDS].reset_index(drop=True)
+
+
+def hidden_cells(con: duckdb.DuckDBPyConnection, period: str | periods.Period,
+                 filters: Filters | None = None) -> dict:
+    """The cells of one period (and filters) that suppression hides (indicators/suppress.py),
+    worked out over the whole atlas, not the viewer's scope: every viewer, level and region
+    then sees the same cells hidden, so no two outputs can be combined to undo it."""
+    return suppress.pattern([table(con, level, period, EVERYTHING, None, filters) for level in LEVELS])
+
+
+def shown(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Period, scope: list[str],
+          region_code: str | None = None, filters: Filters | None = None, exact: bool = False,
+          hidden: dict | None = None) -> pd.DataFrame:
+    """:func:`table` as a viewer may see it: small counts and what they give away hidden
+    (indicators/suppress.py) unless ``exact`` (admins). Pass ``hidden`` (:func:`hidden_cells`
+    of the same period and filters) to reuse it."""
+    frame = table(con, level, period, scope, region_code, filters)
+    if not exact and hidden is None:
+        hidden = hidden_cells(con, period, filters)
+    return suppress.apply(frame, exact, hidden)

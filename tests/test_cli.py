@@ -39,6 +39,15 @@ def by_code(records):
     return {r["region_code"]: r for r in records}
 
 
+def raw(db, period, level="township"):
+    """The exact numbers (queries.indicators.table) the CLI shows suppressed: what a test of the
+    counting compares with (test_suppression.py tests the suppression)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return indicators.table(con, level, period, indicators.EVERYTHING).set_index("region_code")
+
+
 @pytest.fixture(scope="module")
 def atlas_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "atlas.duckdb"
@@ -55,11 +64,15 @@ def test_json_fields(atlas_db):
         assert (r["level"], r["period"]) == ("township", "2024-03")
     t1 = by_code(records)[T1]
     assert t1["region_name"] == "墟沟街道"
-    # 5 households screened, 3 at risk (see test_indicators); counts are JSON integers
-    assert (t1["households_screened"], t1["risk_households"]) == (5, 3)
+    # 5 households screened, 3 at risk (see test_indicators); counts are JSON integers, and a
+    # count from 1 to 4 of a sensitive one is "<5" (the demo viewer), as is a rate built on it
+    assert (t1["households_screened"], t1["risk_households"]) == (5, "<5")
     assert isinstance(t1["households_screened"], int)
-    assert t1["risk_rate_per_1000"] == pytest.approx(600)
-    assert t1["mediation_success_rate"] == pytest.approx(0.5)
+    assert t1["risk_rate_per_1000"] == t1["mediation_success_rate"] == "— (small)"
+    exact = raw(atlas_db, "2024-03").loc[T1]
+    assert exact["risk_households"] == 3
+    assert exact["risk_rate_per_1000"] == pytest.approx(600)
+    assert exact["mediation_success_rate"] == pytest.approx(0.5)
 
 
 def test_zero_denominators_are_null(atlas_db):
@@ -67,7 +80,7 @@ def test_zero_denominators_are_null(atlas_db):
     t2 = records[T2]  # 0 households, 0 villages, no closed case
     for rate in ["coverage_rate", "rooms_per_10k", "screening_rate", "cases_per_10k", "mediation_success_rate"]:
         assert t2[rate] is None, rate
-    assert t2["risk_rate_per_1000"] == pytest.approx(1000)
+    assert raw(atlas_db, "2024-03").loc[T2, "risk_rate_per_1000"] == pytest.approx(1000)
     t4 = records[T4]  # no records: counts 0, rates over households 0.0, rates over nothing null
     assert (t4["households_screened"], t4["screening_rate"]) == (0, 0)
     assert t4["risk_rate_per_1000"] is None
@@ -81,7 +94,9 @@ def test_county_level(atlas_db):
     assert (lianyun["level"], lianyun["townships"], lianyun["households_total"]) == ("county", 3, 1100)
     assert (lianyun["households_screened"], lianyun["risk_households"]) == (8, 5)
     assert lianyun["risk_rate_per_1000"] == pytest.approx(625)
-    assert lianyun["mediation_success_rate"] == pytest.approx(2 / 3)
+    # 2 of 3 closed cases mediated: counts of 1–4, so the rate is hidden but for an admin
+    assert lianyun["mediation_success_rate"] == "— (small)"
+    assert raw(atlas_db, "2024-03", "county").loc[LIANYUN, "mediation_success_rate"] == pytest.approx(2 / 3)
 
 
 def test_city_level(atlas_db):
@@ -102,7 +117,10 @@ def test_city_level(atlas_db):
 def test_period_option(atlas_db, period, screened, risk, closed):
     t1 = by_code(indicators_json(atlas_db, "--period", period))[T1]
     assert t1["period"] == period
-    assert (t1["households_screened"], t1["risk_households"], t1["cases_closed"]) == (screened, risk, closed)
+    exact = raw(atlas_db, period).loc[T1]
+    assert (exact["households_screened"], exact["risk_households"], exact["cases_closed"]) == (screened, risk, closed)
+    assert t1["households_screened"] == screened
+    assert [t1["risk_households"], t1["cases_closed"]] == ["<5" if 0 < n < 5 else n for n in (risk, closed)]
 
 
 def test_default_period_is_latest_complete_month(atlas_db):
@@ -237,16 +255,20 @@ def test_hotspot_fields_match_the_statistics_module(demo_db):
         expected = risk.table(con, "2025", indicators.EVERYTHING, "320700000000").set_index("region_code")
         expected_cases = risk.table(con, "2025", indicators.EVERYTHING, "320700000000", of="cases").set_index("region_code")
     assert len(records) == 90
-    screened = sum(r["households_screened"] for r in records)
-    pooled = sum(r["risk_households"] for r in records) / screened * 1000
+    exact = raw(demo_db, "2025")
+    screened = exact["households_screened"].sum()
+    pooled = exact["risk_households"].sum() / screened * 1000
     for r in records:
         assert r["hotspot_class"] in {"hot", "cold", "high-low", "low-high", "ns"}
         assert r["hotspot_class"] == expected.loc[r["region_code"], "hotspot_class"]
-        assert r["risk_rate_smoothed"] == pytest.approx(expected.loc[r["region_code"], "rate_smoothed"])
+        if r["risk_households"] in ("<5", "×"):  # hidden: so is what would give it back (geo/risk.OWN_VALUE)
+            assert r["risk_rate_smoothed"] == r["gi_z"] == r["gi_p_fdr"] == "— (small)"
+            continue
         assert r["gi_p_fdr"] is None or 0 < r["gi_p_fdr"] <= 1
-        raw = r["risk_rate_per_1000"]
-        lo, hi = sorted([raw, pooled])
+        assert r["risk_rate_smoothed"] == pytest.approx(expected.loc[r["region_code"], "rate_smoothed"])
+        lo, hi = sorted([r["risk_rate_per_1000"], pooled])
         assert lo - 1e-9 <= r["risk_rate_smoothed"] <= hi + 1e-9
     for r in cases:
-        assert r["risk_rate_smoothed"] == pytest.approx(expected_cases.loc[r["region_code"], "rate_smoothed"])
+        if r["cases_received"] not in ("<5", "×"):
+            assert r["risk_rate_smoothed"] == pytest.approx(expected_cases.loc[r["region_code"], "rate_smoothed"])
     assert [r["risk_rate_smoothed"] for r in cases] != [r["risk_rate_smoothed"] for r in records]

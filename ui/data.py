@@ -10,7 +10,8 @@ import streamlit as st
 
 from access.viewer import DEMO, Viewer
 from db import paths, schema
-from geo import boundaries, shapes
+from geo import boundaries, risk, shapes
+from indicators import suppress
 from queries import indicators, periods, runner
 
 
@@ -99,15 +100,24 @@ def _query(db: str, data_version: int, name: str, params: dict) -> pd.DataFrame:
 
 def indicator_table(level: str, period: str, region_code: str | None,
                     filters: indicators.Filters | None = None) -> pd.DataFrame:
+    """The indicators as this viewer may see them: small counts, and what would give them away,
+    hidden (indicators/suppress.py) unless the viewer is an admin."""
     return _indicators(db_path(), data_key(), level, period, tuple(viewer_scope()), region_code,
-                       filters or indicators.Filters())
+                       filters or indicators.Filters(), viewer().exact)
 
 
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
 def _indicators(db: str, data_version: int, level: str, period: str, scope: tuple, region_code: str | None,
-                filters: indicators.Filters) -> pd.DataFrame:
+                filters: indicators.Filters, exact: bool) -> pd.DataFrame:
+    hidden = None if exact else _hidden(db, data_version, period, filters)
     with _connect(db) as con:
-        return indicators.table(con, level, period, list(scope), region_code, filters)
+        return indicators.shown(con, level, period, list(scope), region_code, filters, exact, hidden)
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _hidden(db: str, data_version: int, period: str, filters: indicators.Filters) -> dict:
+    with _connect(db) as con:
+        return indicators.hidden_cells(con, period, filters)
 
 
 def indicator_history(level: str, kind: str, region_code: str | None, filters: indicators.Filters,
@@ -152,15 +162,26 @@ def township_trend(township: str, last_month: date, filters: indicators.Filters,
     first = (pd.Timestamp(last_month.replace(day=1)) - pd.DateOffset(months=months - 1)).date()
     scope = indicators.narrow(viewer_scope(), township) or ["-"]
     p = filters.params()
-    return query("township_trend", first_month=first, last_month=last_month.replace(day=1), scope=scope,
-                 risk_levels=p["risk_levels"], risk_types=p["risk_types"], case_sources=p["case_sources"])
+    found = query("township_trend", first_month=first, last_month=last_month.replace(day=1), scope=scope,
+                  risk_levels=p["risk_levels"], risk_types=p["risk_types"], case_sources=p["case_sources"])
+    if viewer().exact:
+        return suppress.trend(found, True)
+    # each month, quarter and year keeps hidden what its own table hides (cached per period)
+    patterns = {code: _hidden(db_path(), data_key(), code, filters)
+                for code in suppress.trend_periods(found["month_start"])}
+    return suppress.trend(found, False, township, patterns)
 
 
-def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame:
+def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame | None:
+    """A township's cases by type and source as this viewer may see them; None when its case
+    count is hidden (then no breakdown can be shown without narrowing it)."""
     p = periods.parse(period)
     scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
-    return query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
-                 case_sources=list(filters.case_sources))
+    found = query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
+                  case_sources=list(filters.case_sources))
+    towns = indicator_table("township", period, region_code, filters).set_index("region_code")
+    total = towns["cases_received"].get(region_code)
+    return suppress.breakdown(found, total, viewer().exact)
 
 
 def township_geojson(view: str, region_code: str) -> str:
@@ -276,4 +297,8 @@ def save_targets(frame: pd.DataFrame) -> list:
 def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Filters) -> pd.DataFrame:
     """Smoothed rates and Gi*/local Moran classes (geo/risk.py), once per (measure, period,
     region, filters, scope, data version)."""
-    return scoped("geo.risk:table", period, region_code, of=of, filters=filters)
+    stats = scoped("geo.risk:table", period, region_code, of=of, filters=filters)
+    if viewer().exact:
+        return stats
+    towns = indicator_table("township", period, region_code, filters)
+    return suppress.derived(stats, towns, risk.MEASURES[of][1], risk.OWN_VALUE)

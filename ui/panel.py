@@ -67,9 +67,12 @@ def _trend(town: str, period: str, flt, language: str) -> None:
     end = periods.parse(period).end
     trend = data.township_trend(town, end, flt)
     figure = go.Figure()
-    figure.add_bar(x=trend["month_start"], y=trend["screening_rate"] * 100, name=widgets.label("screening_rate", language),
+    # hidden months (indicators/suppress.trend) are NaN as floats: a gap in the line, no value
+    figure.add_bar(x=trend["month_start"], y=trend["screening_rate"].astype(float) * 100,
+                   name=widgets.label("screening_rate", language),
                    marker_color="#9ecae1", hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
-    figure.add_scatter(x=trend["month_start"], y=trend["risk_rate_per_1000"], name=widgets.label("risk_rate_per_1000", language),
+    figure.add_scatter(x=trend["month_start"], y=trend["risk_rate_per_1000"].astype(float),
+                       name=widgets.label("risk_rate_per_1000", language),
                        mode="lines+markers", yaxis="y2", line={"color": "#de2d26", "width": 2},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
     figure.update_layout(
@@ -97,8 +100,11 @@ def _rooms(town: str, period: str, flt, language: str) -> None:
 
 
 def _cases(town: str, period: str, flt, language: str) -> None:
-    found = data.case_breakdown(period, town, flt)
+    found = data.case_breakdown(period, town, flt)  # None: too few cases to break down
     st.markdown(f"**{t('PANEL_CASES')}**")
+    if found is None:
+        st.caption(t("PANEL_CASES_HIDDEN"))
+        return
     if found.empty:
         st.caption(t("PANEL_NO_CASES"))
         return

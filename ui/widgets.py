@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 from geo import classify, maps, offline
 from queries import indicators
 from i18n import text as tables
-from indicators import fmt, legend, registry
+from indicators import fmt, legend, registry, suppress
 from ui import data, state
 from ui.text import lang, t
 
@@ -192,9 +192,11 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
     for column, code in zip(columns, codes):
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
+        value = now.get(code)
         column.metric(
             label(code, lang(), short=True),
-            fmt.value(code, now.get(code), lang()),
+            # a card is narrow: a hidden rate reads 数值较小 (the notes under the map say why)
+            t("HIDDEN_SHORT") if suppress.is_hidden(value) else fmt.value(code, value, lang()),
             delta=delta,
             delta_color="inverse" if registry.get(code).rising_is_bad else "normal",
             help=_parts_text(code, now),
@@ -271,7 +273,7 @@ def indicator_map(code: str, key: str, *, points: list[dict] | None = None, heig
     else:
         classes = classes_for(known, code, level, period, region)
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
-    shading = legend.shade(by_code[code].to_dict(), drawn, code, classes, language, tables.t,
+    shading = legend.shade(dict(zip(by_code.index, by_code[code])), drawn, code, classes, language, tables.t,
                            counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS",
                            locked=bool(st.session_state.get(state.KEYS["lock"])))
     num, den = registry.parts(code) or (None, None)
@@ -496,7 +498,7 @@ def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -
     language = lang()
     by_code = towns.set_index("region_code")
     found = stats.set_index("region_code")
-    class_of = {c: row["hotspot_class"] for c, row in found.iterrows() if not fmt.is_missing(row["rate"])}
+    class_of = {c: row["hotspot_class"] for c, row in found.iterrows() if not fmt.absent(row["rate"])}
     shading = legend.shade_hotspots(class_of, [f["properties"]["region_code"] for f in geojson["features"]],
                                     language, tables.t, title=t("HOTSPOT_MAP_TITLE", name=label(code, language)))
     for feature in geojson["features"]:
@@ -524,7 +526,7 @@ def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.D
     return pd.DataFrame({
         t("RANK"): range(1, len(merged) + 1),
         t("TOWNSHIP"): merged["region_name"].to_numpy(),
-        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.is_missing(r) else legend.hotspot_label(c, language)
+        t("HOTSPOT_CLASS"): [fmt.MISSING if fmt.is_missing(c) or fmt.absent(r) else legend.hotspot_label(c, language)
                              for c, r in zip(merged["hotspot_class"], merged["rate_smoothed"])],
         t("HOTSPOT_SMOOTHED"): [fmt.value(code, v, language) for v in merged["rate_smoothed"]],
         label(code, language): [fmt.value(code, v, language) for v in merged[code]],

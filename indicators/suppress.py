@@ -1,0 +1,296 @@
+"""Small-count suppression that cannot be undone (issue 14). No streamlit.
+
+Counts from 1 to 4 of a sensitive measure (registry ``sensitive=True``: risk households, cases
+received, closed, mediated; the panel's cases by type and source) are *primary* cells, shown as
+"<5". Wherever a total is shown over a group of cells (the townships of a county under its total,
+the counties and townships of a city under the city's, case types or sources under the township's
+cases), hiding one cell is not enough: total minus the others gives it back. So, per measure, every
+group is checked by interval reasoning (each "<5" in [1, 4], each other hidden cell in [0, ∞),
+totals and members propagated both ways across the levels), and while any hidden cell is pinned to
+a single value, the smallest positive shown cell of its group (else a zero cell) is hidden too, as
+a *secondary* cell "×" (or, where hiding more cannot help, a "<5" is shown as "×"). A rate or
+share whose numerator or denominator is hidden is hidden ("—（数值较小）"), and so is anything
+computed from one (a change, a smoothed rate).
+
+Hidden cells are :class:`Hidden` values: float NaN that carry their kind. Arithmetic, ``astype
+(float)``, sums and comparisons treat them as missing, so no path turns one back into a number;
+:mod:`indicators.fmt` renders the kind. For admins (``exact``) small counts are :class:`Exact`
+values, which fmt shows as they are (a plain 1–4 still reads "<5": safe by default).
+"""
+import math
+
+import pandas as pd
+
+from indicators import registry
+
+PRIMARY, SECONDARY, RATE = "primary", "secondary", "rate"
+KINDS = (PRIMARY, SECONDARY, RATE)
+SMALL = range(1, 5)  # counts shown as "<5"
+
+
+class Hidden(float):
+    """A suppressed cell: NaN as a number, with the kind of mark it shows as."""
+
+    def __new__(cls, kind: str):
+        if kind not in KINDS:
+            raise ValueError(f"bad kind {kind!r}: expected one of {', '.join(KINDS)}")
+        made = super().__new__(cls, "nan")
+        made.kind = kind
+        return made
+
+    def __repr__(self) -> str:
+        return f"Hidden({self.kind!r})"
+
+    def __reduce__(self):  # pickled by st.cache_data: stay hidden across the cache
+        return Hidden, (self.kind,)
+
+
+class Exact(float):
+    """A small sensitive count an admin may see as it is."""
+
+    def __reduce__(self):
+        return Exact, (float(self),)
+
+
+def is_hidden(v) -> bool:
+    return isinstance(v, Hidden)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")`` that keeps the marks: pandas unboxes float subclasses there
+    (a hidden cell would read as plain NaN, "—", instead of "<5")."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in zip(*(frame[c] for c in columns))]
+
+
+def sensitive_counts() -> list[str]:
+    return [c for c, i in registry.INDICATORS.items() if i.sensitive and not i.is_rate]
+
+
+def _column(frame: pd.DataFrame, values) -> pd.Series:
+    # object dtype: a list of floats would be inferred as float64, and the marks lost
+    return pd.Series(list(values), index=frame.index, dtype=object)
+
+
+def _int(v) -> int | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return int(round(float(v)))
+
+
+# ---- the rule: which cells to hide ---------------------------------------------------------
+
+def bounds(values: dict, hidden: dict, groups: list[tuple], rounds: int = 50) -> dict:
+    """What a reader can infer: key → (low, high) for every cell, from the cells shown
+    (``values`` where not in ``hidden``), each hidden cell's kind ([1, 4] for primary, [0, ∞)
+    otherwise) and ``groups`` (total key, member keys): total = sum of members."""
+    inf = math.inf
+    box = {}
+    for key, v in values.items():
+        kind = hidden.get(key)
+        box[key] = (v, v) if kind is None else (1, 4) if kind == PRIMARY else (0, inf)
+    for _ in range(rounds):
+        changed = False
+        for total, members in groups:
+            t_lo = max(box[total][0], sum(box[m][0] for m in members))
+            t_hi = min(box[total][1], sum(box[m][1] for m in members))
+            if (t_lo, t_hi) != box[total]:
+                box[total], changed = (t_lo, t_hi), True
+            for m in members:
+                others_lo = sum(box[o][0] for o in members if o != m)
+                others_hi = sum(box[o][1] for o in members if o != m)
+                new = (max(box[m][0], t_lo - others_hi), min(box[m][1], t_hi - others_lo))
+                if new != box[m]:
+                    box[m], changed = new, True
+        if not changed:
+            break
+    return box
+
+
+def pinned(values: dict, hidden: dict, groups: list[tuple]) -> list:
+    """Hidden cells whose value a reader can work out (low == high), in key order."""
+    box = bounds(values, hidden, groups)
+    return sorted(k for k in hidden if box[k][0] == box[k][1])
+
+
+def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> dict:
+    """Cells to hide: key → PRIMARY (1–4) or SECONDARY (hidden so that no hidden cell can be
+    worked out from the totals). ``values`` key → count (None: unknown, never hidden);
+    ``groups`` as in :func:`bounds`. Deterministic: the same values give the same cells."""
+    known = {k: v for k, v in values.items() if v is not None}
+    groups = [(t, [m for m in ms if m in known]) for t, ms in groups if t in known]
+    hidden = dict(hidden or {})
+    hidden.update({k: PRIMARY for k, v in known.items() if v in SMALL})
+    while True:
+        found = pinned(known, hidden, groups)
+        if not found:
+            return hidden
+        key = found[0]
+        extra = _secondary(key, known, hidden, groups)
+        if extra is not None and key not in pinned(known, {**hidden, extra: SECONDARY}, groups):
+            hidden[extra] = SECONDARY
+            continue
+        # hiding more does not free it (four "<5" under a "<5" are all 1): show less of what is
+        # hidden instead, a "<5" becomes "×", which says nothing of its size
+        upgrade = [c for c in (key, *sorted(c for t, ms in groups if key == t or key in ms for c in [t, *ms]))
+                   if hidden.get(c) == PRIMARY]
+        if upgrade:
+            hidden[upgrade[0]] = SECONDARY
+        elif extra is not None:
+            hidden[extra] = SECONDARY
+        else:
+            return hidden  # nothing left to hide: cannot happen while a group has a shown total
+
+
+def _secondary(key, values: dict, hidden: dict, groups: list[tuple]):
+    """The cell to hide beside ``key``: in a group it is a member of (the smallest first), the
+    smallest positive shown member, else a zero one; else in the group it is the total of."""
+    ranked = sorted((len(ms), i) for i, (t, ms) in enumerate(groups) if key in ms)
+    ranked += [(len(ms), i) for i, (t, ms) in enumerate(groups) if key == t]
+    for _, i in ranked:
+        total, members = groups[i]
+        shown = [m for m in members if m not in hidden and m != key]
+        positive = sorted((values[m], m) for m in shown if values[m] > 0)
+        zero = sorted(m for m in shown if values[m] == 0)
+        if positive:
+            return positive[0][1]
+        if zero:
+            return zero[0]
+    return None
+
+
+def pattern(levels: list[pd.DataFrame]) -> dict:
+    """The cells to hide, (region_code, measure) → kind, from the raw indicator tables of every
+    level of one period (queries.indicators.table with the whole scope): per measure, the
+    townships and counties under each total (their parent_code)."""
+    frame = pd.concat([f[["region_code", "parent_code", *sensitive_counts()]] for f in levels if len(f)],
+                      ignore_index=True).drop_duplicates("region_code")
+    codes = set(frame["region_code"])
+    members: dict[str, list[str]] = {}
+    for code, parent in zip(frame["region_code"], frame["parent_code"]):
+        if parent in codes:
+            members.setdefault(parent, []).append(code)
+    out = {}
+    for measure in sensitive_counts():
+        values = {(c, measure): _int(v) for c, v in zip(frame["region_code"], frame[measure])}
+        groups = [((t, measure), [(m, measure) for m in ms]) for t, ms in sorted(members.items())]
+        out.update(protect(values, groups))
+    return out
+
+
+# ---- applying it: display-safe frames ------------------------------------------------------
+
+def _exact(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """An admin's copy of ``frame``: nothing hidden, the small counts of ``columns`` as :class:`Exact`."""
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = _column(out, (Exact(v) if _int(v) in SMALL else v for v in out[column].astype(object)))
+    return out
+
+
+def _rates_of(measure: str) -> list[str]:
+    return [c for c, i in registry.INDICATORS.items() if i.is_rate and measure in (i.numerator, i.denominator)]
+
+
+def apply(frame: pd.DataFrame, exact: bool, hidden: dict | None = None) -> pd.DataFrame:
+    """``frame`` (an indicators.table frame, any level) made safe to show: the cells of
+    ``hidden`` (:func:`pattern`) and every other sensitive count from 1 to 4 as :class:`Hidden`,
+    and the rates built on them. ``exact`` (admins): nothing hidden, small counts as :class:`Exact`."""
+    if exact:
+        return _exact(frame, sensitive_counts())
+    out = frame.copy()
+    for measure in sensitive_counts():
+        if measure not in out.columns:
+            continue
+        col = out[measure].astype(object)
+        kinds = [(hidden or {}).get((c, measure)) or (PRIMARY if _int(v) in SMALL else None)
+                 for c, v in zip(out["region_code"], col)]
+        out[measure] = _column(out, (v if k is None else Hidden(k) for v, k in zip(col, kinds)))
+        for rate in _rates_of(measure):
+            if rate in out.columns:
+                # a rate with no denominator stays missing: it gives nothing away
+                out[rate] = _column(out, (v if k is None or _int(v) is None else Hidden(RATE) for v, k in
+                                          zip(out[rate].astype(object), kinds)))
+    return out
+
+
+def derived(frame: pd.DataFrame, shown: pd.DataFrame, measure: str, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``frame`` (one row per region_code; a smoothed rate, a count behind it)
+    hidden where ``shown`` (an :func:`apply` frame) hides ``measure``."""
+    hid = {c for c, v in zip(shown["region_code"], shown[measure]) if is_hidden(v)}
+    out = frame.copy()
+    for column in columns:
+        out[column] = _column(out, (Hidden(RATE) if c in hid else v
+                                    for c, v in zip(out["region_code"], out[column].astype(object))))
+    return out
+
+
+def breakdown(found: pd.DataFrame, total, exact: bool) -> pd.DataFrame | None:
+    """Cases by type and source (queries/case_breakdown.sql) under the township's total as shown
+    (``total``: its cases_received, maybe :class:`Hidden`): each dimension's cells protected
+    against the total. None when the total is hidden: then no cell can be shown without narrowing it."""
+    if exact:
+        return _exact(found, ["cases"])
+    out = found.copy()
+    out["cases"] = out["cases"].astype(object)
+    if is_hidden(total):
+        return None
+    total = _int(total)
+    for dimension in out["dimension"].unique():
+        rows = out.index[out["dimension"] == dimension]
+        values = {("cell", i): _int(out.at[i, "cases"]) for i in rows}
+        values[("total",)] = total if total is not None else sum(v or 0 for v in values.values())
+        hidden = protect(values, [(("total",), [("cell", i) for i in rows])])
+        for key, kind in hidden.items():
+            if key[0] == "cell":
+                out.at[key[1], "cases"] = Hidden(kind)
+    return out
+
+
+def trend(frame: pd.DataFrame, exact: bool, township: str | None = None,
+          patterns: dict[str, dict] | None = None) -> pd.DataFrame:
+    """A township's months (queries/township_trend.sql) as a viewer may see them. A month whose
+    count (risk households, cases) is 1–4, or is hidden in that month's own pattern
+    (``patterns``: period code → :func:`pattern`, for the months, quarters and years of the
+    window), loses its count and risk rate; and so do more months until no hidden month, and no
+    quarter or year total hidden in its own period's pattern, can be worked out from the totals
+    (the panel shows the quarter's and the year's)."""
+    if exact:
+        return _exact(frame, ["risk_households", "cases_received"])
+    out = frame.copy()
+    months = pd.to_datetime(out["month_start"])
+    code_of = {i: f"{m.year}-{m.month:02d}" for i, m in zip(out.index, months)}
+    quarter = {i: f"{m.year}Q{(m.month - 1) // 3 + 1}" for i, m in zip(out.index, months)}
+    year = {i: str(m.year) for i, m in zip(out.index, months)}
+    for measure in ("risk_households", "cases_received"):
+        values = {("month", code_of[i]): _int(v) for i, v in zip(out.index, out[measure])}
+        groups = []
+        for parent in (quarter, year):
+            for period in sorted(set(parent.values())):
+                groups.append((("total", period), [("month", code_of[i]) for i in out.index if parent[i] == period]))
+        values.update({t: sum(values[m] or 0 for m in ms) for t, ms in groups})
+        seeded = {}
+        for key in values:  # what each period's own table hides stays hidden here
+            kind = (patterns or {}).get(key[1], {}).get((township, measure))
+            if kind is not None:
+                seeded[key] = kind
+        hidden = protect(values, groups, seeded)
+        marked = [i for i in out.index if ("month", code_of[i]) in hidden]
+        col = out[measure].astype(object)
+        for i in marked:
+            col[i] = Hidden(hidden[("month", code_of[i])])
+        out[measure] = col
+        if measure == "risk_households":
+            rate = out["risk_rate_per_1000"].astype(object)
+            for i in marked:
+                rate[i] = Hidden(RATE)
+            out["risk_rate_per_1000"] = rate
+    return out
+
+
+def trend_periods(month_starts) -> list[str]:
+    """The months, quarters and years a trend's months fall in: the patterns :func:`trend` needs."""
+    months = pd.to_datetime(pd.Series(list(month_starts)))
+    codes = {f"{m.year}-{m.month:02d}" for m in months} | {f"{m.year}Q{(m.month - 1) // 3 + 1}" for m in months}
+    return sorted(codes | {str(m.year) for m in months})
