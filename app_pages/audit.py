@@ -39,6 +39,7 @@ st.dataframe(rows, hide_index=True, width="stretch",
 name = f"{t('AUDIT_FILE')}-{pd.Timestamp.now():%Y%m%d-%H%M}"
 a, b, _ = st.columns([1, 1, 4])
 a.download_button(t("DOWNLOAD_XLSX"), auditing.xlsx(rows), file_name=f"{name}.xlsx", key="audit-xlsx",
-                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
+                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  on_click=auth.log, args=("export", {"view": "audit", "format": "xlsx"}))
 b.download_button(t("DOWNLOAD_CSV"), auditing.csv(rows), file_name=f"{name}.csv", mime="text/csv",
-                  key="audit-csv", on_click="ignore")
+                  key="audit-csv", on_click=auth.log, args=("export", {"view": "audit", "format": "csv"}))

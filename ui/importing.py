@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
-from ui import data
+from access import audit
+from ui import auth, data
 from ui.text import t
 
 # Uploaded files hold raw household ids: each lives in a private folder (mode 0700) only while
@@ -89,12 +90,20 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
     bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
-        header_row=header_row, replace=replace, township=township,
-        user=f"{pipeline.who()}（网页）",
+        header_row=header_row, replace=replace, township=township, user=who(),
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
+    try:
+        audit.record_import(data.db_path(), data.viewer(), result)
+    except TimeoutError:
+        st.toast(t("DB_BUSY"))
     return result
+
+
+def who() -> str:
+    """Who the import history names: the logged-in account, else the server's login name (demo mode)."""
+    return f"{data.viewer().name or pipeline.who()}（网页）"
 
 
 def township_wanted(result: pipeline.Result, township: str | None) -> bool:
@@ -220,11 +229,13 @@ def undoable(frame: pd.DataFrame) -> dict[int, str]:
 def undo(import_id: int) -> tuple[bool, str]:
     """(done, message) for the page: undone, or why not (nothing written then)."""
     try:
-        done = import_history.undo(data.db_path(), import_id, f"{pipeline.who()}（网页）")
+        done = import_history.undo(data.db_path(), import_id, who())
     except import_history.UndoRefused as refused:
         why, expected = messages.describe(refused.code, refused.detail)
+        auth.log("undo", {"import_id": import_id, "refused": refused.code}, "refused")
         return False, f"{why}。{expected}"
     except TimeoutError:
         return False, t("IMPORT_BUSY")
+    auth.log("undo", done)
     return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=done["file"], removed=f"{done['removed']:,}",
                    restored=f"{done['restored']:,}")
