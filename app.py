@@ -24,32 +24,19 @@ st.sidebar.caption(t("APP_SUBTITLE"))
 auth.sidebar(viewer)
 widgets.sidebar_filters()
 
-# The role decides the pages (access/viewer.py); a page left out is not reachable by its URL either.
-# The first page listed is the default, served at "/" (it still reserves a pathname: one nobody links to).
-can_view = viewer.can("view")
-home = st.Page("app_pages/overview.py" if can_view else "app_pages/snapshots.py",
-               title=t("PAGE_OVERVIEW" if can_view else "PAGE_SNAPSHOTS"), default=True, url_path="home")
+# The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.
+allowed = auth.pages_for(viewer)
+first_file, first_title, first_url, _, _ = allowed[0]
+# The first allowed page is the default, served at "/"; it still reserves a pathname: one nobody links to.
+home = st.Page(first_file, title=t(first_title), default=True, url_path="home")
 
 
 def _home_alias() -> None:
-    # The default page lives at "/"; a link to /overview (or /snapshots) lands here and is sent there.
+    # The default page lives at "/"; a link to its own path (/overview) lands here and is sent there.
     st.switch_page(home)
 
 
-pages = [home, st.Page(_home_alias, title=home.title, url_path="overview" if can_view else "snapshots",
-                       visibility="hidden")]
-if can_view:
-    pages += [
-        st.Page("app_pages/coverage.py", title=t("PAGE_COVERAGE"), url_path="coverage"),
-        st.Page("app_pages/screening.py", title=t("PAGE_SCREENING"), url_path="screening"),
-        st.Page("app_pages/hotspots.py", title=t("PAGE_HOTSPOTS"), url_path="hotspots"),
-    ]
-if viewer.can("import"):
-    pages.append(st.Page("app_pages/data_import.py", title=t("PAGE_IMPORT"), url_path="import"))
-if can_view:
-    pages.append(st.Page("app_pages/snapshots.py", title=t("PAGE_SNAPSHOTS"), url_path="snapshots"))
-if viewer.can("present"):
-    pages.append(st.Page("app_pages/present.py", title=t("PAGE_PRESENT"), url_path="present", visibility="hidden"))
-if viewer.can("audit"):
-    pages.append(st.Page("app_pages/audit.py", title=t("PAGE_AUDIT"), url_path="audit"))
+pages = [home, st.Page(_home_alias, title=t(first_title), url_path=first_url, visibility="hidden")]
+pages += [st.Page(file, title=t(title), url_path=url, visibility="hidden" if hidden else "visible")
+          for file, title, url, _, hidden in allowed[1:]]
 st.navigation(pages).run()

@@ -158,6 +158,28 @@ def _sso() -> bool:
     return True
 
 
+# (page file, title key, url path, the action a viewer needs, hidden from the menu?)
+PAGES = (
+    ("app_pages/overview.py", "PAGE_OVERVIEW", "overview", "view", False),
+    ("app_pages/coverage.py", "PAGE_COVERAGE", "coverage", "view", False),
+    ("app_pages/screening.py", "PAGE_SCREENING", "screening", "view", False),
+    ("app_pages/hotspots.py", "PAGE_HOTSPOTS", "hotspots", "view", False),
+    ("app_pages/data_import.py", "PAGE_IMPORT", "import", "import", False),
+    ("app_pages/snapshots.py", "PAGE_SNAPSHOTS", "snapshots", "snapshot", False),
+    ("app_pages/present.py", "PAGE_PRESENT", "present", "present", True),
+    ("app_pages/audit.py", "PAGE_AUDIT", "audit", "audit", False),
+)
+
+
+def pages_for(viewer: Viewer) -> list[tuple]:
+    """The PAGES this viewer's role may open, in menu order; the first is the home page. A
+    presenter, whose home is the snapshot list, gets 演示 in the menu too."""
+    allowed = [p for p in PAGES if viewer.can(p[3])]
+    if not viewer.can("view"):
+        allowed = [(f, k, u, a, False) for f, k, u, a, _ in allowed]
+    return allowed
+
+
 def require(action: str) -> Viewer:
     """The viewer, or st.stop() with a refusal when its role may not do ``action``: the check a
     page makes itself, so a page reached by its URL refuses as the navigation would."""
