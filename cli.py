@@ -255,7 +255,7 @@ def _import(args, parser) -> int:
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)
-        if result.status != "dry_run" and target.exists():  # a new database is made by a file that imports
+        if not args.dry_run and target.exists():  # a new database is made by a file that imports
             audit.record_import(target, _actor(args, target), result)
         if args.json:
             print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
