@@ -1,4 +1,4 @@
-"""Federation Atlas command line: build the demo, print indicators.
+"""Federation Atlas command line: build the demo, print indicators, import, export, manage accounts.
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
     python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P]
@@ -18,6 +18,16 @@
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
                            (both: [--risk-levels 中,高] [--room-types A,B] [--risk-types A,B] [--case-sources A,B]
                                   [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock])
+    python cli.py user add NAME --role admin|analyst|leader|presenter --region CODE...|all [--sso EMAIL] [--db PATH]
+    python cli.py user list [--json] [--db PATH]           (never shows passwords or their hashes)
+    python cli.py user disable NAME [--db PATH]
+    python cli.py user passwd NAME [--db PATH]
+                         (the password is read from stdin when piped, else asked twice; --region all:
+                          every region, admins only; each change is written to the audit log)
+
+indicators, gaps and snapshot take --user NAME: what that account would see (its regions); an
+unknown or disabled account is a usage error. import and import --undo are written to the audit
+log (as the --user account when it is one).
 
 import exits 0 when every file imported (or was already imported), 1 when any file was rejected
 (nothing of that file written), 2 on a usage error.
