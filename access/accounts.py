@@ -167,7 +167,7 @@ def _authenticate(con, name: str, password: str, now: datetime) -> Viewer:
     row = _row(con, name) if name and _has_table(con) else None
     if row is None:
         _verify(_DUMMY_HASH, password)
-        audit.record(con, name or "(blank)", "login_failed", {"reason": "unknown"}, "refused")
+        audit.record(con, audit.nobody(name), "login_failed", {"reason": "unknown"}, "refused")
         raise LoginRefused("bad")
     _, stored, role, regions, disabled, failures, locked_until = row
     viewer = Viewer(name, role, tuple(regions))

@@ -36,10 +36,21 @@ def scope_text(regions) -> str:
     return "all" if "" in regions else ",".join(regions)
 
 
-def _actor(viewer: Viewer | str) -> tuple[str, str, str]:
-    """(user name, role, scope) of a viewer, or of a CLI operator given by name (role "cli")."""
+NO_ACCOUNT = "none"  # the role logged for a name that is no account (a failed login)
+
+
+def nobody(name: str) -> tuple[str, str, str]:
+    """The actor of a login attempt under a name that is no account."""
+    return name, NO_ACCOUNT, ""
+
+
+def _actor(viewer) -> tuple[str, str, str]:
+    """(user name, role, scope) of a viewer, of a CLI operator given by name (role "cli"), or
+    as given (``nobody``)."""
     if isinstance(viewer, Viewer):
         return viewer.name or "(demo)", viewer.role, scope_text(viewer.regions)
+    if isinstance(viewer, tuple):
+        return viewer
     return str(viewer), "cli", "all"
 
 

@@ -24,7 +24,7 @@ users = auditing.users()
 user = left.selectbox(t("AUDIT_USER"), ["", *users], key="audit-user",
                       format_func=lambda u: u or t("AUDIT_USER_ALL"))
 actions = middle.multiselect(t("AUDIT_ACTIONS"), list(ACTIONS), key="audit-actions",
-                             format_func=lambda a: t(f"AUDIT_{a}"))
+                             format_func=lambda a: t(f"AUDIT_{a}"), placeholder=t("AUDIT_ACTIONS_ALL"))
 today = date.today()
 days = right.date_input(t("AUDIT_DAYS"), value=(today - timedelta(days=30), today), key="audit-days")
 first, last = (tuple(days) + (None, None))[:2] if isinstance(days, (tuple, list)) else (days, days)

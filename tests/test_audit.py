@@ -43,6 +43,8 @@ def test_logins_failures_and_user_changes_are_logged(db, monkeypatch, capsys):  
     with duckdb.connect(str(db), read_only=True) as con:
         frame = audit.read(con, audit.Filters(actions=("login",)))
         assert frame["scope"].tolist() == ["320703"] and frame["role"].tolist() == ["analyst"]
+        failed = audit.read(con, audit.Filters(user="nobody")).iloc[0]
+        assert (failed["role"], failed["scope"], failed["what"]) == ("none", "", '{"reason": "unknown"}')
         added = json.loads(audit.read(con, audit.Filters(actions=("user_add",)))["what"][0])
         assert added == {"name": "ana", "role": "analyst", "regions": ["320703"], "sso_subject": None}
         assert "another password" not in audit.read(con).to_csv() and audit.verify(con).ok

@@ -6,7 +6,7 @@ import pandas as pd
 
 from access import audit
 from ui import data
-from ui.text import t
+from ui.text import ZH, t
 
 
 def verdict() -> audit.Verdict:
@@ -25,6 +25,9 @@ def rows(user: str | None, actions: tuple[str, ...], first: date | None, last: d
         frame = audit.read(con, audit.Filters(user, actions, first, last))
     frame["action"] = frame["action"].map(lambda a: t(f"AUDIT_{a}"))
     frame["role"] = frame["role"].map(lambda r: t(f"ROLE_{r}"))
+    frame["outcome"] = frame["outcome"].map(lambda o: t(f"AUDIT_OUTCOME_{o}") if f"AUDIT_OUTCOME_{o}" in ZH else o)
+    frame["scope"] = frame["scope"].map(lambda s: t("AUDIT_SCOPE_ALL") if s == "all" else s)
+    frame["what"] = frame["what"].fillna("")
     return frame.rename(columns={
         "audit_id": t("AUDIT_COL_ID"), "logged_at": t("AUDIT_COL_AT"), "user_name": t("AUDIT_COL_USER"),
         "role": t("AUDIT_COL_ROLE"), "action": t("AUDIT_COL_ACTION"), "what": t("AUDIT_COL_WHAT"),

@@ -144,7 +144,8 @@ def _sso() -> bool:
     who = email or subject or "(sso)"
     try:
         if viewer is None:
-            audit.record(data.db_path(), who, "login_failed", {"reason": "sso_unmapped", "sso": who}, "refused")
+            audit.record(data.db_path(), audit.nobody(who), "login_failed", {"reason": "sso_unmapped", "sso": who},
+                         "refused")
         else:
             audit.record(data.db_path(), viewer, "login", {"sso": who})
     except TimeoutError:
