@@ -39,4 +39,6 @@ def _home_alias() -> None:
 pages = [home, st.Page(_home_alias, title=t(first_title), url_path=first_url, visibility="hidden")]
 pages += [st.Page(file, title=t(title), url_path=url, visibility="hidden" if hidden else "visible")
           for file, title, url, _, hidden in allowed[1:]]
-st.navigation(pages).run()
+page = st.navigation(pages)
+auth.demo_banner(viewer, page.url_path)
+page.run()

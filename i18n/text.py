@@ -398,6 +398,7 @@ ZH = {
     # accounts, login and the audit log (ui/auth.py, app_pages/audit.py)
     "DEMO_BANNER": "演示模式：尚未建立账号，所有人可见全部数据（小数值仍按规则隐藏）。正式使用前请由管理员在服务器上执行 "
                    "`python cli.py user add admin --role admin --region all` 创建管理员账号，此后须登录才能查看。",
+    "DEMO_BANNER_SHORT": "演示模式：尚未建立账号，所有人可见全部数据",
     "AUTH_REQUIRED_NO_ACCOUNT": "本系统要求登录（ATLAS_REQUIRE_LOGIN=1），但尚未建立任何账号，因此不显示数据。"
                                 "请管理员在服务器上用以下命令创建第一个管理员账号（密码会提示输入两次）：",
     "AUTH_TITLE": "登录",
@@ -857,6 +858,7 @@ EN = {
     "DEMO_BANNER": "Demo mode: no account exists yet, so everyone sees all data (small counts are still hidden). "
                    "Before real use, an administrator runs `python cli.py user add admin --role admin --region all` "
                    "on the server; from then on everyone must log in.",
+    "DEMO_BANNER_SHORT": "Demo mode: no account yet, everyone sees all data",
     "AUTH_REQUIRED_NO_ACCOUNT": "This atlas requires a login (ATLAS_REQUIRE_LOGIN=1) but no account exists yet, so no "
                                 "data is shown. An administrator creates the first admin on the server with "
                                 "(the password is asked twice):",

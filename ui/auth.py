@@ -7,6 +7,7 @@
 - Accounts: the login page until a name and password (or a mapped single-sign-on identity) pass;
   a session ends after ATLAS_SESSION_MINUTES (default 30) without a rerun.
 """
+import html
 import os
 import time
 
@@ -66,7 +67,6 @@ def gate() -> Viewer:
             st.code("python cli.py user add admin --role admin --region all", language="bash")
             st.stop()
         st.session_state[data.VIEWER_KEY] = DEMO
-        st.warning(t("DEMO_BANNER"), icon=":material/visibility:")
         return DEMO
     if name:
         if account is None:  # disabled (or removed) since the login: out at the next rerun
@@ -80,6 +80,18 @@ def gate() -> Viewer:
     st.session_state.pop(data.VIEWER_KEY, None)
     _login_page()
     st.stop()
+
+
+def demo_banner(viewer: Viewer, page_url: str) -> None:
+    """演示模式 above every page while no account exists: the full notice, or one line above a
+    presentation slide (the slide must fit a projector's screen)."""
+    if not viewer.is_demo:
+        return
+    if page_url == "present":
+        st.html(f'<div style="background:#fff8e1;color:#7a4f01;padding:2px 10px;border-radius:4px;'
+                f'font-size:14px">{html.escape(t("DEMO_BANNER_SHORT"))}</div>')
+    else:
+        st.warning(t("DEMO_BANNER"), icon=":material/visibility:")
 
 
 def _start(viewer: Viewer) -> None:
