@@ -93,13 +93,6 @@ def _row(con, name: str):
     return found[0] if found else None
 
 
-def _writable(con_or_db):
-    """A writable connection to use: the one given, or one opened on the path (closed by the caller)."""
-    if isinstance(con_or_db, (str, Path)):
-        return schema.open_waiting(con_or_db, read_only=False, wait=WRITE_WAIT)
-    return None
-
-
 def add_user(con: duckdb.DuckDBPyConnection, name: str, password: str, role: str, regions,
              actor: Viewer | str = "cli", sso_subject: str | None = None) -> Viewer:
     """Create an account (``con`` writable). Raises ValueError for a taken name, a bad role, region
@@ -153,49 +146,69 @@ def list_users(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def authenticate(con_or_db, name: str, password: str, now: datetime | None = None) -> Viewer:
     """The viewer of an account whose password is right, or LoginRefused. Counts failures (the
     fifth in a row locks the account for LOCK_MINUTES), resets them on success, and writes
-    login / login_failed to the audit log. ``con_or_db``: a writable connection or the database path."""
-    opened = _writable(con_or_db)
-    con = opened or con_or_db
-    try:
-        return _authenticate(con, (name or "").strip(), password or "", now or datetime.now())
-    finally:
-        if opened is not None:
-            opened.close()
+    login / login_failed to the audit log. ``con_or_db``: a writable connection, or the database
+    path: then the password is checked (argon2 takes a tenth of a second) before the database is
+    opened for writing, so a login holds the writer's place only for the short update."""
+    name, password, now = (name or "").strip(), password or "", now or datetime.now()
+    if isinstance(con_or_db, (str, Path)):
+        with schema.open_waiting(con_or_db, read_only=True, wait=WRITE_WAIT) as con:
+            row = _lookup(con, name)
+        refusal = _judge(row, password, now)
+        with schema.open_waiting(con_or_db, read_only=False, wait=WRITE_WAIT) as con:
+            return _settle(con, name, password, row, refusal, now)
+    row = _lookup(con_or_db, name)
+    return _settle(con_or_db, name, password, row, _judge(row, password, now), now)
 
 
-def _authenticate(con, name: str, password: str, now: datetime) -> Viewer:
-    row = _row(con, name) if name and _has_table(con) else None
+def _lookup(con, name: str):
+    return _row(con, name) if name and _has_table(con) else None
+
+
+def _judge(row, password: str, now: datetime) -> str | None:
+    """Why the login is refused ("unknown", "locked", "disabled", "wrong_password"), or None."""
     if row is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_DUMMY_HASH, password)  # as long as a wrong password takes
+        return "unknown"
+    _, stored, _, _, disabled, _, locked_until = row
+    if locked_until is not None and locked_until > now:
+        return "locked"  # not even checked: a guess while locked teaches nothing
+    if disabled:
+        return "disabled"
+    return None if _verify(stored, password) else "wrong_password"
+
+
+def _settle(con, name: str, password: str, row, refusal: str | None, now: datetime) -> Viewer:
+    """Write what the login changed (the failure count, a lock, the audit row) in one transaction,
+    from the account's state as it is now (a parallel attempt may have moved it on)."""
+    if row is None:
         audit.record(con, audit.nobody(name), "login_failed", {"reason": "unknown"}, "refused")
         raise LoginRefused("bad")
-    _, stored, role, regions, disabled, failures, locked_until = row
-    viewer = Viewer(name, role, tuple(regions))
-    refusal, until = None, None
-    if locked_until is not None and locked_until > now:
-        refusal, until = "locked", locked_until  # not even checked: a guess while locked teaches nothing
-    elif disabled:
-        refusal = "disabled"
-    elif not _verify(stored, password):
-        refusal = "wrong_password"
+    viewer = Viewer(name, row[2], tuple(row[3]))
+    until = None
     with audit.LOCK, schema.transaction(con, "login", bump=False):
+        failures, locked_until = con.execute("select failed_logins, locked_until from users where name = ?",
+                                             [name]).fetchall()[0]
+        if refusal is None and locked_until is not None and locked_until > now:
+            refusal = "locked"  # locked by a parallel attempt meanwhile
         if refusal is None:
             con.execute("update users set failed_logins = 0, locked_until = null where name = ?", [name])
             audit.append(con, viewer, "login")
-            if _hasher.check_needs_rehash(stored):
+            if _hasher.check_needs_rehash(row[1]):
                 con.execute("update users set password_hash = ? where name = ?", [_hasher.hash(password), name])
             return viewer
-        if refusal == "wrong_password":
+        if refusal == "locked":
+            until = locked_until
+        elif refusal == "wrong_password":
             failures = (0 if locked_until is not None else failures) + 1  # a lock that ran out starts afresh
             if failures >= MAX_FAILURES:
-                until = now + timedelta(minutes=LOCK_MINUTES)
-                con.execute("update users set failed_logins = 0, locked_until = ? where name = ?", [until, name])
+                con.execute("update users set failed_logins = 0, locked_until = ? where name = ?",
+                            [now + timedelta(minutes=LOCK_MINUTES), name])
                 refusal = "locked_now"
             else:
                 con.execute("update users set failed_logins = ?, locked_until = null where name = ?",
                             [failures, name])
         audit.append(con, viewer, "login_failed", {"reason": refusal}, "refused")
-    raise LoginRefused("locked" if refusal == "locked" else "bad", until if refusal == "locked" else None)
+    raise LoginRefused("locked" if refusal == "locked" else "bad", until)
 
 
 def _verify(stored: str | None, password: str) -> bool:

@@ -60,7 +60,13 @@ def gate() -> Viewer:
     login is required and no account exists yet)."""
     current = st.session_state.get(data.VIEWER_KEY)
     name = current.name if isinstance(current, Viewer) and not current.is_demo else None
-    exist, account = _account_state(data.db_path(), name)
+    try:
+        exist, account = _account_state(data.db_path(), name)
+    except TimeoutError:  # a long import holds the database: a session already open carries on
+        if not name:
+            st.warning(t("DB_BUSY"))
+            st.stop()
+        exist, account = True, current
     if not exist:
         if login_required():
             st.error(t("AUTH_REQUIRED_NO_ACCOUNT"))
