@@ -17,12 +17,13 @@ if not data.database_exists():
         status.update(label=t("BUILD_DONE"), state="complete", expanded=False)
 
 data.upgrade_schema()
-viewer = auth.gate()  # the login page (and st.stop) until someone is logged in, or demo mode
+viewer = auth.gate()  # None: the login page is on screen, and no page runs (below)
 
-st.sidebar.markdown(f"### {t('APP_TITLE')}")
-st.sidebar.caption(t("APP_SUBTITLE"))
-auth.sidebar(viewer)
-widgets.sidebar_filters()
+if viewer is not None:
+    st.sidebar.markdown(f"### {t('APP_TITLE')}")
+    st.sidebar.caption(t("APP_SUBTITLE"))
+    auth.sidebar(viewer)
+    widgets.sidebar_filters()
 
 # The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.
 allowed = auth.pages_for(viewer)
@@ -39,6 +40,8 @@ def _home_alias() -> None:
 pages = [home, st.Page(_home_alias, title=t(first_title), url_path=first_url, visibility="hidden")]
 pages += [st.Page(file, title=t(title), url_path=url, visibility="hidden" if hidden else "visible")
           for file, title, url, _, hidden in allowed[1:]]
-page = st.navigation(pages)
+page = st.navigation(pages, position="sidebar" if viewer is not None else "hidden")
+if viewer is None:
+    st.stop()  # the navigation has seen which page the URL asks for: after the login, that one runs
 auth.demo_banner(viewer, page.url_path)
 page.run()

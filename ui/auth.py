@@ -55,9 +55,10 @@ def _account_state(db: str, name: str | None) -> tuple[bool, Viewer | None]:
             return exist, None
 
 
-def gate() -> Viewer:
-    """The viewer of this rerun, or st.stop() after showing the login page (or the notice that
-    login is required and no account exists yet)."""
+def gate() -> Viewer | None:
+    """The viewer of this rerun; None after showing the login page (app.py then stops once the
+    navigation has noted which page the URL asked for, so the login leads there); st.stop() after
+    the notice that login is required and no account exists yet."""
     current = st.session_state.get(data.VIEWER_KEY)
     name = current.name if isinstance(current, Viewer) and not current.is_demo else None
     try:
@@ -85,7 +86,7 @@ def gate() -> Viewer:
             return account
     st.session_state.pop(data.VIEWER_KEY, None)
     _login_page()
-    st.stop()
+    return None
 
 
 def demo_banner(viewer: Viewer, page_url: str) -> None:
@@ -190,9 +191,12 @@ PAGES = (
 )
 
 
-def pages_for(viewer: Viewer) -> list[tuple]:
+def pages_for(viewer: Viewer | None) -> list[tuple]:
     """The PAGES this viewer's role may open, in menu order; the first is the home page. A
-    presenter, whose home is the snapshot list, gets 演示 in the menu too."""
+    presenter, whose home is the snapshot list, gets 演示 in the menu too. None (the login page):
+    every page, only for the navigation to know where a link was going; none of them runs."""
+    if viewer is None:
+        return list(PAGES)
     allowed = [p for p in PAGES if viewer.can(p[3])]
     if not viewer.can("view"):
         allowed = [(f, k, u, a, False) for f, k, u, a, _ in allowed]
