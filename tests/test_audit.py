@@ -153,3 +153,39 @@ def test_downloads_write_formula_like_cells_as_text(db):  # noqa: F811
     text = audit.csv_bytes(frame).decode("utf-8-sig")
     for line in text.splitlines()[1:]:
         assert not any(cell.startswith(audit.FORMULA_START) for cell in line.split(","))
+
+
+# ---- the app's exports and snapshots (AppTest) ------------------------------------------------
+
+def test_page_exports_snapshot_saves_and_views_are_logged(demo_db, tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui.data import VIEWER_KEY
+
+    root = Path(__file__).resolve().parent.parent
+    path = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ATLAS_DB", str(path))
+    at = AppTest.from_file(str(root / "app_pages" / "overview.py"), default_timeout=120)
+    at.session_state[VIEWER_KEY] = ANA
+    at.run()
+    at.button(key="export-overview-png").click().run()
+    at.button(key="snapshot-save-overview").click().run()
+    assert not at.exception, at.exception
+    logged = actions(path)
+    assert logged == [("ana", "export", "ok"), ("ana", "snapshot_save", "ok")]
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = audit.read(con)
+        snapshot_id = json.loads(rows["what"][0])["snapshot_id"]
+        assert json.loads(rows["what"][1])["format"] == "png" and set(rows["scope"]) == {"320703"}
+
+    page = AppTest.from_file(str(root / "app_pages" / "snapshots.py"), default_timeout=60)
+    page.session_state[VIEWER_KEY] = ANA
+    page.query_params["id"] = str(snapshot_id)
+    page.run()
+    page.run()  # a rerun is not another view
+    assert not page.exception, page.exception
+    assert actions(path)[2:] == [("ana", "snapshot_view", "ok")]
