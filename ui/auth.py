@@ -116,6 +116,8 @@ def _end(viewer: Viewer, notice: str, **values) -> None:
     st.session_state.pop(data.VIEWER_KEY, None)
     st.session_state.pop(ACTIVE_KEY, None)
     st.session_state[NOTICE_KEY] = t(notice, **values)
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()  # else the single-sign-on cookie would log the same person in again at once
 
 
 def _login_page() -> None:
@@ -220,8 +222,6 @@ def sidebar(viewer: Viewer) -> None:
     st.sidebar.caption(t("AUTH_WHO", name=viewer.name, role=t(f"ROLE_{viewer.role}")))
     if st.sidebar.button(t("AUTH_LOGOUT"), icon=":material/logout:", key="logout"):
         _end(viewer, "AUTH_LOGGED_OUT")
-        if sso_configured() and st.user.is_logged_in:
-            st.logout()
         st.rerun()
 
 
