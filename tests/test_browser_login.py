@@ -12,7 +12,7 @@ import shutil
 import duckdb
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api, launched_chromium
 
 sync_api = browser_api()
 expect = sync_api.expect
@@ -38,10 +38,7 @@ def server(demo_db, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium(sync_api)
 
 
 @pytest.fixture

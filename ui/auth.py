@@ -95,8 +95,10 @@ def demo_banner(viewer: Viewer, page_url: str) -> None:
     if not viewer.is_demo:
         return
     if page_url == "present":
-        st.html(f'<div style="background:#fff8e1;color:#7a4f01;padding:2px 10px;border-radius:4px;'
-                f'font-size:14px">{html.escape(t("DEMO_BANNER_SHORT"))}</div>')
+        # pinned to the top right corner: it takes none of the slide's height
+        st.html(f'<div style="position:fixed;top:0;right:0;z-index:999990;background:#fff3c4;color:#7a4f01;'
+                f'padding:2px 12px;border-bottom-left-radius:6px;font-size:14px">'
+                f'{html.escape(t("DEMO_BANNER_SHORT"))}</div>')
     else:
         st.warning(t("DEMO_BANNER"), icon=":material/visibility:")
 
