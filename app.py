@@ -1,7 +1,7 @@
 """Federation Atlas (妇联工作地图): the frame around every page — config, data, sidebar, navigation."""
 import streamlit as st
 
-from ui import data, widgets
+from ui import auth, data, widgets
 from ui.text import t
 
 st.set_page_config(page_title="妇联工作地图", layout="wide")
@@ -17,28 +17,31 @@ if not data.database_exists():
         status.update(label=t("BUILD_DONE"), state="complete", expanded=False)
 
 data.upgrade_schema()
+viewer = auth.gate()  # None: the login page is on screen, and no page runs (below)
 
-st.sidebar.markdown(f"### {t('APP_TITLE')}")
-st.sidebar.caption(t("APP_SUBTITLE"))
-widgets.sidebar_filters()
+if viewer is not None:
+    st.sidebar.markdown(f"### {t('APP_TITLE')}")
+    st.sidebar.caption(t("APP_SUBTITLE"))
+    auth.sidebar(viewer)
+    widgets.sidebar_filters()
 
-# The default page is served at "/" but still reserves a pathname; give it one nobody links to.
-overview = st.Page("app_pages/overview.py", title=t("PAGE_OVERVIEW"), default=True, url_path="home")
+# The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.
+allowed = auth.pages_for(viewer)
+first_file, first_title, first_url, _, _ = allowed[0]
+# The first allowed page is the default, served at "/"; it still reserves a pathname: one nobody links to.
+home = st.Page(first_file, title=t(first_title), default=True, url_path="home")
 
 
-def _overview_alias() -> None:
-    # The default page lives at "/"; a link to /overview lands here and is sent there.
-    st.switch_page(overview)
+def _home_alias() -> None:
+    # The default page lives at "/"; a link to its own path (/overview) lands here and is sent there.
+    st.switch_page(home)
 
 
-pages = [
-    overview,
-    st.Page(_overview_alias, title=t("PAGE_OVERVIEW"), url_path="overview", visibility="hidden"),
-    st.Page("app_pages/coverage.py", title=t("PAGE_COVERAGE"), url_path="coverage"),
-    st.Page("app_pages/screening.py", title=t("PAGE_SCREENING"), url_path="screening"),
-    st.Page("app_pages/hotspots.py", title=t("PAGE_HOTSPOTS"), url_path="hotspots"),
-    st.Page("app_pages/data_import.py", title=t("PAGE_IMPORT"), url_path="import"),
-    st.Page("app_pages/snapshots.py", title=t("PAGE_SNAPSHOTS"), url_path="snapshots"),
-    st.Page("app_pages/present.py", title=t("PAGE_PRESENT"), url_path="present", visibility="hidden"),
-]
-st.navigation(pages).run()
+pages = [home, st.Page(_home_alias, title=t(first_title), url_path=first_url, visibility="hidden")]
+pages += [st.Page(file, title=t(title), url_path=url, visibility="hidden" if hidden else "visible")
+          for file, title, url, _, hidden in allowed[1:]]
+page = st.navigation(pages, position="sidebar" if viewer is not None else "hidden")
+if viewer is None:
+    st.stop()  # the navigation has seen which page the URL asks for: after the login, that one runs
+auth.demo_banner(viewer, page.url_path)
+page.run()

@@ -1,4 +1,4 @@
-"""Federation Atlas command line: build the demo, print indicators.
+"""Federation Atlas command line: build the demo, print indicators, import, export, manage accounts.
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
     python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P]
@@ -18,6 +18,16 @@
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
                            (both: [--risk-levels 中,高] [--room-types A,B] [--risk-types A,B] [--case-sources A,B]
                                   [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock])
+    python cli.py user add NAME --role admin|analyst|leader|presenter --region CODE...|all [--sso EMAIL] [--db PATH]
+    python cli.py user list [--json] [--db PATH]           (never shows passwords or their hashes)
+    python cli.py user disable NAME [--db PATH]
+    python cli.py user passwd NAME [--db PATH]
+                         (the password is read from stdin when piped, else asked twice; --region all:
+                          every region, admins only; each change is written to the audit log)
+
+indicators, gaps and snapshot take --user NAME: what that account would see (its regions); an
+unknown or disabled account is a usage error. import and import --undo are written to the audit
+log (as the --user account when it is one).
 
 import exits 0 when every file imported (or was already imported), 1 when any file was rejected
 (nothing of that file written), 2 on a usage error.
@@ -93,6 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--undo", type=int, metavar="ID",
                      help="undo import ID (see the import history): its rows go, the rows it replaced come back")
 
+    user = sub.add_parser("user", help="accounts: add, list, disable, change a password")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account (the password is read from stdin, or asked twice)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "analyst", "leader", "presenter"])
+    add.add_argument("--region", nargs="+", required=True, metavar="CODE",
+                     help="12-digit codes of cities, counties or townships the account sees; "
+                          "'all' for every region (admins only)")
+    add.add_argument("--sso", metavar="EMAIL|SUBJECT", help="the single-sign-on identity mapped to this account")
+    for name, what in (("list", "list the accounts (never their passwords)"), ("disable", "stop an account logging in"),
+                       ("passwd", "set a new password (read from stdin, or asked twice); clears a lock")):
+        one = user_sub.add_parser(name, help=what)
+        if name != "list":
+            one.add_argument("name")
+    for one in user_sub.choices.values():
+        one.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
+    user_sub.choices["list"].add_argument("--json", action="store_true", help="print a JSON array")
+
     snap = sub.add_parser("snapshot", help="export a view (or the whole deck) as PNG, PDF, PPTX, HTML or a .docx brief")
     what = snap.add_mutually_exclusive_group(required=True)
     what.add_argument("--view", choices=["overview", "coverage", "screening", "hotspots"])
@@ -124,11 +152,62 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "import":
             return _import(args, parser)
+        if args.command == "user":
+            return _user(args)
         return _indicators(args)
     except schema.NotAnAtlas as error:  # said at once: not a lock to wait for, not a traceback
         print(f"not an atlas database: {error} is not a DuckDB database file; point --db at an atlas "
               "database, or at a path that does not exist yet to create one", file=sys.stderr)
         return 2
+
+
+def _user(args) -> int:
+    """user add | list | disable | passwd; each change is written to the audit log."""
+    import getpass
+
+    from access import accounts
+    from db import schema
+    from queries import runner
+
+    target = paths.db_path(args.db)
+    if not target.exists():
+        print(f"error: no database at {target}; build one with `python cli.py demo` or `cli.py import`",
+              file=sys.stderr)
+        return 2
+    schema.upgrade(target)
+    operator = f"{getpass.getuser()}（命令行）"
+    try:
+        if args.user_command == "list":
+            with runner.connect(target) as con:
+                frame = accounts.list_users(con)
+            frame["regions"] = frame["regions"].map(lambda r: "all" if "" in list(r) else ",".join(r))
+            _print_rows(frame, args.json)
+            return 0
+        password = _new_password() if args.user_command in ("add", "passwd") else None
+        with schema.open_waiting(target, read_only=False, wait=accounts.WRITE_WAIT) as con:
+            if args.user_command == "add":
+                accounts.add_user(con, args.name, password, args.role, args.region, operator, args.sso)
+            elif args.user_command == "passwd":
+                accounts.set_password(con, args.name, password, operator)
+            else:
+                accounts.disable(con, args.name, operator)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    print(f"{args.user_command}: {args.name}")
+    return 0
+
+
+def _new_password() -> str:
+    """The password from stdin when piped (its first line), else asked twice without echo."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
 
 
 def _pairs(items: list[str], what: str, parser) -> dict:
@@ -144,6 +223,7 @@ def _pairs(items: list[str], what: str, parser) -> dict:
 def _import(args, parser) -> int:
     from pathlib import Path
 
+    from access import audit
     from importer import fields, pipeline, report
 
     if args.undo is not None:
@@ -191,6 +271,8 @@ def _import(args, parser) -> int:
             progress=None if args.json else (lambda f, step: print(f"[{f:4.0%}] {step}", file=sys.stderr)),
         )
         results.append(result)
+        if not args.dry_run and target.exists():  # a new database is made by a file that imports
+            audit.record_import(target, _actor(args, target), result)
         if args.json:
             print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
         else:
@@ -201,12 +283,14 @@ def _import(args, parser) -> int:
 
 
 def _undo(args) -> int:
+    from access import audit
     from importer import history, messages, pipeline
 
     target = paths.db_path(args.db)
     if not target.exists():
         print(f"no database at {target}", file=sys.stderr)
         return 2
+    actor = _actor(args, target)
     try:
         scope = _importer_scope(args, target)
     except ValueError as problem:
@@ -216,12 +300,14 @@ def _undo(args) -> int:
         done = history.undo(target, args.undo, args.user or pipeline.who(), scope=scope)
     except history.UndoRefused as refused:
         why, expected = messages.describe(refused.code, refused.detail)
+        audit.record(target, actor, "undo", {"import_id": args.undo, "refused": refused.code}, "refused")
         if args.json:
             print(json.dumps({"undo": args.undo, "status": "refused", "message": why, "expected": expected},
                              ensure_ascii=False))
         else:
             print(f"{why}；{expected}", file=sys.stderr)
         return 1
+    audit.record(target, actor, "undo", done)
     if args.json:
         print(json.dumps({"undo": args.undo, "status": "undone", **done}, ensure_ascii=False))
     else:
@@ -300,6 +386,32 @@ def _viewer(args, con):
     return accounts.viewer_for(con, name)
 
 
+def _actor(args, target):
+    """Who an import or undo is logged as: the account ``--user`` names (its role and regions), else
+    the name given, else the login name, marked as coming from the command line."""
+    from access import accounts
+    from db import schema
+    from importer import pipeline
+
+    schema.upgrade(target)
+    if args.user:
+        with schema.open_waiting(target, read_only=True, wait=30) as con:
+            try:
+                return accounts.viewer_for(con, args.user)
+            except ValueError:
+                pass
+    return f"{args.user or pipeline.who()}（命令行）"
+
+
+def _viewer_or_exit(args, con):
+    """_viewer(), or None after printing why the account cannot be used (a usage error)."""
+    try:
+        return _viewer(args, con)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return None
+
+
 def _period(con, args, scope):
     """--period, or the latest complete month with data; None (after printing an empty result)
     when the database holds no dated records."""
@@ -316,7 +428,7 @@ def _print_rows(frame, as_json: bool) -> None:
 
     if as_json:
         records = [{k: _plain(v) for k, v in row.items()} for row in suppress.records(frame)]
-        print(json.dumps(records, ensure_ascii=False, indent=1))
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
     else:  # the marks, not NaN: a reader should see why a number is missing
         print(frame.map(lambda v: _plain(v) if suppress.is_hidden(v) else v).to_string(index=False))
 
@@ -327,9 +439,12 @@ def _indicators(args) -> int:
     target, failed = _checked(args)
     if failed:
         return failed
-    scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
-        exact = _viewer(args, con).exact
+        viewer = _viewer_or_exit(args, con)
+        if viewer is None:
+            return 2
+        scope = viewer.scope
+        exact = viewer.exact
         period = _period(con, args, scope)
         if period is None:
             return 0
@@ -350,9 +465,10 @@ def _snapshot(args) -> int:
         return 2
     try:
         with runner.connect(target) as con:
+            viewer = _viewer(args, con)
             spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
-                                  filters=_snapshot_filters(args), scheme=args.scheme, k=args.k, lock=args.lock,
-                                  exact=_viewer(args, con).exact)
+                                  scope=tuple(viewer.scope), filters=_snapshot_filters(args),
+                                  scheme=args.scheme, k=args.k, lock=args.lock, exact=viewer.exact)
             out = snapshot.write(con, args.out, spec, whole_deck=args.all)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -415,8 +531,11 @@ def _gaps(args) -> int:
     target, failed = _checked(args, radius_ok)
     if failed:
         return failed
-    scope = indicators.EVERYTHING  # accounts come later; the CLI runs with the database's full view
     with runner.connect(target) as con:
+        viewer = _viewer_or_exit(args, con)
+        if viewer is None:
+            return 2
+        scope = viewer.scope
         period = _period(con, args, scope)
         if period is None:
             return 0

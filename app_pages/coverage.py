@@ -3,8 +3,10 @@ radius, and the gaps (盲区) as a downloadable list."""
 import streamlit as st
 
 from indicators import fmt
-from ui import data, exporting, panel, state, widgets
+from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
+
+auth.require("view")  # a role without the map views refuses here too, not only in the navigation
 
 RADII = [0, 1, 2, 3, 5, 8, 10, 15]
 
@@ -54,6 +56,8 @@ else:
     name = f"{t('GAPS_FILE')}-{region_name}-{period}" + (f"-{radius}km" if radius else "")
     a, b, _ = st.columns([1, 1, 4])
     a.download_button(t("DOWNLOAD_XLSX"), widgets.xlsx_bytes(table, t("GAPS_TITLE")), file_name=f"{name}.xlsx",
-                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="gaps-xlsx")
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="gaps-xlsx",
+                      on_click=auth.log, args=("export", {"view": "gaps", "format": "xlsx", "file": f"{name}.xlsx"}))
     b.download_button(t("DOWNLOAD_CSV"), table.to_csv(index=False).encode("utf-8-sig"), file_name=f"{name}.csv",
-                      mime="text/csv", key="gaps-csv")
+                      mime="text/csv", key="gaps-csv",
+                      on_click=auth.log, args=("export", {"view": "gaps", "format": "csv", "file": f"{name}.csv"}))

@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from importer import fields
-from ui import importing
+from ui import auth, importing
 from ui.text import t
 
+auth.require("import")
 st.title(t("PAGE_IMPORT"))
 st.caption(t("IMPORT_INTRO"))
 if "import_done" in st.session_state:

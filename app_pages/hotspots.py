@@ -4,8 +4,10 @@ import streamlit as st
 
 from geo import hotspots
 from indicators import fmt
-from ui import data, exporting, panel, state, widgets
+from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
+
+auth.require("view")  # a role without the map views refuses here too, not only in the navigation
 
 MEASURES = {"risk": "risk_rate_per_1000", "cases": "cases_per_10k"}
 SHOWS = ["classes", "smoothed", "raw"]

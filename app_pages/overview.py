@@ -3,8 +3,10 @@ import streamlit as st
 
 from queries import periods
 from indicators import fmt
-from ui import data, exporting, panel, state, widgets
+from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
+
+auth.require("view")  # a role without the map views refuses here too, not only in the navigation
 
 period, region, region_name, view = widgets.current()
 flt = widgets.filters()

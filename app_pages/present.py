@@ -4,9 +4,10 @@ import time
 
 import streamlit as st
 
-from ui import exporting
+from ui import auth, exporting
 from ui.text import t
 
+auth.require("present")
 exporting.presentation_style()
 listing = exporting.snapshot_list()
 if listing.empty:
@@ -58,6 +59,7 @@ def show() -> None:
         st.warning(t("SNAPSHOT_NOT_FOUND", id=chosen[i]))
     else:
         exporting.slide(snap)
+        exporting.viewed(snap, "present")
     prev, counter, nxt, leave = st.columns([1, 1, 1, 1], vertical_alignment="center")
     prev.button(t("PRESENT_PREV"), icon=":material/chevron_left:", on_click=_step, args=(-1,), width="stretch",
                 key="present_prev")

@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from indicators import fmt
-from ui import exporting
+from ui import auth, exporting
 from ui.text import lang, t
 
+auth.require("snapshot")
 st.title(t("PAGE_SNAPSHOTS"))
 wanted = st.query_params.get("id")
 
@@ -20,6 +21,7 @@ if wanted is not None:
         st.stop()
     st.header(snap.name)
     exporting.show_snapshot(snap)
+    exporting.viewed(snap)
     if not exporting.may_change(snap):
         st.stop()
     with st.expander(t("SNAPSHOT_MANAGE")):

@@ -1,5 +1,6 @@
 """Create the schema and keep the data version: the one place that knows the DDL."""
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,23 +39,45 @@ class NotAnAtlas(Exception):
     """The file at the database path is not a DuckDB database (a spreadsheet, a text file …)."""
 
 
+# Writers of this process now waiting to connect. Within one process DuckDB refuses a writable
+# connection while any read-only one is open, so a steady stream of overlapping page reads (twenty
+# sessions) would starve an import for ever; while a writer waits, new readers wait behind it.
+_writers_waiting = 0
+_writers_lock = threading.Lock()
+
+
 def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     """Connect, waiting up to `wait` seconds while another process holds the file.
 
     DuckDB lets one process write a file and no one else open it meanwhile; every reader and
-    writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here. A file
+    writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here. A writer
+    goes first: a reader of the same process does not connect while a writer waits. A file
     that is not a DuckDB database is said at once (NotAnAtlas), not waited for as a lock.
     """
+    global _writers_waiting
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if "not a valid DuckDB database file" in str(error):
-                raise NotAnAtlas(str(path)) from None
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
-            time.sleep(0.2)
+    if not read_only:
+        with _writers_lock:
+            _writers_waiting += 1
+    try:
+        while True:
+            if read_only and _writers_waiting:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"a writer kept the database for more than {wait:.0f} s")
+                time.sleep(0.02)
+                continue
+            try:
+                return duckdb.connect(str(path), read_only=read_only)
+            except (duckdb.IOException, duckdb.ConnectionException) as error:
+                if "not a valid DuckDB database file" in str(error):
+                    raise NotAnAtlas(str(path)) from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
+                time.sleep(0.05 if not read_only else 0.2)
+    finally:
+        if not read_only:
+            with _writers_lock:
+                _writers_waiting -= 1
 
 
 def household_salt(con: duckdb.DuckDBPyConnection) -> str:
@@ -84,13 +107,15 @@ def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, note: str):
+def transaction(con: duckdb.DuckDBPyConnection, note: str, bump: bool = True):
     """Every write to the atlas: begin, the caller's statements, the version bump, commit; or,
-    on any exception, roll back and re-raise, leaving the database and its version as they were."""
+    on any exception, roll back and re-raise, leaving the database and its version as they were.
+    ``bump=False`` for what is not ledger data (accounts, the audit log): caches stay warm."""
     con.execute("begin")
     try:
         yield con
-        bump_version(con, note)
+        if bump:
+            bump_version(con, note)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -106,7 +131,7 @@ UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_
             "case_summaries")
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
           "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
-          "snapshots", "atlas_joins", "case_summaries") + tuple(f"{t}_replaced" for t in UNDOABLE)
+          "snapshots", "atlas_joins", "case_summaries", "users", "audit_log") + tuple(f"{t}_replaced" for t in UNDOABLE)
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),

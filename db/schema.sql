@@ -237,3 +237,36 @@ create table if not exists atlas_joins (
     import_id integer not null,
     region_code varchar not null
 );
+
+-- Accounts (access/accounts.py, cli.py user ...). Not ledger data: writing them does not bump
+-- data_version. regions are code prefixes ('3207' a city, '320706' a county; '' everything, admins
+-- only); password_hash is argon2id; sso_subject is the single-sign-on email or subject mapped to
+-- this account. An account is locked until locked_until after repeated failed logins.
+create table if not exists users (
+    name varchar primary key,
+    password_hash varchar,
+    role varchar not null check (role in ('admin', 'analyst', 'leader', 'presenter')),
+    regions varchar[] not null,
+    disabled boolean not null default false,
+    failed_logins integer not null default 0,
+    locked_until timestamp,
+    created_at timestamp not null,
+    password_changed_at timestamp,
+    sso_subject varchar unique
+);
+
+-- The audit log (access/audit.py): append only, never edited or deleted by the app. Each row's
+-- row_hash is sha256 over the previous row's hash and this row's fields, so an edited, removed or
+-- inserted row breaks the chain (audit.verify). Not ledger data: no data_version bump.
+create table if not exists audit_log (
+    audit_id bigint primary key,
+    logged_at timestamp not null,
+    user_name varchar not null,
+    role varchar not null,
+    action varchar not null,
+    what varchar,
+    scope varchar,
+    outcome varchar not null,
+    prev_hash varchar not null,
+    row_hash varchar not null
+);

@@ -69,3 +69,11 @@ def browser_api():
         import playwright.sync_api as sync_api
         return sync_api
     return pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+
+
+def launched_chromium(sync_api):
+    """A module fixture's body: headless Chromium for the module's tests, closed after them."""
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api, launched_chromium
 
 sync_api = browser_api()
 expect = sync_api.expect
@@ -42,10 +42,7 @@ def server(demo_db, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium(sync_api)
 
 
 def inside(box: dict | None, width: int, height: int) -> bool:

@@ -472,6 +472,7 @@ def test_filter_change_updates_url_and_map(page, app_url, atlas, shots):
     # the tooltip says the new value too
     sample = next(f for f in features(page) if number(f["value"]) is not None)
     iframe, frame = map_frame(page)
+    iframe.scroll_into_view_if_needed()  # a banner above the page (demo mode) may push it down
     point = frame.evaluate(POINT_IN_FEATURE_JS, sample["code"])
     box = iframe.bounding_box()
     page.mouse.move(box["x"] + point["x"], box["y"] + point["y"] - 1)

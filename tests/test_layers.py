@@ -1,4 +1,4 @@
-"""The house layering: queries/, geo/ and db/ never import streamlit; export/ and the indicator
+"""The house layering: queries/, geo/, db/ and access/ never import streamlit; export/ and the indicator
 registry never import ui/; pages hold no SQL or geometry."""
 import ast
 from pathlib import Path
@@ -19,7 +19,7 @@ def imports_of(path: Path) -> set[str]:
     return out
 
 
-@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export", "indicators", "i18n") for p in (ROOT / d).rglob("*.py")),
+@pytest.mark.parametrize("path", sorted(p for d in ("queries", "geo", "db", "data", "importer", "export", "indicators", "i18n", "access") for p in (ROOT / d).rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_lower_layers_do_not_import_streamlit(path):
     assert "streamlit" not in imports_of(path)

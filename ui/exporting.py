@@ -22,7 +22,7 @@ from export import saved
 from export.snapshot import write as write_export
 from export.views import ViewSpec
 from indicators import fmt, registry
-from ui import data, state, widgets
+from ui import auth, data, state, widgets
 from ui.text import lang, t
 
 # format key -> (file suffix, whole deck?, MIME type)
@@ -93,6 +93,7 @@ def export_buttons(view_name: str) -> None:
                         try:
                             export_bytes(spec, kind)
                             built.add(key)
+                            auth.log("export", _export_facts(spec, kind))
                         except (ValueError, TimeoutError) as error:
                             st.error(t("EXPORT_FAILED", error=error))
                 if key in built:
@@ -105,6 +106,12 @@ def export_buttons(view_name: str) -> None:
                     )
         st.divider()
         save_control(spec, region_name)
+
+
+def _export_facts(spec: ViewSpec, kind: str) -> dict:
+    """What the audit log keeps of an export: the view, format, region, period, filters."""
+    return {"view": spec.view, "format": kind, "region": spec.region, "period": spec.period,
+            "filters": repr(spec.filters)}
 
 
 # ---- saving a snapshot ---------------------------------------------------------------------
@@ -137,7 +144,9 @@ def save_snapshot(spec: ViewSpec, name: str) -> int:
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)
     with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
-        return saved.save(con, name, spec.view, params, frozen, created_by=_who())
+        snapshot_id = saved.save(con, name, spec.view, params, frozen, created_by=_who())
+    auth.log("snapshot_save", {"snapshot_id": snapshot_id, "name": name, **_export_facts(spec, "snapshot")})
+    return snapshot_id
 
 
 # ---- reading and changing snapshots --------------------------------------------------------
@@ -173,6 +182,17 @@ def may_change(snap: saved.Snapshot) -> bool:
     """Rename or delete: an admin, the person who saved it, or anyone in demo mode."""
     viewer = data.viewer()
     return viewer.is_demo or viewer.can("users") or (bool(viewer.name) and snap.created_by == viewer.name)
+
+
+VIEWED_KEY = "_snapshots_viewed"  # session: snapshot ids already written to the audit log
+
+
+def viewed(snap: saved.Snapshot, how: str = "page") -> None:
+    """One snapshot_view row per snapshot per session (a rerun is not another view)."""
+    seen = st.session_state.setdefault(VIEWED_KEY, set())
+    if snap.snapshot_id not in seen:
+        seen.add(snap.snapshot_id)
+        auth.log("snapshot_view", {"snapshot_id": snap.snapshot_id, "name": snap.name, "how": how})
 
 
 def rename_snapshot(snapshot_id: int, name: str) -> bool:

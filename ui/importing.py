@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
-from ui import data
+from access import audit
+from ui import auth, data
 from ui.text import t
 
 # Uploaded files hold raw household ids: each lives in a private folder (mode 0700) only while
@@ -83,12 +84,6 @@ def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
     return store[key]
 
 
-def who() -> str:
-    """The person importing, as the import history records them: the account, else the login."""
-    name = data.viewer().name
-    return f"{name}（网页）" if name else f"{pipeline.who()}（网页）"
-
-
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
            sheet: str | None = None, header_row: int | None = None, replace: bool = False,
            township: str | None = None) -> pipeline.Result:
@@ -100,7 +95,16 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
+    try:
+        audit.record_import(data.db_path(), data.viewer(), result)
+    except TimeoutError:
+        st.toast(t("DB_BUSY"))
     return result
+
+
+def who() -> str:
+    """Who the import history names: the logged-in account, else the server's login name (demo mode)."""
+    return f"{data.viewer().name or pipeline.who()}（网页）"
 
 
 def township_wanted(result: pipeline.Result, township: str | None) -> bool:
@@ -229,8 +233,10 @@ def undo(import_id: int) -> tuple[bool, str]:
         done = import_history.undo(data.db_path(), import_id, who(), scope=data.viewer_scope())
     except import_history.UndoRefused as refused:
         why, expected = messages.describe(refused.code, refused.detail)
+        auth.log("undo", {"import_id": import_id, "refused": refused.code}, "refused")
         return False, f"{why}。{expected}"
     except TimeoutError:
         return False, t("IMPORT_BUSY")
+    auth.log("undo", done)
     return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=done["file"], removed=f"{done['removed']:,}",
                    restored=f"{done['restored']:,}")

@@ -1,0 +1,42 @@
+"""The audit page's data: rows read afresh on every rerun (writing an audit row does not bump the
+data version, so no cache would see it), labelled in the sidebar's language."""
+from datetime import date
+
+import pandas as pd
+
+from access import audit
+from ui import data
+from ui.text import ZH, t
+
+
+def verdict() -> audit.Verdict:
+    with data._connect(data.db_path()) as con:
+        return audit.verify(con)
+
+
+def users() -> list[str]:
+    with data._connect(data.db_path()) as con:
+        return audit.users_seen(con)
+
+
+def rows(user: str | None, actions: tuple[str, ...], first: date | None, last: date | None) -> pd.DataFrame:
+    """The matching rows, newest first, with Chinese (or English) headers, actions and roles."""
+    with data._connect(data.db_path()) as con:
+        frame = audit.read(con, audit.Filters(user, actions, first, last))
+    frame["action"] = frame["action"].map(lambda a: t(f"AUDIT_{a}"))
+    frame["role"] = frame["role"].map(lambda r: t(f"ROLE_{r}"))
+    frame["outcome"] = frame["outcome"].map(lambda o: t(f"AUDIT_OUTCOME_{o}") if f"AUDIT_OUTCOME_{o}" in ZH else o)
+    frame["scope"] = frame["scope"].map(lambda s: t("AUDIT_SCOPE_ALL") if s == "all" else s)
+    frame["what"] = frame["what"].fillna("")
+    return frame.rename(columns={
+        "audit_id": t("AUDIT_COL_ID"), "logged_at": t("AUDIT_COL_AT"), "user_name": t("AUDIT_COL_USER"),
+        "role": t("AUDIT_COL_ROLE"), "action": t("AUDIT_COL_ACTION"), "what": t("AUDIT_COL_WHAT"),
+        "scope": t("AUDIT_COL_SCOPE"), "outcome": t("AUDIT_COL_OUTCOME")})
+
+
+def xlsx(frame: pd.DataFrame) -> bytes:
+    return audit.xlsx_bytes(frame, t("PAGE_AUDIT"))
+
+
+def csv(frame: pd.DataFrame) -> bytes:
+    return audit.csv_bytes(frame)
