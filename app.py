@@ -19,14 +19,19 @@ if not data.database_exists():
 data.upgrade_schema()
 viewer = auth.gate()  # None: the login page is on screen, and no page runs (below)
 
+# The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.
+allowed = auth.pages_for(viewer)
 if viewer is not None:
     st.sidebar.markdown(f"### {t('APP_TITLE')}")
     st.sidebar.caption(t("APP_SUBTITLE"))
     auth.sidebar(viewer)
-    widgets.sidebar_filters()
-
-# The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.
-allowed = auth.pages_for(viewer)
+    if data.regions().empty:  # nothing of the viewer's regions is in the atlas yet: only imports
+        st.info(t("SCOPE_EMPTY"))
+        allowed = [p for p in allowed if p[3] in ("import", "audit")]
+        if not allowed:
+            st.stop()
+    else:
+        widgets.sidebar_filters()
 first_file, first_title, first_url, _, _ = allowed[0]
 # The first allowed page is the default, served at "/"; it still reserves a pathname: one nobody links to.
 home = st.Page(first_file, title=t(first_title), default=True, url_path="home")

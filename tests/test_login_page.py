@@ -199,3 +199,19 @@ def test_a_disabled_account_is_out_at_the_next_rerun(with_accounts, tmp_path, mo
     at.run()
     assert VIEWER_KEY not in at.session_state and not shows_data(at)
     assert ZH["AUTH_ACCOUNT_GONE"] in texts(at)
+
+
+def test_an_account_whose_regions_hold_no_atlas_township_gets_imports_only(accounts_db, tmp_path, monkeypatch):
+    """A county analyst before their first import: told so, offered the import page, no crash and
+    no other county's data."""
+    db = tmp_path / "atlas.duckdb"
+    shutil.copy(accounts_db, db)
+    with duckdb.connect(str(db)) as con:
+        code = con.execute("""select region_code from regions where level = 'county' and not in_atlas
+                              and region_code like '11%' order by region_code limit 1""").fetchall()[0][0]
+        accounts.add_user(con, "bj", PASSWORD, "analyst", [code])
+    monkeypatch.setenv("ATLAS_DB", str(db))
+    at = app(**logged_in(accounts.viewer_for(duckdb.connect(str(db), read_only=True), "bj")))
+    assert ZH["SCOPE_EMPTY"] in texts(at)
+    assert at.title[0].value == ZH["PAGE_IMPORT"]
+    assert not at.metric
