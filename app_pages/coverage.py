@@ -3,6 +3,7 @@ radius, and the gaps (盲区) as a downloadable list."""
 import streamlit as st
 
 from indicators import fmt
+from i18n import safe
 from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -13,7 +14,7 @@ flt = widgets.filters()
 language = lang()
 st.title(t("PAGE_COVERAGE"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("coverage")
 st.markdown(t("COVERAGE_INTRO"))
 

@@ -3,6 +3,7 @@ township matches, then import, all or nothing per file."""
 import pandas as pd
 import streamlit as st
 
+from i18n import safe
 from importer import fields
 from ui import importing
 from ui.text import t
@@ -29,11 +30,11 @@ importing.forget_others({u.file_id for u in uploads or []})
 for upload in uploads or []:
     fid = upload.file_id
     if importing.ended(fid):  # imported (or refused at the commit): its file is already deleted
-        st.caption(t("IMPORT_ENDED", file=upload.name))
+        st.caption(t("IMPORT_ENDED", file=safe.markdown(upload.name)))
         continue
     path = importing.saved(upload)
     with st.container(border=True):
-        st.subheader(upload.name)
+        st.subheader(safe.markdown(upload.name))
         choice = st.selectbox(t("IMPORT_KIND"), ["", *fields.ALL_KINDS], key=f"kind-{fid}",
                               format_func=lambda k: t("IMPORT_KIND_AUTO") if not k else importing.kind_label(k))
         kind = choice or None
@@ -104,7 +105,7 @@ for upload in uploads or []:
 
         if result.status == "unchanged":
             p = result.previous_import
-            st.info(t("IMPORT_UNCHANGED", file=upload.name, id=p["import_id"], when=p["finished_at"]))
+            st.info(t("IMPORT_UNCHANGED", file=safe.markdown(upload.name), id=p["import_id"], when=p["finished_at"]))
             continue
 
         if result.preview is not None:
@@ -146,7 +147,7 @@ for upload in uploads or []:
                 names = {c["code"]: f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates}
                 county = f"{u.county}，" if u.county else ""
                 value = st.selectbox(
-                    t("IMPORT_MATCH_PICK", name=u.name, county=county, n=u.count, row=u.rows[0]), codes,
+                    t("IMPORT_MATCH_PICK", name=safe.markdown(u.name), county=safe.markdown(county), n=u.count, row=u.rows[0]), codes,
                     key=f"pick-{fid}-{index}",
                     format_func=lambda c, names=names: names.get(c, t("IMPORT_MATCH_NONE")))
                 if value:

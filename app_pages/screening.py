@@ -6,6 +6,7 @@ import streamlit as st
 
 from queries import periods
 from indicators import fmt
+from i18n import safe
 from ui import data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -17,7 +18,7 @@ language = lang()
 selected = periods.parse(period)
 st.title(t("PAGE_SCREENING"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("screening")
 st.markdown(t("SCREENING_INTRO"))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from i18n import safe
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
 from ui import data
 from ui.text import t
@@ -86,7 +87,7 @@ def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
            sheet: str | None = None, header_row: int | None = None, replace: bool = False,
            township: str | None = None) -> pipeline.Result:
-    bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
+    bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=safe.markdown(name)))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
         header_row=header_row, replace=replace, township=township,
@@ -141,11 +142,11 @@ def detected(result: pipeline.Result) -> list[str]:
     when none was recognised (the error says why)."""
     facts = [t("IMPORT_DETECTED", kind=kind_label(result.kind))] if result.kind else []
     if result.sheet:
-        facts.append(t("IMPORT_SHEET", sheet=result.sheet))
+        facts.append(t("IMPORT_SHEET", sheet=safe.markdown(result.sheet)))
     if result.header_row:
         facts.append(t("IMPORT_HEADER_ROW_USED", n=result.header_row))
     if result.township:
-        facts.append(t("IMPORT_TOWNSHIP_USED", name=result.township["name"]))
+        facts.append(t("IMPORT_TOWNSHIP_USED", name=safe.markdown(result.township["name"])))
     if result.encoding:
         facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
     return facts
@@ -226,5 +227,5 @@ def undo(import_id: int) -> tuple[bool, str]:
         return False, f"{why}。{expected}"
     except TimeoutError:
         return False, t("IMPORT_BUSY")
-    return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=done["file"], removed=f"{done['removed']:,}",
+    return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=safe.markdown(done["file"]), removed=f"{done['removed']:,}",
                    restored=f"{done['restored']:,}")

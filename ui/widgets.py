@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from geo import classify, maps, offline
 from queries import indicators
-from i18n import text as tables
+from i18n import safe, text as tables
 from indicators import fmt, legend, registry
 from ui import data, state
 from ui.text import lang, t
@@ -29,7 +29,7 @@ def sidebar_filters() -> None:
         st.sidebar.info(t("NO_DATA"))
     choices = _choices()
     for notice in state.load(choices):
-        st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=notice.value))
+        st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=safe.markdown(notice.value)))
     language = lang()
     st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
                          format_func=lambda code: fmt.period_label(code, language))
@@ -173,9 +173,9 @@ def breadcrumbs() -> None:
     cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
-        label = name if last else f"{name} ›"
+        label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
         if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
-                          help=None if last else t("CRUMB_UP", name=name)):
+                          help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
             state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
@@ -366,7 +366,7 @@ def room_points(rooms: pd.DataFrame) -> list[dict]:
 def room_legend() -> None:
     chips = " ".join(
         f"<span style='white-space:nowrap;margin-right:12px'><span style='display:inline-block;width:10px;height:10px;"
-        f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{kind}</span>"
+        f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{safe.html(kind)}</span>"
         for kind, colour in ROOM_COLOURS.items()
     )
     st.markdown(f"**{t('ROOM_TYPES')}**：{chips}", unsafe_allow_html=True)
