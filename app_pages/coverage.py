@@ -56,5 +56,5 @@ else:
     a, b, _ = st.columns([1, 1, 4])
     a.download_button(t("DOWNLOAD_XLSX"), widgets.xlsx_bytes(table, t("GAPS_TITLE")), file_name=f"{name}.xlsx",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="gaps-xlsx")
-    b.download_button(t("DOWNLOAD_CSV"), table.to_csv(index=False).encode("utf-8-sig"), file_name=f"{name}.csv",
+    b.download_button(t("DOWNLOAD_CSV"), widgets.csv_bytes(table), file_name=f"{name}.csv",
                       mime="text/csv", key="gaps-csv")

@@ -7,6 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from export import cells
 from importer.fields import KIND_LABELS
 
 STATUS = {"imported": "已导入", "unchanged": "未改变（此文件已导入过）", "rejected": "已拒绝，数据库未改动",
@@ -81,7 +82,7 @@ def build_workbook(results) -> Workbook:
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return book
+    return cells.as_text(book)  # a value such as "=cmd|..." from the file stays text
 
 
 def xlsx_bytes(results) -> bytes:

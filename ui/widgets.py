@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from export.cells import csv_bytes, xlsx_bytes  # noqa: F401  (the pages' downloads)
 from geo import classify, maps, offline
 from queries import indicators
 from i18n import safe, text as tables
@@ -393,19 +394,6 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
         t("GAPS_COL_KM"): ["" if fmt.is_missing(v) else f"{v:.1f}" for v in gaps["nearest_room_km"]],
         t("GAPS_COL_REASON"): gaps["reason"].to_numpy(),
     })
-
-
-def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name=sheet[:31], index=False)
-        sheet_ = writer.sheets[sheet[:31]]
-        for column in sheet_.columns:  # wide enough for Chinese text
-            width = max(len(str(c.value or "")) for c in column) * 2 + 2
-            sheet_.column_dimensions[column[0].column_letter].width = min(width, 60)
-    return buffer.getvalue()
 
 
 CHANGE_BINS = (-0.05, -0.02, -0.005, 0.005, 0.02, 0.05)   # percentage points as 0–1 differences
