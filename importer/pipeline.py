@@ -61,7 +61,7 @@ class Context:
     mappings: dict
     imported_hashes: dict
     households: dict
-    salt: str
+    household: dict  # what a household id is hashed with (db.schema.household_params): never shown
     cities: list
     db: Path | None = None
 
@@ -92,10 +92,10 @@ class Context:
                 options = json.loads(summary or "{}").get("options")
                 imported[(h, json.dumps(options, sort_keys=True, ensure_ascii=False))] = {
                     "import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
-            salt_rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+            household = schema.household_params(con)
         households = dict(zip(towns["region_code"], towns["households_total"]))
         return cls(towns, counties, aliases, mappings, imported, households,
-                   salt_rows[0][0] if salt_rows else "", cities)
+                   household, cities)
 
 
 def file_hash(path: Path) -> str:
@@ -312,7 +312,7 @@ class LedgerPlan:
     staging: Path
     aliases: list = field(default_factory=list)
     remember_mapping: tuple | None = None
-    salt: str = ""
+    household: dict = field(default_factory=dict)  # db.schema.household_params
     options: dict | None = None
     township_code: str | None = None     # every row's township (--township), when the file names none
 
@@ -358,7 +358,7 @@ class LedgerPlan:
         """Inside the caller's transaction, with the staging file attached as stg."""
         kind = self.kind
         history.replace(con, kind.table, kind.replaced_where, import_id)
-        con.execute(kind.insert_sql, {k: v for k, v in {"import_id": import_id, "salt": self.salt}.items()
+        con.execute(kind.insert_sql, {k: v for k, v in {"import_id": import_id, **self.household}.items()
                                       if f"${k}" in kind.insert_sql})
         if kind.table != "regions":
             history.join_atlas(con, "select township_code from stg.staged", import_id)
@@ -464,7 +464,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     staging = staging_dir / "staging.duckdb"
     # a ceiling, so the whole-file checks spill to disk instead of growing with the file
     con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
-    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt, township_code=whole_file)
+    plan = LedgerPlan(KINDS[kind], staging, household=context.household, township_code=whole_file)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
