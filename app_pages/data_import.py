@@ -147,7 +147,7 @@ for upload in uploads or []:
                 names = {c["code"]: f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates}
                 county = f"{u.county}，" if u.county else ""
                 value = st.selectbox(
-                    t("IMPORT_MATCH_PICK", name=safe.markdown(u.name), county=safe.markdown(county), n=u.count, row=u.rows[0]), codes,
+                    t("IMPORT_MATCH_PICK", name=safe.markdown(importing.echoed(u.name)), county=safe.markdown(county), n=u.count, row=u.rows[0]), codes,
                     key=f"pick-{fid}-{index}",
                     format_func=lambda c, names=names: names.get(c, t("IMPORT_MATCH_NONE")))
                 if value:
@@ -166,7 +166,8 @@ for upload in uploads or []:
                 labels = {c["code"]: importing.left_out_label(c) for c in u.candidates}
                 labels[importing.LEAVE_OUT] = t("IMPORT_LEFT_OUT_SKIP")
                 value = st.selectbox(
-                    t("IMPORT_LEFT_OUT_PICK", name=u.name, county=f"{u.county}，" if u.county else "", row=u.rows[0]),
+                    t("IMPORT_LEFT_OUT_PICK", name=safe.markdown(importing.echoed(u.name)),
+                      county=safe.markdown(f"{u.county}，" if u.county else ""), row=u.rows[0]),
                     ["", *labels], key=f"leave-{fid}-{index}",
                     format_func=lambda c, labels=labels: labels.get(c, t("IMPORT_LEFT_OUT_UNDECIDED")))
                 if value:

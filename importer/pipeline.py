@@ -586,7 +586,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
                                         parsed=parsed, town=town, town_codes=town_codes, file_period=file_period))
         if first_preview:
-            result.preview = _preview(table, raw, columns, spec)
+            result.preview = _preview(table, raw, columns, spec, set(context.towns["region_code"]))
             first_preview = False
         con.register("chunk", frame)
         if not created:
@@ -786,13 +786,30 @@ def _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, cache, p
     return out, inverse
 
 
-def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
+_PLAIN_COUNT = re.compile(r"[+-]?(?:0|[1-9]\d{0,6})(?:\.\d+)?")
+
+
+def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict, towns: set) -> pd.DataFrame:
+    """The first rows as read, under their headers; the household id column masked, and so is any
+    cell that may be an id (messages.looks_like_id) whatever its header says: headers written over
+    the wrong columns must not show ids. A township's code from the register, a plain count or
+    amount under a number column and a date read as a date still show."""
     head = raw.head(10).copy()
+    kinds = {i: spec[fields.base_field(f)].kind for i, f in columns.items()}
     sensitive = {i for i, f in columns.items() if spec[fields.base_field(f)].sensitive}
-    head.columns = [table.headers[i] for i in head.columns]
     head = head.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
-    for i in sensitive:
-        head[table.headers[i]] = "＊＊＊"
+
+    def shown(v, kind):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        text = str(v)
+        if (kind == "code" and text in towns) or (kind in ("int", "lon", "lat") and _PLAIN_COUNT.fullmatch(text)):
+            return text
+        return messages.masked(text)
+
+    for i in head.columns:
+        head[i] = messages.HIDDEN_CELL if i in sensitive else [shown(v, kinds.get(i)) for v in head[i]]
+    head.columns = [table.headers[i] for i in head.columns]
     return head.astype(str).replace({"nan": "", "None": ""})
 
 

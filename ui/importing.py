@@ -123,13 +123,17 @@ def left_out_label(candidate: dict) -> str:
     """A proposed township for a boundary feature that was not imported, and why it is proposed."""
     why = t(f"IMPORT_WHY_{candidate['why']}", score=f"{candidate['score']:.0f}")
     return f"{candidate['name']}（{candidate['county_name']}，{candidate['code']}） · {why}"
+echoed = messages.echoed  # a township name as written may be a household id under the wrong header
+
+
 def first_rows(path: Path, name: str, sheet: str | None) -> tuple[list[str], list[list[str]]]:
-    """(column letters, the first rows as written) of the sheet, to point at the header row."""
+    """(column letters, the first rows as written) of the sheet, to point at the header row; a cell
+    that may be a household id is masked (importer.messages.masked), whatever column it is in."""
     try:
         _sheet, letters, rows = read.first_rows(path, sheet=sheet, file_name=name)
     except read.ReadError:
         return [], []
-    return letters, rows
+    return letters, [[messages.masked(cell) if cell else cell for cell in row] for row in rows]
 
 
 def rows_table(letters: list[str], rows: list[list[str]], first: int = 1) -> pd.DataFrame:
