@@ -108,7 +108,7 @@ with st.expander(t("TARGETS_EDIT", year=selected.start.year)):
             names = dict(zip(editable["township_code"], editable[t("TOWNSHIP")]))
             for p in problems:
                 code = changed["township_code"].iloc[p.row] if 0 <= p.row < len(changed) else ""
-                st.error(t("TARGETS_PROBLEM", township=names.get(code, code), value=p.value,
+                st.error(t("TARGETS_PROBLEM", township=safe.markdown(names.get(code, code)), value=safe.markdown(p.value),
                            problem=t(f"TARGETS_PROBLEM_{p.problem}")))
         else:
             st.session_state["targets_saved"] = len(changed)

@@ -117,3 +117,23 @@ def test_a_link_in_the_url_is_dropped_and_shown_as_plain_text(app_env):
     assert "](" not in notice and "https://" not in notice  # no Markdown link, no bare autolink
     assert safe.markdown(bait) in notice
     assert not any(re.search(r"(?<!\\)<img", w) for w in warnings), warnings
+
+
+def test_a_snapshot_shows_its_name_and_filter_notes_as_text(hostile_db, monkeypatch):
+    import duckdb
+
+    from export import saved, views
+    from queries import indicators
+
+    monkeypatch.setenv("ATLAS_DB", str(hostile_db))
+    spec = views.ViewSpec("coverage", hostile.COUNTY, filters=indicators.Filters(room_types=(hostile.ROOM_TYPE,)))
+    with duckdb.connect(str(hostile_db)) as con:
+        frozen = saved.freeze(con, spec)
+        snapshot_id = saved.save(con, hostile.MARKDOWN_NAME, "coverage", {"region": hostile.COUNTY}, frozen)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "snapshots.py"), default_timeout=60)
+    at.query_params["id"] = str(snapshot_id)
+    at.run()
+    assert not at.exception, at.exception
+    assert [h.value for h in at.header] == [safe.markdown(hostile.MARKDOWN_NAME)]
+    notes = [c.value for c in at.caption if "onerror" in c.value]
+    assert notes and all(safe.markdown(hostile.ROOM_TYPE) in n for n in notes), notes

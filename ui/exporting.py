@@ -93,7 +93,7 @@ def export_buttons(view_name: str) -> None:
                             export_bytes(spec, kind)
                             built.add(key)
                         except (ValueError, TimeoutError) as error:
-                            st.error(t("EXPORT_FAILED", error=error))
+                            st.error(t("EXPORT_FAILED", error=safe.markdown(error)))
                 if key in built:
                     st.download_button(
                         t("EXPORT_DOWNLOAD", format=label),
@@ -218,8 +218,8 @@ def show_snapshot(snap: saved.Snapshot) -> None:
     table = n.get("townships", {})
     st.dataframe(pd.DataFrame(table.get("rows", []), columns=table.get("columns")), hide_index=True,
                  width="stretch")
-    for note in n.get("notes", []):
-        st.caption(note)
+    for note in n.get("notes", []):  # filter notes name room, risk and case types from files
+        st.caption(safe.markdown(note))
     st.markdown(f"[{t('SNAPSHOT_LIVE_LINK')}]({live_link(snap)}) · "
                 f"[{t('SNAPSHOT_SELF_LINK')}]({snapshot_link(snap.snapshot_id)}) · "
                 f"[{t('SNAPSHOT_PRESENT_ONE')}]({present_link([snap.snapshot_id])})")
