@@ -48,7 +48,21 @@ def hostile_db(demo_db, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(hostile_db, tmp_path_factory):
+def snapshot_id(hostile_db) -> int:
+    """A snapshot of the coverage view, named with a payload and filtered on a hostile room type."""
+    import duckdb
+
+    from export import saved, views
+    from queries import indicators
+
+    spec = views.ViewSpec("coverage", hostile.COUNTY, filters=indicators.Filters(room_types=(hostile.ROOM_TYPE,)))
+    with duckdb.connect(str(hostile_db)) as con:
+        frozen = saved.freeze(con, spec)
+        return saved.save(con, hostile.PAYLOADS[1], "coverage", {"region": hostile.COUNTY}, frozen)
+
+
+@pytest.fixture(scope="module")
+def app_url(hostile_db, snapshot_id, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     try:
         server = AppServer(hostile_db, log, timeout=60).__enter__()
@@ -125,6 +139,22 @@ def test_map_pages_run_no_script_from_a_name(name, app_url, context, dialogs):
             expect(page.locator('[data-testid="stMain"]').get_by_text(hostile.PAYLOADS[1], exact=True).first).to_be_visible(
                 timeout=30_000)
         time.sleep(0.5)  # an onerror fires once the broken image is tried
+    finally:
+        page.close()
+    assert dialogs == []
+
+
+@pytest.mark.parametrize("path", ["present?ids={id}", "snapshots?id={id}"])
+def test_snapshot_pages_run_no_script_from_a_name(path, app_url, snapshot_id, context, dialogs):
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/{path.format(id=snapshot_id)}")
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=30_000)
+        main = page.locator('[data-testid="stMain"]')
+        expect(main.get_by_text(hostile.PAYLOADS[1], exact=True).first).to_be_visible(timeout=30_000)
+        if path.startswith("snapshots"):  # the filter note names the hostile room type, as text
+            expect(main.get_by_text(hostile.ROOM_TYPE).first).to_be_visible()
+        time.sleep(0.5)
     finally:
         page.close()
     assert dialogs == []
