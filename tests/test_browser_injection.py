@@ -63,15 +63,8 @@ def snapshot_id(hostile_db) -> int:
 
 @pytest.fixture(scope="module")
 def app_url(hostile_db, snapshot_id, tmp_path_factory):
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    try:
-        server = AppServer(hostile_db, log, timeout=60).__enter__()
-    except RuntimeError as problem:
-        pytest.fail(str(problem))
-    try:
+    with AppServer(hostile_db, tmp_path_factory.mktemp("streamlit") / "server.log") as server:
         yield server.url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
