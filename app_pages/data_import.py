@@ -214,7 +214,7 @@ for upload in uploads or []:
                     importing.forget(fid, end=True)  # the import has ended: the uploaded file goes
                     if done.status == "imported":
                         replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
-                        st.session_state["import_done"] = t("IMPORT_DONE", file=upload.name,
+                        st.session_state["import_done"] = t("IMPORT_DONE", file=safe.markdown(upload.name),
                                                             rows=f"{done.accepted:,}", replaced=replaced)
                     else:
                         st.session_state["import_failed"] = t("IMPORT_ERRORS", n=done.errors_total)
