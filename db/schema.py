@@ -10,15 +10,16 @@ import duckdb
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
-def create(con: duckdb.DuckDBPyConnection, household_key: bool = True) -> None:
+def create(con: duckdb.DuckDBPyConnection, household_key: bool = True, in_transaction: bool = False) -> None:
     """Create every table (idempotent), the version row and the database's identity if missing,
-    and (unless told not to, while upgrade() is moving rows between tables) its household key."""
+    and (unless told not to, while upgrade() is moving rows between tables) its household key;
+    ``in_transaction``: the caller has begun a transaction (making the key re-keys stored ids)."""
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
     database_id(con)
     if household_key:
-        _household_key(con)
+        _household_key(con, in_transaction)
 
 
 def database_id(con: duckdb.DuckDBPyConnection) -> str:
@@ -100,9 +101,9 @@ def _pads(key_hex: str) -> dict:
     return {"hk_inner": bytes(b ^ 0x36 for b in key), "hk_outer": bytes(b ^ 0x5C for b in key)}
 
 
-def _household_key(con: duckdb.DuckDBPyConnection) -> str:
+def _household_key(con: duckdb.DuckDBPyConnection, in_transaction: bool = False) -> str:
     """The household key; made (and every stored id re-keyed under it) the first time it is asked
-    for. Call inside the caller's transaction when the database may hold screenings already."""
+    for, in one transaction (its own, or the caller's with ``in_transaction``)."""
     rows = con.execute("select value from meta where key = ?", [HOUSEHOLD_KEY]).fetchall()
     if rows:
         return rows[0][0]
@@ -110,21 +111,31 @@ def _household_key(con: duckdb.DuckDBPyConnection) -> str:
     params = {**_pads(made), "salt": (con.execute("select value from meta where key = 'household_salt'")
                                       .fetchall() or [[""]])[0][0]}
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    for table in ("screenings", "screenings_replaced"):
-        if table not in tables:
-            continue
-        # a stored md5 (32 hex digits) is keyed as it is; anything else is an id as written (the
-        # demo's synthetic H… ids), keyed as an import would key it
-        con.execute(f"""
-            update {table} set
-                household_id = case when regexp_full_match(household_id, '[0-9a-f]{{32}}')
-                                    then {keyed_sql('household_id')}
-                                    else {household_id_sql('township_code', 'household_id')} end,
-                screening_id = case when screening_id like 'imp-%'
-                                    then 'imp-' || {keyed_sql('screening_id')}[1:24]
-                                    else screening_id end
-        """, params)
-    con.execute("insert into meta values (?, ?)", [HOUSEHOLD_KEY, made])
+    own = not in_transaction  # the ids and the key together or not at all: keying an id twice loses it
+    if own:
+        con.execute("begin")
+    try:
+        for table in ("screenings", "screenings_replaced"):
+            if table not in tables:
+                continue
+            # a stored md5 (32 hex digits) is keyed as it is; anything else is an id as written
+            # (the demo's synthetic H… ids), keyed as an import would key it
+            con.execute(f"""
+                update {table} set
+                    household_id = case when regexp_full_match(household_id, '[0-9a-f]{{32}}')
+                                        then {keyed_sql('household_id')}
+                                        else {household_id_sql('township_code', 'household_id')} end,
+                    screening_id = case when screening_id like 'imp-%'
+                                        then 'imp-' || {keyed_sql('screening_id')}[1:24]
+                                        else screening_id end
+            """, params)
+        con.execute("insert into meta values (?, ?)", [HOUSEHOLD_KEY, made])
+        if own:
+            con.execute("commit")
+    except BaseException:
+        if own:
+            con.execute("rollback")
+        raise
     return made
 
 
@@ -211,6 +222,6 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
             create(con, household_key=False)
             con.execute("insert into cases by name select * from cases_before_outcomes")
             con.execute("drop table cases_before_outcomes")
-        create(con)  # makes the household key and re-keys stored ids, in this transaction
+        create(con, in_transaction=True)  # makes the household key and re-keys stored ids
         con.execute("commit")
     return True
