@@ -3,6 +3,7 @@ radius, and the gaps (盲区) as a downloadable list."""
 import streamlit as st
 
 from indicators import fmt
+from i18n import safe
 from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -15,7 +16,7 @@ flt = widgets.filters()
 language = lang()
 st.title(t("PAGE_COVERAGE"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("coverage")
 st.markdown(t("COVERAGE_INTRO"))
 
@@ -58,6 +59,6 @@ else:
     a.download_button(t("DOWNLOAD_XLSX"), widgets.xlsx_bytes(table, t("GAPS_TITLE")), file_name=f"{name}.xlsx",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="gaps-xlsx",
                       on_click=auth.log, args=("export", {"view": "gaps", "format": "xlsx", "file": f"{name}.xlsx"}))
-    b.download_button(t("DOWNLOAD_CSV"), table.to_csv(index=False).encode("utf-8-sig"), file_name=f"{name}.csv",
+    b.download_button(t("DOWNLOAD_CSV"), widgets.csv_bytes(table), file_name=f"{name}.csv",
                       mime="text/csv", key="gaps-csv",
                       on_click=auth.log, args=("export", {"view": "gaps", "format": "csv", "file": f"{name}.csv"}))

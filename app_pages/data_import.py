@@ -3,6 +3,7 @@ township matches, then import, all or nothing per file."""
 import pandas as pd
 import streamlit as st
 
+from i18n import safe
 from importer import fields
 from ui import auth, importing
 from ui.text import t
@@ -30,11 +31,11 @@ importing.forget_others({u.file_id for u in uploads or []})
 for upload in uploads or []:
     fid = upload.file_id
     if importing.ended(fid):  # imported (or refused at the commit): its file is already deleted
-        st.caption(t("IMPORT_ENDED", file=upload.name))
+        st.caption(t("IMPORT_ENDED", file=safe.markdown(upload.name)))
         continue
     path = importing.saved(upload)
     with st.container(border=True):
-        st.subheader(upload.name)
+        st.subheader(safe.markdown(upload.name))
         choice = st.selectbox(t("IMPORT_KIND"), ["", *fields.ALL_KINDS], key=f"kind-{fid}",
                               format_func=lambda k: t("IMPORT_KIND_AUTO") if not k else importing.kind_label(k))
         kind = choice or None
@@ -105,7 +106,7 @@ for upload in uploads or []:
 
         if result.status == "unchanged":
             p = result.previous_import
-            st.info(t("IMPORT_UNCHANGED", file=upload.name, id=p["import_id"], when=p["finished_at"]))
+            st.info(t("IMPORT_UNCHANGED", file=safe.markdown(upload.name), id=p["import_id"], when=p["finished_at"]))
             continue
 
         if result.preview is not None:
@@ -147,7 +148,7 @@ for upload in uploads or []:
                 names = {c["code"]: f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates}
                 county = f"{u.county}，" if u.county else ""
                 value = st.selectbox(
-                    t("IMPORT_MATCH_PICK", name=u.name, county=county, n=u.count, row=u.rows[0]), codes,
+                    t("IMPORT_MATCH_PICK", name=safe.markdown(importing.echoed(u.name)), county=safe.markdown(county), n=u.count, row=u.rows[0]), codes,
                     key=f"pick-{fid}-{index}",
                     format_func=lambda c, names=names: names.get(c, t("IMPORT_MATCH_NONE")))
                 if value:
@@ -166,7 +167,8 @@ for upload in uploads or []:
                 labels = {c["code"]: importing.left_out_label(c) for c in u.candidates}
                 labels[importing.LEAVE_OUT] = t("IMPORT_LEFT_OUT_SKIP")
                 value = st.selectbox(
-                    t("IMPORT_LEFT_OUT_PICK", name=u.name, county=f"{u.county}，" if u.county else "", row=u.rows[0]),
+                    t("IMPORT_LEFT_OUT_PICK", name=safe.markdown(importing.echoed(u.name)),
+                      county=safe.markdown(f"{u.county}，" if u.county else ""), row=u.rows[0]),
                     ["", *labels], key=f"leave-{fid}-{index}",
                     format_func=lambda c, labels=labels: labels.get(c, t("IMPORT_LEFT_OUT_UNDECIDED")))
                 if value:
@@ -213,7 +215,7 @@ for upload in uploads or []:
                     importing.forget(fid, end=True)  # the import has ended: the uploaded file goes
                     if done.status == "imported":
                         replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
-                        st.session_state["import_done"] = t("IMPORT_DONE", file=upload.name,
+                        st.session_state["import_done"] = t("IMPORT_DONE", file=safe.markdown(upload.name),
                                                             rows=f"{done.accepted:,}", replaced=replaced)
                     else:
                         st.session_state["import_failed"] = t("IMPORT_ERRORS", n=done.errors_total)

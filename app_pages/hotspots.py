@@ -4,6 +4,7 @@ import streamlit as st
 
 from geo import hotspots
 from indicators import fmt
+from i18n import safe
 from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -17,7 +18,7 @@ flt = widgets.filters()
 language = lang()
 st.title(t("PAGE_HOTSPOTS"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("hotspots")
 st.markdown(t("HOTSPOTS_INTRO"))
 

@@ -3,6 +3,7 @@ import streamlit as st
 
 from queries import periods
 from indicators import fmt
+from i18n import safe
 from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -12,7 +13,7 @@ period, region, region_name, view = widgets.current()
 flt = widgets.filters()
 st.title(t("PAGE_OVERVIEW"))
 widgets.breadcrumbs()
-st.caption(t("OVERVIEW_INTRO", region=region_name, period=fmt.period_label(period, lang())) + " · " + widgets.data_as_of())
+st.caption(t("OVERVIEW_INTRO", region=safe.markdown(region_name), period=fmt.period_label(period, lang())) + " · " + widgets.data_as_of())
 exporting.export_buttons("overview")
 
 level = "city" if view == "city" else "county"

@@ -6,6 +6,7 @@ import streamlit as st
 
 from queries import periods
 from indicators import fmt
+from i18n import safe
 from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
 
@@ -19,7 +20,7 @@ language = lang()
 selected = periods.parse(period)
 st.title(t("PAGE_SCREENING"))
 widgets.breadcrumbs()
-st.caption(f"{region_name} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("screening")
 st.markdown(t("SCREENING_INTRO"))
 
@@ -109,7 +110,7 @@ with st.expander(t("TARGETS_EDIT", year=selected.start.year)):
             names = dict(zip(editable["township_code"], editable[t("TOWNSHIP")]))
             for p in problems:
                 code = changed["township_code"].iloc[p.row] if 0 <= p.row < len(changed) else ""
-                st.error(t("TARGETS_PROBLEM", township=names.get(code, code), value=p.value,
+                st.error(t("TARGETS_PROBLEM", township=safe.markdown(names.get(code, code)), value=safe.markdown(p.value),
                            problem=t(f"TARGETS_PROBLEM_{p.problem}")))
         else:
             st.session_state["targets_saved"] = len(changed)

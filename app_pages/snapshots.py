@@ -3,6 +3,7 @@ rename, delete or present."""
 import pandas as pd
 import streamlit as st
 
+from i18n import safe
 from indicators import fmt
 from ui import auth, exporting
 from ui.text import lang, t
@@ -19,7 +20,7 @@ if wanted is not None:
     if snap is None:
         st.warning(t("SNAPSHOT_NOT_FOUND", id=wanted))
         st.stop()
-    st.header(snap.name)
+    st.header(safe.markdown(snap.name))
     exporting.show_snapshot(snap)
     exporting.viewed(snap)
     if not exporting.may_change(snap):
@@ -28,12 +29,12 @@ if wanted is not None:
         new_name = st.text_input(t("SNAPSHOT_NEW_NAME"), value=snap.name, key=f"rename-{snap.snapshot_id}")
         if st.button(t("SNAPSHOT_RENAME"), key="rename") and new_name.strip() and new_name.strip() != snap.name:
             exporting.rename_snapshot(snap.snapshot_id, new_name)
-            st.toast(t("SNAPSHOT_RENAMED", name=new_name.strip()))
+            st.toast(t("SNAPSHOT_RENAMED", name=safe.markdown(new_name.strip())))
             st.rerun()
-        if st.checkbox(t("SNAPSHOT_DELETE_CONFIRM", name=snap.name), key="delete-confirm"):
+        if st.checkbox(t("SNAPSHOT_DELETE_CONFIRM", name=safe.markdown(snap.name)), key="delete-confirm"):
             if st.button(t("SNAPSHOT_DELETE"), key="delete", type="primary", icon=":material/delete:"):
                 exporting.delete_snapshot(snap.snapshot_id)
-                st.toast(t("SNAPSHOT_DELETED", name=snap.name))
+                st.toast(t("SNAPSHOT_DELETED", name=safe.markdown(snap.name)))
                 del st.query_params["id"]
                 st.rerun()
     st.stop()

@@ -430,12 +430,15 @@ def _screenings(con: duckdb.DuckDBPyConnection, towns: pd.DataFrame, villages: p
             }))
     raw = pd.concat(chunks, ignore_index=True)
     con.register("raw_screenings", raw)
-    con.execute("""
+    # synthetic household id: village code + serial; identifies nobody, and is stored keyed all
+    # the same, as an imported ledger's would be (db/schema.py), so no database holds a raw id
+    household = schema.household_id_sql("substr(cast(village as varchar), 1, 9) || '000'",
+                                        "'H' || cast(village as varchar) || '-' || lpad(cast(serial as varchar), 4, '0')")
+    con.execute(f"""
         insert into screenings by name
         select
             'S' || lpad(cast(row_number() over () as varchar), 8, '0') as screening_id,
-            -- synthetic household id: village code + serial; identifies nobody
-            'H' || cast(village as varchar) || '-' || lpad(cast(serial as varchar), 4, '0') as household_id,
+            {household} as household_id,
             substr(cast(village as varchar), 1, 9) || '000' as township_code,
             cast(village as varchar) as village_code,
             make_date(year, month + 1, day + 1) as screened_date,
@@ -443,7 +446,7 @@ def _screenings(con: duckdb.DuckDBPyConnection, towns: pd.DataFrame, villages: p
             case when level = 0 then null else $kinds[kind + 1] end as risk_type
         from raw_screenings
         order by village, year, month, day, serial
-    """, {"kinds": RISK_TYPES[0]})
+    """, {"kinds": RISK_TYPES[0], **schema.household_params(con)})
     con.unregister("raw_screenings")
 
 

@@ -11,12 +11,16 @@ import duckdb
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
-def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table (idempotent), the version row and the database's identity if missing."""
+def create(con: duckdb.DuckDBPyConnection, household_key: bool = True, in_transaction: bool = False) -> None:
+    """Create every table (idempotent), the version row and the database's identity if missing,
+    and (unless told not to, while upgrade() is moving rows between tables) its household key;
+    ``in_transaction``: the caller has begun a transaction (making the key re-keys stored ids)."""
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
     database_id(con)
+    if household_key:
+        _household_key(con, in_transaction)
 
 
 def database_id(con: duckdb.DuckDBPyConnection) -> str:
@@ -81,8 +85,81 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
 
 
 def household_salt(con: duckdb.DuckDBPyConnection) -> str:
-    """The per-database secret mixed into household ids before they are stored (created once)."""
+    """A per-database token mixed into household ids before the keyed hash (see household_id_sql).
+    Older databases and the demo have none: their ids were md5('|' + township + '|' + id), which
+    anyone can enumerate, so it is kept only for the ids to stay comparable; the key does the work."""
     return _made_once(con, "household_salt", 16)
+
+
+# Household ids: what a ledger calls a household never reaches the database. The stored id is
+# HMAC-SHA256(key, md5(salt || '|' || township_code || '|' || raw id)), the key being 32 random
+# bytes made with the database and kept in its meta table (never shown, exported or printed).
+# The inner md5 is the form older databases stored, so upgrade() re-keys their rows as
+# HMAC(key, stored id) and a ledger imported again afterwards finds the same households.
+# DuckDB has sha256 but no hmac: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), with the two
+# padded keys bound as blobs ($hk_inner, $hk_outer), so the hash runs vectorised inside DuckDB.
+HOUSEHOLD_KEY = "household_key"
+
+
+def keyed_sql(expr: str) -> str:
+    """SQL for HMAC-SHA256 (64 hex digits) of the varchar ``expr`` under the database's household
+    key; the statement must bind household_params()."""
+    return f"sha256($hk_outer || unhex(sha256($hk_inner || encode({expr}))))"
+
+
+def household_id_sql(township: str, raw: str) -> str:
+    """SQL for the stored household id of ``raw`` (a ledger's 户编号) in ``township``; binds
+    household_params() ($salt, $hk_inner, $hk_outer)."""
+    return keyed_sql(f"md5($salt || '|' || {township} || '|' || {raw})")
+
+
+def household_params(con: duckdb.DuckDBPyConnection) -> dict:
+    """What household_id_sql binds: the database's salt ('' if it has none) and padded key."""
+    rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+    return {"salt": rows[0][0] if rows else "", **_pads(_household_key(con))}
+
+
+def _pads(key_hex: str) -> dict:
+    key = bytes.fromhex(key_hex).ljust(64, b"\0")
+    return {"hk_inner": bytes(b ^ 0x36 for b in key), "hk_outer": bytes(b ^ 0x5C for b in key)}
+
+
+def _household_key(con: duckdb.DuckDBPyConnection, in_transaction: bool = False) -> str:
+    """The household key; made (and every stored id re-keyed under it) the first time it is asked
+    for, in one transaction (its own, or the caller's with ``in_transaction``)."""
+    rows = con.execute("select value from meta where key = ?", [HOUSEHOLD_KEY]).fetchall()
+    if rows:
+        return rows[0][0]
+    made = secrets.token_hex(32)
+    params = {**_pads(made), "salt": (con.execute("select value from meta where key = 'household_salt'")
+                                      .fetchall() or [[""]])[0][0]}
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    own = not in_transaction  # the ids and the key together or not at all: keying an id twice loses it
+    if own:
+        con.execute("begin")
+    try:
+        for table in ("screenings", "screenings_replaced"):
+            if table not in tables:
+                continue
+            # a stored md5 (32 hex digits) is keyed as it is; anything else is an id as written
+            # (the demo's synthetic H… ids), keyed as an import would key it
+            con.execute(f"""
+                update {table} set
+                    household_id = case when regexp_full_match(household_id, '[0-9a-f]{{32}}')
+                                        then {keyed_sql('household_id')}
+                                        else {household_id_sql('township_code', 'household_id')} end,
+                    screening_id = case when screening_id like 'imp-%'
+                                        then 'imp-' || {keyed_sql('screening_id')}[1:24]
+                                        else screening_id end
+            """, params)
+        con.execute("insert into meta values (?, ?)", [HOUSEHOLD_KEY, made])
+        if own:
+            con.execute("commit")
+    except BaseException:
+        if own:
+            con.execute("rollback")
+        raise
+    return made
 
 
 def new_database(path: str | Path) -> None:
@@ -152,25 +229,25 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
         old_outcomes = con.execute("""select count(*) from duckdb_constraints() where table_name = 'cases'
                                       and constraint_type = 'CHECK' and expression like '%outcome%'
                                       and expression not like '%调解不成%'""").fetchall()[0][0]
-        no_id = "meta" in have and not con.execute(
-            "select count(*) from meta where key = 'database_id'").fetchall()[0][0]
-    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (indexed or opened_required or old_outcomes or no_id):
+        no_id, no_key = ("meta" in have and not con.execute(
+            "select count(*) from meta where key = ?", [key]).fetchall()[0][0] for key in ("database_id", HOUSEHOLD_KEY))
+    if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (
+            indexed or opened_required or old_outcomes or no_id or no_key):
         return False
     with open_waiting(path, read_only=False, wait=wait) as con:
         con.execute("begin")
         if indexed:  # an older database: the same rows, without the slow index (see schema.sql)
             con.execute("drop index if exists screenings_by_township")
             con.execute("alter table screenings rename to screenings_indexed")
-            create(con)
+            create(con, household_key=False)
             con.execute("insert into screenings by name select * from screenings_indexed")
             con.execute("drop table screenings_indexed")
         if old_outcomes:  # DuckDB cannot alter a check: the same rows, in a table with the new one
             con.execute("drop index if exists cases_by_township")
             con.execute("alter table cases rename to cases_before_outcomes")
-            create(con)
+            create(con, household_key=False)
             con.execute("insert into cases by name select * from cases_before_outcomes")
             con.execute("drop table cases_before_outcomes")
-        create(con)
-        household_salt(con)
+        create(con, in_transaction=True)  # makes the household key and re-keys stored ids
         con.execute("commit")
     return True

@@ -46,4 +46,6 @@ def rc() -> dict:
         # Type 3 glyph outlines: matplotlib would embed the CFF (.otf) font as TrueType under fonttype 42,
         # which poppler flags as a font-type mismatch and stricter readers may refuse.
         "pdf.fonttype": 3,
+        # Names come from files: "$x$" in a township or room name is text, not mathtext.
+        "text.parse_math": False,
     }

@@ -1,7 +1,6 @@
 """One self-contained HTML file with the interactive map: Leaflet's JS and CSS inlined, its images
 as data: URIs, no request to any other host. It opens from a USB stick on an intranet PC."""
 import base64
-import html
 import json
 import re
 
@@ -10,6 +9,7 @@ from branca.element import Element
 from export.text import t
 from export.views import OTHER_ROOM_COLOUR, View
 from geo import maps, offline, shapes
+from i18n import safe
 from indicators import fmt, suppress
 
 # The only http(s) strings left in the file are XML namespace names, which no browser fetches.
@@ -101,13 +101,13 @@ def render(view: View) -> str:
     js, css = _leaflet()
     root = m.get_root()
     title = f"{view.region_name}{view.title}"
-    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="atlas_title")
+    root.header.add_child(Element(f"<title>{safe.html(title)}</title>"), name="atlas_title")
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
     root.header.add_child(Element(_PAGE_CSS), name="atlas_css")
     root.html.add_child(Element(
-        f'<div class="atlas-head"><h1>{html.escape(title)}</h1>'
-        f"<p>{html.escape(view.map_title)} · {html.escape(view.period_label)} · {html.escape(view.data_as_of_text)}</p></div>"
+        f'<div class="atlas-head"><h1>{safe.html(title)}</h1>'
+        f"<p>{safe.html(view.map_title)} · {safe.html(view.period_label)} · {safe.html(view.data_as_of_text)}</p></div>"
     ), name="atlas_head")
     root.html.add_child(Element(_table(view)), name="atlas_foot")
     return root.render()
@@ -116,15 +116,15 @@ def render(view: View) -> str:
 def _table(view: View) -> str:
     """Below the map: the notes, and every township's figures as a plain table (searchable, printable)."""
     labels = [c for c in view.cells.columns if c != "region_code"]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + labels)
+    head = "".join(f"<th>{safe.html(h)}</th>" for h in [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + labels)
     by_code = view.cells.set_index("region_code")
     body = []
     for r in suppress.records(view.townships.sort_values("region_code")):
         row = by_code.loc[r["region_code"]]
-        cells = "".join(f'<td class="num">{html.escape(str(row[label]))}</td>' for label in labels)
-        body.append(f"<tr><td>{html.escape(r['region_name'])}</td><td>{html.escape(r['county_name'] or '')}</td>{cells}</tr>")
-    notes = "".join(f"<div>{html.escape(n)}</div>" for n in view.notes)
-    return (f'<div class="atlas-foot">{notes}<details><summary>{html.escape(view.shading.title)}'
+        cells = "".join(f'<td class="num">{safe.html(str(row[label]))}</td>' for label in labels)
+        body.append(f"<tr><td>{safe.html(r['region_name'])}</td><td>{safe.html(r['county_name'] or '')}</td>{cells}</tr>")
+    notes = "".join(f"<div>{safe.html(n)}</div>" for n in view.notes)
+    return (f'<div class="atlas-foot">{notes}<details><summary>{safe.html(view.shading.title)}'
             f"（{t('LEGEND_TOWNSHIPS', view.lang, n=len(body))}）</summary>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details></div>")
 

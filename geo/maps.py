@@ -12,6 +12,7 @@ import numpy as np
 from branca.element import Element, MacroElement, Template
 
 from geo import classify, shapes
+from i18n import safe
 
 # ColorBrewer sequential palettes (5 classes); reds for risk, blues/greens for coverage work.
 PALETTES = {
@@ -73,13 +74,13 @@ _LEGEND_TEMPLATE = """
 <div class="atlas-legend" style="position:absolute; z-index:9999; top:10px; right:10px;
      background:rgba(255,255,255,0.94); padding:8px 10px; border:1px solid #bbb; border-radius:4px;
      font:12px/1.5 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color:#222; max-width:260px;">
-  <div style="font-weight:600; margin-bottom:4px;">{{ this.title }}</div>
+  <div style="font-weight:600; margin-bottom:4px;">{{ this.title|e }}</div>
   {% for colour, label in this.rows %}
   <div><span style="display:inline-block; width:14px; height:12px; margin-right:6px; vertical-align:middle;
-       background:{{ colour }}; border:1px solid #888;"></span>{{ label }}</div>
+       background:{{ colour|e }}; border:1px solid #888;"></span>{{ label|e }}</div>
   {% endfor %}
   {% for note in this.notes %}
-  <div class="atlas-note" style="margin-top:4px; color:#555;">{{ note }}</div>
+  <div class="atlas-note" style="margin-top:4px; color:#555;">{{ note|e }}</div>
   {% endfor %}
 </div>
 {% endmacro %}
@@ -153,7 +154,7 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     """
     m = base_map(geojson)
     layer = folium.GeoJson(
-        geojson,
+        _tooltip_text(geojson, tooltip_fields),
         name="townships",
         style_function=lambda f: {
             "fillColor": colour_of.get(f["properties"]["region_code"], MISSING_COLOUR),
@@ -162,11 +163,22 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
             "fillOpacity": 0.85,
         },
         highlight_function=(lambda f: {"weight": 3, "color": "#333333"}) if highlight else None,
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_labels, sticky=True),
+        # folium's tooltip writes fields and aliases into the page as HTML: both go in escaped
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=[safe.html(a) for a in tooltip_labels],
+                                      sticky=True),
     )
     layer.add_to(m)
     m.get_root().add_child(_LegendElement(legend))
     return m
+
+
+def _tooltip_text(geojson: dict, fields: list[str]) -> dict:
+    """A copy of ``geojson`` whose tooltip fields are HTML-escaped text (names come from files)."""
+    features = [
+        {**f, "properties": {k: safe.html(v) if k in fields else v for k, v in f["properties"].items()}}
+        for f in geojson["features"]
+    ]
+    return {**geojson, "features": features}
 
 
 CLUSTER_COLOUR = "#4d4d4d"

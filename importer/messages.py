@@ -3,6 +3,7 @@
 Keys are the problem codes that importer.values, importer.read, geo.names and
 geo.boundary_files return; `{detail}` is filled in where a code carries one.
 """
+import re
 
 PROBLEMS: dict[str, tuple[str, str]] = {
     # whole file
@@ -218,3 +219,41 @@ PROBLEMS.update({
 def undone(done: dict) -> str:
     return (f"已撤销第 {done['import_id']} 次导入（{done['file']}）：删除 {done['removed']:,} 条，"
             f"恢复 {done['restored']:,} 条")
+
+
+# ---- values echoed back ------------------------------------------------------------------------
+# A problem may quote the cell it is about, so the person can find it; but with headers written
+# over the wrong columns (风险等级 over the household id column) the cell is a household id, and a
+# problem list, a report, the CLI or the preview would print it. A value from a file is echoed
+# only if it cannot be an identifier: short (at most ECHO_MAX characters), and, once dates and
+# years (2024-03-05, 2024年3月, 2024Q1) are set aside, with no run of four or more digits, no
+# letter in the company of a digit (H12, XP-0001, A3) and no digit joined to a word by - _ # /
+# (12-0034; a minus sign, -3, is a number).
+HIDDEN_VALUE = "该单元格的值（已隐藏，疑似编号）"
+_EXCEL_ERROR = re.compile(r"#(?:DIV/0!|REF!|N/A|NAME\?|NULL!|NUM!|VALUE!|SPILL!|CALC!|GETTING_DATA)")
+HIDDEN_CELL = "＊＊＊"  # the preview's mask, as for the household id column itself
+ECHO_MAX = 20
+_DATE_LIKE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*(?:第?\s*\d{1,2}\s*(?:季度|月))?|[-/.]\s*\d{1,2}(?:\s*[-/.]\s*\d{1,2})?"
+                        r"|\s*[Qq]\d)(?:\s*\d{1,2}\s*日)?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def looks_like_id(value) -> bool:
+    """True for text that may identify a household or a person (see above)."""
+    if _EXCEL_ERROR.fullmatch(str(value).strip()):
+        return False
+    text = re.sub(r"(?<=\d)\.\d+", "", _DATE_LIKE.sub(" ", str(value)))  # 119.2345: a decimal, not a run
+    return bool(re.search(r"\d{4,}", text) or (re.search(r"[A-Za-z]", text) and re.search(r"\d", text))
+                or re.search(r"\w\s*[-_#/\\]\s*\d", text))
+
+
+def masked(text: str) -> str:
+    """A cell of a table shown back (the preview, the first rows): itself, or HIDDEN_CELL."""
+    return HIDDEN_CELL if looks_like_id(text) else text
+
+
+def echoed(value):
+    """``value`` as a problem may quote it: itself, or HIDDEN_VALUE (None stays None)."""
+    if value is None or str(value).strip() == "":
+        return value
+    text = str(value)
+    return HIDDEN_VALUE if len(text.strip()) > ECHO_MAX or looks_like_id(text) else text

@@ -61,7 +61,7 @@ class Context:
     mappings: dict
     imported_hashes: dict
     households: dict
-    salt: str
+    household: dict  # what a household id is hashed with (db.schema.household_params): never shown
     cities: list
     db: Path | None = None
     scope: list = field(default_factory=lambda: [""])  # the importing person's regions (code prefixes)
@@ -105,12 +105,12 @@ class Context:
                 options = json.loads(summary or "{}").get("options")
                 imported[(h, json.dumps(options, sort_keys=True, ensure_ascii=False))] = {
                     "import_id": i, "file_name": f, "finished_at": str(t)[:19], "kind": k}
-            salt_rows = con.execute("select value from meta where key = 'household_salt'").fetchall()
+            household = schema.household_params(con)
             region_names = dict(con.execute(
                 "select region_code, name from regions where level in ('city', 'county')").fetchall())
         households = dict(zip(towns["region_code"], towns["households_total"]))
         return cls(towns, counties, aliases, mappings, imported, households,
-                   salt_rows[0][0] if salt_rows else "", cities, region_names=region_names)
+                   household, cities, region_names=region_names)
 
 
 def file_hash(path: Path) -> str:
@@ -330,7 +330,7 @@ class LedgerPlan:
     staging: Path
     aliases: list = field(default_factory=list)
     remember_mapping: tuple | None = None
-    salt: str = ""
+    household: dict = field(default_factory=dict)  # db.schema.household_params
     options: dict | None = None
     township_code: str | None = None     # every row's township (--township), when the file names none
 
@@ -376,7 +376,7 @@ class LedgerPlan:
         """Inside the caller's transaction, with the staging file attached as stg."""
         kind = self.kind
         history.replace(con, kind.table, kind.replaced_where, import_id)
-        con.execute(kind.insert_sql, {k: v for k, v in {"import_id": import_id, "salt": self.salt}.items()
+        con.execute(kind.insert_sql, {k: v for k, v in {"import_id": import_id, **self.household}.items()
                                       if f"${k}" in kind.insert_sql})
         if kind.table != "regions":
             history.join_atlas(con, "select township_code from stg.staged", import_id)
@@ -482,7 +482,7 @@ def _stage_ledger(path, name, context: Context, result: Result, problems: Proble
     staging = staging_dir / "staging.duckdb"
     # a ceiling, so the whole-file checks spill to disk instead of growing with the file
     con = duckdb.connect(str(staging), config={"memory_limit": STAGING_MEMORY})
-    plan = LedgerPlan(KINDS[kind], staging, salt=context.salt, township_code=whole_file)
+    plan = LedgerPlan(KINDS[kind], staging, household=context.household, township_code=whole_file)
     if mapping:
         plan.remember_mapping = (signature, kind, {h: f for h, f in mapping.items()})
     try:
@@ -605,7 +605,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
                                         parsed=parsed, town=town, town_codes=town_codes, file_period=file_period))
         if first_preview:
-            result.preview = _preview(table, raw, columns, spec)
+            result.preview = _preview(table, raw, columns, spec, set(context.towns["region_code"]))
             first_preview = False
         con.register("chunk", frame)
         if not created:
@@ -805,13 +805,30 @@ def _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, cache, p
     return out, inverse
 
 
-def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict) -> pd.DataFrame:
+_PLAIN_COUNT = re.compile(r"[+-]?(?:0|[1-9]\d{0,6})(?:\.\d+)?")
+
+
+def _preview(table: read.Table, raw: pd.DataFrame, columns: dict, spec: dict, towns: set) -> pd.DataFrame:
+    """The first rows as read, under their headers; the household id column masked, and so is any
+    cell that may be an id (messages.looks_like_id) whatever its header says: headers written over
+    the wrong columns must not show ids. A township's code from the register, a plain count or
+    amount under a number column and a date read as a date still show."""
     head = raw.head(10).copy()
+    kinds = {i: spec[fields.base_field(f)].kind for i, f in columns.items()}
     sensitive = {i for i, f in columns.items() if spec[fields.base_field(f)].sensitive}
-    head.columns = [table.headers[i] for i in head.columns]
     head = head.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
-    for i in sensitive:
-        head[table.headers[i]] = "＊＊＊"
+
+    def shown(v, kind):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        text = str(v)
+        if (kind == "code" and text in towns) or (kind in ("int", "lon", "lat") and _PLAIN_COUNT.fullmatch(text)):
+            return text
+        return messages.masked(text)
+
+    for i in head.columns:
+        head[i] = messages.HIDDEN_CELL if i in sensitive else [shown(v, kinds.get(i)) for v in head[i]]
+    head.columns = [table.headers[i] for i in head.columns]
     return head.astype(str).replace({"nan": "", "None": ""})
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from export import cells
+from importer import messages
 from importer.fields import KIND_LABELS
 
 STATUS = {"imported": "已导入", "unchanged": "未改变（此文件已导入过）", "rejected": "已拒绝，数据库未改动",
@@ -42,7 +44,8 @@ def text_summary(result) -> str:
 def _issue_text(issue) -> str:
     where = "全文件" if issue.row is None else f"第 {issue.row} 行"
     column = f"，列“{issue.column}”" if issue.column else ""
-    value = f"，值“{issue.value}”" if issue.value not in (None, "") else ""
+    value = (f"，{messages.HIDDEN_VALUE}" if issue.value == messages.HIDDEN_VALUE
+             else f"，值“{issue.value}”" if issue.value not in (None, "") else "")
     expected = f"。应为：{issue.expected}" if issue.expected else ""
     return f"{where}{column}{value}：{issue.message}{expected}"
 
@@ -64,7 +67,7 @@ def build_workbook(results) -> Workbook:
     for result in results:
         for u in [*result.unmatched, *result.left_out]:  # boundary features left out, with proposals
             candidates = [f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3]]
-            unmatched.append([result.file, u.name, u.county, u.code, u.count, ", ".join(map(str, u.rows[:5])),
+            unmatched.append([result.file, messages.echoed(u.name), u.county, u.code, u.count, ", ".join(map(str, u.rows[:5])),
                               *candidates])
     summary = book.create_sheet("概况", 0)
     summary.append(["文件", "类型", "结果", "数据行", "可导入", "替换原有", "错误数", "提醒数"])
@@ -81,7 +84,7 @@ def build_workbook(results) -> Workbook:
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return book
+    return cells.as_text(book)  # a value such as "=cmd|..." from the file stays text
 
 
 def xlsx_bytes(results) -> bytes:

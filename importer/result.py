@@ -35,7 +35,8 @@ class Unmatched:
     candidates: list[dict]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # a "township" column may hold household ids (headers written over the wrong columns)
+        return {**asdict(self), "name": messages.echoed(self.name)}
 
 
 @dataclass
@@ -104,12 +105,11 @@ class Problems:
 
     def add(self, code: str, row=None, column=None, value=None, detail: str = "", severity="error"):
         code, carried = messages.split(code)  # a cell parser's "bad_month|13"
-        detail = detail or carried
+        detail = detail or messages.echoed(carried)
         why, expected = messages.describe(code, detail)
         if value is not None and not isinstance(value, str):
             value = str(value)
-        if value is not None and len(value) > 80:
-            value = value[:77] + "…"
+        value = messages.echoed(value)  # never a household id, whatever header it was under
         issue = Issue(None if row is None else int(row), column, value, why, expected, code, severity)
         if severity == "warning":
             if len(self.result.warnings) < MAX_LISTED:

@@ -6,6 +6,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from export import cells
 from importer.fields import KIND_LABELS, KINDS, WIDE_KINDS
 
 EXAMPLES = {
@@ -115,5 +116,5 @@ def workbook(kind: str) -> Workbook:
 
 def xlsx_bytes(kind: str) -> bytes:
     buffer = io.BytesIO()
-    workbook(kind).save(buffer)
+    cells.as_text(workbook(kind)).save(buffer)
     return buffer.getvalue()

@@ -234,3 +234,57 @@ def test_every_kind_of_damage_in_one_file_gives_json_naming_each_feature(atlas, 
                                                                         "not_polygon")})
     unclosed = list(DAMAGE).index("unclosed ring") + 1
     assert unclosed in broken and all(row is not None for row in broken)
+
+
+# ---- issue 14: XML entities in an .xlsx (billion laughs, an external file) ------------------------
+
+LAUGHS = ('<!DOCTYPE worksheet [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{n} "{(f"&lol{n - 1};" if n > 1 else "&lol;") * 10}">' for n in range(1, 10))
+          + "]>")
+EXTERNAL = '<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+
+
+def with_entity(tmp_path: Path, name: str, dtd: str, ref: str) -> Path:
+    """A real .xlsx whose sheet declares ``dtd`` and uses ``ref`` in place of a township's name."""
+    import zipfile
+
+    book = openpyxl.Workbook()
+    book.active.append(["月份", "乡镇", "排查户数"])
+    book.active.append(["2024年3月", "墟沟街道", 10])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    path = tmp_path / name
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                assert "&#22687;&#27807;&#34903;&#36947;" in text  # openpyxl writes 墟沟街道 as character references
+                text = text.replace("&#22687;&#27807;&#34903;&#36947;", ref, 1)
+                cut = text.index("?>") + 2 if text.startswith("<?xml") else 0
+                data = (text[:cut] + dtd + text[cut:]).encode("utf-8")
+            target.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize("dtd, ref", [(LAUGHS, "&lol9;"), (EXTERNAL, "&xxe;")], ids=["billion-laughs", "external"])
+def test_xml_entities_in_an_xlsx_are_refused_with_a_clear_message(atlas, tmp_path, dtd, ref):
+    path = with_entity(tmp_path, "entities.xlsx", dtd, ref)
+    before = fingerprint(atlas)
+    started = time.perf_counter()
+    result = run(path, atlas)
+    assert time.perf_counter() - started < 30  # not expanded into gigabytes first
+    assert result.status == "rejected"
+    assert [e.code for e in result.errors] == ["unreadable"]
+    assert "文件无法读取" in result.errors[0].message
+    assert fingerprint(atlas) == before
+    secret = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
+    assert not secret or secret not in json.dumps(result.to_json(), ensure_ascii=False)  # the file was not read in
+
+
+def test_uploads_have_a_size_limit():
+    # Streamlit refuses a larger upload before any of it reaches the importer
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert 0 < config["server"]["maxUploadSize"] <= 1024

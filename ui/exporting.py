@@ -8,7 +8,6 @@ a second click does not build again. Snapshot reads are not cached: saving a sna
 not bump the data version (export/saved.py), and the table is small.
 """
 import base64
-import html
 import re
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from db import schema
 from export import saved
 from export.snapshot import write as write_export
 from export.views import ViewSpec
+from i18n import safe
 from indicators import fmt, registry
 from ui import auth, data, state, widgets
 from ui.text import lang, t
@@ -95,7 +95,7 @@ def export_buttons(view_name: str) -> None:
                             built.add(key)
                             auth.log("export", _export_facts(spec, kind))
                         except (ValueError, TimeoutError) as error:
-                            st.error(t("EXPORT_FAILED", error=error))
+                            st.error(t("EXPORT_FAILED", error=safe.markdown(error)))
                 if key in built:
                     st.download_button(
                         t("EXPORT_DOWNLOAD", format=label),
@@ -132,7 +132,7 @@ def save_control(spec: ViewSpec, region_name: str) -> None:
             except TimeoutError:
                 st.error(t("DB_BUSY"))
                 return
-        st.success(t("SNAPSHOT_SAVED", name=name))
+        st.success(t("SNAPSHOT_SAVED", name=safe.markdown(name)))
         st.markdown(f"[{t('SNAPSHOT_OPEN_LINK')}]({snapshot_link(snapshot_id)})")
 
 
@@ -244,8 +244,8 @@ def show_snapshot(snap: saved.Snapshot) -> None:
     now = data.version()
     if snap.data_version is not None and now != snap.data_version:
         st.caption(t("SNAPSHOT_NEWER_DATA", version=now))
-    st.caption(f"{n.get('region_name', '')}{n.get('title', '')} · {n.get('period_label', '')} · "
-               f"{n.get('data_as_of_text', '')}")
+    st.caption(safe.markdown(f"{n.get('region_name', '')}{n.get('title', '')} · {n.get('period_label', '')} · "
+                             f"{n.get('data_as_of_text', '')}"))
     kpis = n.get("kpis", [])
     for column, k in zip(st.columns(len(kpis) or 1), kpis):
         column.metric(k["label"], k["value"], delta=k.get("change"), border=True, help=k.get("parts"),
@@ -261,8 +261,8 @@ def show_snapshot(snap: saved.Snapshot) -> None:
     table = n.get("townships", {})
     st.dataframe(pd.DataFrame(table.get("rows", []), columns=table.get("columns")), hide_index=True,
                  width="stretch")
-    for note in n.get("notes", []):
-        st.caption(note)
+    for note in n.get("notes", []):  # filter notes name room, risk and case types from files
+        st.caption(safe.markdown(note))
     st.markdown(f"[{t('SNAPSHOT_LIVE_LINK')}]({live_link(snap)}) · "
                 f"[{t('SNAPSHOT_SELF_LINK')}]({snapshot_link(snap.snapshot_id)}) · "
                 f"[{t('SNAPSHOT_PRESENT_ONE')}]({present_link([snap.snapshot_id])})")
@@ -272,7 +272,7 @@ def legend_html(numbers: dict) -> str:
     """The class legend, and the room types of a coverage snapshot, as two blocks."""
     legend = numbers.get("legend", {})
     blocks = [_legend_block(legend.get("title", ""), [
-        (f'<span style="display:inline-block;width:1.4em;height:0.9em;background:{html.escape(r["colour"])};'
+        (f'<span style="display:inline-block;width:1.4em;height:0.9em;background:{safe.html(r["colour"])};'
          f'border:1px solid #888;margin-right:0.5em;vertical-align:middle"></span>', r["label"])
         for r in legend.get("rows", [])
     ])]
@@ -280,7 +280,7 @@ def legend_html(numbers: dict) -> str:
     if rooms:
         blocks.append(_legend_block(f'{t("ROOM_TYPES")}（{sum(r["count"] for r in rooms)}）', [
             (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
-             f'background:{html.escape(r["colour"])};border:1px solid #333;margin:0 0.5em 0 0.3em;'
+             f'background:{safe.html(r["colour"])};border:1px solid #333;margin:0 0.5em 0 0.3em;'
              f'vertical-align:middle"></span>', f'{r["type"]}（{r["count"]}）')
             for r in rooms
         ]))
@@ -288,8 +288,8 @@ def legend_html(numbers: dict) -> str:
 
 
 def _legend_block(title: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(f'<div class="atlas-legend-row">{swatch}{html.escape(label)}</div>' for swatch, label in rows)
-    return f'<div class="atlas-legend-block"><div class="atlas-legend-title"><b>{html.escape(title)}</b></div>{body}</div>'
+    body = "".join(f'<div class="atlas-legend-row">{swatch}{safe.html(label)}</div>' for swatch, label in rows)
+    return f'<div class="atlas-legend-block"><div class="atlas-legend-title"><b>{safe.html(title)}</b></div>{body}</div>'
 
 
 PRESENT_CSS = """
@@ -327,25 +327,25 @@ def slide(snap: saved.Snapshot) -> None:
     n = snap.numbers
     sub = " · ".join(x for x in [f"{n.get('region_name', '')}{n.get('title', '')}", n.get("period_label", ""),
                                  n.get("data_as_of_text", "")] if x)
-    st.html(f'<div class="slide-head"><div class="slide-title">{html.escape(snap.name)}</div>'
-            f'<div class="slide-sub">{html.escape(sub)}</div></div>')
+    st.html(f'<div class="slide-head"><div class="slide-title">{safe.html(snap.name)}</div>'
+            f'<div class="slide-sub">{safe.html(sub)}</div></div>')
     left, right = st.columns([3, 2], gap="large")
     with left:
         if snap.map_png:
             encoded = base64.b64encode(snap.map_png).decode("ascii")
-            st.html(f'<div class="slide-map"><img alt="{html.escape(n.get("map_title", ""))}" '
+            st.html(f'<div class="slide-map"><img alt="{safe.html(n.get("map_title", ""))}" '
                     f'src="data:image/png;base64,{encoded}"></div>')
     with right:
         cards = "".join(
-            f'<div class="slide-kpi"><div class="slide-kpi-label">{html.escape(k["label"])}</div>'
-            f'<div class="slide-kpi-value">{html.escape(k["value"])}</div>'
-            f'<div class="slide-kpi-change">{html.escape(_change_text(k.get("change")))}</div></div>'
+            f'<div class="slide-kpi"><div class="slide-kpi-label">{safe.html(k["label"])}</div>'
+            f'<div class="slide-kpi-value">{safe.html(k["value"])}</div>'
+            f'<div class="slide-kpi-change">{safe.html(_change_text(k.get("change")))}</div></div>'
             for k in n.get("kpis", [])
         )
         st.html(f'<div class="slide-kpis">{cards}</div>'
                 f'<div class="slide-legend">{legend_html(n)}</div>')
     notes = [saved_label(snap), *n.get("notes", [])]
-    st.html(f'<div class="slide-foot">{" · ".join(html.escape(x) for x in notes)}</div>')
+    st.html(f'<div class="slide-foot">{" · ".join(safe.html(x) for x in notes)}</div>')
 
 
 def _change_text(change: str | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from i18n import safe
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
 from access import audit
 from ui import auth, data
@@ -87,7 +88,7 @@ def check(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
 def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict,
            sheet: str | None = None, header_row: int | None = None, replace: bool = False,
            township: str | None = None) -> pipeline.Result:
-    bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=name))
+    bar = st.progress(0.0, text=t("IMPORT_RUNNING", file=safe.markdown(name)))
     result = pipeline.run(
         path, data.db_path(), kind=kind, mapping=mapping, matches=matches, sheet=sheet, file_name=name,
         header_row=header_row, replace=replace, township=township, scope=data.viewer_scope(),
@@ -132,13 +133,17 @@ def left_out_label(candidate: dict) -> str:
     """A proposed township for a boundary feature that was not imported, and why it is proposed."""
     why = t(f"IMPORT_WHY_{candidate['why']}", score=f"{candidate['score']:.0f}")
     return f"{candidate['name']}（{candidate['county_name']}，{candidate['code']}） · {why}"
+echoed = messages.echoed  # a township name as written may be a household id under the wrong header
+
+
 def first_rows(path: Path, name: str, sheet: str | None) -> tuple[list[str], list[list[str]]]:
-    """(column letters, the first rows as written) of the sheet, to point at the header row."""
+    """(column letters, the first rows as written) of the sheet, to point at the header row; a cell
+    that may be a household id is masked (importer.messages.masked), whatever column it is in."""
     try:
         _sheet, letters, rows = read.first_rows(path, sheet=sheet, file_name=name)
     except read.ReadError:
         return [], []
-    return letters, rows
+    return letters, [[messages.masked(cell) if cell else cell for cell in row] for row in rows]
 
 
 def rows_table(letters: list[str], rows: list[list[str]], first: int = 1) -> pd.DataFrame:
@@ -151,11 +156,11 @@ def detected(result: pipeline.Result) -> list[str]:
     when none was recognised (the error says why)."""
     facts = [t("IMPORT_DETECTED", kind=kind_label(result.kind))] if result.kind else []
     if result.sheet:
-        facts.append(t("IMPORT_SHEET", sheet=result.sheet))
+        facts.append(t("IMPORT_SHEET", sheet=safe.markdown(result.sheet)))
     if result.header_row:
         facts.append(t("IMPORT_HEADER_ROW_USED", n=result.header_row))
     if result.township:
-        facts.append(t("IMPORT_TOWNSHIP_USED", name=result.township["name"]))
+        facts.append(t("IMPORT_TOWNSHIP_USED", name=safe.markdown(result.township["name"])))
     if result.encoding:
         facts.append(t("IMPORT_ENCODING", encoding=result.encoding))
     return facts
@@ -238,5 +243,5 @@ def undo(import_id: int) -> tuple[bool, str]:
     except TimeoutError:
         return False, t("IMPORT_BUSY")
     auth.log("undo", done)
-    return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=done["file"], removed=f"{done['removed']:,}",
+    return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=safe.markdown(done["file"]), removed=f"{done['removed']:,}",
                    restored=f"{done['restored']:,}")

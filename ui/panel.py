@@ -6,6 +6,7 @@ import streamlit as st
 
 from queries import periods
 from indicators import fmt, registry
+from i18n import safe
 from ui import data, state, widgets
 from ui.text import lang, t
 
@@ -28,8 +29,8 @@ def township_panel() -> None:
     row = towns.set_index("region_code").loc[town]
     with st.container(border=True, key="township-panel"):
         head, close = st.columns([5, 1])
-        head.subheader(t("PANEL_TITLE", name=row["region_name"]))
-        head.caption(f"{region_name} · {fmt.period_label(period, language)}")
+        head.subheader(t("PANEL_TITLE", name=safe.markdown(row["region_name"])))
+        head.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)}")
         if close.button("✕", key="panel-close", help=t("PANEL_CLOSE")):
             state.go(town=None)
         table = indicator_rows(row, towns, language)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from geo import classify
+from i18n import safe
 from queries.indicators import DEFAULT_RISK_LEVELS, RISK_LEVELS
 
 # URL parameter -> session_state key of the widget that holds it
@@ -174,7 +175,7 @@ def page_param(name: str, key: str, options: list, default):
             if match is None:
                 from ui.text import t
 
-                st.toast("⚠ " + t("URL_NOTICE", param=t(f"URL_PARAM_{name}"), value=value))
+                st.toast("⚠ " + t("URL_NOTICE", param=t(f"URL_PARAM_{name}"), value=safe.markdown(value)))
             value = match
         st.session_state[key] = default if value is None else value
     return st.session_state[key]

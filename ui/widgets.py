@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from export.cells import csv_bytes, xlsx_bytes  # noqa: F401  (the pages' downloads)
 from geo import classify, maps, offline
 from queries import indicators
-from i18n import text as tables
+from i18n import safe, text as tables
 from indicators import fmt, legend, registry, suppress
 from ui import data, state
 from ui.text import lang, t
@@ -29,7 +30,7 @@ def sidebar_filters() -> None:
         st.sidebar.info(t("NO_DATA"))
     choices = _choices()
     for notice in state.load(choices):
-        st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=notice.value))
+        st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=safe.markdown(notice.value)))
     language = lang()
     st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
                          format_func=lambda code: fmt.period_label(code, language))
@@ -176,9 +177,9 @@ def breadcrumbs() -> None:
     cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
-        label = name if last else f"{name} ›"
+        label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
         if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
-                          help=None if last else t("CRUMB_UP", name=name)):
+                          help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
             state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
@@ -371,7 +372,7 @@ def room_points(rooms: pd.DataFrame) -> list[dict]:
 def room_legend() -> None:
     chips = " ".join(
         f"<span style='white-space:nowrap;margin-right:12px'><span style='display:inline-block;width:10px;height:10px;"
-        f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{kind}</span>"
+        f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{safe.html(kind)}</span>"
         for kind, colour in ROOM_COLOURS.items()
     )
     bubble = (f"<span style='white-space:nowrap'><span style='display:inline-block;width:14px;height:14px;"
@@ -401,19 +402,6 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
         t("GAPS_COL_KM"): ["" if fmt.is_missing(v) else f"{v:.1f}" for v in gaps["nearest_room_km"]],
         t("GAPS_COL_REASON"): gaps["reason"].to_numpy(),
     })
-
-
-def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name=sheet[:31], index=False)
-        sheet_ = writer.sheets[sheet[:31]]
-        for column in sheet_.columns:  # wide enough for Chinese text
-            width = max(len(str(c.value or "")) for c in column) * 2 + 2
-            sheet_.column_dimensions[column[0].column_letter].width = min(width, 60)
-    return buffer.getvalue()
 
 
 CHANGE_BINS = (-0.05, -0.02, -0.005, 0.005, 0.02, 0.05)   # percentage points as 0–1 differences

@@ -16,7 +16,7 @@ class LedgerKind:
     build: Callable                     # (Chunk) -> DataFrame or Arrow table: row_no, township_code, staged
     key: tuple[str, ...] | None         # staged columns that identify one record within a file
     replaced_where: str                 # over the atlas table as t: the rows this import replaces
-    insert_sql: str                     # the staged rows into the atlas table ($import_id, $salt bound)
+    insert_sql: str                     # the staged rows into the atlas table ($import_id and db.schema.household_params bound)
     unit: str                           # what a row is, for "将替换 … 已有的 10 件纠纷" (messages.UNITS)
     # a month for the replacement report, as an expression valid on both the atlas table and the
     # staging table (None: the kind has no periods)

@@ -3,6 +3,7 @@ the file covers. Built in Arrow: a five-million-row ledger has a few thousand di
 import numpy as np
 import pyarrow as pa
 
+from db import schema
 from importer.kinds.base import FROM_STAGED, VILLAGE_CODE, months_sql, Chunk, LedgerKind
 
 
@@ -55,12 +56,13 @@ KIND = LedgerKind(
     key=("township_code", "household_raw", "screened_date"),
     replaced_where="""exists (select 1 from stg.scope as p where p.township_code = t.township_code
                               and p.month_start = date_trunc('month', t.screened_date))""",
-    # household ids stay raw in the (private, deleted) staging file; salted and hashed on the way in
+    # household ids stay raw in the (private, deleted) staging file; keyed and hashed on the way in
+    # (db/schema.py: HMAC-SHA256 under the database's own key), and so is the visit's id
     insert_sql=f"""
         insert into screenings by name
-        select 'imp-' || $salt[1:6] || '-' || md5(s.township_code || '|' || s.household_raw || '|'
-                   || s.screened_date || '|' || s.row_no || '|' || $salt)[1:20] as screening_id,
-               md5($salt || '|' || s.township_code || '|' || s.household_raw) as household_id,
+        select 'imp-' || {schema.keyed_sql("s.township_code || '|' || s.household_raw || '|' || s.screened_date "
+                                           "|| '|' || s.row_no")}[1:24] as screening_id,
+               {schema.household_id_sql("s.township_code", "s.household_raw")} as household_id,
                s.township_code, {VILLAGE_CODE} as village_code, s.screened_date, s.risk_level, s.risk_type,
                $import_id as import_id
         {FROM_STAGED}
