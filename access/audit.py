@@ -155,38 +155,15 @@ def record_import(con_or_db, viewer: Viewer | str, result) -> int | None:
     return record(con_or_db, viewer, "import", what, result.status)
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula
-
-
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The rows as UTF-8 CSV (with BOM, for Excel); a text cell a spreadsheet would read as a
-    formula gets a leading apostrophe, so it opens as text."""
-    def safe(value):
-        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+    """The rows as UTF-8 CSV, formula-like text written as text (export/cells.py, as every download)."""
+    from export import cells
 
-    return frame.map(safe).to_csv(index=False).encode("utf-8-sig")
+    return cells.csv_bytes(frame)
 
 
 def xlsx_bytes(frame: pd.DataFrame, sheet: str = "audit") -> bytes:
-    """The rows as one .xlsx sheet; every text cell is written as a string, never a formula."""
-    import io
+    """The rows as one .xlsx sheet, formula-like text written as text (export/cells.py)."""
+    from export import cells
 
-    from openpyxl import Workbook
-
-    book = Workbook()
-    ws = book.active
-    ws.title = sheet[:31]
-    ws.append([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        ws.append([None if v is None or (not isinstance(v, str) and pd.isna(v)) else
-                   v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row])
-    for cells in ws.iter_rows(min_row=1):
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-    for column in ws.columns:  # wide enough for Chinese text
-        ws.column_dimensions[column[0].column_letter].width = min(
-            max(len(str(c.value or "")) for c in column) * 2 + 2, 60)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return cells.xlsx_bytes(frame, sheet)
