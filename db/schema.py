@@ -208,7 +208,7 @@ UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_
             "case_summaries")
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
           "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
-          "snapshots", "atlas_joins", "case_summaries", "users", "audit_log") + tuple(f"{t}_replaced" for t in UNDOABLE)
+          "snapshots", "atlas_joins", "case_summaries", "users", "audit_log", "login_sessions") + tuple(f"{t}_replaced" for t in UNDOABLE)
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),

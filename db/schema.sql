@@ -255,6 +255,17 @@ create table if not exists users (
     sso_subject varchar unique
 );
 
+-- Login sessions that outlive a browser tab (access/sessions.py): the browser keeps a random token
+-- in a cookie, the database only its sha256. A session ends at logout, after the idle time, or when
+-- its account is disabled. Not ledger data: no data_version bump.
+create table if not exists login_sessions (
+    token_hash varchar primary key,
+    user_name varchar not null,
+    created_at timestamp not null,
+    last_active timestamp not null,
+    ended_at timestamp
+);
+
 -- The audit log (access/audit.py): append only, never edited or deleted by the app. Each row's
 -- row_hash is sha256 over the previous row's hash and this row's fields, so an edited, removed or
 -- inserted row breaks the chain (audit.verify). Not ledger data: no data_version bump.

@@ -126,7 +126,8 @@ def test_cli_import_while_the_app_reads(app_url, atlas_copy, browser_page, tmp_p
     assert '"status": "imported"' in out
     page.reload()
     idle(page)
-    expect(page.get_by_text("区划底数-加倍.xlsx").first).to_be_visible(timeout=30_000)  # the sidebar's data version
+    # the sidebar's data line: the demo and now an imported register
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("演示数据与导入台账")).to_be_visible(timeout=30_000)
     after = kpi_text(page)
     assert after != before, "the overview shows the new households on its next rerun"
     with duckdb.connect(str(atlas_copy), read_only=True) as con:

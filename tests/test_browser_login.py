@@ -100,3 +100,34 @@ def test_the_admin_reads_the_audit_log(server, page, shots):
     page.screenshot(path=str(shots / "audit.png"))
     page.locator('[data-testid="stSidebar"]').get_by_role("button", name="退出登录").click()
     expect(page.get_by_text(ZH["AUTH_LOGGED_OUT"])).to_be_visible(timeout=30_000)
+
+
+def test_a_login_outlives_a_reload_and_a_new_tab_until_logout(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    try:
+        _outlives(server, context)
+    finally:
+        context.close()
+
+
+def _outlives(server, context):
+    page = context.new_page()
+    page.goto(f"{server.url}/coverage")
+    log_in(page, "wang", PASSWORD)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text("当前用户：wang（分析员）", timeout=60_000)
+    page.wait_for_timeout(1500)  # the cookie is written by the run after the login
+    page.reload()
+    expect(page.locator("h1").first).to_have_text(ZH["PAGE_COVERAGE"], timeout=60_000)
+    expect(sidebar).to_contain_text("当前用户：wang（分析员）")
+    other = context.new_page()  # a snapshot link opened in a new tab
+    try:
+        other.goto(f"{server.url}/snapshots")
+        expect(other.locator("h1").first).to_have_text(ZH["PAGE_SNAPSHOTS"], timeout=60_000)
+    finally:
+        other.close()
+    sidebar.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_text(ZH["AUTH_LOGGED_OUT"])).to_be_visible(timeout=30_000)
+    page.reload()  # the token is ended on the server, and the cookie is gone
+    expect(page.get_by_label("密码")).to_be_visible(timeout=60_000)
+    assert page.locator('[data-testid="stMetric"]').count() == 0

@@ -6,6 +6,8 @@
   ATLAS_REQUIRE_LOGIN=1 the app shows no data at all until the first admin is created.
 - Accounts: the login page until a name and password (or a mapped single-sign-on identity) pass;
   a session ends after ATLAS_SESSION_MINUTES (default 30) without a rerun.
+- A login outlives its browser tab: the browser keeps a session token in a cookie (access/sessions.py
+  keeps its hash), so a reload or a link opened in a new tab does not ask again.
 """
 import html
 import os
@@ -13,7 +15,7 @@ import time
 
 import streamlit as st
 
-from access import accounts, audit
+from access import accounts, audit, sessions
 from access.viewer import DEMO, Viewer
 from ui import data
 from ui.text import t
@@ -21,6 +23,11 @@ from ui.text import t
 ACTIVE_KEY = "atlas_last_active"   # time.time() of the viewer's last rerun
 NOTICE_KEY = "atlas_auth_notice"   # a message for the login page (expired, logged out, refused)
 SSO_DONE_KEY = "atlas_sso_checked"
+COOKIE = "atlas_session"            # the browser's session token (access/sessions.py)
+TOKEN_KEY = "atlas_session_token"   # the token of this tab's session
+TOUCHED_KEY = "atlas_session_touched"
+COOKIE_KEY = "atlas_cookie_pending"  # the cookie to write on this run: a token, or "" to clear it
+COOKIE_HOURS = 12  # the browser forgets the token after this; the server ends it after the idle time
 
 
 def session_minutes() -> float:
@@ -68,6 +75,7 @@ def gate() -> Viewer | None:
             st.warning(t("DB_BUSY"))
             st.stop()
         exist, account = True, current
+    _write_cookie()
     if not exist:
         if login_required():
             st.error(t("AUTH_REQUIRED_NO_ACCOUNT"))
@@ -83,10 +91,66 @@ def gate() -> Viewer | None:
         else:
             st.session_state[ACTIVE_KEY] = time.time()
             st.session_state[data.VIEWER_KEY] = account  # a changed role or region counts at once
+            _touch()
             return account
+    elif (resumed := _resume()) is not None:
+        return resumed
     st.session_state.pop(data.VIEWER_KEY, None)
     _login_page()
     return None
+
+
+def _cookie() -> str | None:
+    try:
+        found = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this run (AppTest)
+        return None
+    return found if isinstance(found, str) and found else None
+
+
+def _write_cookie() -> None:
+    """Set or clear the session cookie asked for by a login or logout (a script in a zero-height
+    frame of the app's own origin; Streamlit sets no cookie of its own for us)."""
+    pending = st.session_state.pop(COOKIE_KEY, None)
+    if pending is None:
+        return
+    import streamlit.components.v1 as components
+
+    age = COOKIE_HOURS * 3600 if pending else 0
+    # the token is URL-safe base64: nothing in it can end the string
+    components.html(f"<script>document.cookie = '{COOKIE}={pending}; path=/; max-age={age}; SameSite=Strict';"
+                    "</script>", height=0)
+
+
+def _resume() -> Viewer | None:
+    """A new tab or a reload of a live session: the cookie's token, if its session is live."""
+    token = _cookie()
+    if not token:
+        return None
+    try:
+        with data._connect(data.db_path()) as con:
+            viewer = sessions.resume(con, token, session_minutes())
+        if viewer is None:
+            return None
+        audit.record(data.db_path(), viewer, "login", {"how": "resumed"})
+        sessions.touch(data.db_path(), token)
+    except TimeoutError:
+        return None
+    st.session_state[data.VIEWER_KEY] = viewer
+    st.session_state[ACTIVE_KEY] = st.session_state[TOUCHED_KEY] = time.time()
+    st.session_state[TOKEN_KEY] = token
+    return viewer
+
+
+def _touch() -> None:
+    """The session's last-active time in the database, at most once a minute."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token and time.time() - st.session_state.get(TOUCHED_KEY, 0) > sessions.TOUCH_SECONDS:
+        try:
+            sessions.touch(data.db_path(), token)
+            st.session_state[TOUCHED_KEY] = time.time()
+        except TimeoutError:
+            pass  # next click
 
 
 def demo_banner(viewer: Viewer, page_url: str) -> None:
@@ -105,8 +169,13 @@ def demo_banner(viewer: Viewer, page_url: str) -> None:
 
 def _start(viewer: Viewer) -> None:
     st.session_state[data.VIEWER_KEY] = viewer
-    st.session_state[ACTIVE_KEY] = time.time()
+    st.session_state[ACTIVE_KEY] = st.session_state[TOUCHED_KEY] = time.time()
     st.session_state.pop(NOTICE_KEY, None)
+    try:
+        token = sessions.start(data.db_path(), viewer.name)
+    except TimeoutError:
+        return  # this tab is logged in; a reload will ask again
+    st.session_state[TOKEN_KEY] = st.session_state[COOKIE_KEY] = token
 
 
 def _end(viewer: Viewer, notice: str, **values) -> None:
@@ -115,6 +184,12 @@ def _end(viewer: Viewer, notice: str, **values) -> None:
         audit.record(data.db_path(), viewer, "logout", {"why": notice.removeprefix("AUTH_").lower()})
     except TimeoutError:
         pass  # a busy database must not keep anyone logged in
+    try:
+        token = st.session_state.pop(TOKEN_KEY, None)
+        sessions.end(data.db_path(), token if isinstance(token, str) else _cookie())
+    except TimeoutError:
+        pass  # the cookie goes below; the server side then ends at the idle time
+    st.session_state[COOKIE_KEY] = ""
     st.session_state.pop(data.VIEWER_KEY, None)
     st.session_state.pop(ACTIVE_KEY, None)
     st.session_state[NOTICE_KEY] = t(notice, **values)
