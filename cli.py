@@ -449,7 +449,8 @@ def _indicators(args) -> int:
         if period is None:
             return 0
         # small counts, and what would give them away, hidden unless an admin (indicators/suppress.py)
-        frame = indicators.shown(con, args.level, period, scope, args.region, exact=exact)
+        frame = indicators.whole_regions(indicators.shown(con, args.level, period, scope, args.region, exact=exact),
+                                         scope)
         frame = _with_extras(con, frame, args.level, period, scope, args.region, args.hotspot_of, exact)
     _print_rows(frame, args.json)
     return 0

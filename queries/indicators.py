@@ -117,3 +117,13 @@ def shown(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
     if not exact and hidden is None:
         hidden = hidden_cells(con, period, filters)
     return suppress.apply(frame, exact, hidden)
+
+
+def whole_regions(frame: pd.DataFrame, scope: list[str]) -> pd.DataFrame:
+    """The rows of regions the viewer sees whole: a county's analyst asking the CLI for the city
+    level gets no row, not the county's own sum under the city's name. (The pages never ask: their
+    region picker offers only whole regions, regions_in_atlas.sql.)"""
+    if list(scope) == EVERYTHING or frame.empty:
+        return frame
+    whole = frame["region_code"].map(lambda code: any(str(code).startswith(p) for p in scope))
+    return frame[whole.to_numpy(dtype=bool)].reset_index(drop=True)

@@ -149,3 +149,60 @@ def test_the_source_line_says_demo_until_an_import_then_both_and_per_scope(atlas
         view = views.build_view(con, views.ViewSpec("overview"))
     assert view.notes[0] == "数据来源：演示数据（随机生成，非真实台账）与导入的台账"
     assert views.data_source(False, True) == "imported"
+
+
+# ---- the CLI: --user NAME prints exactly what that account sees ------------------------------------
+
+@pytest.fixture
+def with_users(atlas):
+    from access import accounts
+
+    with duckdb.connect(str(atlas)) as con:
+        accounts.add_user(con, "root", "pass-word-1", "admin", ["all"])
+        accounts.add_user(con, "wang", "pass-word-1", "analyst", [LIANYUN_DISTRICT + "000000"])
+        accounts.add_user(con, "li", "pass-word-1", "leader", [LIANYUN_DISTRICT + "000000"])
+    return atlas
+
+
+def _cli_json(capsys, *args):
+    import json
+
+    import cli
+
+    code = cli.main(list(args))
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 and out.out.strip().startswith(("[", "{")) else out)
+
+
+def test_cli_indicators_and_gaps_as_a_user_show_their_regions_only(with_users, capsys):
+    db = str(with_users)
+    code, rows = _cli_json(capsys, "indicators", "--db", db, "--user", "wang", "--level", "township",
+                           "--period", "2025-11", "--json")
+    assert code == 0 and rows and all(r["region_code"].startswith(LIANYUN_DISTRICT) for r in rows)
+    code, rows = _cli_json(capsys, "indicators", "--db", db, "--user", "wang", "--level", "city", "--json",
+                           "--period", "2025-11")
+    assert code == 0 and rows == []  # the city's total is not theirs to see
+    code, rows = _cli_json(capsys, "indicators", "--db", db, "--user", "wang", "--region", "320706000000",
+                           "--json", "--period", "2025-11")
+    assert code == 0 and rows == []  # --region cannot widen it
+    code, rows = _cli_json(capsys, "gaps", "--db", db, "--user", "wang", "--json", "--period", "2025-11")
+    assert code == 0 and all(r["township_code"].startswith(LIANYUN_DISTRICT) for r in rows)
+    # suppression: the analyst reads "<5" where the admin reads the count
+    _, theirs = _cli_json(capsys, "indicators", "--db", db, "--user", "wang", "--json", "--period", "2025-11")
+    _, exact = _cli_json(capsys, "indicators", "--db", db, "--user", "root", "--json", "--period", "2025-11")
+    exact = {r["region_code"]: r for r in exact}
+    small = [r for r in theirs if 0 < (exact[r["region_code"]]["risk_households"] or 0) < 5]
+    assert small and all(r["risk_households"] == "<5" for r in small)
+
+
+def test_cli_import_as_a_user_cannot_write_outside_their_regions(with_users, tmp_path, capsys):
+    import cli
+
+    before = fingerprint(with_users)
+    path = _ledger(tmp_path, [["2024-03-01", "墟沟街道", "H1", "低"], ["2024-03-02", "海州街道", "H2", "中"]])
+    assert cli.main(["import", str(path), "--db", str(with_users), "--json", "--user", "wang", "--replace"]) == 1
+    assert "outside_viewer" in capsys.readouterr().out
+    assert cli.main(["import", str(path), "--db", str(with_users), "--json", "--user", "li"]) == 2  # a leader
+    assert "may not import" in capsys.readouterr().err
+    after = fingerprint(with_users)
+    assert [r for r in after if r[0] != "audit_log"] == [r for r in before if r[0] != "audit_log"]
