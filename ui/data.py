@@ -184,6 +184,18 @@ def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -
     return suppress.breakdown(found, total, viewer().exact)
 
 
+def case_source(period: str, region_code: str, filters: indicators.Filters) -> str | None:
+    """Where a township's case figures come from: 'return' (a monthly statistical return),
+    'rows' (the case ledger), None (no case). Not a count: said even when the count is hidden."""
+    p = periods.parse(period)
+    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
+    found = query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
+                  case_sources=list(filters.case_sources))
+    if found.empty:
+        return None
+    return "return" if found["from_return"].any() else "rows"
+
+
 def township_geojson(view: str, region_code: str) -> str:
     """Township shapes of a region as GeoJSON text, simplified for the view: built once per
     (database, data version, view, region), never on a mere rerun."""

@@ -103,15 +103,17 @@ def _rooms(town: str, period: str, flt, language: str) -> None:
 def _cases(town: str, period: str, flt, language: str) -> None:
     found = data.case_breakdown(period, town, flt)  # None: too few cases to break down
     st.markdown(f"**{t('PANEL_CASES')}**")
+    # which numbers these are: the case ledger's rows, or (where a township has none for the
+    # period) its monthly statistical return; said even when the numbers are hidden
+    source = data.case_source(period, town, flt)
+    if source is not None:
+        st.caption(t("PANEL_CASES_FROM_RETURN" if source == "return" else "PANEL_CASES_FROM_ROWS"))
     if found is None:
         st.caption(t("PANEL_CASES_HIDDEN"))
         return
     if found.empty:
         st.caption(t("PANEL_NO_CASES"))
         return
-    # which numbers these are: the case ledger's rows, or (where a township has none for the
-    # period) its monthly statistical return
-    st.caption(t("PANEL_CASES_FROM_RETURN") if found["from_return"].any() else t("PANEL_CASES_FROM_ROWS"))
     left, right = st.columns(2)
     for col, dimension in ((left, "case_type"), (right, "source")):
         part = found[found["dimension"] == dimension]
