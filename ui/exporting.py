@@ -51,13 +51,14 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
 
 def view_spec(view_name: str) -> ViewSpec:
     """The view on screen, so an export or a snapshot shows what the screen shows: the page's view,
-    the sidebar's region, period, language, filters and classes, the viewer's scope and whether
-    it sees exact small counts."""
+    the sidebar's region, period, language, filters, classes and city map unit, the viewer's scope
+    and whether it sees exact small counts."""
     ss = st.session_state
     period, region, _, _ = widgets.current()
     return ViewSpec(view_name, region, period, lang(), tuple(data.viewer_scope()), widgets.filters(),
                     ss.get(state.KEYS["scheme"], state.DEFAULTS["scheme"]), ss.get(state.KEYS["k"], state.DEFAULTS["k"]),
-                    bool(ss.get(state.KEYS["lock"])), data.viewer().exact)
+                    bool(ss.get(state.KEYS["lock"])), data.viewer().exact,
+                    ss.get(state.KEYS["unit"], state.DEFAULTS["unit"]))
 
 
 def export_bytes(spec: ViewSpec, kind: str) -> bytes:
