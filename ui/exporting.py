@@ -19,7 +19,7 @@ import streamlit as st
 from db import schema
 from export import saved
 from export.snapshot import write as write_export
-from export.views import ViewSpec
+from export.views import ViewSpec, filters_note
 from i18n import safe
 from indicators import fmt, registry
 from ui import auth, data, state, widgets
@@ -83,6 +83,7 @@ def export_buttons(view_name: str) -> None:
     region_name = widgets.current()[2]
     with st.expander(t("EXPORT_TITLE"), icon=":material/download:"):
         st.caption(t("EXPORT_HINT"))
+        st.caption(filters_line(spec))
         built = st.session_state.setdefault(BUILT_KEY, set())
         for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
             label = t(f"EXPORT_FMT_{kind}")
@@ -107,6 +108,13 @@ def export_buttons(view_name: str) -> None:
                     )
         st.divider()
         save_control(spec, region_name)
+
+
+def filters_line(spec: ViewSpec) -> str:
+    """Which filters the files will carry: the footnote they will print, or that they count everything."""
+    if spec.filters.is_default():
+        return t("EXPORT_FILTERS_ALL")
+    return t("EXPORT_FILTERS_ON", filters=safe.markdown(filters_note(spec.filters, spec.lang)))
 
 
 def _export_facts(spec: ViewSpec, kind: str) -> dict:
