@@ -22,6 +22,8 @@ PNG_SIZE = (10.0, 6.25)     # inches: 1600 × 1000 px at PNG_DPI
 PNG_DPI = 160
 A4_LANDSCAPE = (842 / 72, 595 / 72)  # inches: the PDF page is 842 × 595 pt
 INK, GREY, EDGE = "#222222", "#666666", "#ffffff"
+NOTES_SIZE = 8     # the footnotes under the page: font size (pt), width (figure fraction)
+NOTES_WIDTH = 0.94
 NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 500)
 
 
@@ -125,8 +127,8 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
     return y - row * 0.4
 
 
-def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size: float, colour: str) -> float:
-    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere); returns the y below."""
+def _lines(fig: Figure, text: str, width: float, size: float) -> list[str]:
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere)."""
     per_line = max(8, int(width * fig.get_figwidth() * 72 / size))  # about one full-width glyph per em
     lines, line = [], ""
     for char in text:
@@ -136,7 +138,16 @@ def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size
             line = ""
         line += char
     lines.append(line)
-    step = size * 1.35 / 72 / fig.get_figheight()
+    return lines
+
+
+def _line_step(fig: Figure, size: float) -> float:
+    return size * 1.35 / 72 / fig.get_figheight()
+
+
+def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size: float, colour: str) -> float:
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere); returns the y below."""
+    lines, step = _lines(fig, text, width, size), _line_step(fig, size)
     for i, part in enumerate(lines):
         fig.text(left, top - i * step, part, fontsize=size, color=colour, va="top")
     return top - len(lines) * step
@@ -184,14 +195,18 @@ def page(view: View, size: tuple[float, float] = PNG_SIZE) -> Figure:
         fig.text(0.03, 0.955, f"{view.region_name}{view.title}", fontsize=20, fontweight="bold", color=INK, va="top")
         fig.text(0.03, 0.885, f"{view.map_title} · {view.period_label} · {view.data_as_of_text}", fontsize=11,
                  color=GREY, va="top")
-        ax = fig.add_axes((0.02, 0.12, 0.62, 0.72))
+        # the footnotes, wrapped to the page's width, fill the foot from the bottom up (a long filter
+        # note takes two lines, never runs off the page); the map stands on top of them
+        lines = [line for note in view.notes for line in _lines(fig, note, NOTES_WIDTH, NOTES_SIZE)]
+        notes_top = 0.02 + len(lines) * _line_step(fig, NOTES_SIZE)
+        bottom = max(0.12, notes_top + 0.02)
+        ax = fig.add_axes((0.02, bottom, 0.62, 0.84 - bottom))
         draw_map(ax, view)
         below = draw_legend(fig, view, left=0.67, top=0.84, width=0.30)
         draw_side(fig, view, left=0.67, top=below, width=0.30)
-        y = 0.085
-        for note in view.notes:
-            fig.text(0.03, y, note, fontsize=8, color=GREY, va="top")
-            y -= 0.027
+        for i, line in enumerate(lines):
+            fig.text(0.03, notes_top - i * _line_step(fig, NOTES_SIZE), line, fontsize=NOTES_SIZE, color=GREY,
+                     va="top")
     return fig
 
 

@@ -433,3 +433,34 @@ def test_city_export_maps_counties_as_the_screen_does_unless_asked_for_townships
     out = tmp_path / "town.png"
     assert cli.main(["snapshot", "--view", "overview", "--unit", "township", "--out", str(out), "--db", str(demo_db)]) == 0
 
+
+LONG_FILTERS = indicators.Filters(  # every value named: the same numbers as "all", and a long footnote
+    room_types=("家事调解工作室", "家事纠纷调解工作站", "婚调坊", "和合之家", "婚姻家庭纠纷调解委员会", "妇女议事会"),
+    risk_levels=("低", "中", "高"),
+    risk_types=("侵害妇女儿童权益", "婚姻家庭纠纷", "家庭暴力", "赡养抚养纠纷", "监护缺失儿童"),
+    case_sources=("网格员", "法院委派", "来访", "12338热线", "公安转介", "信访"))
+
+
+def test_a_long_filter_note_is_wrapped_not_cut_off_in_the_png_and_the_pptx(con, tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    view = views.build_view(con, views.ViewSpec("overview", filters=LONG_FILTERS))
+    note = views.filters_note(LONG_FILTERS)
+    assert note in view.notes and len(note) > 120
+    fig = staticmap.page(view)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    foot = [x for x in fig.texts if x.get_position()[1] < 0.12 and x.get_fontsize() == staticmap.NOTES_SIZE]
+    assert note in "".join(x.get_text() for x in foot)  # every character, in order, over two lines or more
+    assert sum(1 for x in foot if x.get_text() in note) >= 2
+    page = fig.bbox
+    with staticmap._style():  # measured in the export's CJK font
+        for x in foot:  # and every line inside the page
+            box = x.get_window_extent(renderer)
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, x.get_text()
+    out = tmp_path / "long.pptx"
+    snapshot.write(con, out, views.ViewSpec("overview", filters=LONG_FILTERS))
+    deck = Presentation(str(out))
+    for slide in deck.slides:
+        boxes = [s for s in slide.shapes if s.has_text_frame and note in s.text_frame.text]
+        assert len(boxes) == 1 and boxes[0].text_frame.word_wrap
+        assert boxes[0].top + boxes[0].height <= deck.slide_height
