@@ -22,6 +22,7 @@ PNG_SIZE = (10.0, 6.25)     # inches: 1600 × 1000 px at PNG_DPI
 PNG_DPI = 160
 A4_LANDSCAPE = (842 / 72, 595 / 72)  # inches: the PDF page is 842 × 595 pt
 INK, GREY, EDGE = "#222222", "#666666", "#ffffff"
+NO_LINE_START = "，、。；：）」》”’！？,.;:)!?"
 NOTES_SIZE = 8     # the footnotes under the page: font size (pt), width (figure fraction)
 NOTES_WIDTH = 0.94
 NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 500)
@@ -133,7 +134,8 @@ def _lines(fig: Figure, text: str, width: float, size: float) -> list[str]:
     lines, line = [], ""
     for char in text:
         weight = 1 if ord(char) > 0x2E80 else 0.55
-        if sum(1 if ord(c) > 0x2E80 else 0.55 for c in line) + weight > per_line:
+        # a closing mark (、，）) never starts a line: it stays on the line it closes
+        if sum(1 if ord(c) > 0x2E80 else 0.55 for c in line) + weight > per_line and char not in NO_LINE_START:
             lines.append(line)
             line = ""
         line += char
