@@ -136,16 +136,22 @@ def unchanged(code: str, now, before) -> bool:
     return round((now - before) / step(code)) == 0
 
 
+def _in_unit(code: str, diff: float, lang: str, signed: bool) -> str:
+    """A difference in the indicator's unit, at the display's precision: with its sign
+    (+1.2个百分点, +1.2 pp) for a change, without (0.3 个百分点, 0.3 percentage points) for a spread."""
+    unit, sign = _unit(code), "+" if signed else ""
+    if unit == "share":
+        words = {("zh", True): "个百分点", ("zh", False): " 个百分点", ("en", True): " pp",
+                 ("en", False): " percentage points"}[("zh" if lang == "zh" else "en", signed)]
+        return f"{diff * 100:{sign}.1f}{words}"
+    if unit == "count":
+        return f"{int(round(diff)):{sign}d}"
+    return f"{diff:{sign}.{DECIMALS[unit]}f}" + ("‰" if unit == "per_1000" else "")
+
+
 def difference(code: str, diff: float, lang: str = "zh") -> str:
     """An unsigned difference in the indicator's unit: 0.3 个百分点, 0.3 percentage points, 1.2‰."""
-    unit = _unit(code)
-    if unit == "share":
-        return f"{diff * 100:.1f} 个百分点" if lang == "zh" else f"{diff * 100:.1f} percentage points"
-    if unit == "per_1000":
-        return f"{diff:.1f}‰"
-    if unit == "per_10k":
-        return f"{diff:.2f}"
-    return f"{int(round(diff))}"
+    return _in_unit(code, diff, lang, signed=False)
 
 
 def change(code: str, now, before, lang: str = "zh") -> str | None:
@@ -158,15 +164,7 @@ def change(code: str, now, before, lang: str = "zh") -> str | None:
         from i18n.text import t
 
         return t("CHANGE_NONE", lang)
-    diff = now - before
-    unit = _unit(code)
-    if unit == "share":
-        return f"{diff * 100:+.1f}个百分点" if lang == "zh" else f"{diff * 100:+.1f} pp"
-    if unit == "per_1000":
-        return f"{diff:+.1f}‰"
-    if unit == "per_10k":
-        return f"{diff:+.2f}"
-    return f"{int(diff):+d}"
+    return _in_unit(code, now - before, lang, signed=True)
 
 
 def day(d: date, lang: str = "zh") -> str:

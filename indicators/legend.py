@@ -16,8 +16,8 @@ from queries import periods
 SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
 K = 5
 FEW = 10  # fewer regions than this get fewer classes (geo/classify.fewer)
-# A spread is small when it is under SPREAD_STEPS display steps (1 percentage point, 1‰) and
-# under SPREAD_SHARE of the values' size: then the colours sit where the values sit in a range
+# A spread is small when it is under the larger of SPREAD_STEPS display steps (1 percentage
+# point, 1‰) and SPREAD_SHARE of the values' size: then the colours sit where the values sit in a range
 # of that width, not on the palette's two ends, and the legend says the spread in words.
 SPREAD_STEPS = 10
 SPREAD_SHARE = 0.1
