@@ -7,6 +7,7 @@ indicator's fixed thresholds, a locked scale or two periods compared on one scal
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from geo import classify, maps
@@ -52,7 +53,7 @@ def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: 
     if scheme == "fixed" and cuts is None:
         scheme = "quantiles"  # no yardstick for this indicator: the legend note says quantiles
     if scheme != "fixed":  # the federations' yardsticks stay as they are
-        k = classify.fewer(k, int(pd.Series(list(values), dtype=float).notna().sum()), FEW)
+        k = classify.fewer(k, int((~np.isnan(classify.as_floats(values))).sum()), FEW)  # None, NA, hidden: not counted
     pooled = [values, other] if other is not None else history
     classes = None
     if pooled is not None:

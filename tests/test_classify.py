@@ -205,3 +205,14 @@ def test_few_regions_get_fewer_classes_and_narrow_classes_merge():
     assert (got.breaks, got.counts) == ((0.0, 0.5, 1.0), (3, 2, 5))
     top = classify.merge_narrow(classify.Classes("quantiles", (0.5, 1.0, 1.05), 0.0, (2, 2, 2), 0), 0.1)
     assert (top.breaks, top.counts) == ((0.5, 1.05), (2, 4))
+
+
+def test_missing_and_hidden_values_do_not_count_as_regions():
+    import pandas as pd
+
+    from indicators import legend
+    from indicators.suppress import Hidden
+
+    # 12 regions, 6 of them known: six known values get the few-regions rule
+    values = [0.1, 0.3, 0.5, 0.6, 0.8, 0.9, None, pd.NA, float("nan"), Hidden("rate"), None, None]
+    assert legend.classes_for(values, "screening_rate", None).k == 3
