@@ -129,18 +129,27 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
 
 
 def _lines(fig: Figure, text: str, width: float, size: float) -> list[str]:
-    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere)."""
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere, English at a space)."""
     per_line = max(8, int(width * fig.get_figwidth() * 72 / size))  # about one full-width glyph per em
     lines, line = [], ""
     for char in text:
-        weight = 1 if ord(char) > 0x2E80 else 0.55
         # a closing mark (、，）) never starts a line: it stays on the line it closes
-        if sum(1 if ord(c) > 0x2E80 else 0.55 for c in line) + weight > per_line and char not in NO_LINE_START:
-            lines.append(line)
-            line = ""
+        if _ems(line + char) > per_line and char not in NO_LINE_START:
+            cut = line.rfind(" ") if char.isascii() and not char.isspace() else -1
+            if cut > 0 and line[cut + 1:].isascii():  # an English word moves whole to the next line
+                lines.append(line[:cut])
+                line = line[cut + 1:]
+            else:
+                lines.append(line)
+                line = ""
         line += char
     lines.append(line)
     return lines
+
+
+def _ems(text: str) -> float:
+    """About how wide ``text`` is, in ems: a CJK glyph is one, a Latin letter about half."""
+    return sum(1 if ord(c) > 0x2E80 else 0.55 for c in text)
 
 
 def _line_step(fig: Figure, size: float) -> float:
@@ -173,7 +182,10 @@ def draw_side(fig: Figure, view: View, left: float, top: float, width: float) ->
         y = top - 0.05
         for k in view.kpis:
             change = t("CHANGE_VS_PREV", view.lang, change=k.change) if k.change else t("PREV_NONE", view.lang)
-            fig.text(left, y, f"{k.label}  {k.value}", fontsize=10, color=INK, va="top")
+            head = f"{k.label}  {k.value}"
+            fig.text(left, y, head, fontsize=10, color=INK, va="top")
+            if (_ems(head) * 10 + _ems(change) * 8) / 72 > 0.95 * width * fig.get_figwidth():
+                y -= 0.032  # no room beside the figure (English): the change goes under it
             fig.text(left + width, y, change, fontsize=8, color=GREY, va="top", ha="right")
             y -= 0.042
         return

@@ -464,3 +464,15 @@ def test_a_long_filter_note_is_wrapped_not_cut_off_in_the_png_and_the_pptx(con, 
         boxes = [s for s in slide.shapes if s.has_text_frame and note in s.text_frame.text]
         assert len(boxes) == 1 and boxes[0].text_frame.word_wrap
         assert boxes[0].top + boxes[0].height <= deck.slide_height
+
+
+def test_wrapped_lines_keep_english_words_whole_and_closing_marks_on_their_line():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    english = "The counties differ by less than 1.0 percentage points · Classes: Quantiles (equal counts), 3"
+    lines = staticmap._lines(fig, english, 0.5, 8)
+    assert len(lines) > 2 and " ".join(lines) == english
+    chinese = "阵地类型 家事调解工作室、家事纠纷调解工作站、婚调坊、和合之家、婚姻家庭纠纷调解委员会、妇女议事会"
+    lines = staticmap._lines(fig, chinese, 0.5, 8)
+    assert "".join(lines) == chinese and not any(line[0] in staticmap.NO_LINE_START for line in lines)
