@@ -34,15 +34,8 @@ FILLS_JS = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(demo_db, tmp_path_factory):
-    log = tmp_path_factory.mktemp("colours-app") / "streamlit.log"
-    try:
-        server = AppServer(demo_db, log).__enter__()
-    except RuntimeError as problem:
-        pytest.fail(str(problem))
-    try:
+    with AppServer(demo_db, tmp_path_factory.mktemp("colours-app") / "streamlit.log") as server:
         yield server.url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
