@@ -17,7 +17,8 @@
                            --out FILE.png|.pdf|.pptx|.html|.docx [--db PATH]
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
                            (both: [--risk-levels 中,高] [--room-types A,B] [--risk-types A,B] [--case-sources A,B]
-                                  [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock])
+                                  [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock]
+                                  [--unit county|township])
     python cli.py user add NAME --role admin|analyst|leader|presenter --region CODE...|all [--sso EMAIL] [--db PATH]
     python cli.py user list [--json] [--db PATH]           (never shows passwords or their hashes)
     python cli.py user disable NAME [--db PATH]
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="map classes of the overview and coverage maps (default: quantiles)")
     snap.add_argument("--k", type=int, choices=range(3, 8), metavar="3-7", help="number of classes (default: 5)")
     snap.add_argument("--lock", action="store_true", help="one set of breaks for every period of the same kind")
+    snap.add_argument("--unit", choices=["county", "township"],
+                      help="what the city's overview and coverage maps colour, as the page's 全市地图单元 (default: county)")
     snap.add_argument("--user", help="export what this account would see (its regions; small counts suppressed "
                                      "unless an admin)")
 
@@ -469,7 +472,8 @@ def _snapshot(args) -> int:
             viewer = _viewer(args, con)
             spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
                                   scope=tuple(viewer.scope), filters=_snapshot_filters(args),
-                                  scheme=args.scheme, k=args.k, lock=args.lock, exact=viewer.exact)
+                                  scheme=args.scheme, k=args.k, lock=args.lock, exact=viewer.exact,
+                                  unit=args.unit)
             out = snapshot.write(con, args.out, spec, whole_deck=args.all)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)

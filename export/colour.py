@@ -16,12 +16,13 @@ STATUS_COLOURS = maps.STATUS_COLOURS
 
 
 def shade(townships: pd.DataFrame, code: str, lang: str = "zh", scheme: str = legend.SCHEME, k: int = legend.K,
-          period: str | None = None, history: list | None = None) -> Shading:
-    """Colour every township of ``townships`` (an indicators.table frame) by ``code``, in the
-    page's classes (indicators/legend.py; ``period`` is needed for fixed thresholds)."""
+          period: str | None = None, history: list | None = None, counted: str = "LEGEND_TOWNSHIPS") -> Shading:
+    """Colour every region of ``townships`` (an indicators.table frame: townships, or counties with
+    ``counted`` LEGEND_COUNTIES) by ``code``, in the page's classes (indicators/legend.py;
+    ``period`` is needed for fixed thresholds)."""
     classes = legend.classes_for(townships[code].tolist(), code, period, scheme, k, history)
     return legend.shade(dict(zip(townships["region_code"], townships[code])), townships["region_code"], code,
-                        classes, lang, t, locked=history is not None)
+                        classes, lang, t, counted=counted, locked=history is not None)
 
 
 def status_text(status, lang: str = "zh") -> str:

@@ -70,8 +70,9 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
 
     ``numbers`` holds: title, map_title, region and period (code and label), data_as_of(_text),
     kpis (label, value, change, parts), totals, the township table (columns, rows, region codes),
-    the ranking (title, columns, rows), each township's colour, the legend rows, the room types
-    (coverage) and the notes. ``spec`` carries the page's filters and classes, so the snapshot
+    the ranking (title, columns, rows), each drawn region's colour (townships, or a city's counties:
+    ``spec.unit``), the legend rows, the room types (coverage) and the notes. ``spec`` carries the
+    page's filters, classes and map unit, so the snapshot
     holds what the page showed.
     """
     v = build_view(con, spec)

@@ -59,7 +59,14 @@ def _slide(prs, title: str, subtitle: str):
 
 
 def _notes(slide, view: View) -> None:
-    _text(slide, Inches(0.5), Inches(6.75), Inches(12.3), Inches(0.6), view.notes, 9, GREY)
+    """The footnotes, wrapped in their box (word_wrap); with many or long ones (a long filter note)
+    the type is smaller and the box starts higher, so that the last line stays on the slide."""
+    per_line = 12.3 * 72 / 9  # full-width glyphs per line at 9 pt, CJK wrapping anywhere
+    lines = sum(1 + int(sum(1 if ord(c) > 0x2E80 else 0.55 for c in note) // per_line) for note in view.notes)
+    size = 9 if lines <= 4 else 8 if lines <= 5 else 7
+    height = Inches(lines * size * 1.3 / 72)
+    top = min(Inches(6.75), Inches(7.45) - height)
+    _text(slide, Inches(0.5), top, Inches(12.3), height, view.notes, size, GREY)
 
 
 def _rgb(hex_colour: str) -> RGBColor:

@@ -22,6 +22,9 @@ PNG_SIZE = (10.0, 6.25)     # inches: 1600 × 1000 px at PNG_DPI
 PNG_DPI = 160
 A4_LANDSCAPE = (842 / 72, 595 / 72)  # inches: the PDF page is 842 × 595 pt
 INK, GREY, EDGE = "#222222", "#666666", "#ffffff"
+NO_LINE_START = "，、。；：）」》”’！？,.;:)!?"
+NOTES_SIZE = 8     # the footnotes under the page: font size (pt), width (figure fraction)
+NOTES_WIDTH = 0.94
 NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 500)
 
 
@@ -125,18 +128,37 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
     return y - row * 0.4
 
 
-def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size: float, colour: str) -> float:
-    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere); returns the y below."""
+def _lines(fig: Figure, text: str, width: float, size: float) -> list[str]:
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere, English at a space)."""
     per_line = max(8, int(width * fig.get_figwidth() * 72 / size))  # about one full-width glyph per em
     lines, line = [], ""
     for char in text:
-        weight = 1 if ord(char) > 0x2E80 else 0.55
-        if sum(1 if ord(c) > 0x2E80 else 0.55 for c in line) + weight > per_line:
-            lines.append(line)
-            line = ""
+        # a closing mark (、，）) never starts a line: it stays on the line it closes
+        if _ems(line + char) > per_line and char not in NO_LINE_START:
+            cut = line.rfind(" ") if char.isascii() and not char.isspace() else -1
+            if cut > 0 and line[cut + 1:].isascii():  # an English word moves whole to the next line
+                lines.append(line[:cut])
+                line = line[cut + 1:]
+            else:
+                lines.append(line)
+                line = ""
         line += char
     lines.append(line)
-    step = size * 1.35 / 72 / fig.get_figheight()
+    return lines
+
+
+def _ems(text: str) -> float:
+    """About how wide ``text`` is, in ems: a CJK glyph is one, a Latin letter about half."""
+    return sum(1 if ord(c) > 0x2E80 else 0.55 for c in text)
+
+
+def _line_step(fig: Figure, size: float) -> float:
+    return size * 1.35 / 72 / fig.get_figheight()
+
+
+def _wrapped(fig: Figure, text: str, left: float, top: float, width: float, size: float, colour: str) -> float:
+    """``text`` in lines that fit ``width`` (figure fraction; CJK wraps anywhere); returns the y below."""
+    lines, step = _lines(fig, text, width, size), _line_step(fig, size)
     for i, part in enumerate(lines):
         fig.text(left, top - i * step, part, fontsize=size, color=colour, va="top")
     return top - len(lines) * step
@@ -160,7 +182,10 @@ def draw_side(fig: Figure, view: View, left: float, top: float, width: float) ->
         y = top - 0.05
         for k in view.kpis:
             change = t("CHANGE_VS_PREV", view.lang, change=k.change) if k.change else t("PREV_NONE", view.lang)
-            fig.text(left, y, f"{k.label}  {k.value}", fontsize=10, color=INK, va="top")
+            head = f"{k.label}  {k.value}"
+            fig.text(left, y, head, fontsize=10, color=INK, va="top")
+            if (_ems(head) * 10 + _ems(change) * 8) / 72 > 0.95 * width * fig.get_figwidth():
+                y -= 0.032  # no room beside the figure (English): the change goes under it
             fig.text(left + width, y, change, fontsize=8, color=GREY, va="top", ha="right")
             y -= 0.042
         return
@@ -184,14 +209,18 @@ def page(view: View, size: tuple[float, float] = PNG_SIZE) -> Figure:
         fig.text(0.03, 0.955, f"{view.region_name}{view.title}", fontsize=20, fontweight="bold", color=INK, va="top")
         fig.text(0.03, 0.885, f"{view.map_title} · {view.period_label} · {view.data_as_of_text}", fontsize=11,
                  color=GREY, va="top")
-        ax = fig.add_axes((0.02, 0.12, 0.62, 0.72))
+        # the footnotes, wrapped to the page's width, fill the foot from the bottom up (a long filter
+        # note takes two lines, never runs off the page); the map stands on top of them
+        lines = [line for note in view.notes for line in _lines(fig, note, NOTES_WIDTH, NOTES_SIZE)]
+        notes_top = 0.02 + len(lines) * _line_step(fig, NOTES_SIZE)
+        bottom = max(0.12, notes_top + 0.02)
+        ax = fig.add_axes((0.02, bottom, 0.62, 0.84 - bottom))
         draw_map(ax, view)
         below = draw_legend(fig, view, left=0.67, top=0.84, width=0.30)
         draw_side(fig, view, left=0.67, top=below, width=0.30)
-        y = 0.085
-        for note in view.notes:
-            fig.text(0.03, y, note, fontsize=8, color=GREY, va="top")
-            y -= 0.027
+        for i, line in enumerate(lines):
+            fig.text(0.03, notes_top - i * _line_step(fig, NOTES_SIZE), line, fontsize=NOTES_SIZE, color=GREY,
+                     va="top")
     return fig
 
 

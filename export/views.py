@@ -43,6 +43,11 @@ RANKINGS = {
                                                "cases_received"]),
 }
 RANK_ROWS = 10
+# What a city-level map of an indicator shows (ui/state.py UNITS): counties by default, as the
+# pages draw it (the sidebar's 全市地图单元), or every township. The screening and hotspot views
+# map townships' pace and hotspot classes at every level, as their pages do.
+UNITS = ("county", "township")
+BY_UNIT = ("overview", "coverage")
 HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, then 等
 TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
 ROOM_COLOURS = maps.ROOM_COLOURS
@@ -53,7 +58,8 @@ OTHER_ROOM_COLOUR = "#555555"
 class ViewSpec:
     """Which view an export shows and how, as on the page: the view, region (None: the city),
     period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
-    the map's classes (scheme, k, lock; overview and coverage) and ``exact``: whether the viewer
+    the map's classes (scheme, k, lock; overview and coverage), the city map's unit (``unit``:
+    counties or townships, overview and coverage) and ``exact``: whether the viewer
     sees exact small counts (admins; indicators/suppress.py). Frozen and hashable: the
     export cache keys on it, and a snapshot is frozen from it."""
     view: str = "overview"
@@ -66,6 +72,7 @@ class ViewSpec:
     k: int = legend.K
     lock: bool = False
     exact: bool = False
+    unit: str = UNITS[0]
 
     def __post_init__(self):
         # None means the default (the CLI's unset options), so equal views are equal keys
@@ -76,6 +83,10 @@ class ViewSpec:
         object.__setattr__(self, "filters", self.filters or indicators.Filters())
         object.__setattr__(self, "lock", bool(self.lock))
         object.__setattr__(self, "exact", bool(self.exact))
+        if self.unit is None:
+            object.__setattr__(self, "unit", UNITS[0])
+        if self.unit not in UNITS:
+            raise ValueError(f"bad unit {self.unit!r}: expected one of {', '.join(UNITS)}")
         if self.view not in VIEWS:
             raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
         if self.scheme not in classify.SCHEMES:
@@ -132,7 +143,7 @@ class View:
     data_as_of_text: str           # 数据截至 2025年12月31日
     code: str                      # the indicator behind the view (MAPPED)
     townships: pd.DataFrame        # indicators.table at township level (+ county_name)
-    shapes: gpd.GeoDataFrame       # township polygons in WGS84 (+ colour), simplified for the view
+    shapes: gpd.GeoDataFrame       # the polygons drawn (townships, or counties: ``unit``) in WGS84 (+ colour)
     shading: colour.Shading
     kpis: list[Kpi]
     totals: dict[str, str]         # the region's value of every indicator, formatted ("<5" where due)
@@ -148,6 +159,7 @@ class View:
     hotspots: pd.DataFrame | None = None  # hotspots: geo.risk.table + region_name, county_name
     filters: indicators.Filters = field(default_factory=indicators.Filters)
     summary: str | None = None     # one sentence for the brief: the region's pace, or the hotspots found
+    unit: str = "township"         # what ``shapes`` are: township, or county (a city's overview or coverage)
 
     @property
     def subtitle(self) -> str:
@@ -198,6 +210,7 @@ class Atlas:
         self._pacing: dict[str, pd.DataFrame] = {}
         self._history: dict[tuple, list] = {}
         self._shapes = None
+        self._county_shapes = None
         self._rooms = None
         self._hotspots = None
 
@@ -255,6 +268,15 @@ class Atlas:
             self._shapes = shapes.for_view(frame, "city" if self.region_level == "city" else "county")
         return self._shapes
 
+    def county_shapes(self) -> gpd.GeoDataFrame:
+        """The counties, made from their townships' lines (as ui/data.county_geojson), with
+        county_code so that the map draws their lines as county lines."""
+        if self._county_shapes is None:
+            counties = shapes.dissolve(self.shapes(), "county_code", self.county_names)
+            counties["county_code"] = counties["region_code"]
+            self._county_shapes = shapes.for_view(counties, "city")
+        return self._county_shapes
+
     def rooms(self) -> pd.DataFrame:
         if self._rooms is None:
             p = periods.parse(self.period)
@@ -287,7 +309,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
     code = MAPPED[view]
     towns = atlas.townships()
-    drawn = atlas.shapes().copy()
+    unit = "county" if view in BY_UNIT and atlas.region_level == "city" and spec.unit == "county" else "township"
+    drawn = (atlas.county_shapes() if unit == "county" else atlas.shapes()).copy()
     pace = stats = None
     facts: list[Fact] = []
     summary = None
@@ -303,8 +326,10 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         table = hotspot_ranking(atlas, lang)
         summary = hotspot_summary(stats, lang)
     else:
-        history = atlas.history("township", code) if lock else None
-        shading = colour.shade(towns, code, lang, scheme, k, atlas.period, history)
+        shaded = atlas.table("county") if unit == "county" else towns
+        history = atlas.history(unit, code) if lock else None
+        shading = colour.shade(shaded, code, lang, scheme, k, atlas.period, history,
+                               counted="LEGEND_COUNTIES" if unit == "county" else "LEGEND_TOWNSHIPS")
         table = ranking(atlas, view, lang)
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
@@ -321,15 +346,15 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         notes.append(filters_note(atlas.filters, lang))
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]
     return View(
-        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}", lang),
+        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + ("_county" if unit == "county" else ""), lang),
         region_code=atlas.region_code, region_name=atlas.region_name, region_level=atlas.region_level,
         period=atlas.period, period_label=fmt.period_label(atlas.period, lang),
         data_as_of=as_of, data_as_of_text=t("DATA_AS_OF", lang, date=fmt.day(as_of, lang)),
         code=code, townships=towns, shapes=drawn, shading=shading,
         kpis=kpis(atlas, lang), totals=totals(atlas, lang), ranking=table,
         rooms=rooms, room_colours=ROOM_COLOURS, approximate=approximate, source=source, notes=notes,
-        facts=facts, cells=cells(view, towns, pace, stats, code, lang), pace=pace, hotspots=stats,
-        filters=atlas.filters, summary=summary,
+        facts=facts, cells=cells(view, towns, pace, stats, code, lang, atlas.table("county") if unit == "county" else None),
+        pace=pace, hotspots=stats, filters=atlas.filters, summary=summary, unit=unit,
     )
 
 
@@ -510,8 +535,12 @@ def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
 
 
 def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.DataFrame | None, code: str,
-          lang: str = "zh") -> pd.DataFrame:
-    """Per township, what the page's tooltip shows, formatted: region_code, then labelled columns."""
+          lang: str = "zh", counties: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per township, what the page's tooltip shows, formatted: region_code, then labelled columns;
+    then the same for each of ``counties`` (an indicator table) when the map draws counties."""
+    if counties is not None:
+        return pd.concat([cells(view, towns, pace, stats, code, lang),
+                          cells(view, counties, pace, stats, code, lang)], ignore_index=True)
     out = pd.DataFrame({"region_code": towns["region_code"].to_numpy()})
     if view == "screening":
         by = pace.set_index("region_code").reindex(out["region_code"])

@@ -194,6 +194,54 @@ def classify_with(values, breaks, lowest: float | None = None, scheme: str = "lo
     return _counted(scheme, known, breaks, lowest, missing)
 
 
+def fewer(k: int, n: int, few: int = 10) -> int:
+    """The number of classes for ``n`` regions: ``k`` from ``few`` regions on, else at most half
+    as many classes as regions (at least 2): six counties in five classes is one or two each,
+    and a class of one county paints a rank, not a difference."""
+    return k if n >= few else min(k, max(2, n // 2))
+
+
+def merge_narrow(classes: Classes, width: float) -> Classes:
+    """``classes`` with every class narrower than ``width`` merged into its neighbour.
+
+    A class runs from the bound below (``lowest`` for the first) to its upper bound; one narrower
+    than ``width`` (the display's precision: 0.1 of a percent) shows a difference no reader can
+    see, so it joins the class above it (the top class joins the one below). A first class
+    holding one value (lowest == its bound, such as the zeros) stays: it is a value, not a range.
+
+    Parameters
+    ----------
+    classes : from :func:`classify` or :func:`classify_with`.
+    width : the narrowest class kept, in the values' unit; <= 0 keeps every class.
+
+    Returns
+    -------
+    Classes with the same scheme, lowest and missing count, and the counts summed.
+    """
+    bounds, counts = list(classes.breaks), list(classes.counts)
+    if width <= 0 or len(bounds) < 2:
+        return classes
+
+    def narrow(i: int) -> bool:
+        if i == 0:
+            low = classes.lowest
+            return low is not None and low < bounds[0] and bounds[0] - low < width * (1 - 1e-9)
+        return bounds[i] - bounds[i - 1] < width * (1 - 1e-9)
+
+    i = 0
+    while len(bounds) > 1 and i < len(bounds):
+        if not narrow(i):
+            i += 1
+        elif i < len(bounds) - 1:  # into the class above: its bound stays
+            counts[i + 1] += counts[i]
+            del counts[i], bounds[i]
+        else:  # the top class into the one below, which takes the top bound
+            counts[i - 1] += counts[i]
+            del counts[i], bounds[i - 1]
+            i -= 1
+    return Classes(classes.scheme, tuple(bounds), classes.lowest, tuple(counts), classes.missing)
+
+
 class LegendRow(NamedTuple):
     """One legend row: ``lo`` and ``hi`` as text, and the number of townships in the class.
 

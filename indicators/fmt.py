@@ -67,6 +67,18 @@ def _sensitive(code: str) -> bool:
     return found is not None and found.sensitive
 
 
+# Decimals shown per unit: what value() and change() print, and so the smallest difference a
+# reader can see (step()). A map class narrower than that step paints an invisible difference.
+DECIMALS = {"share": 1, "per_1000": 1, "per_10k": 2, "count": 0}
+
+
+def step(code: str) -> float:
+    """The smallest difference the display shows, in the value's own unit: 0.001 for a share
+    (0.1 of a percent), 0.1 for ‰, 0.01 per 10,000, 1 for a count."""
+    unit = _unit(code)
+    return 10.0 ** -DECIMALS[unit] / (100 if unit == "share" else 1)
+
+
 def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
     """Format one indicator value for display; missing → "—", small sensitive counts → "<5".
 
@@ -116,20 +128,43 @@ def count(v, lang: str = "zh", sensitive: bool = False) -> str:
     return str(n)
 
 
+def unchanged(code: str, now, before) -> bool:
+    """True when both values are known and their difference rounds to zero at the display's
+    precision: the change is shown as 持平, neither up nor down."""
+    if is_missing(now) or is_missing(before):
+        return False
+    return round((now - before) / step(code)) == 0
+
+
+def _in_unit(code: str, diff: float, lang: str, signed: bool) -> str:
+    """A difference in the indicator's unit, at the display's precision: with its sign
+    (+1.2个百分点, +1.2 pp) for a change, without (0.3 个百分点, 0.3 percentage points) for a spread."""
+    unit, sign = _unit(code), "+" if signed else ""
+    if unit == "share":
+        words = {("zh", True): "个百分点", ("zh", False): " 个百分点", ("en", True): " pp",
+                 ("en", False): " percentage points"}[("zh" if lang == "zh" else "en", signed)]
+        return f"{diff * 100:{sign}.1f}{words}"
+    if unit == "count":
+        return f"{int(round(diff)):{sign}d}"
+    return f"{diff:{sign}.{DECIMALS[unit]}f}" + ("‰" if unit == "per_1000" else "")
+
+
+def difference(code: str, diff: float, lang: str = "zh") -> str:
+    """An unsigned difference in the indicator's unit: 0.3 个百分点, 0.3 percentage points, 1.2‰."""
+    return _in_unit(code, diff, lang, signed=False)
+
+
 def change(code: str, now, before, lang: str = "zh") -> str | None:
     """The change from the previous period, in the indicator's unit (percentage points for shares);
-    None when either is missing or hidden (a change from a hidden count would give it back)."""
+    持平 / "no change" when it rounds to zero; None when either is missing or hidden (a change
+    from a hidden count would give it back)."""
     if is_missing(now) or is_missing(before):
         return None
-    diff = now - before
-    unit = _unit(code)
-    if unit == "share":
-        return f"{diff * 100:+.1f}个百分点" if lang == "zh" else f"{diff * 100:+.1f} pp"
-    if unit == "per_1000":
-        return f"{diff:+.1f}‰"
-    if unit == "per_10k":
-        return f"{diff:+.2f}"
-    return f"{int(diff):+d}"
+    if unchanged(code, now, before):
+        from i18n.text import t
+
+        return t("CHANGE_NONE", lang)
+    return _in_unit(code, now - before, lang, signed=True)
 
 
 def day(d: date, lang: str = "zh") -> str:

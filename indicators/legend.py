@@ -7,6 +7,7 @@ indicator's fixed thresholds, a locked scale or two periods compared on one scal
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from geo import classify, maps
@@ -15,6 +16,12 @@ from queries import periods
 
 SCHEME = "quantiles"  # the pages' default scheme and number of classes (ui/state.py DEFAULTS)
 K = 5
+FEW = 10  # fewer regions than this get fewer classes (geo/classify.fewer)
+# A spread is small when it is under the larger of SPREAD_STEPS display steps (1 percentage
+# point, 1‰) and SPREAD_SHARE of the values' size: then the colours sit where the values sit in a range
+# of that width, not on the palette's two ends, and the legend says the spread in words.
+SPREAD_STEPS = 10
+SPREAD_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,20 @@ def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: 
     cuts = registry.thresholds(code, periods.parse(period).kind) if scheme == "fixed" else None
     if scheme == "fixed" and cuts is None:
         scheme = "quantiles"  # no yardstick for this indicator: the legend note says quantiles
+    if scheme != "fixed":  # the federations' yardsticks stay as they are
+        k = classify.fewer(k, int((~np.isnan(classify.as_floats(values))).sum()), FEW)  # None, NA, hidden: not counted
     pooled = [values, other] if other is not None else history
+    classes = None
     if pooled is not None:
         pooled = [v for v in pooled if len(v)]
         breaks = classify.locked(pooled, scheme, k, cuts)
         if breaks:
             known = [pd.Series(a, dtype=float).dropna() for a in pooled]
             lowest = min((float(a.min()) for a in known if len(a)), default=None)
-            return classify.classify_with(values, breaks, lowest=lowest, scheme=scheme)
-    return classify.classify(values, scheme, k, cuts)
+            classes = classify.classify_with(values, breaks, lowest=lowest, scheme=scheme)
+    if classes is None:
+        classes = classify.classify(values, scheme, k, cuts)
+    return classes if scheme == "fixed" else classify.merge_narrow(classes, fmt.step(code))
 
 
 Words = Callable[..., str]  # t(key, lang, **values): i18n.text.t, or export.text.t for paper
@@ -67,6 +79,43 @@ def scheme_note(classes: classify.Classes, locked: bool, lang: str, t: Words) ->
     return note + (" · " + t("CLASS_LOCKED_NOTE", lang) if locked else "")
 
 
+def small_spread(code: str, lo: float, hi: float) -> float | None:
+    """The width of the range the colours are read in when ``lo``–``hi`` is a small spread for
+    ``code`` (see SPREAD_STEPS), None when it is not small."""
+    width = max(SPREAD_STEPS * fmt.step(code), SPREAD_SHARE * max(abs(lo), abs(hi)))
+    return width if hi - lo < width else None
+
+
+def class_colours(code: str, classes: classify.Classes, shown: list[float]) -> list[str]:
+    """One colour per class: spread over the whole palette, or, when the ``shown`` values differ
+    little, each class's middle placed in a range of :func:`small_spread`'s width around them, so
+    that 6.2% and 6.4% come out as neighbouring shades, not the palest and the darkest."""
+    palette = registry.get(code).palette
+    if not shown or classes.k == 0:
+        return maps.palette_for(palette, classes.k)
+    lo, hi = min(shown), max(shown)
+    width = small_spread(code, lo, hi)
+    if width is None:
+        return maps.palette_for(palette, classes.k)
+    ramp = maps.PALETTES[palette]
+    start = (lo + hi) / 2 - width / 2
+    lows = [min(lo, classes.breaks[0]), *classes.breaks[:-1]]
+    out = []
+    for low, high in zip(lows, classes.breaks):
+        place = min(max(((max(low, lo) + min(high, hi)) / 2 - start) / width, 0.0), 1.0)
+        out.append(ramp[int(round(place * (len(ramp) - 1)))])
+    return out
+
+
+def spread_note(code: str, shown: list[float], lang: str, t: Words, counted: str) -> str | None:
+    """各县相差不到 0.3 个百分点: the spread of the ``shown`` values in words, when it is small."""
+    if len(shown) < 2 or small_spread(code, min(shown), max(shown)) is None:
+        return None
+    step = fmt.step(code)
+    under = (int((max(shown) - min(shown)) / step + 1e-9) + 1) * step  # the next step above the spread
+    return t(counted.replace("LEGEND_", "LEGEND_SPREAD_"), lang, diff=fmt.difference(code, under, lang))
+
+
 def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Classes, lang: str, t: Words, *,
           title: str | None = None, counted: str = "LEGEND_TOWNSHIPS", locked: bool = False) -> Shading:
     """Colour each region of ``drawn`` by its value in ``value_of`` (region_code → value) in
@@ -74,8 +123,10 @@ def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Cla
     decimals as keep the bounds apart) and how many regions it holds (``counted``: LEGEND_TOWNSHIPS
     or LEGEND_COUNTIES), then 数值较小，不显示 for the regions whose value is hidden (a neutral of
     its own, not a class: that would reveal a band), then 无数据 for those without a value."""
-    colours = maps.palette_for(registry.get(code).palette, classes.k)
     drawn = list(drawn)
+    # the values drawn and shown: a hidden value is never part of a range or a spread
+    shown = [float(v) for v in (value_of.get(r) for r in drawn) if not fmt.is_missing(v)]
+    colours = class_colours(code, classes, shown)
     colour_of = {}
     for region in drawn:
         v = value_of.get(region)
@@ -96,7 +147,8 @@ def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Cla
     if missing:
         rows.append(LegendRow(maps.MISSING_COLOUR, f"{t('MISSING_CLASS', lang)}（{t(counted, lang, n=missing)}）",
                               missing))
-    return Shading(title or fmt.label(code, lang), colour_of, rows, scheme_note(classes, locked, lang, t))
+    note = " · ".join(n for n in (spread_note(code, shown, lang, t, counted), scheme_note(classes, locked, lang, t)) if n)
+    return Shading(title or fmt.label(code, lang), colour_of, rows, note or None)
 
 
 STATUSES = ("green", "amber", "red")  # screening pace (queries/pacing.py), legend order

@@ -159,3 +159,60 @@ def test_maps_helpers_are_the_quantile_scheme():
     values = [*CAL, None]
     assert maps.class_breaks(values, k=4) == list(classify.classify(values, "quantiles", k=4).breaks)
     assert maps.class_of(3.0, [2.0, 4.0]) == 1 and maps.class_of(None, [2.0]) is None
+
+
+# ---- classes that tell the truth (indicators/legend.py, issue 15) --------------------------
+
+SIX = [0.0615, 0.0620, 0.0625, 0.0630, 0.0636, 0.0641]  # six counties, 6.15–6.41%
+
+
+def _shade(values, lang="zh"):
+    from i18n.text import t
+    from indicators import legend
+
+    codes = [f"c{i}" for i in range(len(values))]
+    classes = legend.classes_for(values, "screening_rate", None)
+    return classes, legend.shade(dict(zip(codes, values)), codes, "screening_rate", classes, lang, t,
+                                 counted="LEGEND_COUNTIES")
+
+
+def test_six_counties_a_quarter_point_apart_are_not_five_classes_and_the_legend_says_so():
+    classes, shading = _shade(SIX)
+    assert classes.k < 5 and sum(classes.counts) == 6
+    # each class is at least as wide as the display's 0.1 of a percent
+    bounds = [classes.lowest, *classes.breaks]
+    assert all(hi - lo >= 0.001 - 1e-12 for lo, hi in zip(bounds, bounds[1:]))
+    assert "各县相差不到 0.3 个百分点" in shading.note
+    assert "differ by less than 0.3 percentage points" in _shade(SIX, "en")[1].note
+    # neighbouring shades from the middle of the palette, never its palest and darkest ends
+    ramp = maps.PALETTES["Greens"]
+    used = set(shading.colour_of.values())
+    assert ramp[0] not in used and ramp[-1] not in used
+
+
+def test_a_wide_spread_keeps_the_normal_classes_and_no_spread_line():
+    values = list(np.linspace(0.10, 0.90, 12))
+    classes, shading = _shade(values)
+    assert classes.k == 5
+    assert [r.colour for r in shading.rows] == maps.palette_for("Greens", 5)
+    assert "相差不到" not in shading.note
+
+
+def test_few_regions_get_fewer_classes_and_narrow_classes_merge():
+    assert [classify.fewer(5, n) for n in (2, 3, 6, 9, 10, 40)] == [2, 2, 3, 4, 5, 5]
+    got = classify.merge_narrow(classify.Classes("quantiles", (0.0, 0.5, 0.52, 1.0), 0.0, (3, 2, 1, 4), 0), 0.1)
+    # the zeros stay a class of their own; 0.5–0.52 is narrower than 0.1 and joins the class above
+    assert (got.breaks, got.counts) == ((0.0, 0.5, 1.0), (3, 2, 5))
+    top = classify.merge_narrow(classify.Classes("quantiles", (0.5, 1.0, 1.05), 0.0, (2, 2, 2), 0), 0.1)
+    assert (top.breaks, top.counts) == ((0.5, 1.05), (2, 4))
+
+
+def test_missing_and_hidden_values_do_not_count_as_regions():
+    import pandas as pd
+
+    from indicators import legend
+    from indicators.suppress import Hidden
+
+    # 12 regions, 6 of them known: six known values get the few-regions rule
+    values = [0.1, 0.3, 0.5, 0.6, 0.8, 0.9, None, pd.NA, float("nan"), Hidden("rate"), None, None]
+    assert legend.classes_for(values, "screening_rate", None).k == 3

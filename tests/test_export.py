@@ -52,7 +52,7 @@ def exports(demo_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("exports")
     runs = {
         "deck.pptx": ["--all"], "deck.pdf": ["--all"], "brief.docx": ["--all"],
-        "hotspots.png": ["--view", "hotspots"], "coverage.html": ["--view", "coverage"],
+        "hotspots.png": ["--view", "hotspots"], "coverage.html": ["--view", "coverage", "--unit", "township"],
         "screening.pptx": ["--view", "screening"],
     }
     for name, what in runs.items():
@@ -136,7 +136,8 @@ def test_deck_pptx_has_editable_ranking_tables_with_the_screen_numbers(exports, 
     for slide in list(deck.slides)[1:5]:  # a map picture, a legend and the notes on every view slide
         assert any(s.shape_type == 13 for s in slide.shapes)
         text = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
-        assert "个乡镇" in text and "数据截至" in text and "示意边界" in text
+        # the city's overview and coverage colour counties (the page's default unit), the others townships
+        assert ("个乡镇" in text or "个县（区）" in text) and "数据截至" in text and "示意边界" in text
     # the laggards by pace, as the screening page's 后进排名
     cells = table_cells(deck.slides[5])
     assert cells[0] == ["排名", "乡镇（街道）", "年度排查目标（户）", "按时序应完成", "年内已排查（户）", "目标完成率",
@@ -295,7 +296,7 @@ def test_filters_change_the_exported_numbers(con, period, demo_db, tmp_path):
 
 
 def test_scheme_and_k_follow_the_users_choice(con, period, towns):
-    view = views.build_view(con, views.ViewSpec("coverage", scheme="equal_interval", k=3))
+    view = views.build_view(con, views.ViewSpec("coverage", scheme="equal_interval", k=3, unit="township"))
     classes = classify.classify(towns["coverage_rate"].tolist(), "equal_interval", 3)
     assert [r.count for r in view.shading.rows[:3]] == list(classes.counts)
     assert view.shading.note == "分级：等间距，3 级"
@@ -306,7 +307,7 @@ def test_scheme_and_k_follow_the_users_choice(con, period, towns):
     assert cuts == tuple(round(b * 12 / 12, 6) for b in registry.get("screening_rate").thresholds)
     assert [r.label.split("（")[0].split(" – ")[-1] for r in fixed.shading.rows[:3]] == \
         [fmt.value("screening_rate", c) for c in cuts[:3]]
-    assert views.build_view(con, views.ViewSpec("overview")).shading.note == "分级：分位数（每级乡镇数相近），5 级"
+    assert views.build_view(con, views.ViewSpec("overview", unit="township")).shading.note == "分级：分位数（每级数量相近），5 级"
     with pytest.raises(ValueError, match="bad scheme"):
         views.ViewSpec("overview", scheme="pretty")
 
@@ -409,3 +410,69 @@ def test_scale_bar_is_round_and_fits():
     assert staticmap.nice_length_km(100_000) == 20
     assert staticmap.nice_length_km(30_000) == 5
     assert staticmap.nice_length_km(1_000) == 0.5
+
+
+def test_city_export_maps_counties_as_the_screen_does_unless_asked_for_townships(con, period, demo_db, tmp_path):
+    counties = indicators.table(con, "county", period, indicators.EVERYTHING)
+    towns = views.build_view(con, views.ViewSpec("overview", unit="township"))
+    shown = views.build_view(con, views.ViewSpec("overview"))  # the page's default: unit=county
+    assert shown.unit == "county" and len(shown.shapes) == len(counties) == towns.shapes["county_code"].nunique()
+    assert set(shown.shading.colour_of) == set(shown.shapes["region_code"])
+    assert sum(r.count for r in shown.shading.rows) == len(counties)
+    assert "个县（区）" in shown.shading.rows[0].label and shown.map_title == "各县（区）入户排查完成率"
+    assert towns.unit == "township" and len(towns.shapes) == len(towns.townships)
+    # screening and hotspots map townships' pace and classes at every level, as their pages do
+    assert views.build_view(con, views.ViewSpec("screening")).unit == "township"
+    with pytest.raises(ValueError, match="bad unit"):
+        views.ViewSpec("overview", unit="village")
+    # the HTML's tooltips name the county; the CLI's --unit reaches the spec
+    out = tmp_path / "overview.html"
+    assert cli.main(["snapshot", "--view", "overview", "--unit", "county", "--out", str(out), "--db", str(demo_db)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert all(name in page for name in counties["region_name"])
+    out = tmp_path / "town.png"
+    assert cli.main(["snapshot", "--view", "overview", "--unit", "township", "--out", str(out), "--db", str(demo_db)]) == 0
+
+
+LONG_FILTERS = indicators.Filters(  # every value named: the same numbers as "all", and a long footnote
+    room_types=("家事调解工作室", "家事纠纷调解工作站", "婚调坊", "和合之家", "婚姻家庭纠纷调解委员会", "妇女议事会"),
+    risk_levels=("低", "中", "高"),
+    risk_types=("侵害妇女儿童权益", "婚姻家庭纠纷", "家庭暴力", "赡养抚养纠纷", "监护缺失儿童"),
+    case_sources=("网格员", "法院委派", "来访", "12338热线", "公安转介", "信访"))
+
+
+def test_a_long_filter_note_is_wrapped_not_cut_off_in_the_png_and_the_pptx(con, tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    view = views.build_view(con, views.ViewSpec("overview", filters=LONG_FILTERS))
+    note = views.filters_note(LONG_FILTERS)
+    assert note in view.notes and len(note) > 120
+    fig = staticmap.page(view)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    foot = [x for x in fig.texts if x.get_position()[1] < 0.12 and x.get_fontsize() == staticmap.NOTES_SIZE]
+    assert note in "".join(x.get_text() for x in foot)  # every character, in order, over two lines or more
+    assert sum(1 for x in foot if x.get_text() in note) >= 2
+    page = fig.bbox
+    with staticmap._style():  # measured in the export's CJK font
+        for x in foot:  # and every line inside the page
+            box = x.get_window_extent(renderer)
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, x.get_text()
+    out = tmp_path / "long.pptx"
+    snapshot.write(con, out, views.ViewSpec("overview", filters=LONG_FILTERS))
+    deck = Presentation(str(out))
+    for slide in deck.slides:
+        boxes = [s for s in slide.shapes if s.has_text_frame and note in s.text_frame.text]
+        assert len(boxes) == 1 and boxes[0].text_frame.word_wrap
+        assert boxes[0].top + boxes[0].height <= deck.slide_height
+
+
+def test_wrapped_lines_keep_english_words_whole_and_closing_marks_on_their_line():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    english = "The counties differ by less than 1.0 percentage points · Classes: Quantiles (equal counts), 3"
+    lines = staticmap._lines(fig, english, 0.5, 8)
+    assert len(lines) > 2 and " ".join(lines) == english
+    chinese = "阵地类型 家事调解工作室、家事纠纷调解工作站、婚调坊、和合之家、婚姻家庭纠纷调解委员会、妇女议事会"
+    lines = staticmap._lines(fig, chinese, 0.5, 8)
+    assert "".join(lines) == chinese and not any(line[0] in staticmap.NO_LINE_START for line in lines)

@@ -176,3 +176,13 @@ def test_the_panel_s_room_list_obeys_the_room_type_filter_as_its_count_does(app_
     body = all_text(at)
     assert text.ZH["PANEL_ROOMS"].format(n=n_kind) in body            # the list: that type only
     assert text.ZH["PANEL_ROOMS"].format(n=sum(n for _k, n in kinds)) not in body
+
+
+def test_export_panel_says_which_filters_the_files_carry(app_env):
+    from ui import state
+
+    plain = run_page("overview", period="2025-12", region="320700000000")
+    assert text.ZH["EXPORT_FILTERS_ALL"] in [c.value for c in plain.caption]
+    high = run_page("overview", period="2025-12", region="320700000000", **{state.KEYS["level"]: ["高"]})
+    assert not high.exception, high.exception
+    assert text.ZH["EXPORT_FILTERS_ON"].format(filters="筛选条件：计为风险户的风险等级 高") in [c.value for c in high.caption]

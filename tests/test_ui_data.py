@@ -110,3 +110,32 @@ def test_the_screening_trend_starts_at_the_first_month_with_screening(app_env):
     assert pd.Timestamp(trend["month_start"].iloc[0]) == pd.Timestamp(2024, 1, 1)
     assert trend["households_screened"].iloc[0] > 0
     assert pd.Timestamp(trend["month_start"].iloc[-1]) == pd.Timestamp(last.replace(day=1))
+
+
+def test_a_change_that_rounds_to_zero_is_neutral():
+    assert fmt.change("coverage_rate", 0.5, 0.5) == "持平"
+    assert fmt.change("coverage_rate", 0.5, 0.4996, "en") == "no change"  # +0.04 pp shows as 0.0
+    assert fmt.change("risk_rate_per_1000", 12.31, 12.34) == "持平"
+    assert fmt.change("coverage_rate", 0.5, 0.499) == "+0.1个百分点"
+    assert fmt.unchanged("cases_received", 3, 3) and not fmt.unchanged("cases_received", 3, None)
+
+
+def test_kpi_card_shows_no_change_in_grey_without_an_arrow():
+    from streamlit.testing.v1 import AppTest
+
+    def cards():
+        import pandas as pd
+
+        from ui import widgets
+
+        widgets.kpi_cards(pd.Series({"coverage_rate": 0.5, "screening_rate": 0.6}),
+                          pd.Series({"coverage_rate": 0.5, "screening_rate": 0.5}), ["coverage_rate", "screening_rate"])
+
+    at = AppTest.from_function(cards, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    from streamlit.proto.Metric_pb2 import Metric
+
+    flat, up = at.metric
+    assert (flat.delta, flat.proto.color, flat.proto.direction) == ("持平", Metric.GRAY, Metric.NONE)
+    assert (up.delta, up.proto.color, up.proto.direction) == ("+10.0个百分点", Metric.GREEN, Metric.UP)

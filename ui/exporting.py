@@ -19,7 +19,7 @@ import streamlit as st
 from db import schema
 from export import saved
 from export.snapshot import write as write_export
-from export.views import ViewSpec
+from export.views import ViewSpec, filters_note
 from i18n import safe
 from indicators import fmt, registry
 from ui import auth, data, state, widgets
@@ -51,13 +51,14 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
 
 def view_spec(view_name: str) -> ViewSpec:
     """The view on screen, so an export or a snapshot shows what the screen shows: the page's view,
-    the sidebar's region, period, language, filters and classes, the viewer's scope and whether
-    it sees exact small counts."""
+    the sidebar's region, period, language, filters, classes and city map unit, the viewer's scope
+    and whether it sees exact small counts."""
     ss = st.session_state
     period, region, _, _ = widgets.current()
     return ViewSpec(view_name, region, period, lang(), tuple(data.viewer_scope()), widgets.filters(),
                     ss.get(state.KEYS["scheme"], state.DEFAULTS["scheme"]), ss.get(state.KEYS["k"], state.DEFAULTS["k"]),
-                    bool(ss.get(state.KEYS["lock"])), data.viewer().exact)
+                    bool(ss.get(state.KEYS["lock"])), data.viewer().exact,
+                    ss.get(state.KEYS["unit"], state.DEFAULTS["unit"]))
 
 
 def export_bytes(spec: ViewSpec, kind: str) -> bytes:
@@ -82,6 +83,7 @@ def export_buttons(view_name: str) -> None:
     region_name = widgets.current()[2]
     with st.expander(t("EXPORT_TITLE"), icon=":material/download:"):
         st.caption(t("EXPORT_HINT"))
+        st.caption(filters_line(spec))
         built = st.session_state.setdefault(BUILT_KEY, set())
         for column, kind in zip(st.columns(len(FORMATS)), FORMATS):
             label = t(f"EXPORT_FMT_{kind}")
@@ -106,6 +108,13 @@ def export_buttons(view_name: str) -> None:
                     )
         st.divider()
         save_control(spec, region_name)
+
+
+def filters_line(spec: ViewSpec) -> str:
+    """Which filters the files will carry: the footnote they will print, or that they count everything."""
+    if spec.filters.is_default():
+        return t("EXPORT_FILTERS_ALL")
+    return t("EXPORT_FILTERS_ON", filters=safe.markdown(filters_note(spec.filters, spec.lang)))
 
 
 def _export_facts(spec: ViewSpec, kind: str) -> dict:

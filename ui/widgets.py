@@ -193,13 +193,16 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
     for column, code in zip(columns, codes):
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
+        flat = fmt.unchanged(code, now.get(code), previous)
         value = now.get(code)
         column.metric(
             label(code, lang(), short=True),
             # a card is narrow: a hidden rate reads 数值较小 (the notes under the map say why)
             t("HIDDEN_SHORT") if suppress.is_hidden(value) else fmt.value(code, value, lang()),
             delta=delta,
-            delta_color="inverse" if registry.get(code).rising_is_bad else "normal",
+            # 持平 is neither good nor bad: grey, and no arrow
+            delta_color="off" if flat else "inverse" if registry.get(code).rising_is_bad else "normal",
+            delta_arrow="off" if flat else "auto",
             help=_parts_text(code, now),
             border=True,
         )
