@@ -98,7 +98,9 @@ def class_colours(code: str, classes: classify.Classes, shown: list[float]) -> l
     if width is None:
         return maps.palette_for(palette, classes.k)
     ramp = maps.PALETTES[palette]
-    start = (lo + hi) / 2 - width / 2
+    # rates and shares are never negative: a range that would reach below zero starts at zero,
+    # so zeros (nothing found) take the palest shade, not the middle of the ramp
+    start = max((lo + hi) / 2 - width / 2, 0.0)
     lows = [min(lo, classes.breaks[0]), *classes.breaks[:-1]]
     out = []
     for low, high in zip(lows, classes.breaks):

@@ -216,3 +216,15 @@ def test_missing_and_hidden_values_do_not_count_as_regions():
     # 12 regions, 6 of them known: six known values get the few-regions rule
     values = [0.1, 0.3, 0.5, 0.6, 0.8, 0.9, None, pd.NA, float("nan"), Hidden("rate"), None, None]
     assert legend.classes_for(values, "screening_rate", None).k == 3
+
+
+def test_zeros_alone_take_the_palest_shade_not_the_middle_of_the_ramp():
+    """Ten townships where screening found no risk: nothing to alarm a leader, so no mid red."""
+    from export.text import t
+    from geo import maps
+    from indicators import legend
+
+    zeros = {f"t{i}": 0.0 for i in range(10)}
+    classes = legend.classes_for(list(zeros.values()), "risk_rate_per_1000", "2025-11")
+    shading = legend.shade(zeros, list(zeros), "risk_rate_per_1000", classes, "zh", t)
+    assert [r.colour for r in shading.rows] == [maps.PALETTES["Reds"][0]]
