@@ -23,13 +23,14 @@ ROOM_COLOURS = maps.ROOM_COLOURS
 def sidebar_filters() -> None:
     """Language, period, region and township, the filters and the map's classes, all in the URL
     (ui/state.py): a copied link reopens the same view."""
-    st.sidebar.radio(t("SIDEBAR_LANG"), ["zh", "en"], key="lang", horizontal=True,
+    choices = _choices()
+    notices = state.load(choices)  # before the widgets: it sets their values (the language too)
+    st.sidebar.radio(t("SIDEBAR_LANG"), list(state.LANGS), key="lang", horizontal=True,
                      format_func=lambda code: "中文" if code == "zh" else "English")
     first, _ = data.data_span()
     if first is None:  # boundaries but no ledger yet: the maps show the townships, greyed
         st.sidebar.info(t("NO_DATA"))
-    choices = _choices()
-    for notice in state.load(choices):
+    for notice in notices:
         st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=safe.markdown(notice.value)))
     language = lang()
     st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
