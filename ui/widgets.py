@@ -70,8 +70,27 @@ def sidebar_filters() -> None:
     _, last = data.data_span()
     st.sidebar.caption(t("SIDEBAR_DB", source=t(f"DATA_SOURCE_{data.data_source()}"),
                          as_of=fmt.day(last, lang()) if last else "—", version=row["version"]),
-                       help=str(row["note"] or ""))
+                       help=data_note(str(row["note"] or "")))
     state.publish()
+
+
+def data_note(note: str) -> str:
+    """The last write to the database (its data_version note, written for the log:
+    "demo seed=20241 scale=1.0", "import screening_summary: 汇总.xlsx") in the reader's words."""
+    from importer import fields
+
+    if note.startswith("demo "):
+        return t("DATA_NOTE_demo")
+    if note.startswith("import ") and ": " in note:
+        kind, name = note[len("import "):].split(": ", 1)
+        label = fields.KIND_LABELS.get(kind, "") if lang() == "zh" else ""
+        return t("DATA_NOTE_import", kind=label, file=safe.markdown(name))
+    if note.startswith("undo import ") and ": " in note:
+        number, name = note[len("undo import "):].split(": ", 1)
+        return t("DATA_NOTE_undo", id=safe.markdown(number), file=safe.markdown(name))
+    if note.startswith("screening targets"):
+        return t("DATA_NOTE_targets")
+    return t("DATA_NOTE_other")
 
 
 def _choices() -> state.Choices:
