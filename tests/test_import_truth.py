@@ -102,3 +102,28 @@ def test_the_data_version_note_is_said_in_words(note, wanted):
     said = widgets.data_note(note)
     assert wanted in said
     assert "seed=" not in said and "screening_summary" not in said and "import " not in said
+
+
+# ---- township candidates and automatic matches, before the commit -------------------------------
+
+DONGHAI_ROWS = [["2019年6月", name, "50"] for name in ("牛山街道", "石榴街道", "青湖镇", "温泉镇", "白塔镇", "黄川乡")]
+
+
+def test_candidates_come_first_from_the_county_the_file_is_in(atlas, tmp_path):
+    path = write_csv(tmp_path / "东海县汇总.csv", [SUMMARY_HEADER, *DONGHAI_ROWS])
+    result = pipeline.run(path, atlas, today=TODAY, dry_run=True)
+    entry = next(u for u in result.unmatched if u.name == "白塔镇")
+    assert entry.candidates[0]["code"] == "320722101000"  # 白塔埠镇, 东海县
+    assert entry.candidates[0]["county_name"] == "东海县"
+    error = next(e for e in result.errors if e.value == "白塔镇")
+    assert "白塔埠镇" in error.message.split("；")[0]
+
+
+def test_an_automatic_match_is_listed_before_the_commit(atlas, tmp_path):
+    path = write_csv(tmp_path / "东海县汇总.csv", [SUMMARY_HEADER, *[r for r in DONGHAI_ROWS if r[1] != "白塔镇"]])
+    result = pipeline.run(path, atlas, today=TODAY, dry_run=True)
+    assert result.status == "dry_run" and not result.errors
+    told = [w for w in result.warnings if w.code == "auto_match"]
+    assert [(w.row, w.value) for w in told] == [(6, "黄川乡")]
+    assert "黄川镇（东海县，320722103000）" in told[0].message
+    assert not [w for w in result.warnings if w.code == "auto_match" and w.value == "青湖镇"]  # exact: no warning
