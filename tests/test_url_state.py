@@ -201,3 +201,29 @@ def test_a_link_in_english_opens_in_english(app_env):
     assert at.session_state["lang"] == "en"
     assert at.query_params["lang"] == "en"
     assert any("Federation Atlas" in m.value for m in at.sidebar.markdown)
+
+
+def test_the_sidebar_offers_only_the_filters_a_page_uses(app_env):
+    at = open_app(period="2025-06", region=CITY, level="高")
+    every = {state.KEYS[n] for n in ("room", "level", "rtype", "source")}
+    assert {w.key for w in at.sidebar.multiselect} == every  # the overview uses them all
+    at.switch_page("app_pages/screening.py").run()
+    assert not at.exception, at.exception
+    assert {w.key for w in at.sidebar.multiselect} == {state.KEYS["level"], state.KEYS["rtype"]}
+    at.switch_page("app_pages/coverage.py").run()
+    assert {w.key for w in at.sidebar.multiselect} == {state.KEYS["room"]}
+    at.switch_page("app_pages/data_import.py").run()
+    assert not at.exception, at.exception
+    assert [w.key for w in at.sidebar.multiselect] == [] and not at.sidebar.slider  # no filters, no classes
+    assert at.session_state[state.KEYS["level"]] == ["高"]  # a filter not shown keeps its value
+    at.switch_page("app_pages/hotspots.py").run()
+    assert not at.exception, at.exception
+    assert at.sidebar.multiselect(key=state.KEYS["level"]).value == ["高"]
+
+
+def test_a_township_panel_uses_every_filter():
+    from ui import widgets
+
+    assert widgets.filters_shown("coverage", None) == ("room",)
+    assert set(widgets.filters_shown("coverage", "320722101000")) == {"room", "level", "rtype", "source"}
+    assert widgets.filters_shown("import", "320722101000") == ()

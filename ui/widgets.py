@@ -20,9 +20,29 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ROOM_COLOURS = maps.ROOM_COLOURS
 
 
-def sidebar_filters() -> None:
+# The sidebar filters each map page's own view uses (its URL path): rooms for coverage, risks for
+# screening, risks and case sources for hotspots, all of them for the overview. A township's panel
+# uses every filter (its rooms, risk trend and cases), so with a panel open all are shown.
+PAGE_FILTERS = {
+    "overview": ("room", "level", "rtype", "source"),
+    "coverage": ("room",),
+    "screening": ("level", "rtype"),
+    "hotspots": ("level", "rtype", "source"),
+}
+
+
+def filters_shown(page: str | None, town: str | None) -> tuple[str, ...]:
+    """The filters (ui/state's URL names) the sidebar offers on this page."""
+    if page not in PAGE_FILTERS:
+        return ()
+    return PAGE_FILTERS["overview"] if town else PAGE_FILTERS[page]
+
+
+def sidebar_filters(page: str | None = "overview") -> None:
     """Language, period, region and township, the filters and the map's classes, all in the URL
-    (ui/state.py): a copied link reopens the same view."""
+    (ui/state.py): a copied link reopens the same view. ``page`` (its URL path) decides which
+    filters, and whether the map's classes, are offered: only those that change what it shows.
+    A filter not drawn keeps its value (state.load sets every key on every run)."""
     choices = _choices()
     notices = state.load(choices)  # before the widgets: it sets their values (the language too)
     st.sidebar.radio(t("SIDEBAR_LANG"), list(state.LANGS), key="lang", horizontal=True,
@@ -49,23 +69,30 @@ def sidebar_filters() -> None:
     st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
                          placeholder=t("SIDEBAR_TOWN_ALL"),
                          format_func=lambda code: t("SIDEBAR_TOWN_ALL") if code is None else town_names[code])
-    with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
-        st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, key=state.KEYS["room"],
-                       placeholder=t("FILTER_ALL"))
-        st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), key=state.KEYS["level"],
-                       help=t("FILTER_RISK_LEVELS_HELP"))
-        st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, key=state.KEYS["rtype"],
-                       placeholder=t("FILTER_ALL"))
-        st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, key=state.KEYS["source"],
-                       placeholder=t("FILTER_ALL"))
-    with st.sidebar.expander(t("SIDEBAR_CLASSES")):
-        st.selectbox(t("CLASS_SCHEME"), list(classify.SCHEMES), key=state.KEYS["scheme"],
-                     format_func=lambda s: t(f"SCHEME_{s}"))
-        st.slider(t("CLASS_K"), *state.K_RANGE, key=state.KEYS["k"],
-                  disabled=st.session_state[state.KEYS["scheme"]] == "fixed")
-        st.toggle(t("CLASS_LOCK"), key=state.KEYS["lock"], help=t("CLASS_LOCK_HELP"))
-        st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
-                 format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
+    shown = filters_shown(page, st.session_state.get("town"))
+    if shown:
+        with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
+            if "room" in shown:
+                st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, key=state.KEYS["room"],
+                               placeholder=t("FILTER_ALL"))
+            if "level" in shown:
+                st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), key=state.KEYS["level"],
+                               help=t("FILTER_RISK_LEVELS_HELP"))
+            if "rtype" in shown:
+                st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, key=state.KEYS["rtype"],
+                               placeholder=t("FILTER_ALL"))
+            if "source" in shown:
+                st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, key=state.KEYS["source"],
+                               placeholder=t("FILTER_ALL"))
+    if page in PAGE_FILTERS:  # the map's classes: map pages only
+        with st.sidebar.expander(t("SIDEBAR_CLASSES")):
+            st.selectbox(t("CLASS_SCHEME"), list(classify.SCHEMES), key=state.KEYS["scheme"],
+                         format_func=lambda s: t(f"SCHEME_{s}"))
+            st.slider(t("CLASS_K"), *state.K_RANGE, key=state.KEYS["k"],
+                      disabled=st.session_state[state.KEYS["scheme"]] == "fixed")
+            st.toggle(t("CLASS_LOCK"), key=state.KEYS["lock"], help=t("CLASS_LOCK_HELP"))
+            st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
+                     format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
     row = data.version_row()
     _, last = data.data_span()
     st.sidebar.caption(t("SIDEBAR_DB", source=t(f"DATA_SOURCE_{data.data_source()}"),
