@@ -529,6 +529,7 @@ EN = {
     "DB_BUSY": "The database is busy with an import; refresh in a moment.",
     "MISSING_CLASS": "No data",
     "LEGEND_TOWNSHIPS": "{n} townships",
+    "LEGEND_TOWNSHIPS_one": "1 township",
     "CHANGE_VS_PREV": "vs previous period",
     "PREV_NONE": "no data for the previous period",
     "VIEW_CITY": "Whole city",
@@ -590,12 +591,15 @@ EN = {
     "IMPORT_COL_FIELD": "Field",
     "IMPORT_REMEMBERED": "Reusing the mapping chosen last time for these headers.",
     "IMPORT_IGNORE": "(skip)",
+    "IMPORT_ERRORS_one": "1 problem found; the file was not imported. Fix and upload again, or adjust the mapping and confirm township matches.",
     "IMPORT_ERRORS": "{n} problems found; the file was not imported. Fix and upload again, or adjust the mapping and confirm township matches.",
     "IMPORT_WARNINGS": "{n} warnings (the import can go ahead)",
+    "IMPORT_WARNINGS_one": "1 warning (the import can go ahead)",
     "IMPORT_REPORT": "Download the problem list (.xlsx)",
     "IMPORT_MATCHES": "Confirm township matches",
     "IMPORT_MATCHES_HELP": "These names do not match the register. Pick the right township for each; the choice is remembered.",
     "IMPORT_MATCH_PICK": "“{name}” ({county}{n} rows, first at row {row})",
+    "IMPORT_MATCH_PICK_one": "“{name}” ({county}1 row, row {row})",
     "IMPORT_MATCH_NONE": "(not yet)",
     "IMPORT_READY": "Checked: {rows} rows can be imported, {townships} townships{periods}.",
     "IMPORT_READY_PERIODS": ", periods {periods}",
@@ -691,6 +695,7 @@ EN = {
     "COL_WHEN": "When",
     "COL_WHO": "By",
     "LEGEND_COUNTIES": "{n} counties",
+    "LEGEND_COUNTIES_one": "1 county",
     "SIDEBAR_TOWN": "Township",
     "SIDEBAR_TOWN_ALL": "(all townships)",
     "SIDEBAR_FILTERS": "Filters",
@@ -761,6 +766,7 @@ EN = {
     "RADIUS_NOTE": "circles: {km} km service radius",
     "GAPS_TITLE": "Coverage gaps",
     "GAPS_TOWNSHIPS": "{n} townships without an active room",
+    "GAPS_TOWNSHIPS_one": "1 township without an active room",
     "GAPS_VILLAGES": "{n} villages without a room",
     "GAPS_BEYOND": "villages farther than {km} km from any room hold {households} households ({share})",
     "GAPS_UNKNOWN": "{n} villages have no coordinates (distance unknown)",
@@ -785,7 +791,7 @@ EN = {
     "PACE_RULE": "Pacing: expected by now = the year's target × the share of the year gone (to the period's end or the data date, whichever is earlier). Green: screened ≥ expected; amber: ≥ 90% of expected; red: below. A township without a target is held to its registered households.",
     "PACE_MAP_TITLE": "Screening pace (red/amber/green)",
     "STATUS_green": "On pace",
-    "STATUS_amber": "Slightly behind",
+    "STATUS_amber": "A bit slow",
     "STATUS_red": "Behind",
     "STATUS_green_LONG": "Green: on pace",
     "STATUS_amber_LONG": "Amber: within 10% of pace",
@@ -810,6 +816,7 @@ EN = {
     "TARGETS_SOURCE_mixed": "Partly set",
     "TARGETS_SAVE": "Save changes ({n} townships)",
     "TARGETS_SAVED": "Saved targets for {n} townships.",
+    "TARGETS_SAVED_one": "Saved targets for 1 township.",
     "TARGETS_PROBLEM": "{township}: {value} — {problem}",
     "TARGETS_PROBLEM_negative": "a target cannot be negative",
     "TARGETS_PROBLEM_not_integer": "a target is a whole number",
@@ -984,6 +991,10 @@ LANGS = {"zh": ZH, "en": EN}
 
 
 def t(key: str, lang: str = "zh", **values) -> str:
-    """``key`` in ``lang`` (Chinese when the English table lacks it), formatted with ``values``."""
-    text = LANGS.get(lang, ZH).get(key) or ZH[key]
+    """``key`` in ``lang`` (Chinese when the English table lacks it), formatted with ``values``.
+    English says one thing in the singular: ``KEY_one`` is used when ``n`` is 1 (1 county)."""
+    table = LANGS.get(lang, ZH)
+    if str(values.get("n", "")) == "1" and f"{key}_one" in table:
+        key = f"{key}_one"
+    text = table.get(key) or ZH[key]
     return text.format(**values) if values else text

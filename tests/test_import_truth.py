@@ -127,3 +127,11 @@ def test_an_automatic_match_is_listed_before_the_commit(atlas, tmp_path):
     assert [(w.row, w.value) for w in told] == [(6, "黄川乡")]
     assert "黄川镇（东海县，320722103000）" in told[0].message
     assert not [w for w in result.warnings if w.code == "auto_match" and w.value == "青湖镇"]  # exact: no warning
+
+
+def test_english_says_one_in_the_singular():
+    assert tables.t("LEGEND_COUNTIES", "en", n=1) == "1 county"
+    assert tables.t("LEGEND_COUNTIES", "en", n=2) == "2 counties"
+    assert tables.t("LEGEND_TOWNSHIPS", "en", n="1") == "1 township"
+    assert tables.t("LEGEND_COUNTIES", "zh", n=1) == tables.t("LEGEND_COUNTIES", "zh", n=1)
+    assert all(k[:-4] in tables.EN for k in tables.EN if k.endswith("_one"))  # a singular of a known key
