@@ -19,10 +19,11 @@ if "import_failed" in st.session_state:
 
 with st.expander(t("IMPORT_TEMPLATES")):
     st.caption(t("IMPORT_TEMPLATES_HELP"))
-    cols = st.columns(len(fields.LEDGER_KINDS))
-    for col, kind in zip(cols, fields.LEDGER_KINDS):
+    kinds = list(fields.LEDGER_KINDS)
+    cols = [col for _ in range(0, len(kinds), 4) for col in st.columns(4)]  # 4 a row: labels fit whole
+    for col, kind in zip(cols, kinds):
         col.download_button(importing.kind_label(kind), importing.template(kind),
-                            file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}",
+                            file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}", width="stretch",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 st.markdown(importing.uploader_css(), unsafe_allow_html=True)  # our words, none from a file

@@ -235,18 +235,21 @@ def field_options(kind: str, mapped: dict | None = None) -> dict[str, str]:
     return options
 
 
-ISSUE_ROW_HEIGHT = 56  # two lines: a long 问题 or 应为 wraps instead of being cut off
+TABLE_UP_TO = 30  # problems shown as a table that wraps; more scroll in a grid
 
 
 def show_issues(issues, cap: int = 260) -> None:
-    """The problems as a table: narrow 行/列/值, wide 问题 and 应为 that wrap, and no blank rows
-    below the last problem (the height follows the rows, up to ``cap`` pixels)."""
+    """The problems as a table. Up to TABLE_UP_TO, a static table whose 问题 and 应为 wrap (a
+    grid cuts them off); beyond, a scrolling grid with no blank rows below the last problem.
+    st.table reads its cells as Markdown: every cell is made inert (a value is the file's text)."""
     table = issues_table(issues)
+    if len(table) <= TABLE_UP_TO:
+        st.table(table.map(safe.markdown), border="horizontal", hide_index=True)
+        return
     narrow = {t("COL_ROW"): 70, t("COL_COLUMN"): 110, t("COL_VALUE"): 120}
     wide = {t("COL_PROBLEM"): 380, t("COL_EXPECTED"): 320}
     config = {name: st.column_config.TextColumn(width=w) for name, w in {**narrow, **wide}.items()}
-    st.dataframe(table, hide_index=True, column_config=config, row_height=ISSUE_ROW_HEIGHT,
-                 height=table_height(len(table), ISSUE_ROW_HEIGHT, cap))
+    st.dataframe(table, hide_index=True, column_config=config, height=table_height(len(table), 35, cap))
 
 
 def table_height(rows: int, row_height: int = 35, cap: int = 260) -> int:
@@ -265,9 +268,11 @@ def uploader_css() -> str:
             '[data-testid="stFileUploaderDropzoneInstructions"] > div > small {display: none;}'
             '[data-testid="stFileUploaderDropzoneInstructions"] > div::after {content: '
             + quoted(t("IMPORT_DROP")) + "; font-size: 0.9rem;}"
-            '[data-testid="stFileUploaderDropzone"] button {font-size: 0;}'
-            '[data-testid="stFileUploaderDropzone"] button::after {content: '
-            + quoted(t("IMPORT_BROWSE")) + "; font-size: 0.875rem;}"
+            # the dropzone's own button only, not the remove button of a file already chosen
+            '[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"],'
+            '[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stIconMaterial"] {display: none;}'
+            '[data-testid="stFileUploaderDropzone"] > span > button::after {content: '
+            + quoted(t("IMPORT_BROWSE")) + "; white-space: nowrap;}"
             "</style>")
 
 
