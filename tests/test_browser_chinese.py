@@ -100,3 +100,4 @@ def test_a_map_page_opened_in_english(app_url, page, shots):
     assert "Period" in sidebar or "period" in sidebar.lower()
     assert "lang=en" in page.url
     page.screenshot(path=str(shots / "coverage-english.png"), full_page=True)
+

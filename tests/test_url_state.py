@@ -219,6 +219,8 @@ def test_the_sidebar_offers_only_the_filters_a_page_uses(app_env):
     at.switch_page("app_pages/hotspots.py").run()
     assert not at.exception, at.exception
     assert at.sidebar.multiselect(key=state.KEYS["level"]).value == ["高"]
+    # Streamlit's "Select all" option is English: it is turned off on every filter
+    assert all(not w.proto.select_all for w in at.sidebar.multiselect)
 
 
 def test_a_township_panel_uses_every_filter():

@@ -73,16 +73,16 @@ def sidebar_filters(page: str | None = "overview") -> None:
     if shown:
         with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
             if "room" in shown:
-                st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, key=state.KEYS["room"],
+                st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, select_all=False, key=state.KEYS["room"],
                                placeholder=t("FILTER_ALL"))
             if "level" in shown:
-                st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), key=state.KEYS["level"],
+                st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), select_all=False, key=state.KEYS["level"],
                                help=t("FILTER_RISK_LEVELS_HELP"))
             if "rtype" in shown:
-                st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, key=state.KEYS["rtype"],
+                st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, select_all=False, key=state.KEYS["rtype"],
                                placeholder=t("FILTER_ALL"))
             if "source" in shown:
-                st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, key=state.KEYS["source"],
+                st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, select_all=False, key=state.KEYS["source"],
                                placeholder=t("FILTER_ALL"))
     if page in PAGE_FILTERS:  # the map's classes: map pages only
         with st.sidebar.expander(t("SIDEBAR_CLASSES")):
