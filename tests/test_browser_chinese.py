@@ -11,6 +11,7 @@ import pytest
 
 from tests.appserver import AppServer
 from tests.support import browser_api, launched_chromium
+from tests.test_browser_import import idle
 
 sync_api = browser_api()
 expect = sync_api.expect
@@ -35,10 +36,6 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     yield context.new_page()
     context.close()
-
-
-def idle(page) -> None:
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> Path:

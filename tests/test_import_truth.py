@@ -2,7 +2,6 @@
 and which the counting rules set aside (household rows take precedence over a 排查汇总's totals),
 and its words are Chinese: periods as 2025年6月, field labels without their codes, the data
 version's note in words."""
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,16 +11,9 @@ import pytest
 from i18n import text as tables
 from importer import pipeline
 from tests.test_import_files import LIANYUN, XUGOU, SUMMARY_HEADER, write_csv
+from tests.test_snapshots import atlas  # noqa: F401  (a copy of the demo, the app pointed at it)
 
 TODAY = date(2026, 1, 1)
-
-
-@pytest.fixture
-def atlas(demo_db, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "atlas.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("ATLAS_DB", str(path))
-    return path
 
 
 def household_months(db: Path, township: str) -> set[str]:
