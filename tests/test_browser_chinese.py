@@ -96,5 +96,5 @@ def test_a_map_page_opened_in_english(app_url, page, shots):
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "Period" in sidebar or "period" in sidebar.lower()
     assert "lang=en" in page.url
-    page.screenshot(path=str(shots / "coverage-english.png"), full_page=True)
+    page.screenshot(path=str(shots / "screening-english.png"), full_page=True)
 
