@@ -98,3 +98,16 @@ def test_a_map_page_opened_in_english(app_url, page, shots):
     assert "lang=en" in page.url
     page.screenshot(path=str(shots / "screening-english.png"), full_page=True)
 
+
+
+def test_the_breadcrumb_has_no_gaps(app_url, page, shots):
+    page.goto(f"{app_url}/coverage?region=320722000000&town=320722101000")
+    idle(page)
+    boxes = [page.locator(f".st-key-crumb-{level}").get_by_role("button").bounding_box()
+             for level in ("city", "county", "township")]
+    assert [page.locator(f".st-key-crumb-{level}").inner_text() for level in ("city", "county", "township")] == [
+        "连云港市 ›", "东海县 ›", "白塔埠镇"]
+    for left, right in zip(boxes, boxes[1:]):
+        assert abs(left["y"] - right["y"]) < 4  # one line
+        assert 0 <= right["x"] - (left["x"] + left["width"]) < 24, boxes  # next to each other
+    page.screenshot(path=str(shots / "breadcrumb.png"))

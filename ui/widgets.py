@@ -221,12 +221,13 @@ def breadcrumbs() -> None:
     if town is not None:
         names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
         steps.append((town, names[town], "township"))
-    cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
+    # one row of buttons as wide as their names: equal columns left gaps after short names
+    row = st.container(horizontal=True, gap="small", key="crumbs")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
         label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
-        if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
-                          help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
+        if row.button(label, key=f"crumb-{level}", disabled=last, type="tertiary", width="content",
+                      help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
             state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
