@@ -59,7 +59,7 @@ def sidebar_filters(page: str | None = "overview") -> None:
     names = dict(zip(regions["region_code"], regions["name"]))
     st.sidebar.selectbox(
         t("SIDEBAR_REGION"), list(choices.regions), key="region", on_change=_region_changed,
-        format_func=lambda code: (f"{names[code]}（{t('VIEW_CITY')}）" if choices.regions[code] == "city"
+        format_func=lambda code: (t("REGION_CITY", name=names[code]) if choices.regions[code] == "city"
                                   else f"　{names[code]}"),
     )
     towns = data.townships()
