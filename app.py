@@ -30,8 +30,6 @@ if viewer is not None:
         allowed = [p for p in allowed if p[3] in ("import", "audit")]
         if not allowed:
             st.stop()
-    else:
-        widgets.sidebar_filters()
 first_file, first_title, first_url, _, _ = allowed[0]
 # The first allowed page is the default, served at "/"; it still reserves a pathname: one nobody links to.
 home = st.Page(first_file, title=t(first_title), default=True, url_path="home")
@@ -48,5 +46,7 @@ pages += [st.Page(file, title=t(title), url_path=url, visibility="hidden" if hid
 page = st.navigation(pages, position="sidebar" if viewer is not None else "hidden")
 if viewer is None:
     st.stop()  # the navigation has seen which page the URL asks for: after the login, that one runs
+if not data.regions().empty:  # after the navigation: the sidebar shows the filters this page uses
+    widgets.sidebar_filters(first_url if page.url_path == home.url_path else page.url_path)
 auth.demo_banner(viewer, page.url_path)
 page.run()

@@ -23,7 +23,7 @@ left, middle, right = st.columns([1, 2, 1])
 users = auditing.users()
 user = left.selectbox(t("AUDIT_USER"), ["", *users], key="audit-user",
                       format_func=lambda u: u or t("AUDIT_USER_ALL"))
-actions = middle.multiselect(t("AUDIT_ACTIONS"), list(ACTIONS), key="audit-actions",
+actions = middle.multiselect(t("AUDIT_ACTIONS"), list(ACTIONS), key="audit-actions", select_all=False,
                              format_func=lambda a: t(f"AUDIT_{a}"), placeholder=t("AUDIT_ACTIONS_ALL"))
 today = date.today()
 days = right.date_input(t("AUDIT_DAYS"), value=(today - timedelta(days=30), today), key="audit-days")

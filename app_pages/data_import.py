@@ -12,20 +12,24 @@ auth.require("import")
 st.title(t("PAGE_IMPORT"))
 st.caption(t("IMPORT_INTRO"))
 if "import_done" in st.session_state:
-    st.success(st.session_state.pop("import_done"))
+    tone, said = st.session_state.pop("import_done")
+    (st.warning if tone == "warning" else st.success)(said)
 if "import_failed" in st.session_state:
     st.error(st.session_state.pop("import_failed"))
 
 with st.expander(t("IMPORT_TEMPLATES")):
     st.caption(t("IMPORT_TEMPLATES_HELP"))
-    cols = st.columns(len(fields.LEDGER_KINDS))
-    for col, kind in zip(cols, fields.LEDGER_KINDS):
+    kinds = list(fields.LEDGER_KINDS)
+    cols = [col for _ in range(0, len(kinds), 4) for col in st.columns(4)]  # 4 a row: labels fit whole
+    for col, kind in zip(cols, kinds):
         col.download_button(importing.kind_label(kind), importing.template(kind),
-                            file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}",
+                            file_name=f"导入模板-{importing.kind_label(kind)}.xlsx", key=f"template-{kind}", width="stretch",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-uploads = st.file_uploader(t("IMPORT_UPLOAD"), accept_multiple_files=True,
-                           type=["xlsx", "xls", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"])
+st.markdown(importing.uploader_css(), unsafe_allow_html=True)  # our words, none from a file
+uploads = st.file_uploader(t("IMPORT_UPLOAD"), accept_multiple_files=True, type=list(importing.UPLOAD_TYPES),
+                           help=t("IMPORT_UPLOAD_LIMIT", types="、".join(importing.UPLOAD_TYPES)))
+st.caption(t("IMPORT_UPLOAD_LIMIT", types="、".join(importing.UPLOAD_TYPES)))
 
 importing.forget_others({u.file_id for u in uploads or []})
 for upload in uploads or []:
@@ -179,7 +183,7 @@ for upload in uploads or []:
 
         if result.errors_total:
             st.error(t("IMPORT_ERRORS", n=result.errors_total))
-            st.dataframe(importing.issues_table(result.errors), hide_index=True, height=260)
+            importing.show_issues(result.errors)
             st.download_button(t("IMPORT_REPORT"), importing.report_bytes(result), key=f"report-{fid}",
                                file_name=f"问题清单-{upload.name}.xlsx",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -188,12 +192,12 @@ for upload in uploads or []:
             st.caption(t("IMPORT_SKIPPED", parts="、".join(t(f"IMPORT_SKIP_{k.upper()}", n=v) for k, v in skipped.items())))
         if result.warnings:
             with st.expander(t("IMPORT_WARNINGS", n=len(result.warnings))):
-                st.dataframe(importing.issues_table(result.warnings), hide_index=True)
+                importing.show_issues(result.warnings, cap=400)
 
         if result.duplicates_dropped:
             st.caption(t("IMPORT_REPEATED_ROWS", n=f"{result.duplicates_dropped:,}"))
         if result.status == "dry_run":
-            periods = t("IMPORT_READY_PERIODS", periods="、".join(result.periods[:6])) if result.periods else ""
+            periods = t("IMPORT_READY_PERIODS", periods=importing.periods_text(result.periods)) if result.periods else ""
             st.success(t("IMPORT_READY", rows=f"{result.accepted:,}", townships=result.townships, periods=periods))
             replace = False
             if result.replacements:
@@ -214,9 +218,7 @@ for upload in uploads or []:
                 else:
                     importing.forget(fid, end=True)  # the import has ended: the uploaded file goes
                     if done.status == "imported":
-                        replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
-                        st.session_state["import_done"] = t("IMPORT_DONE", file=safe.markdown(upload.name),
-                                                            rows=f"{done.accepted:,}", replaced=replaced)
+                        st.session_state["import_done"] = importing.outcome(done, upload.name)
                     else:
                         st.session_state["import_failed"] = t("IMPORT_ERRORS", n=done.errors_total)
                     st.rerun()

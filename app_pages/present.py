@@ -30,7 +30,7 @@ def _restart_timer() -> None:
 
 slide_area = st.container()
 with st.expander(t("PRESENT_SETTINGS")):
-    chosen = st.multiselect(t("PRESENT_PICK"), list(names), key="present_ids", format_func=lambda i: f"{i} · {names[i]}")
+    chosen = st.multiselect(t("PRESENT_PICK"), list(names), key="present_ids", select_all=False, format_func=lambda i: f"{i} · {names[i]}")
     left, right = st.columns(2)
     auto = left.toggle(t("PRESENT_AUTO"), key="present_auto", on_change=_restart_timer)
     every = right.select_slider(t("PRESENT_EVERY"), [5, 10, 15, 20, 30, 60], value=15, key="present_every",

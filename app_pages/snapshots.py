@@ -69,7 +69,7 @@ if right.button(t("SNAPSHOT_OPEN"), icon=":material/open_in_full:", width="stret
     st.rerun()
 
 st.subheader(t("SNAPSHOTS_PRESENT"))
-chosen = st.multiselect(t("SNAPSHOTS_PRESENT_PICK"), list(names), default=list(names)[::-1][:8],
+chosen = st.multiselect(t("SNAPSHOTS_PRESENT_PICK"), list(names), select_all=False, default=list(names)[::-1][:8],
                         format_func=lambda i: f"{i} · {names[i]}")
 if chosen:
     st.markdown(f"[{t('SNAPSHOTS_PRESENT_LINK', n=len(chosen))}]({exporting.present_link(chosen)})")

@@ -217,6 +217,28 @@ class Matcher:
         pool = self._pools(county_code or prefix_county)[0]
         return Match(None, None, "unmatched", self._fuzzy(core(stripped), pool), note)
 
+    def names_a_county(self, name: str | None) -> bool:
+        """Whether a township name as written starts with a county's name (海州区朝阳街道)."""
+        return bool(name) and self._strip_county(clean(name))[0] != clean(name)
+
+    def near_in_county(self, name: str | None, county_code: str, limit: int = 3) -> tuple[Candidate, ...]:
+        """The townships of one county whose names are nearest to ``name``.
+
+        Parameters
+        ----------
+        name : a township name as written (白塔镇), with or without a county prefix.
+        county_code : the county to look in (12 digits).
+        limit : at most this many candidates, best first.
+
+        Returns
+        -------
+        Candidates scored 0–100 by text (and sound) likeness; none for a blank name.
+        """
+        if not name:
+            return ()
+        stripped, _county, _prefix = self._strip_county(clean(name))
+        return self._fuzzy(core(stripped), self._pools(county_code)[0], limit)
+
     def _candidates(self, hits: pd.DataFrame, score: float) -> tuple[Candidate, ...]:
         return tuple(Candidate(c, n, cn or "", score)
                      for c, n, cn in zip(hits.index, hits["name"], hits["county_name"]))[:8]

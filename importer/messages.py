@@ -52,6 +52,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "unmatched": ("乡镇名称无法匹配{detail}", "请在匹配确认中选择正确的乡镇，或改为区划库中的名称"),
     "county_unknown": ("区县名称无法识别，已忽略", "请填写区县全称，如 海州区"),
     "code_name_conflict": ("区划代码与乡镇名称不一致，按代码导入", "请核对代码和名称"),
+    "auto_match": ("乡镇名称与区划库不完全一致，已自动对应为 {detail}", "如对应错了，请改正文件中的乡镇名称后重新上传（此为提醒）"),
     # rows and the whole table
     "closed_before_received": ("办结日期早于受理日期", "办结日期应不早于受理日期"),
     "closed_before_opened": ("撤销日期早于建成日期", "撤销日期应不早于建成日期"),

@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -536,6 +537,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
     created = False
     skipped = {"total": 0, "note": 0, "blank": 0}
     unmatched: dict[tuple, Unmatched] = {}
+    counties: Counter = Counter()  # rows matched per county: the county the file is of comes first
     first_preview = True
     seen = 0
     match_cache: dict = {}
@@ -600,7 +602,8 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
             town, town_codes = _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, match_cache,
                                                 problems, header_of["address"])
         else:
-            town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache)
+            town, town_codes = _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, match_cache,
+                                           counties, problems, header_of.get("township"))
         per_row = {} if kind == "screening" else {name: got[codes] for name, (codes, got) in parsed.items()}
         frame = KINDS[kind].build(Chunk(per_row, town[town_codes], rows, problems, header_of, today,
                                         parsed=parsed, town=town, town_codes=town_codes, file_period=file_period))
@@ -615,6 +618,7 @@ def _parse_into(con, table: read.Table, kind: str, columns: dict[int, str], matc
             con.execute("insert into staged select * from chunk")
         con.unregister("chunk")
     result.skipped = skipped
+    _rank_by_county(unmatched, matcher, counties)
     result.unmatched = sorted(unmatched.values(), key=lambda u: u.rows[0])
     for u in result.unmatched:
         detail = "；".join(f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates[:3])
@@ -715,9 +719,12 @@ def _check_dates(got: np.ndarray, codes: np.ndarray, rows: np.ndarray, header: s
     got[wrong] = None
 
 
-def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tuple[np.ndarray, np.ndarray]:
+def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache, counties: Counter | None = None,
+                problems: Problems | None = None, header: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(township code of each distinct place, which one each row has): each place written a
-    distinct way is matched once per file (`cache` carries the matches from chunk to chunk)."""
+    distinct way is matched once per file (`cache` carries the matches from chunk to chunk).
+    `counties` counts the rows matched per county; a name matched by its core only (黄川乡 to
+    黄川镇) is a warning on its first row, so a person sees it before the commit."""
     n = len(rows)
     if plan.township_code:  # --township: the whole file is one township's
         return np.array([plan.township_code], dtype=object), np.zeros(n, dtype=np.int64)
@@ -746,6 +753,15 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
         match = cache[place]
         if match.code:
             out[k] = match.code
+            positions = np.flatnonzero(inverse == k)
+            if counties is not None:
+                counties[matcher.towns.at[match.code, "county_code"]] += len(positions)
+            if (problems is not None and match.how == "normalised" and place not in cache.setdefault("_told", set())
+                    and names.clean(matcher.towns.at[match.code, "name"]) != written):
+                cache["_told"].add(place)  # once per file, not once per chunk
+                town = matcher.towns.loc[match.code]
+                problems.add("auto_match", int(rows[positions[0]]), header, name, severity="warning",
+                             detail=f"{town['name']}（{town['county_name'] or ''}，{match.code}）")
             continue
         entry = unmatched.get(place)
         if entry is None:
@@ -757,6 +773,24 @@ def _match_rows(parsed, rows, matcher, confirmed, unmatched, plan, cache) -> tup
         entry.count += len(positions)
         entry.rows.extend(int(r) for r in rows[positions][: max(0, 10 - len(entry.rows))])
     return out, inverse.reshape(-1)
+
+
+def _rank_by_county(unmatched: dict, matcher, counties: Counter) -> None:
+    """Candidates for a name written without its county come first from the county most of the
+    file's rows matched in (白塔镇 in a file of 东海县's townships: 白塔埠镇 of 东海县, before the
+    白塔镇 of other provinces)."""
+    if not counties:
+        return
+    county = counties.most_common(1)[0][0]
+    for entry in unmatched.values():
+        if (entry.county or not entry.name or entry.problem not in ("unmatched", "ambiguous")
+                or matcher.names_a_county(entry.name)):  # 海州区朝阳街道 says its county itself
+            continue
+        near = [{"code": c.code, "name": c.name, "county_name": c.county_name, "score": c.score}
+                for c in matcher.near_in_county(entry.name, county)]
+        inside = [c for c in entry.candidates if matcher.towns.at[c["code"], "county_code"] == county]
+        first = {c["code"]: c for c in [*inside, *near]}
+        entry.candidates = [*first.values(), *[c for c in entry.candidates if c["code"] not in first]][:8]
 
 
 def _match_addresses(parsed, rows, matcher, confirmed, unmatched, plan, cache, problems: Problems,

@@ -31,7 +31,7 @@ def test_defaults_when_the_url_is_empty():
 def test_a_full_view_round_trips_through_the_url():
     wanted = {"period": "2025Q2", "region": COUNTY, "town": TOWN, "room": ["婚调坊"], "level": ["高"],
               "rtype": ["家庭暴力", "婚姻家庭纠纷"], "source": ["来访"], "scheme": "fisher_jenks", "k": 4,
-              "lock": True, "unit": "township"}
+              "lock": True, "unit": "township", "lang": "en"}
     params = state.to_params(wanted)
     assert params["rtype"] == "家庭暴力,婚姻家庭纠纷" and params["lock"] == "1"
     view, notices = state.parse(params, choices())
@@ -185,3 +185,47 @@ def test_risk_labels_name_the_levels_counted(app_env):
     columns = list(at.dataframe[0].value.columns)
     assert "风险户数（高）" in columns and "中高风险户数" not in columns
     assert "风险发现率（每千排查户）（按高计）" in columns
+
+
+def test_the_language_round_trips_through_the_url():
+    view, notices = state.parse({"lang": "en"}, choices())
+    assert notices == [] and view["lang"] == "en"
+    assert state.to_params(view)["lang"] == "en"
+    assert "lang" not in state.to_params(state.parse({}, choices())[0])  # zh is the default
+    view, notices = state.parse({"lang": "fr"}, choices())
+    assert view["lang"] == "zh" and [n.param for n in notices] == ["lang"]
+
+
+def test_a_link_in_english_opens_in_english(app_env):
+    at = open_app(lang="en", period="2025-06", region=CITY)
+    assert at.session_state["lang"] == "en"
+    assert at.query_params["lang"] == "en"
+    assert any("Federation Atlas" in m.value for m in at.sidebar.markdown)
+
+
+def test_the_sidebar_offers_only_the_filters_a_page_uses(app_env):
+    at = open_app(period="2025-06", region=CITY, level="高")
+    every = {state.KEYS[n] for n in ("room", "level", "rtype", "source")}
+    assert {w.key for w in at.sidebar.multiselect} == every  # the overview uses them all
+    at.switch_page("app_pages/screening.py").run()
+    assert not at.exception, at.exception
+    assert {w.key for w in at.sidebar.multiselect} == {state.KEYS["level"], state.KEYS["rtype"]}
+    at.switch_page("app_pages/coverage.py").run()
+    assert {w.key for w in at.sidebar.multiselect} == {state.KEYS["room"]}
+    at.switch_page("app_pages/data_import.py").run()
+    assert not at.exception, at.exception
+    assert [w.key for w in at.sidebar.multiselect] == [] and not at.sidebar.slider  # no filters, no classes
+    assert at.session_state[state.KEYS["level"]] == ["高"]  # a filter not shown keeps its value
+    at.switch_page("app_pages/hotspots.py").run()
+    assert not at.exception, at.exception
+    assert at.sidebar.multiselect(key=state.KEYS["level"]).value == ["高"]
+    # Streamlit's "Select all" option is English: it is turned off on every filter
+    assert all(not w.proto.select_all for w in at.sidebar.multiselect)
+
+
+def test_a_township_panel_uses_every_filter():
+    from ui import widgets
+
+    assert widgets.filters_shown("coverage", None) == ("room",)
+    assert set(widgets.filters_shown("coverage", "320722101000")) == {"room", "level", "rtype", "source"}
+    assert widgets.filters_shown("import", "320722101000") == ()

@@ -13,13 +13,31 @@ from i18n import safe
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
 from access import audit
 from ui import auth, data
-from ui.text import t
+from ui.text import lang, t
 
 # Uploaded files hold raw household ids: each lives in a private folder (mode 0700) only while
 # its import is open, and goes when the import ends: after the commit, whatever its outcome, or
 # when the file is taken off the uploader. Folders a crashed session left behind go after an hour.
 UPLOADS = Path(tempfile.gettempdir()) / "atlas-uploads"
 STALE_SECONDS = 3600
+
+
+UPLOAD_TYPES = ("xlsx", "xls", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg")
+
+
+def periods_text(codes: list[str], most: int = 6) -> str:
+    """The periods a file brings, as people write them (2025年11月, not 2025-11)."""
+    from indicators import fmt
+
+    language = lang()
+    def said(code: str) -> str:
+        try:
+            return fmt.period_label(code, language)
+        except ValueError:  # not a period code: as stored
+            return code
+
+    shown = "、".join(said(c) for c in codes[:most])
+    return shown + (t("IMPORT_MORE_PERIODS", n=len(codes) - most) if len(codes) > most else "")
 
 
 def saved(upload) -> Path:
@@ -103,6 +121,33 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
     return result
 
 
+REPORT_KINDS = ("screening_summary", "cases_summary")  # totals that household or case rows overrule
+
+
+def outcome(done: pipeline.Result, file_name: str) -> tuple[str, str]:
+    """("success" | "warning", what the commit changed), said truthfully: a report's rows that the
+    counting rules set aside (the township has household or case rows in those months, and rows
+    take precedence over totals) change no number on any map, and the page says so and which."""
+    file = safe.markdown(file_name)
+    replaced = t("IMPORT_DONE_REPLACED", n=f"{done.replaced:,}") if done.replaced else ""
+    if done.kind not in REPORT_KINDS or done.import_id is None:
+        return "success", t("IMPORT_DONE", file=file, rows=f"{done.accepted:,}", replaced=replaced)
+    rows = data.query("import_reports_counted", import_id=done.import_id, scope=data.viewer_scope())
+    aside = rows[~rows["is_counted"].astype(bool)]
+    if aside.empty:
+        return "success", t("IMPORT_DONE", file=file, rows=f"{done.accepted:,}", replaced=replaced)
+    names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
+    listed = [f"{names.get(code, code)}（{messages.month_span(str(first)[:7], str(last)[:7])}）"
+              for code, first, last in zip(aside["township_code"], aside["period_start"], aside["period_end"])]
+    shown = "、".join(listed[:5]) + (t("IMPORT_AND_MORE", n=len(listed) - 5) if len(listed) > 5 else "")
+    why = t(f"IMPORT_SET_ASIDE_WHY_{done.kind}")
+    if len(aside) == len(rows):
+        return "warning", t("IMPORT_DONE_NOTHING_COUNTED", file=file, rows=f"{done.accepted:,}",
+                            replaced=replaced, aside=shown, why=why)
+    return "warning", t("IMPORT_DONE_PART_COUNTED", file=file, rows=f"{done.accepted:,}", replaced=replaced,
+                        counted=f"{len(rows) - len(aside):,}", n=f"{len(aside):,}", aside=shown, why=why)
+
+
 def who() -> str:
     """Who the import history names: the logged-in account, else the server's login name (demo mode)."""
     return f"{data.viewer().name or pipeline.who()}（网页）"
@@ -181,13 +226,54 @@ def field_options(kind: str, mapped: dict | None = None) -> dict[str, str]:
     """Field name -> label shown in the mapping editor ("" = skip the column). A return's columns
     are a measure under a type ("received#婚姻家庭纠纷"): each one the check mapped is offered too."""
     spec = {f.name: f for f in fields.KINDS[kind]}
-    options = {"": t("IMPORT_IGNORE"), **{f.name: f"{f.label}（{f.name}）" for f in spec.values()
+    options = {"": t("IMPORT_IGNORE"), **{f.name: f.label for f in spec.values()
                                           if f.name not in fields.MEASURES or kind not in fields.WIDE_KINDS}}
     for name in (mapped or {}).values():
         if "#" in name and name not in options:
             measure, type_ = name.split("#", 1)
             options[name] = f"{type_} · {spec[measure].label}"
     return options
+
+
+TABLE_UP_TO = 30  # problems shown as a table that wraps; more scroll in a grid
+
+
+def show_issues(issues, cap: int = 260) -> None:
+    """The problems as a table. Up to TABLE_UP_TO, a static table whose 问题 and 应为 wrap (a
+    grid cuts them off); beyond, a scrolling grid with no blank rows below the last problem.
+    st.table reads its cells as Markdown: every cell is made inert (a value is the file's text)."""
+    table = issues_table(issues)
+    if len(table) <= TABLE_UP_TO:
+        st.table(table.map(safe.markdown), border="horizontal", hide_index=True)
+        return
+    narrow = {t("COL_ROW"): 70, t("COL_COLUMN"): 110, t("COL_VALUE"): 120}
+    wide = {t("COL_PROBLEM"): 380, t("COL_EXPECTED"): 320}
+    config = {name: st.column_config.TextColumn(width=w) for name, w in {**narrow, **wide}.items()}
+    st.dataframe(table, hide_index=True, column_config=config, height=table_height(len(table), 35, cap))
+
+
+def table_height(rows: int, row_height: int = 35, cap: int = 260) -> int:
+    """A st.dataframe's height in pixels that fits its rows (header included), at most ``cap``."""
+    return min(cap, 38 + rows * row_height + 2)
+
+
+def uploader_css() -> str:
+    """Streamlit's uploader speaks English ("Drag and drop files here", "Limit 1GB per file",
+    "Browse files"): its own words are hidden and ours shown in their place, in the page's language."""
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "").replace('"', "") + '"'
+
+    return ("<style>"
+            '[data-testid="stFileUploaderDropzoneInstructions"] > div > span,'
+            '[data-testid="stFileUploaderDropzoneInstructions"] > div > small {display: none;}'
+            '[data-testid="stFileUploaderDropzoneInstructions"] > div::after {content: '
+            + quoted(t("IMPORT_DROP")) + "; font-size: 0.9rem;}"
+            # the dropzone's own button only, not the remove button of a file already chosen
+            '[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"],'
+            '[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stIconMaterial"] {display: none;}'
+            '[data-testid="stFileUploaderDropzone"] > span > button::after {content: '
+            + quoted(t("IMPORT_BROWSE")) + "; white-space: nowrap;}"
+            "</style>")
 
 
 def issues_table(issues) -> pd.DataFrame:
@@ -213,6 +299,7 @@ def replacements_table(result: pipeline.Result) -> pd.DataFrame:
 def history() -> pd.DataFrame:
     frame = data.query("import_history", limit=50, scope=data.viewer_scope())
     frame["kind"] = frame["kind"].map(kind_label)
+    frame["periods"] = [periods_text(str(p).split(",")) if isinstance(p, str) and p else p for p in frame["periods"]]
     frame["finished_at"] = pd.to_datetime(frame["finished_at"]).dt.strftime("%Y-%m-%d %H:%M")
     frame["status"] = [t("STATUS_UNDONE") if pd.notna(u) else
                        t("STATUS_SUPERSEDED", n=int(s)) if pd.notna(s) else t("STATUS_ACTIVE")

@@ -36,7 +36,9 @@ def township_panel() -> None:
         table = indicator_rows(row, towns, language)
         for note in fmt.rollup_notes(row, CODES, language):  # a rate it cannot have, and why
             st.caption(note)
-        st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
+        # the rank's header is short, so the narrow panel does not cut it; the order is in its help
+        st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
+                     column_config={t("PANEL_RANK_COL"): st.column_config.TextColumn(help=t("PANEL_RANK_HELP"))})
         _trend(town, period, flt, language)
         _rooms(town, period, flt, language)
         _cases(town, period, flt, language)

@@ -19,13 +19,14 @@ from queries.indicators import DEFAULT_RISK_LEVELS, RISK_LEVELS
 KEYS = {
     "period": "period", "region": "region", "town": "town",
     "room": "f_room_types", "level": "f_risk_levels", "rtype": "f_risk_types", "source": "f_case_sources",
-    "scheme": "map_scheme", "k": "map_k", "lock": "map_lock", "unit": "map_unit",
+    "scheme": "map_scheme", "k": "map_k", "lock": "map_lock", "unit": "map_unit", "lang": "lang",
 }
 LIST_PARAMS = ("room", "level", "rtype", "source")
 UNITS = ("county", "township")
+LANGS = ("zh", "en")
 K_RANGE = (3, 7)
 DEFAULTS = {"room": [], "level": list(DEFAULT_RISK_LEVELS), "rtype": [], "source": [], "scheme": "quantiles",
-            "k": 5, "lock": False, "unit": "county", "town": None}
+            "k": 5, "lock": False, "unit": "county", "town": None, "lang": "zh"}
 
 
 @dataclass
@@ -115,6 +116,11 @@ def parse(params: dict, choices: Choices) -> tuple[dict, list[Notice]]:
             out["unit"] = unit
         else:
             notices.append(Notice("unit", unit, "unknown"))
+    if (language := text("lang")) is not None:
+        if language in LANGS:
+            out["lang"] = language
+        else:
+            notices.append(Notice("lang", language, "unknown"))
     return out, notices
 
 
@@ -122,7 +128,7 @@ def to_params(view: dict) -> dict[str, str]:
     """The URL parameters of a view: only what differs from the defaults, plus period and region
     (always written, so a link keeps meaning the same period after newer data arrives)."""
     out = {"period": str(view["period"]), "region": str(view["region"])}
-    for name in ("town", *LIST_PARAMS, "scheme", "k", "lock", "unit"):
+    for name in ("town", *LIST_PARAMS, "scheme", "k", "lock", "unit", "lang"):
         value = view.get(name)
         if value == DEFAULTS[name] or value is None:
             continue

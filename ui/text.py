@@ -10,7 +10,12 @@ ZH, EN, LANGS = tables.ZH, tables.EN, tables.LANGS
 def lang() -> str:
     import streamlit as st
 
-    return st.session_state.get("lang", "zh")
+    if "lang" in st.session_state:
+        return st.session_state["lang"]
+    # the first run of a link with ?lang=en: the title and login speak English before the sidebar
+    # (ui/state.load) has read the URL into the session
+    wanted = st.query_params.get("lang")
+    return wanted if wanted in LANGS else "zh"
 
 
 def t(key: str, **values) -> str:

@@ -20,16 +20,37 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ROOM_COLOURS = maps.ROOM_COLOURS
 
 
-def sidebar_filters() -> None:
+# The sidebar filters each map page's own view uses (its URL path): rooms for coverage, risks for
+# screening, risks and case sources for hotspots, all of them for the overview. A township's panel
+# uses every filter (its rooms, risk trend and cases), so with a panel open all are shown.
+PAGE_FILTERS = {
+    "overview": ("room", "level", "rtype", "source"),
+    "coverage": ("room",),
+    "screening": ("level", "rtype"),
+    "hotspots": ("level", "rtype", "source"),
+}
+
+
+def filters_shown(page: str | None, town: str | None) -> tuple[str, ...]:
+    """The filters (ui/state's URL names) the sidebar offers on this page."""
+    if page not in PAGE_FILTERS:
+        return ()
+    return PAGE_FILTERS["overview"] if town else PAGE_FILTERS[page]
+
+
+def sidebar_filters(page: str | None = "overview") -> None:
     """Language, period, region and township, the filters and the map's classes, all in the URL
-    (ui/state.py): a copied link reopens the same view."""
-    st.sidebar.radio(t("SIDEBAR_LANG"), ["zh", "en"], key="lang", horizontal=True,
+    (ui/state.py): a copied link reopens the same view. ``page`` (its URL path) decides which
+    filters, and whether the map's classes, are offered: only those that change what it shows.
+    A filter not drawn keeps its value (state.load sets every key on every run)."""
+    choices = _choices()
+    notices = state.load(choices)  # before the widgets: it sets their values (the language too)
+    st.sidebar.radio(t("SIDEBAR_LANG"), list(state.LANGS), key="lang", horizontal=True,
                      format_func=lambda code: "中文" if code == "zh" else "English")
     first, _ = data.data_span()
     if first is None:  # boundaries but no ledger yet: the maps show the townships, greyed
         st.sidebar.info(t("NO_DATA"))
-    choices = _choices()
-    for notice in state.load(choices):
+    for notice in notices:
         st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=safe.markdown(notice.value)))
     language = lang()
     st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
@@ -38,7 +59,7 @@ def sidebar_filters() -> None:
     names = dict(zip(regions["region_code"], regions["name"]))
     st.sidebar.selectbox(
         t("SIDEBAR_REGION"), list(choices.regions), key="region", on_change=_region_changed,
-        format_func=lambda code: (f"{names[code]}（{t('VIEW_CITY')}）" if choices.regions[code] == "city"
+        format_func=lambda code: (t("REGION_CITY", name=names[code]) if choices.regions[code] == "city"
                                   else f"　{names[code]}"),
     )
     towns = data.townships()
@@ -48,29 +69,55 @@ def sidebar_filters() -> None:
     st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
                          placeholder=t("SIDEBAR_TOWN_ALL"),
                          format_func=lambda code: t("SIDEBAR_TOWN_ALL") if code is None else town_names[code])
-    with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
-        st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, key=state.KEYS["room"],
-                       placeholder=t("FILTER_ALL"))
-        st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), key=state.KEYS["level"],
-                       help=t("FILTER_RISK_LEVELS_HELP"))
-        st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, key=state.KEYS["rtype"],
-                       placeholder=t("FILTER_ALL"))
-        st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, key=state.KEYS["source"],
-                       placeholder=t("FILTER_ALL"))
-    with st.sidebar.expander(t("SIDEBAR_CLASSES")):
-        st.selectbox(t("CLASS_SCHEME"), list(classify.SCHEMES), key=state.KEYS["scheme"],
-                     format_func=lambda s: t(f"SCHEME_{s}"))
-        st.slider(t("CLASS_K"), *state.K_RANGE, key=state.KEYS["k"],
-                  disabled=st.session_state[state.KEYS["scheme"]] == "fixed")
-        st.toggle(t("CLASS_LOCK"), key=state.KEYS["lock"], help=t("CLASS_LOCK_HELP"))
-        st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
-                 format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
+    shown = filters_shown(page, st.session_state.get("town"))
+    if shown:
+        with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
+            if "room" in shown:
+                st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, select_all=False, key=state.KEYS["room"],
+                               placeholder=t("FILTER_ALL"))
+            if "level" in shown:
+                st.multiselect(t("FILTER_RISK_LEVELS"), list(indicators.RISK_LEVELS), select_all=False, key=state.KEYS["level"],
+                               help=t("FILTER_RISK_LEVELS_HELP"))
+            if "rtype" in shown:
+                st.multiselect(t("FILTER_RISK_TYPES"), choices.risk_types, select_all=False, key=state.KEYS["rtype"],
+                               placeholder=t("FILTER_ALL"))
+            if "source" in shown:
+                st.multiselect(t("FILTER_CASE_SOURCES"), choices.case_sources, select_all=False, key=state.KEYS["source"],
+                               placeholder=t("FILTER_ALL"))
+    if page in PAGE_FILTERS:  # the map's classes: map pages only
+        with st.sidebar.expander(t("SIDEBAR_CLASSES")):
+            st.selectbox(t("CLASS_SCHEME"), list(classify.SCHEMES), key=state.KEYS["scheme"],
+                         format_func=lambda s: t(f"SCHEME_{s}"))
+            st.slider(t("CLASS_K"), *state.K_RANGE, key=state.KEYS["k"],
+                      disabled=st.session_state[state.KEYS["scheme"]] == "fixed")
+            st.toggle(t("CLASS_LOCK"), key=state.KEYS["lock"], help=t("CLASS_LOCK_HELP"))
+            st.radio(t("MAP_UNIT"), list(state.UNITS), key=state.KEYS["unit"], horizontal=True,
+                     format_func=lambda u: t(f"MAP_UNIT_{u}"), help=t("MAP_UNIT_HELP"))
     row = data.version_row()
     _, last = data.data_span()
     st.sidebar.caption(t("SIDEBAR_DB", source=t(f"DATA_SOURCE_{data.data_source()}"),
                          as_of=fmt.day(last, lang()) if last else "—", version=row["version"]),
-                       help=str(row["note"] or ""))
+                       help=data_note(str(row["note"] or "")))
     state.publish()
+
+
+def data_note(note: str) -> str:
+    """The last write to the database (its data_version note, written for the log:
+    "demo seed=20241 scale=1.0", "import screening_summary: 汇总.xlsx") in the reader's words."""
+    from importer import fields
+
+    if note.startswith("demo "):
+        return t("DATA_NOTE_demo")
+    if note.startswith("import ") and ": " in note:
+        kind, name = note[len("import "):].split(": ", 1)
+        label = fields.KIND_LABELS.get(kind, "") if lang() == "zh" else ""
+        return t("DATA_NOTE_import", kind=label, file=safe.markdown(name))
+    if note.startswith("undo import ") and ": " in note:
+        number, name = note[len("undo import "):].split(": ", 1)
+        return t("DATA_NOTE_undo", id=safe.markdown(number), file=safe.markdown(name))
+    if note.startswith("screening targets"):
+        return t("DATA_NOTE_targets")
+    return t("DATA_NOTE_other")
 
 
 def _choices() -> state.Choices:
@@ -174,12 +221,13 @@ def breadcrumbs() -> None:
     if town is not None:
         names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
         steps.append((town, names[town], "township"))
-    cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
+    # one row of buttons as wide as their names: equal columns left gaps after short names
+    row = st.container(horizontal=True, gap="small", key="crumbs")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
         label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
-        if cols[i].button(label, key=f"crumb-{level}", disabled=last, type="tertiary",
-                          help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
+        if row.button(label, key=f"crumb-{level}", disabled=last, type="tertiary", width="content",
+                      help=None if last else t("CRUMB_UP", name=safe.markdown(name))):
             state.go(region=code, town=None)  # up to the city or the county: its panel closes
 
 
