@@ -49,4 +49,5 @@ page = st.navigation(pages, position="sidebar" if viewer is not None else "hidde
 if viewer is None:
     st.stop()  # the navigation has seen which page the URL asks for: after the login, that one runs
 auth.demo_banner(viewer, page.url_path)
+widgets.phone_style()
 page.run()

@@ -77,11 +77,12 @@ def _trend(town: str, period: str, flt, language: str) -> None:
                        mode="lines+markers", yaxis="y2", line={"color": "#de2d26", "width": 2},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
     figure.update_layout(
-        title=t("PANEL_TREND"), height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis={"ticksuffix": "%", "title": None, "rangemode": "tozero"}, xaxis_tickformat="%Y-%m",
         yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "‰", "showgrid": False, "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
     )
+    st.markdown(f"**{t('PANEL_TREND')}**")  # above the chart, where its toolbar cannot cover it
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="panel-trend")
 
 

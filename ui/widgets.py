@@ -19,6 +19,59 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 ROOM_COLOURS = maps.ROOM_COLOURS
 
+# Phones (Streamlit stacks columns below 640 px): the rows keyed "atlas-pair…" keep two cells a
+# row (KPI cards, pickers), the breadcrumb stays on one line, the title shrinks, text meant for a
+# wide screen folds away and the short line meant for a phone shows, so the map is on the first
+# screen. Injected once per run by app.py.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-atlas-pair"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0.5rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
+    max-width: calc(50% - 0.25rem) !important; width: calc(50% - 0.25rem) !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetric"] { padding: 0 !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetric"] > div { padding: 0.4rem 0.6rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] > div { font-size: 1.35rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] p { font-size: 0.8rem !important; }
+  [class*="st-key-atlas-crumbs"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0 !important; }
+  [class*="st-key-atlas-crumbs"] [data-testid="stColumn"] {
+    flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
+  [class*="st-key-atlas-wide-only"],
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-atlas-wide-only"]) { display: none !important; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem !important; padding: 0.2rem 0 !important; }
+  [data-testid="stMainBlockContainer"] { padding-left: 0.75rem !important; padding-right: 0.75rem !important; }
+}
+@media (min-width: 641px) {
+  [class*="st-key-atlas-phone-only"],
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-atlas-phone-only"]) { display: none !important; } }
+</style>"""
+
+
+def phone_style() -> None:
+    st.html(PHONE_CSS)
+
+
+def pair_columns(spec, key: str, **options):
+    """st.columns(spec) that a phone shows two to a row, not one under another."""
+    return st.container(key=f"atlas-pair-{key}").columns(spec, **options)
+
+
+def wide_or_phone(key: str):
+    """(container shown on a wide screen, container shown on a phone instead)."""
+    return st.container(key=f"atlas-wide-only-{key}"), st.container(key=f"atlas-phone-only-{key}")
+
+
+def subtitle(wide: str, short: str) -> None:
+    """The caption under a page's title; on a phone ``short`` in its place."""
+    on_wide, on_phone = wide_or_phone("subtitle")
+    on_wide.caption(wide)
+    on_phone.caption(short)
+
+
+def intro(text: str) -> None:
+    """A page's explanation of its indicator: on a wide screen; a phone goes straight to the map."""
+    st.container(key="atlas-wide-only-intro").markdown(text)
+
 
 def sidebar_filters() -> None:
     """Language, period, region and township, the filters and the map's classes, all in the URL
@@ -174,7 +227,7 @@ def breadcrumbs() -> None:
     if town is not None:
         names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
         steps.append((town, names[town], "township"))
-    cols = st.columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
+    cols = st.container(key="atlas-crumbs").columns([1] * len(steps) + [max(1, 8 - len(steps))], gap="small")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
         label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
@@ -189,7 +242,7 @@ def data_as_of() -> str:
 
 
 def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> None:
-    columns = st.columns(len(codes))
+    columns = pair_columns(len(codes), "kpis")
     for column, code in zip(columns, codes):
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
