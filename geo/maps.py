@@ -94,10 +94,11 @@ LEGEND_CSS = """<style>
 .atlas-swatch { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: middle;
   border: 1px solid #888; }
 .atlas-note { margin-top: 4px; color: #555; }
-@media (max-width: 519px) { .atlas-legend { max-width: calc(100% - 20px); } }
+@media (max-width: 439px) { .atlas-legend { max-width: calc(100% - 20px); } }
 </style>"""
-# Below this frame width (CSS px) the legend starts folded and the fit keeps no strip for it.
-NARROW_PX = 520
+# Below this frame width (CSS px: a phone held upright) the legend is folded and the fit keeps no
+# strip for it; wider frames decide by how much room the open legend would cost (_FitToFrame).
+NARROW_PX = 440
 
 
 class _MetricScale(MacroElement):
@@ -135,36 +136,71 @@ class _LegendElement(MacroElement):
 
 class _FitToFrame(MacroElement):
     """Fit the region to the frame the map is drawn in, on load and whenever the frame's size
-    changes, with padding measured in the browser: on a wide frame a strip on the right as wide
-    as the open legend (so it never covers a township), on a narrow one (a phone, NARROW_PX) the
-    legend folded to its title and only a strip above for that title."""
+    changes, with padding measured in the browser. On a narrow frame (a phone, NARROW_PX) the
+    legend is folded to its title and only a strip above is kept for that title. On a wide one
+    the open legend gets a strip on the right or along the top, whichever leaves the region
+    larger, so it never covers a township; where either strip would shrink the region by more
+    than half a zoom level (a map beside the township panel) the legend is folded too. Once
+    someone opens or folds the legend by hand, it stays as they left it."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
     var map = {{ this._parent.get_name() }};
     var bounds = L.latLngBounds({{ this.bounds|tojson }});
-    var first = true, last = "";
-    function fit() {
-        var size = map.getSize();
-        if (!size.x || !size.y || size.x + "x" + size.y === last) { return; }
-        last = size.x + "x" + size.y;
-        var legend = document.querySelector(".atlas-legend");
-        var narrow = size.x < {{ this.narrow }};
-        if (legend && first) { legend.open = !narrow; }
-        first = false;
-        var topLeft = [8, 8], bottomRight = [8, 8];
-        if (legend && legend.open && !narrow) {
-            bottomRight = [legend.offsetWidth + 18, 8];
-        } else if (legend) {
-            topLeft = [8, legend.offsetHeight + 16];
+    var legend = document.querySelector(".atlas-legend");
+    var narrowPx = {{ this.narrow }}, last = "", byHand = false, shown = legend ? legend.open : false;
+    function zoomFor(pad) {
+        return map.getBoundsZoom(bounds, false, L.point(pad[0]).add(L.point(pad[1])));
+    }
+    function folded() { return [[8, legend.offsetHeight + 16], [8, 8]]; }
+    function beside() {  // the open legend's strip, right or top, whichever leaves the region larger
+        var right = [[8, 8], [legend.offsetWidth + 18, 8]];
+        var top = [[8, legend.offsetHeight + 16], [8, 8]];
+        return zoomFor(right) >= zoomFor(top) ? right : top;
+    }
+    function decide(narrow) {  // open or fold the legend, unless someone already did by hand
+        if (!legend || byHand) { return; }
+        if (narrow) {
+            legend.open = false;
+        } else {
+            legend.open = true;
+            var open = zoomFor(beside());
+            legend.open = false;
+            legend.open = open >= zoomFor(folded()) - 0.5;
         }
-        map.fitBounds(bounds, {paddingTopLeft: topLeft, paddingBottomRight: bottomRight});
+        shown = legend.open;
+    }
+    function padding(narrow) {
+        if (!legend) { return [[8, 8], [8, 8]]; }
+        if (!legend.open) { return folded(); }
+        return narrow ? [[8, 8], [8, 8]] : beside();  // opened by hand on a phone: it lies over the map
+    }
+    function fit(force) {
+        var size = map.getSize();
+        var key = [size.x, size.y, legend ? legend.open : 0, legend ? legend.offsetWidth : 0,
+                   legend ? legend.offsetHeight : 0].join(" ");
+        if (!size.x || !size.y || (!force && key === last)) { return; }
+        last = key;
+        var narrow = size.x < narrowPx;
+        if (!force) { decide(narrow); }
+        var pad = padding(narrow);
+        map.fitBounds(bounds, {paddingTopLeft: pad[0], paddingBottomRight: pad[1]});
     }
     map.whenReady(function() { setTimeout(fit, 0); });
-    map.on("resize", fit);
-    if (window.ResizeObserver) {
-        new ResizeObserver(function() { map.invalidateSize(); fit(); }).observe(map.getContainer());
+    map.on("resize", function() { fit(false); });
+    if (legend) {
+        legend.addEventListener("toggle", function() {
+            if (legend.open === shown) { return; }  // the fit's own doing
+            byHand = true;
+            shown = legend.open;
+            if (map.getSize().x >= narrowPx) { fit(true); }  // on a wide frame: make room, or use it
+        });
+    }
+    if (window.ResizeObserver) {  // the frame, or the legend once its text is laid out
+        var watch = new ResizeObserver(function() { map.invalidateSize(); fit(false); });
+        watch.observe(map.getContainer());
+        if (legend) { watch.observe(legend); }
     }
 })();
 {% endmacro %}
