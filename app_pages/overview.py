@@ -58,7 +58,8 @@ if compare:
 else:
     left, right = widgets.map_columns()
     with left:
-        st.subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
+        # a phone goes from the picker to the map: the legend's title names the indicator again
+        st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
         st.caption(t("MAP_CLICK_HINT"))
         widgets.indicator_map(code, key="overview_map", height=460)
 if right is not None:

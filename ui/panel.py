@@ -28,7 +28,7 @@ def township_panel() -> None:
         return
     row = towns.set_index("region_code").loc[town]
     with st.container(border=True, key="township-panel"):
-        head, close = st.columns([5, 1])
+        head, close = widgets.row_columns([5, 1], "panel-head")
         head.subheader(t("PANEL_TITLE", name=safe.markdown(row["region_name"])))
         head.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)}")
         if close.button("✕", key="panel-close", help=t("PANEL_CLOSE")):

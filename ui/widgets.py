@@ -20,7 +20,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ROOM_COLOURS = maps.ROOM_COLOURS
 
 # Phones (Streamlit stacks columns below 640 px): the rows keyed "atlas-pair…" keep two cells a
-# row (KPI cards, pickers), the breadcrumb stays on one line, the title shrinks, text meant for a
+# row (KPI cards, pickers), those keyed "atlas-row…" keep all theirs, the breadcrumb stays on a line, the title shrinks, text meant for a
 # wide screen folds away and the short line meant for a phone shows, so the map is on the first
 # screen. Injected once per run by app.py.
 PHONE_CSS = """<style>
@@ -38,8 +38,12 @@ PHONE_CSS = """<style>
     flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
   [class*="st-key-atlas-wide-only"],
   [data-testid="stLayoutWrapper"]:has(> [class*="st-key-atlas-wide-only"]) { display: none !important; }
+  [class*="st-key-atlas-row"] [data-testid="stHorizontalBlock"] { flex-flow: row nowrap !important; }
+  [class*="st-key-atlas-row"] [data-testid="stColumn"] { min-width: 0 !important; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem !important; padding: 0.2rem 0 !important; }
-  [data-testid="stMainBlockContainer"] { padding-left: 0.75rem !important; padding-right: 0.75rem !important; }
+  [data-testid="stMainBlockContainer"] h2 { font-size: 1.2rem !important; padding: 0.2rem 0 !important; }
+  [data-testid="stMainBlockContainer"] h3 { font-size: 1.05rem !important; }
+  [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem !important; }
 }
 @media (min-width: 641px) {
   [class*="st-key-atlas-phone-only"],
@@ -54,6 +58,11 @@ def phone_style() -> None:
 def pair_columns(spec, key: str, **options):
     """st.columns(spec) that a phone shows two to a row, not one under another."""
     return st.container(key=f"atlas-pair-{key}").columns(spec, **options)
+
+
+def row_columns(spec, key: str, **options):
+    """st.columns(spec) that a phone keeps side by side (a heading and its button)."""
+    return st.container(key=f"atlas-row-{key}").columns(spec, **options)
 
 
 def wide_or_phone(key: str):
