@@ -33,6 +33,8 @@ PHONE_CSS = """<style>
   [class*="st-key-atlas-pair"] [data-testid="stMetric"] > div { padding: 0.4rem 0.6rem !important; }
   [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] > div { font-size: 1.35rem !important; }
   [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] p { font-size: 0.8rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] * {  /* half a phone: wrap, do not cut */
+    white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
   [class*="st-key-atlas-crumbs"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0 !important; }
   [class*="st-key-atlas-crumbs"] [data-testid="stColumn"] {
     flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
