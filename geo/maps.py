@@ -185,9 +185,11 @@ class _FitToFrame(MacroElement):
         var narrow = size.x < narrowPx;
         if (!force) { decide(narrow); }
         var pad = padding(narrow);
-        map.fitBounds(bounds, {paddingTopLeft: pad[0], paddingBottomRight: pad[1]});
+        map.fitBounds(bounds, {paddingTopLeft: pad[0], paddingBottomRight: pad[1], animate: false});
     }
-    map.whenReady(function() { setTimeout(fit, 0); });
+    map.whenReady(function() {  // once the legend's text is laid out, so that it measures true
+        requestAnimationFrame(function() { requestAnimationFrame(function() { fit(false); }); });
+    });
     map.on("resize", function() { fit(false); });
     if (legend) {
         legend.addEventListener("toggle", function() {
