@@ -49,4 +49,5 @@ if viewer is None:
 if not data.regions().empty:  # after the navigation: the sidebar shows the filters this page uses
     widgets.sidebar_filters(first_url if page.url_path == home.url_path else page.url_path)
 auth.demo_banner(viewer, page.url_path)
+widgets.phone_style()
 page.run()

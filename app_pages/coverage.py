@@ -18,7 +18,7 @@ st.title(t("PAGE_COVERAGE"))
 widgets.breadcrumbs()
 st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("coverage")
-st.markdown(t("COVERAGE_INTRO"))
+widgets.intro(t("COVERAGE_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
 rooms = data.rooms(period, region, flt)

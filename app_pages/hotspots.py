@@ -20,11 +20,11 @@ st.title(t("PAGE_HOTSPOTS"))
 widgets.breadcrumbs()
 st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("hotspots")
-st.markdown(t("HOTSPOTS_INTRO"))
+widgets.intro(t("HOTSPOTS_INTRO"))
 
 state.page_param("of", "hotspot_of", list(MEASURES), "risk")
 state.page_param("show", "hotspot_show", SHOWS, "classes")
-left_pick, right_pick = st.columns(2)
+left_pick, right_pick = widgets.pair_columns(2, "hotspot-picks")
 of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", horizontal=True,
                      format_func=lambda m: widgets.label(MEASURES[m], language))
 show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,

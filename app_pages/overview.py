@@ -13,7 +13,9 @@ period, region, region_name, view = widgets.current()
 flt = widgets.filters()
 st.title(t("PAGE_OVERVIEW"))
 widgets.breadcrumbs()
-st.caption(t("OVERVIEW_INTRO", region=safe.markdown(region_name), period=fmt.period_label(period, lang())) + " · " + widgets.data_as_of())
+widgets.subtitle(t("OVERVIEW_INTRO", region=safe.markdown(region_name), period=fmt.period_label(period, lang()))
+                 + " · " + widgets.data_as_of(),
+                 f"{safe.markdown(region_name)} · {fmt.period_label(period, lang())} · {widgets.data_as_of()}")
 exporting.export_buttons("overview")
 
 level = "city" if view == "city" else "county"
@@ -31,7 +33,7 @@ COMPARABLE = ["screening_rate", "coverage_rate", "risk_rate_per_1000", "mediatio
 choices = [p.code for p in periods.options(*data.data_span())] if data.data_span()[0] else [period]
 state.page_param("compare", "overview_compare", choices, None)
 state.page_param("map", "overview_code", COMPARABLE, "screening_rate")
-pick_code, pick_compare = st.columns([2, 2])
+pick_code, pick_compare = widgets.pair_columns([2, 2], "overview-picks")
 code = pick_code.selectbox(t("OVERVIEW_MAP_CODE"), COMPARABLE, key="overview_code",
                            format_func=lambda c: widgets.label(c, lang()))
 same_kind = [c for c in choices if periods.parse(c).kind == periods.parse(period).kind and c != period]
@@ -56,7 +58,8 @@ if compare:
 else:
     left, right = widgets.map_columns()
     with left:
-        st.subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
+        # a phone goes from the picker to the map: the legend's title names the indicator again
+        st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
         st.caption(t("MAP_CLICK_HINT"))
         widgets.indicator_map(code, key="overview_map", height=460)
 if right is not None:

@@ -22,14 +22,14 @@ st.title(t("PAGE_SCREENING"))
 widgets.breadcrumbs()
 st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
 exporting.export_buttons("screening")
-st.markdown(t("SCREENING_INTRO"))
+widgets.intro(t("SCREENING_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
 pace = data.pacing("township", period, region)
 whole = data.pacing("city" if view == "city" else "county", period, region)
 if len(whole):
     row = whole.iloc[0]
-    cards = st.columns(4)
+    cards = widgets.pair_columns(4, "pace")
     cards[0].metric(t("PACE_TARGET"), fmt.count(row["target"], language), border=True)
     cards[1].metric(t("PACE_EXPECTED", share=fmt.value("coverage_rate", row["elapsed_share"], language)),
                     fmt.count(row["expected_by_now"], language), border=True)
@@ -82,9 +82,10 @@ if len(whole) and not fmt.is_missing(whole.iloc[0]["target"]) and whole.iloc[0][
                        mode="lines", line={"color": "#e6550d", "width": 2, "dash": "dash"},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra></extra>")
 figure.add_vrect(x0=selected.start, x1=selected.end, fillcolor="#fdd0a2", opacity=0.35, line_width=0)
-figure.update_layout(title=t("SCREENING_TREND", region=region_name), yaxis_ticksuffix="%", height=360,
-                     margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.15},
-                     xaxis_tickformat="%Y-%m")
+figure.update_layout(yaxis_ticksuffix="%", height=330, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                     legend={"orientation": "h", "y": -0.15}, xaxis_tickformat="%Y-%m")
+# the title above the chart, not in it: the chart's toolbar would sit over it on a narrow screen
+st.markdown(f"**{t('SCREENING_TREND', region=safe.markdown(region_name))}**")
 st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
 
 with st.expander(t("TARGETS_EDIT", year=selected.start.year)):

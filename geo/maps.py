@@ -69,22 +69,36 @@ class Legend:
     notes: list[str] = field(default_factory=list)  # shown under the legend (示意边界, 数据截至)
 
 
+# A <details> element: open on a wide frame, folded to its title on a narrow one (the fit script
+# below decides, from the frame's width), so that on a phone it never covers the region.
 _LEGEND_TEMPLATE = """
 {% macro html(this, kwargs) %}
-<div class="atlas-legend" style="position:absolute; z-index:9999; top:10px; right:10px;
-     background:rgba(255,255,255,0.94); padding:8px 10px; border:1px solid #bbb; border-radius:4px;
-     font:12px/1.5 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color:#222; max-width:260px;">
-  <div style="font-weight:600; margin-bottom:4px;">{{ this.title|e }}</div>
+<details class="atlas-legend" open>
+  <summary class="atlas-legend-title">{{ this.title|e }}</summary>
   {% for colour, label in this.rows %}
-  <div><span style="display:inline-block; width:14px; height:12px; margin-right:6px; vertical-align:middle;
-       background:{{ colour|e }}; border:1px solid #888;"></span>{{ label|e }}</div>
+  <div><span class="atlas-swatch" style="background:{{ colour|e }};"></span>{{ label|e }}</div>
   {% endfor %}
   {% for note in this.notes %}
-  <div class="atlas-note" style="margin-top:4px; color:#555;">{{ note|e }}</div>
+  <div class="atlas-note">{{ note|e }}</div>
   {% endfor %}
-</div>
+</details>
 {% endmacro %}
 """
+LEGEND_CSS = """<style>
+.atlas-legend { position: absolute; z-index: 9999; top: 10px; right: 10px; box-sizing: border-box;
+  background: rgba(255,255,255,0.94); padding: 6px 10px; border: 1px solid #bbb; border-radius: 4px;
+  font: 12px/1.5 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color: #222;
+  max-width: min(240px, 45%); max-height: calc(100% - 40px); overflow-y: auto; }
+.atlas-legend-title { font-weight: 600; cursor: pointer; }
+.atlas-legend[open] .atlas-legend-title { margin-bottom: 4px; }
+.atlas-swatch { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: middle;
+  border: 1px solid #888; }
+.atlas-note { margin-top: 4px; color: #555; }
+@media (max-width: 439px) { .atlas-legend { max-width: calc(100% - 20px); } }
+</style>"""
+# Below this frame width (CSS px: a phone held upright) the legend is folded and the fit keeps no
+# strip for it; wider frames decide by how much room the open legend would cost (_FitToFrame).
+NARROW_PX = 440
 
 
 class _MetricScale(MacroElement):
@@ -120,8 +134,93 @@ class _LegendElement(MacroElement):
         self._template = Template(_LEGEND_TEMPLATE)
 
 
-def base_map(geojson: dict, legend_px: int = 230) -> folium.Map:
-    """An empty map with no tile layer, fitted to ``geojson``, on a neutral background."""
+class _FitToFrame(MacroElement):
+    """Fit the region to the frame the map is drawn in, on load and whenever the frame's size
+    changes, with padding measured in the browser. On a narrow frame (a phone, NARROW_PX) the
+    legend is folded to its title and only a strip above is kept for that title. On a wide one
+    the open legend gets a strip on the right or along the top, whichever leaves the region
+    larger, so it never covers a township; where either strip would shrink the region by more
+    than half a zoom level (a map beside the township panel) the legend is folded too. Once
+    someone opens or folds the legend by hand, it stays as they left it."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var bounds = L.latLngBounds({{ this.bounds|tojson }});
+    var legend = document.querySelector(".atlas-legend");
+    var narrowPx = {{ this.narrow }}, last = "", byHand = false, shown = legend ? legend.open : false;
+    function zoomFor(pad) {
+        return map.getBoundsZoom(bounds, false, L.point(pad[0]).add(L.point(pad[1])));
+    }
+    function folded() { return [[8, legend.offsetHeight + 16], [8, 8]]; }
+    function beside() {  // the open legend's strip, right or top, whichever leaves the region larger
+        var right = [[8, 8], [legend.offsetWidth + 18, 8]];
+        var top = [[8, legend.offsetHeight + 16], [8, 8]];
+        return zoomFor(right) >= zoomFor(top) ? right : top;
+    }
+    function decide(narrow) {  // open or fold the legend, unless someone already did by hand
+        if (!legend || byHand) { return; }
+        if (narrow) {
+            legend.open = false;
+        } else {
+            legend.open = true;
+            var open = zoomFor(beside());
+            legend.open = false;
+            legend.open = open >= zoomFor(folded()) - 0.5;
+        }
+        shown = legend.open;
+    }
+    function padding(narrow) {
+        if (!legend) { return [[8, 8], [8, 8]]; }
+        if (!legend.open) { return folded(); }
+        return narrow ? [[8, 8], [8, 8]] : beside();  // opened by hand on a phone: it lies over the map
+    }
+    function fit(force) {
+        var size = map.getSize();
+        var key = [size.x, size.y, legend ? legend.open : 0, legend ? legend.offsetWidth : 0,
+                   legend ? legend.offsetHeight : 0].join(" ");
+        if (!size.x || !size.y || (!force && key === last)) { return; }
+        last = key;
+        var narrow = size.x < narrowPx;
+        if (!force) { decide(narrow); }
+        var pad = padding(narrow);
+        map.fitBounds(bounds, {paddingTopLeft: pad[0], paddingBottomRight: pad[1], animate: false});
+    }
+    map.whenReady(function() {  // once the legend's text is laid out, so that it measures true
+        requestAnimationFrame(function() { requestAnimationFrame(function() { fit(false); }); });
+    });
+    map.on("resize", function() { fit(false); });
+    if (legend) {
+        legend.addEventListener("toggle", function() {
+            if (legend.open === shown) { return; }  // the fit's own doing
+            byHand = true;
+            shown = legend.open;
+            if (map.getSize().x >= narrowPx) { fit(true); }  // on a wide frame: make room, or use it
+        });
+    }
+    if (window.ResizeObserver) {  // the frame, or the legend once its text is laid out
+        var watch = new ResizeObserver(function() { map.invalidateSize(); fit(false); });
+        watch.observe(map.getContainer());
+        if (legend) { watch.observe(legend); }
+    }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "FitToFrame"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+        self.narrow = NARROW_PX
+
+
+def base_map(geojson: dict) -> folium.Map:
+    """An empty map with no tile layer, fitted to ``geojson``, on a neutral background.
+
+    The first fit (in the page's script) keeps a margin of 8 px; _FitToFrame then fits again to
+    the frame's real size, leaving room for the legend only where there is room to spare.
+    """
     # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
     m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
     m.add_child(_MetricScale())
@@ -129,8 +228,10 @@ def base_map(geojson: dict, legend_px: int = 230) -> folium.Map:
     m.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"
     ))
-    # keep the right-hand strip free for the legend, so it never covers a township
-    m.fit_bounds(shapes.bounds(geojson), padding_top_left=(8, 8), padding_bottom_right=(legend_px, 8))
+    m.get_root().header.add_child(Element(LEGEND_CSS), name="atlas_legend_css")
+    bounds = shapes.bounds(geojson)
+    m.fit_bounds(bounds, padding_top_left=(8, 8), padding_bottom_right=(8, 8))
+    m.add_child(_FitToFrame(bounds))
     return m
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from access import accounts, audit, sessions
 from access.viewer import DEMO, Viewer
-from ui import data
+from ui import data, widgets
 from ui.text import t
 
 ACTIVE_KEY = "atlas_last_active"   # time.time() of the viewer's last rerun
@@ -164,7 +164,9 @@ def demo_banner(viewer: Viewer, page_url: str) -> None:
                 f'padding:2px 12px;border-bottom-left-radius:6px;font-size:14px">'
                 f'{html.escape(t("DEMO_BANNER_SHORT"))}</div>')
     else:
-        st.warning(t("DEMO_BANNER"), icon=":material/visibility:")
+        on_wide, on_phone = widgets.wide_or_phone("demo-banner")
+        on_wide.warning(t("DEMO_BANNER"), icon=":material/visibility:")
+        on_phone.warning(t("DEMO_BANNER_SHORT"), icon=":material/visibility:")  # the map first
 
 
 def _start(viewer: Viewer) -> None:

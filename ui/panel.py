@@ -28,7 +28,7 @@ def township_panel() -> None:
         return
     row = towns.set_index("region_code").loc[town]
     with st.container(border=True, key="township-panel"):
-        head, close = st.columns([5, 1])
+        head, close = widgets.row_columns([5, 1], "panel-head")
         head.subheader(t("PANEL_TITLE", name=safe.markdown(row["region_name"])))
         head.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)}")
         if close.button("✕", key="panel-close", help=t("PANEL_CLOSE")):
@@ -79,11 +79,12 @@ def _trend(town: str, period: str, flt, language: str) -> None:
                        mode="lines+markers", yaxis="y2", line={"color": "#de2d26", "width": 2},
                        hovertemplate="%{x|%Y-%m}: %{y:.1f}‰<extra></extra>")
     figure.update_layout(
-        title=t("PANEL_TREND"), height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis={"ticksuffix": "%", "title": None, "rangemode": "tozero"}, xaxis_tickformat="%Y-%m",
         yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "‰", "showgrid": False, "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
     )
+    st.markdown(f"**{t('PANEL_TREND')}**")  # above the chart, where its toolbar cannot cover it
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="panel-trend")
 
 

@@ -19,6 +19,70 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 ROOM_COLOURS = maps.ROOM_COLOURS
 
+# Phones (Streamlit stacks columns below 640 px): the rows keyed "atlas-pair…" keep two cells a
+# row (KPI cards, pickers), those keyed "atlas-row…" keep all theirs, the breadcrumb stays on a line, the title shrinks, text meant for a
+# wide screen folds away and the short line meant for a phone shows, so the map is on the first
+# screen. Injected once per run by app.py.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-atlas-pair"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0.5rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
+    max-width: calc(50% - 0.25rem) !important; width: calc(50% - 0.25rem) !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetric"] { padding: 0 !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetric"] > div { padding: 0.4rem 0.6rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] > div { font-size: 1.35rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] p { font-size: 0.8rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] * {  /* half a phone: wrap, do not cut */
+    white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+  [class*="st-key-atlas-crumbs"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0 !important; }
+  [class*="st-key-atlas-crumbs"] [data-testid="stColumn"] {
+    flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
+  [class*="st-key-atlas-wide-only"],
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-atlas-wide-only"]) { display: none !important; }
+  [class*="st-key-atlas-row"] [data-testid="stHorizontalBlock"] { flex-flow: row nowrap !important; }
+  [class*="st-key-atlas-row"] [data-testid="stColumn"] { min-width: 0 !important; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem !important; padding: 0.2rem 0 !important; }
+  [data-testid="stMainBlockContainer"] h2 { font-size: 1.2rem !important; padding: 0.2rem 0 !important; }
+  [data-testid="stMainBlockContainer"] h3 { font-size: 1.05rem !important; }
+  [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem !important; }
+}
+@media (min-width: 641px) {
+  [class*="st-key-atlas-phone-only"],
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-atlas-phone-only"]) { display: none !important; } }
+</style>"""
+
+
+def phone_style() -> None:
+    st.html(PHONE_CSS)
+
+
+def pair_columns(spec, key: str, **options):
+    """st.columns(spec) that a phone shows two to a row, not one under another."""
+    return st.container(key=f"atlas-pair-{key}").columns(spec, **options)
+
+
+def row_columns(spec, key: str, **options):
+    """st.columns(spec) that a phone keeps side by side (a heading and its button)."""
+    return st.container(key=f"atlas-row-{key}").columns(spec, **options)
+
+
+def wide_or_phone(key: str):
+    """(container shown on a wide screen, container shown on a phone instead)."""
+    return st.container(key=f"atlas-wide-only-{key}"), st.container(key=f"atlas-phone-only-{key}")
+
+
+def subtitle(wide: str, short: str) -> None:
+    """The caption under a page's title; on a phone ``short`` in its place."""
+    on_wide, on_phone = wide_or_phone("subtitle")
+    on_wide.caption(wide)
+    on_phone.caption(short)
+
+
+def intro(text: str) -> None:
+    """A page's explanation of its indicator: on a wide screen; a phone goes straight to the map."""
+    st.container(key="atlas-wide-only-intro").markdown(text)
+
 
 # The sidebar filters each map page's own view uses (its URL path): rooms for coverage, risks for
 # screening, risks and case sources for hotspots, all of them for the overview. A township's panel
@@ -222,7 +286,7 @@ def breadcrumbs() -> None:
         names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
         steps.append((town, names[town], "township"))
     # one row of buttons as wide as their names: equal columns left gaps after short names
-    row = st.container(horizontal=True, gap="small", key="crumbs")
+    row = st.container(horizontal=True, gap="small", key="atlas-crumbs")
     for i, (code, name, level) in enumerate(steps):
         last = i == len(steps) - 1
         label = safe.markdown(name) if last else f"{safe.markdown(name)} ›"
@@ -237,7 +301,7 @@ def data_as_of() -> str:
 
 
 def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> None:
-    columns = st.columns(len(codes))
+    columns = pair_columns(len(codes), "kpis")
     for column, code in zip(columns, codes):
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
