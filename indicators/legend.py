@@ -171,13 +171,15 @@ def hotspot_label(cls, lang: str) -> str:
 
 
 def _shade_kinds(kind_of: dict, drawn: Iterable[str], kinds, colours: dict, name, none: str, lang: str, t: Words,
-                 counted: str, title: str, note: str | None) -> Shading:
+                 counted: str, title: str, note: str | None, optional=()) -> Shading:
     """Colour each drawn region by its kind (a status, a hotspot class): every kind with its count,
-    in ``kinds`` order, then ``none`` (grey) for the drawn regions without one."""
+    in ``kinds`` order (those in ``optional`` only when some region has them), then ``none`` (grey)
+    for the drawn regions without one."""
     drawn = list(drawn)
     colour_of = {r: colours[kind_of[r]] for r in drawn if r in kind_of}
     counts = {k: sum(1 for r in drawn if kind_of.get(r) == k) for k in kinds}
-    rows = [LegendRow(colours[k], f"{name(k)}（{t(counted, lang, n=counts[k])}）", counts[k]) for k in kinds]
+    rows = [LegendRow(colours[k], f"{name(k)}（{t(counted, lang, n=counts[k])}）", counts[k]) for k in kinds
+            if counts[k] or k not in optional]
     missing = len(drawn) - len(colour_of)
     if missing:
         rows.append(LegendRow(maps.MISSING_COLOUR, f"{t(none, lang)}（{t(counted, lang, n=missing)}）", missing))
@@ -198,5 +200,7 @@ def shade_hotspots(class_of: dict, drawn: Iterable[str], lang: str, t: Words, *,
     with its count, then 无排查数据 (grey) for townships without a rate."""
     from geo import hotspots
 
+    # 热点周边, 冷点周边 and the outliers are listed when present: seven rows of zeros tell a leader nothing
     return _shade_kinds(class_of, drawn, hotspots.CLASSES, hotspots.CLASS_COLOURS, lambda c: hotspot_label(c, lang),
-                        "HOTSPOT_NO_RATE", lang, t, "LEGEND_TOWNSHIPS", title, t("HOTSPOT_LEGEND_NOTE", lang))
+                        "HOTSPOT_NO_RATE", lang, t, "LEGEND_TOWNSHIPS", title, t("HOTSPOT_LEGEND_NOTE", lang),
+                        optional=("hot-edge", "cold-edge", "high-low", "low-high"))
