@@ -153,17 +153,3 @@ def record_import(con_or_db, viewer: Viewer | str, result) -> int | None:
     what = {"file": result.file, "kind": result.kind, "import_id": result.import_id,
             "rows": result.accepted, "townships": result.townships}
     return record(con_or_db, viewer, "import", what, result.status)
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The rows as UTF-8 CSV, formula-like text written as text (export/cells.py, as every download)."""
-    from export import cells
-
-    return cells.csv_bytes(frame)
-
-
-def xlsx_bytes(frame: pd.DataFrame, sheet: str = "audit") -> bytes:
-    """The rows as one .xlsx sheet, formula-like text written as text (export/cells.py)."""
-    from export import cells
-
-    return cells.xlsx_bytes(frame, sheet)

@@ -69,7 +69,9 @@ class Context:
     region_names: dict = field(default_factory=dict)    # city and county codes -> names
 
     def in_scope(self, code: str | None) -> bool:
-        return code is not None and any(str(code).startswith(p) for p in self.scope)
+        from queries import indicators
+
+        return indicators.in_scope(code, self.scope)
 
     def region_label(self, prefix: str) -> str:
         """A scope prefix as a person reads it: 海州区, 连云港市, or a township's name."""

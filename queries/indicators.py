@@ -119,11 +119,17 @@ def shown(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
     return suppress.apply(frame, exact, hidden)
 
 
+def in_scope(code: str | None, scope: list[str]) -> bool:
+    """The in_scope macro (queries/_macros.sql) for a single code in Python: ``code`` lies in one of
+    the ``scope`` prefixes."""
+    return code is not None and any(str(code).startswith(p) for p in scope)
+
+
 def whole_regions(frame: pd.DataFrame, scope: list[str]) -> pd.DataFrame:
     """The rows of regions the viewer sees whole: a county's analyst asking the CLI for the city
     level gets no row, not the county's own sum under the city's name. (The pages never ask: their
     region picker offers only whole regions, regions_in_atlas.sql.)"""
     if list(scope) == EVERYTHING or frame.empty:
         return frame
-    whole = frame["region_code"].map(lambda code: any(str(code).startswith(p) for p in scope))
+    whole = frame["region_code"].map(lambda code: in_scope(code, scope))
     return frame[whole.to_numpy(dtype=bool)].reset_index(drop=True)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api, launched_chromium
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 expect = sync_api.expect
@@ -58,23 +58,13 @@ MEASURE_JS = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(demo_db, tmp_path_factory):
-    log = tmp_path_factory.mktemp("phone-app") / "streamlit.log"
-    try:
-        server = AppServer(demo_db, log).__enter__()
-    except RuntimeError as problem:
-        pytest.fail(str(problem))
-    try:
+    with AppServer(demo_db, tmp_path_factory.mktemp("phone-app") / "streamlit.log") as server:
         yield server.url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium(sync_api)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 
 from access import audit
+from export import cells
 from ui import data
 from ui.text import ZH, t
 
@@ -35,8 +36,8 @@ def rows(user: str | None, actions: tuple[str, ...], first: date | None, last: d
 
 
 def xlsx(frame: pd.DataFrame) -> bytes:
-    return audit.xlsx_bytes(frame, t("PAGE_AUDIT"))
+    return cells.xlsx_bytes(frame, t("PAGE_AUDIT"))
 
 
 def csv(frame: pd.DataFrame) -> bytes:
-    return audit.csv_bytes(frame)
+    return cells.csv_bytes(frame)

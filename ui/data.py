@@ -172,25 +172,26 @@ def township_trend(township: str, last_month: date, filters: indicators.Filters,
     return suppress.trend(found, False, township, patterns)
 
 
+def _case_rows(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame:
+    """A township's cases by type and source, raw (queries/case_breakdown.sql, cached)."""
+    p = periods.parse(period)
+    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
+    return query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
+                 case_sources=list(filters.case_sources))
+
+
 def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame | None:
     """A township's cases by type and source as this viewer may see them; None when its case
     count is hidden (then no breakdown can be shown without narrowing it)."""
-    p = periods.parse(period)
-    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
-    found = query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
-                  case_sources=list(filters.case_sources))
     towns = indicator_table("township", period, region_code, filters).set_index("region_code")
     total = towns["cases_received"].get(region_code)
-    return suppress.breakdown(found, total, viewer().exact)
+    return suppress.breakdown(_case_rows(period, region_code, filters), total, viewer().exact)
 
 
 def case_source(period: str, region_code: str, filters: indicators.Filters) -> str | None:
     """Where a township's case figures come from: 'return' (a monthly statistical return),
     'rows' (the case ledger), None (no case). Not a count: said even when the count is hidden."""
-    p = periods.parse(period)
-    scope = indicators.narrow(viewer_scope(), region_code) or ["-"]
-    found = query("case_breakdown", period_start=p.start, period_end=p.end, scope=scope,
-                  case_sources=list(filters.case_sources))
+    found = _case_rows(period, region_code, filters)
     if found.empty:
         return None
     return "return" if found["from_return"].any() else "rows"
