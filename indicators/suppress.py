@@ -18,6 +18,7 @@ Hidden cells are :class:`Hidden` values: float NaN that carry their kind. Arithm
 values, which fmt shows as they are (a plain 1–4 still reads "<5": safe by default).
 """
 import math
+from collections import deque
 
 import pandas as pd
 
@@ -84,33 +85,111 @@ def bounds(values: dict, hidden: dict, groups: list[tuple], rounds: int = 50) ->
     """What a reader can infer: key → (low, high) for every cell, from the cells shown
     (``values`` where not in ``hidden``), each hidden cell's kind ([1, 4] for primary, [0, ∞)
     otherwise) and ``groups`` (total key, member keys): total = sum of members."""
-    inf = math.inf
-    box = {}
-    for key, v in values.items():
-        kind = hidden.get(key)
-        box[key] = (v, v) if kind is None else (1, 4) if kind == PRIMARY else (0, inf)
-    for _ in range(rounds):
-        changed = False
-        for total, members in groups:
-            t_lo = max(box[total][0], sum(box[m][0] for m in members))
-            t_hi = min(box[total][1], sum(box[m][1] for m in members))
-            if (t_lo, t_hi) != box[total]:
-                box[total], changed = (t_lo, t_hi), True
-            for m in members:
-                others_lo = sum(box[o][0] for o in members if o != m)
-                others_hi = sum(box[o][1] for o in members if o != m)
-                new = (max(box[m][0], t_lo - others_hi), min(box[m][1], t_hi - others_lo))
-                if new != box[m]:
-                    box[m], changed = new, True
-        if not changed:
-            break
+    box = {key: _start(v, hidden.get(key)) for key, v in values.items()}
+    reduced = [_reduce(values, hidden, group) for group in groups]
+    _narrow(box, reduced, range(len(groups)), _touching(groups), rounds)
     return box
+
+
+def _start(value, kind) -> tuple:
+    return (value, value) if kind is None else (1, 4) if kind == PRIMARY else (0, math.inf)
+
+
+def _touching(groups: list[tuple]) -> dict:
+    """key → the indices of the groups it is the total or a member of, in order."""
+    out: dict = {}
+    for i, (total, members) in enumerate(groups):
+        for key in (total, *members):
+            if not out.get(key) or out[key][-1] != i:
+                out.setdefault(key, []).append(i)
+    return out
+
+
+def _reduce(values: dict, hidden: dict, group: tuple) -> tuple:
+    """A group as the reader holds it: (its total if hidden else None, the total's value, its
+    hidden members, the sum of its shown members). Shown cells are what they are."""
+    total, members = group
+    shown = sum(values[m] for m in members if m not in hidden)
+    return total if total in hidden else None, values[total], [m for m in members if m in hidden], shown
+
+
+def _narrow(box: dict, reduced, todo, touching: dict, rounds: int) -> None:
+    """Narrow the hidden cells' ``box`` in place to what the groups (``reduced``: index →
+    :func:`_reduce`) imply, each total = the sum of its members, both ways, checking again every
+    group a narrowed cell is in, until nothing changes (or ``rounds`` checks per group: interval
+    reasoning can creep). The result does not depend on the order."""
+    inf = math.inf
+    queue = deque(todo)
+    queued = set(queue)
+    budget = rounds * max(len(queued), 1)
+    while queue and budget > 0:
+        budget -= 1
+        i = queue.popleft()
+        queued.discard(i)
+        total, value, members, shown = reduced[i]
+        t_box = (value, value) if total is None else box[total]
+        lows = shown + sum(box[m][0] for m in members)
+        highs = [box[m][1] for m in members]
+        unbounded = highs.count(inf)
+        finite = shown + sum(h for h in highs if h != inf)
+        t_lo, t_hi = max(t_box[0], lows), min(t_box[1], inf if unbounded else finite)
+        changed = []
+        if total is not None and (t_lo, t_hi) != t_box:
+            box[total] = (t_lo, t_hi)
+            changed.append(total)
+        for m, high in zip(members, highs):
+            others_lo = lows - box[m][0]
+            others_hi = inf if unbounded - (high == inf) else finite - (0 if high == inf else high)
+            new = (max(box[m][0], t_lo - others_hi), min(box[m][1], t_hi - others_lo))
+            if new != box[m]:
+                box[m] = new
+                changed.append(m)
+        for key in changed:
+            for j in touching[key]:
+                if j not in queued:
+                    queue.append(j)
+                    queued.add(j)
 
 
 def pinned(values: dict, hidden: dict, groups: list[tuple]) -> list:
     """Hidden cells whose value a reader can work out (low == high), in key order."""
     box = bounds(values, hidden, groups)
     return sorted(k for k in hidden if box[k][0] == box[k][1])
+
+
+class _Reader:
+    """:func:`bounds` kept up to date as cells are hidden one at a time: hiding a cell can only
+    change what is known of the hidden cells it is linked to (through groups, by hidden cells),
+    so only those are worked out again. What :func:`protect` asks after every cell it hides."""
+
+    def __init__(self, values: dict, groups: list[tuple], hidden: dict):
+        self.values, self.groups, self.touching = values, groups, _touching(groups)
+        self.box = bounds(values, hidden, groups)
+
+    def linked(self, key, hidden: dict) -> tuple[set, set]:
+        """The hidden cells linked to ``key`` (itself included), and the groups they are in."""
+        cells, todo, found = {key}, [key], set()
+        while todo:
+            for i in self.touching.get(todo.pop(), ()):
+                if i in found:
+                    continue
+                found.add(i)
+                total, members = self.groups[i]
+                for other in (total, *members):
+                    if other in hidden and other not in cells:
+                        cells.add(other)
+                        todo.append(other)
+        return cells, found
+
+    def trial(self, key, hidden: dict) -> dict:
+        """The box of the cells linked to ``key`` with ``hidden`` hidden (``key`` among them)."""
+        cells, found = self.linked(key, hidden)
+        box = dict(self.box)  # shown cells keep their values; only the linked ones start over
+        for cell in cells:
+            box[cell] = _start(self.values[cell], hidden[cell])
+        reduced = {i: _reduce(self.values, hidden, self.groups[i]) for i in found}
+        _narrow(box, reduced, sorted(found), self.touching, 50)
+        return {cell: box[cell] for cell in cells}
 
 
 def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> dict:
@@ -121,30 +200,42 @@ def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> di
     groups = [(t, [m for m in ms if m in known]) for t, ms in groups if t in known]
     hidden = dict(hidden or {})
     hidden.update({k: PRIMARY for k, v in known.items() if v in SMALL})
-    while True:
-        found = pinned(known, hidden, groups)
-        if not found:
-            return hidden
-        key = found[0]
-        extra = _secondary(key, known, hidden, groups)
-        if extra is not None and key not in pinned(known, {**hidden, extra: SECONDARY}, groups):
-            hidden[extra] = SECONDARY
-            continue
+    reader = _Reader(known, groups, hidden)
+    found = {k for k in hidden if reader.box[k][0] == reader.box[k][1]}
+
+    def commit(cell, kind, box=None):
+        hidden[cell] = kind
+        box = box or reader.trial(cell, hidden)
+        reader.box.update(box)
+        for c, (lo, hi) in box.items():
+            (found.add if lo == hi else found.discard)(c)
+
+    while found:
+        key = min(found)
+        near = reader.touching.get(key, [])
+        extra = _secondary(key, known, hidden, [groups[i] for i in near])
+        if extra is not None:
+            box = reader.trial(extra, {**hidden, extra: SECONDARY})
+            if box[key][0] != box[key][1]:
+                commit(extra, SECONDARY, box)
+                continue
         # hiding more does not free it (four "<5" under a "<5" are all 1): show less of what is
         # hidden instead, a "<5" becomes "×", which says nothing of its size
-        upgrade = [c for c in (key, *sorted(c for t, ms in groups if key == t or key in ms for c in [t, *ms]))
+        upgrade = [c for c in (key, *sorted(c for i in near for c in [groups[i][0], *groups[i][1]]))
                    if hidden.get(c) == PRIMARY]
         if upgrade:
-            hidden[upgrade[0]] = SECONDARY
+            commit(upgrade[0], SECONDARY)
         elif extra is not None:
-            hidden[extra] = SECONDARY
+            commit(extra, SECONDARY)
         else:
             return hidden  # nothing left to hide: cannot happen while a group has a shown total
+    return hidden
 
 
 def _secondary(key, values: dict, hidden: dict, groups: list[tuple]):
-    """The cell to hide beside ``key``: in a group it is a member of (the smallest first), the
-    smallest positive shown member, else a zero one; else in the group it is the total of."""
+    """The cell to hide beside ``key`` (``groups``: those it is in): in a group it is a member of
+    (the smallest first), the smallest positive shown member, else a zero one; else in the group
+    it is the total of."""
     ranked = sorted((len(ms), i) for i, (t, ms) in enumerate(groups) if key in ms)
     ranked += [(len(ms), i) for i, (t, ms) in enumerate(groups) if key == t]
     for _, i in ranked:
@@ -163,6 +254,38 @@ def pattern(levels: list[pd.DataFrame]) -> dict:
     """The cells to hide, (region_code, measure) → kind, from the raw indicator tables of every
     level of one period (queries.indicators.table with the whole scope): per measure, the
     townships and counties under each total (their parent_code)."""
+    return {key[1:]: kind for key, kind in joint({"": levels}).items()}
+
+
+def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[str]]] = ()) -> dict:
+    """The cells to hide in several periods at once, (period, region_code, measure) → kind.
+    ``tables``: period code → the raw tables of every level of that period (as :func:`pattern`);
+    ``temporal``: (period, the periods it is the sum of), e.g. a quarter and its three months, a
+    year and its quarters, a year and its months. Per measure, the groups are each period's
+    townships and counties under their totals, and, per region, each temporal group whose
+    equation holds exactly in the data: one that does not (a monthly return spanning months,
+    households counted once per period) is no constraint a reader can use, and a false one
+    would mislead the check."""
+    frames = {period: _cells(levels) for period, levels in tables.items()}
+    out = {}
+    for measure in sensitive_counts():
+        values, groups = {}, []
+        for period, (frame, members) in frames.items():
+            values.update({(period, c, measure): _int(v) for c, v in zip(frame["region_code"], frame[measure])})
+            groups += [((period, t, measure), [(period, m, measure) for m in ms]) for t, ms in sorted(members.items())]
+        regions = sorted({key[1] for key in values})
+        for total, parts in temporal:
+            for region in regions:
+                group = ((total, region, measure), [(part, region, measure) for part in parts])
+                found = [values.get(key) for key in (group[0], *group[1])]
+                if None not in found and found[0] == sum(found[1:]):
+                    groups.append(group)
+        out.update(protect(values, groups))
+    return out
+
+
+def _cells(levels: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """One period's sensitive counts per region, and the regions under each total."""
     frame = pd.concat([f[["region_code", "parent_code", *sensitive_counts()]] for f in levels if len(f)],
                       ignore_index=True).drop_duplicates("region_code")
     codes = set(frame["region_code"])
@@ -170,12 +293,7 @@ def pattern(levels: list[pd.DataFrame]) -> dict:
     for code, parent in zip(frame["region_code"], frame["parent_code"]):
         if parent in codes:
             members.setdefault(parent, []).append(code)
-    out = {}
-    for measure in sensitive_counts():
-        values = {(c, measure): _int(v) for c, v in zip(frame["region_code"], frame[measure])}
-        groups = [((t, measure), [(m, measure) for m in ms]) for t, ms in sorted(members.items())]
-        out.update(protect(values, groups))
-    return out
+    return frame, members
 
 
 # ---- applying it: display-safe frames ------------------------------------------------------

@@ -121,6 +121,31 @@ def test_a_months_hidden_count_is_not_the_quarter_minus_the_others():
     assert "×" in marks[3:]  # Q2's months (0, 0, 7) no longer add up to its hidden total
 
 
+def months_of_q4(oct_, nov, dec, q4):
+    """One township alone (no county over it) in October–December and Q4: its cases received."""
+    def table(n):
+        counts = {m: 0 for m in suppress.sensitive_counts()}
+        return [pd.DataFrame([{"region_code": "T", "parent_code": None, **counts, "cases_received": n}])]
+    return {"2025-10": table(oct_), "2025-11": table(nov), "2025-12": table(dec), "2025Q4": table(q4)}
+
+
+def test_a_hidden_month_is_not_its_quarter_less_the_other_months():
+    q4 = [("2025Q4", ["2025-10", "2025-11", "2025-12"])]
+    tables = months_of_q4(3, 7, 6, 16)
+    # per period, October alone is hidden: 16 - 7 - 6 gives it back
+    alone = {(p, *k): kind for p, levels in tables.items() for k, kind in suppress.pattern(levels).items()}
+    assert alone == {("2025-10", "T", "cases_received"): PRIMARY}
+    hidden = suppress.joint(tables, q4)
+    assert hidden == {("2025-10", "T", "cases_received"): PRIMARY, ("2025-12", "T", "cases_received"): SECONDARY}
+    values = {(p, "T", "cases_received"): n for p, n in zip(tables, (3, 7, 6, 16))}
+    group = [(("2025Q4", "T", "cases_received"), [(m, "T", "cases_received") for m in q4[0][1]])]
+    assert suppress.bounds(values, alone, group)[("2025-10", "T", "cases_received")] == (3, 3)
+    assert suppress.bounds(values, hidden, group)[("2025-10", "T", "cases_received")] == (1, 4)
+    # a quarter that is not the sum of its months (a return over several months counts in the
+    # quarter only) is no equation a reader can use: nothing more is hidden
+    assert suppress.joint(months_of_q4(3, 7, 6, 20), q4) == {("2025-10", "T", "cases_received"): PRIMARY}
+
+
 def test_breakdown_is_protected_against_the_township_total():
     found = pd.DataFrame({"dimension": ["case_type"] * 3 + ["source"] * 2,
                           "value": ["婚姻", "邻里", "其他", "来访", "排查"], "cases": [6, 2, 5, 10, 3],
