@@ -204,14 +204,16 @@ def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> di
     found = {k for k in hidden if reader.box[k][0] == reader.box[k][1]}
 
     def commit(cell, kind, box=None):
+        stuck.clear()
         hidden[cell] = kind
         box = box or reader.trial(cell, hidden)
         reader.box.update(box)
         for c, (lo, hi) in box.items():
             (found.add if lo == hi else found.discard)(c)
 
-    while found:
-        key = min(found)
+    stuck: set = set()
+    while found - stuck:
+        key = min(found - stuck)
         near = reader.touching.get(key, [])
         extra = _secondary(key, known, hidden, [groups[i] for i in near])
         if extra is not None:
@@ -228,14 +230,16 @@ def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> di
         elif extra is not None:
             commit(extra, SECONDARY)
         else:
-            return hidden  # nothing left to hide: cannot happen while a group has a shown total
-    return hidden
+            # everything beside it is hidden, and cells it is worked out from are pinned too:
+            # free those first (a county's year from its quarters, pinned by their months)
+            stuck.add(key)
+    return hidden  # stuck cells alone are left: cannot happen while a group has a shown total
 
 
 def _secondary(key, values: dict, hidden: dict, groups: list[tuple]):
     """The cell to hide beside ``key`` (``groups``: those it is in): in a group it is a member of
     (the smallest first), the smallest positive shown member, else a zero one; else in the group
-    it is the total of."""
+    it is the total of; else the total of a group it is a member of."""
     ranked = sorted((len(ms), i) for i, (t, ms) in enumerate(groups) if key in ms)
     ranked += [(len(ms), i) for i, (t, ms) in enumerate(groups) if key == t]
     for _, i in ranked:
@@ -247,6 +251,11 @@ def _secondary(key, values: dict, hidden: dict, groups: list[tuple]):
             return positive[0][1]
         if zero:
             return zero[0]
+    # every cell beside it is hidden, and yet it is pinned (a month at 0 under a county shown as
+    # 0, across the months of a year): hide the total over it
+    for _, i in ranked:
+        if groups[i][0] != key and groups[i][0] not in hidden:
+            return groups[i][0]
     return None
 
 

@@ -1,4 +1,5 @@
 """Indicators per region and period: the published interface (CLI JSON, pages, exports)."""
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,8 +104,40 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, period: str | periods.Period,
                  filters: Filters | None = None) -> dict:
     """The cells of one period (and filters) that suppression hides (indicators/suppress.py),
     worked out over the whole atlas, not the viewer's scope: every viewer, level and region
-    then sees the same cells hidden, so no two outputs can be combined to undo it."""
-    return suppress.pattern([table(con, level, period, EVERYTHING, None, filters) for level in LEVELS])
+    then sees the same cells hidden, so no two outputs can be combined to undo it. And over the
+    whole year the period lies in (its months, quarters and the year, :func:`year_hidden_cells`):
+    a month hidden in its own table is then not its quarter less the other two months."""
+    p = period if isinstance(period, periods.Period) else periods.parse(period)
+    joint = year_hidden_cells(con, p.start.year, filters)
+    return {(region, measure): kind for (code, region, measure), kind in joint.items() if code == p.code}
+
+
+_JOINT: dict[tuple, dict] = {}  # (database id, data version, year, filters) → year_hidden_cells
+_JOINT_LOCK = threading.Lock()
+_JOINT_KEEP = 16
+
+
+def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | None = None) -> dict:
+    """The cells hidden in every period of ``year``, (period, region_code, measure) → kind,
+    chosen jointly (suppress.joint): each period's regions under their totals, and each region's
+    months under their quarter, quarters and months under the year, where the counts add up.
+    Kept in this process per (database, data version, year, filters): one costs a few seconds
+    (three queries for each of 17 periods), and every period of the year needs it."""
+    filters = filters or Filters()
+    found = runner.run(con, "data_version").iloc[0]
+    key = (str(found["database_id"]), int(found["version"]), int(year), filters)
+    with _JOINT_LOCK:
+        if key in _JOINT:
+            return _JOINT[key]
+    sums = periods.year_sums(year)
+    codes = sorted({code for total, parts in sums for code in (total, *parts)})
+    tables = {code: [table(con, level, code, EVERYTHING, None, filters) for level in LEVELS] for code in codes}
+    joint = suppress.joint(tables, sums)
+    with _JOINT_LOCK:
+        while len(_JOINT) >= _JOINT_KEEP:
+            _JOINT.pop(next(iter(_JOINT)))  # the oldest first
+        _JOINT[key] = joint
+    return joint
 
 
 def shown(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Period, scope: list[str],

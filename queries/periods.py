@@ -65,6 +65,14 @@ def options(first: date, last: date) -> list[Period]:
     return months[::-1] + quarters[::-1] + years[::-1]
 
 
+def year_sums(year: int) -> list[tuple[str, list[str]]]:
+    """How the periods of a year add up, (period, the periods it is the sum of): each quarter of
+    its months, the year of its quarters and of its months. Every period of the year is in them."""
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    quarters = [f"{year}Q{q}" for q in range(1, 5)]
+    return [*((quarters[q], months[3 * q:3 * q + 3]) for q in range(4)), (str(year), quarters), (str(year), months)]
+
+
 def _month_end(year: int, month: int) -> date:
     nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
     return nxt - timedelta(days=1)

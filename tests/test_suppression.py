@@ -22,7 +22,7 @@ import cli
 from export import saved, views
 from indicators import fmt, registry, suppress
 from indicators.suppress import PRIMARY, SECONDARY, Exact, Hidden
-from queries import indicators, runner
+from queries import indicators, periods, runner
 
 PERIOD = "2025-11"
 PERIODS = ["2025-11", "2025Q4"]  # a month and a quarter of the demo, many small counts in each
@@ -344,7 +344,6 @@ def read_snapshot(reader: Reader, frozen, texts: list) -> None:
 def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> None:
     """Every township's panel (ui/panel.indicator_rows): each figure as "value（numerator ÷
     denominator）", and its cases by type and source."""
-    from queries import periods
     from ui import panel
 
     towns = indicators.shown(con, "township", period, indicators.EVERYTHING, exact=exact)
@@ -443,6 +442,66 @@ def test_the_attacker_recovers_cells_from_primary_suppression_alone(demo_db, mon
     monkeypatch.setattr(indicators, "hidden_cells", lambda con, period, filters=None: {})
     reader, groups, _ = read_everything(demo_db, PERIOD)
     assert len(reader.recovered(groups)) > 5
+
+
+def read_year(db, year: int) -> tuple[Reader, list]:
+    """What a non-admin is shown for every month and quarter of ``year`` and the year itself
+    (the CLI's JSON at every level), each cell keyed ((period, region_code), code), and the groups
+    a reader can use: each period's regions under their totals, and, per region and measure,
+    every temporal sum (a quarter of its months, the year of its quarters and of its months)
+    that holds in the exact data. That is more than a reader knows (which townships report by
+    returns spanning months), so the attacker is the stronger for it."""
+    reader, groups = Reader(), []
+    sums = periods.year_sums(year)
+    codes = sorted({code for total, parts in sums for code in (total, *parts)})
+    exact = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for code in codes:
+            for level in indicators.LEVELS:
+                for row in indicators.table(con, level, code, indicators.EVERYTHING).to_dict("records"):
+                    exact[code, row["region_code"]] = row
+    for code in codes:
+        for level in indicators.LEVELS:
+            for row in cli_json(db, code, "--level", level):
+                for column in registry.INDICATORS:
+                    if row.get(column) is not None:
+                        reader.see((code, row["region_code"]), column, row[column])
+    parents = {(code, region): (code, row["parent_code"]) for (code, region), row in exact.items()}
+    kids: dict[tuple, list] = {}
+    for cell, parent in parents.items():
+        if parent in parents:
+            kids.setdefault(parent, []).append(cell)
+    regions = sorted({region for _, region in exact})
+    for measure in suppress.sensitive_counts():
+        groups += [((parent, measure), [(c, measure) for c in cells]) for parent, cells in kids.items()]
+        for total, parts in sums:
+            for region in regions:
+                if exact[total, region][measure] == sum(exact[part, region][measure] for part in parts):
+                    groups.append((((total, region), measure), [((part, region), measure) for part in parts]))
+    return reader, groups
+
+
+@pytest.fixture(scope="module")
+def year_shown(demo_db):
+    return read_year(demo_db, 2025)
+
+
+def test_no_hidden_cell_can_be_worked_out_across_the_months_quarters_and_year(year_shown):
+    reader, groups = year_shown
+    assert len([g for g in groups if g[0][0][0] == "2025Q4"]) > 100  # temporal equations hold, many
+    assert any(k[1] == "cases_received" and k[0][0] == "2025-10" for k in reader.marked)
+    assert reader.recovered(groups) == []
+
+
+def test_the_attacker_recovers_cells_across_periods_from_per_period_patterns(demo_db, monkeypatch):
+    """Each period protected alone (as before): a hidden month is its quarter less the others."""
+    def alone(con, period, filters=None):
+        return suppress.pattern([indicators.table(con, level, period, indicators.EVERYTHING, None, filters)
+                                 for level in indicators.LEVELS])
+
+    monkeypatch.setattr(indicators, "hidden_cells", alone)
+    reader, groups = read_year(demo_db, 2025)
+    assert reader.recovered(groups)
 
 
 # ---- (3) admins ----------------------------------------------------------------------------
