@@ -4,7 +4,9 @@ The acceptance test plays an attacker: it collects every number a non-admin is s
 period (every export view at city and county level, the city's saved snapshots, the CLI's JSON
 at every level, each township panel's figures, trend and case breakdown), as text, and tries to work each hidden count back from them:
 (a) a rate times its denominator, (b) a shown total minus the shown cells of its group, with each
-"<5" in [1, 4] and each "×" in [0, ∞), across the levels, (c) a change from the previous period.
+"<5" in [1, 4] and each "×" in [0, ∞), across the levels, (c) a change from the previous period;
+and, reading every month, quarter and the year of 2025 together, (d) a quarter as the sum of its
+months and the year as the sum of its quarters or months, wherever that holds in the data.
 No hidden cell may come out as a single value. The same attacker must succeed on what the atlas
 showed before (rates beside "<5") and with primary suppression alone, or it proves nothing.
 """
