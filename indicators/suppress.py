@@ -199,7 +199,9 @@ def protect(values: dict, groups: list[tuple], hidden: dict | None = None) -> di
     known = {k: v for k, v in values.items() if v is not None}
     groups = [(t, [m for m in ms if m in known]) for t, ms in groups if t in known]
     hidden = dict(hidden or {})
-    hidden.update({k: PRIMARY for k, v in known.items() if v in SMALL})
+    for key, v in known.items():  # a "<5" already shown as "×" stays so
+        if v in SMALL:
+            hidden.setdefault(key, PRIMARY)
     reader = _Reader(known, groups, hidden)
     found = {k for k in hidden if reader.box[k][0] == reader.box[k][1]}
 
@@ -270,26 +272,40 @@ def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[
     """The cells to hide in several periods at once, (period, region_code, measure) → kind.
     ``tables``: period code → the raw tables of every level of that period (as :func:`pattern`);
     ``temporal``: (period, the periods it is the sum of), e.g. a quarter and its three months, a
-    year and its quarters, a year and its months. Per measure, the groups are each period's
-    townships and counties under their totals, and, per region, each temporal group whose
-    equation holds exactly in the data: one that does not (a monthly return spanning months,
-    households counted once per period) is no constraint a reader can use, and a false one
-    would mislead the check."""
+    year and its quarters, a year and its months; the first sum a period is listed in is its
+    parent. Per measure, the groups are each period's townships and counties under their totals,
+    and, per region, each sum over periods that holds exactly in the data: one that does not (a
+    monthly return spanning months, households counted once per period) is no constraint a
+    reader can use. The cells are chosen by :func:`cover` (a witness for every small count), then
+    checked as a reader would (:func:`protect`, which hides more should any be pinned)."""
     frames = {period: _cells(levels) for period, levels in tables.items()}
+    times = {period: None for period in frames}
+    for total, parts in temporal:
+        for part in parts:
+            if times.get(part) is None and part in frames and total in frames:
+                times[part] = total
+    regions = {}
+    for frame, members in frames.values():
+        for parent, codes in members.items():
+            regions.update({code: parent for code in codes})
+            regions.setdefault(parent, None)
+        regions.update({code: None for code in frame["region_code"] if code not in regions})
     out = {}
     for measure in sensitive_counts():
         values, groups = {}, []
         for period, (frame, members) in frames.items():
-            values.update({(period, c, measure): _int(v) for c, v in zip(frame["region_code"], frame[measure])})
-            groups += [((period, t, measure), [(period, m, measure) for m in ms]) for t, ms in sorted(members.items())]
-        regions = sorted({key[1] for key in values})
+            values.update({(period, c): _int(v) for c, v in zip(frame["region_code"], frame[measure])})
+            groups += [((period, t), [(period, m) for m in ms]) for t, ms in sorted(members.items())]
+        linked = set()
         for total, parts in temporal:
-            for region in regions:
-                group = ((total, region, measure), [(part, region, measure) for part in parts])
+            for region in sorted(regions):
+                group = ((total, region), [(part, region) for part in parts])
                 found = [values.get(key) for key in (group[0], *group[1])]
                 if None not in found and found[0] == sum(found[1:]):
                     groups.append(group)
-        out.update(protect(values, groups))
+                    linked.update((group[0], *group[1]))
+        hidden = protect(values, groups, cover(values, times, regions, linked))
+        out.update({(period, region, measure): kind for (period, region), kind in hidden.items()})
     return out
 
 
@@ -303,6 +319,121 @@ def _cells(levels: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, list[str
         if parent in codes:
             members.setdefault(parent, []).append(code)
     return frame, members
+
+
+# ---- over regions and periods at once: a witness for every hidden cell -----------------------
+
+class _Tree:
+    """One dimension of a table: nodes under their parents (regions, or periods), each parent
+    the sum of its children."""
+
+    def __init__(self, parent: dict):
+        self.parent = dict(parent)
+        self.children: dict = {}
+        for node, up in sorted(self.parent.items()):
+            if up is not None:
+                self.children.setdefault(up, []).append(node)
+        self.weight = {node: 4 ** self._height(node) - 1 for node in self.parent}
+
+    def _height(self, node) -> int:
+        kids = self.children.get(node)
+        return 0 if not kids else 1 + max(self._height(k) for k in kids)
+
+    def patterns(self, node, cell, rank, tries: int) -> list[list[tuple]]:
+        """Ways to move ``node`` by +1 keeping every sum in this dimension, [(node, ±1), …]:
+        with a sibling moved by −1 (each carried down to a leaf), or with every node above it
+        moved by +1 (and it carried down). ``cell`` maps a node to its key, ``rank`` orders keys
+        best first; the ``tries`` best of each choice are offered."""
+        out = []
+        up = self.parent.get(node)
+        siblings = [] if up is None else [n for n in self.children[up] if n != node]
+        mine = self._down(node, 1, cell, rank, tries)
+        for sibling in sorted(siblings, key=lambda n: rank(cell(n)))[:tries]:
+            out += [a + b for a in mine for b in self._down(sibling, -1, cell, rank, tries)]
+        above = []
+        while up is not None:
+            above.append((up, 1))
+            up = self.parent.get(up)
+        out += [above + a for a in mine]
+        return out
+
+    def _down(self, node, sign, cell, rank, tries) -> list[list[tuple]]:
+        kids = self.children.get(node)
+        if not kids:
+            return [[(node, sign)]]
+        best = sorted(kids, key=lambda n: rank(cell(n)))[:tries]
+        return [[(node, sign), *rest] for kid in best for rest in self._down(kid, sign, cell, rank, tries)][:tries]
+
+
+def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 3) -> dict:
+    """Cells to hide in one measure's table of periods × regions, key (period, region) →
+    PRIMARY ("<5") or SECONDARY ("×"), chosen so that every small count hidden has a *witness*:
+    hidden cells, itself among them, whose values can all move by ±1, each staying in what a
+    reader knows of it ([1, 4] for "<5", [0, ∞) for "×"), while every cell shown and every sum
+    stays the same. Two tables then fit everything shown, so no reasoning at all (interval,
+    linear, integer) can tell a reader which is true. (:func:`protect` searches for pinned cells
+    and hides more; this builds the proof, and is fast enough for a year of a whole atlas.)
+
+    ``values``: (period, region) → count (None: unknown, never hidden); ``times``/``regions``:
+    node → parent (None at the top), each parent the sum of its children; ``linked``: the cells
+    in a sum over periods that holds in the data (a region's month under its quarter): a cell
+    outside it may move in its period alone. A witness is the product of one pattern per
+    dimension (:meth:`_Tree.patterns`), in time also the cell's period alone. The cheapest is
+    taken: cells already hidden are free, higher totals (a county, a year) cost more, and a
+    "<5" is shown as "×" only where nothing else will do (four "<5" under a total of "<5").
+    Deterministic: the same values give the same cells."""
+    time, space = _Tree(times), _Tree(regions)
+    known = {k: v for k, v in values.items() if v is not None}
+    hidden = {k: PRIMARY for k, v in known.items() if v in SMALL}
+
+    def rank(key):
+        v = known.get(key)
+        return (v is None, key not in hidden, v == 0, v or 0, key)
+
+    def witness(key, relax: bool):
+        t, s = key
+        best = None
+        in_time = [[(t, 1)]] + time.patterns(t, lambda n: (n, s), rank, 3)
+        in_space = space.patterns(s, lambda n: (t, n), rank, 3)
+        for tp in in_time:
+            for sp in in_space:
+                cells = {(tt, ss): a * b for tt, a in tp for ss, b in sp}
+                if any(c not in known for c in cells) or (len(tp) == 1 and not linked.isdisjoint(cells)):
+                    continue
+                for base in (1, -1):
+                    cost, upgrade = 0, []
+                    for c, sign in cells.items():
+                        v = known[c] + base * sign
+                        if hidden.get(c) == PRIMARY and not 1 <= v <= 4:
+                            if not (relax and v == 0):
+                                break
+                            upgrade.append(c)
+                            cost += 100
+                        elif v < 0:
+                            break
+                        if c not in hidden:
+                            cost += 1 + time.weight.get(c[0], 0) + space.weight.get(c[1], 0)
+                    else:
+                        score = (cost, sum(known[c] for c in cells if c not in hidden), sorted(cells))
+                        if best is None or score < best[0]:
+                            best = (score, cells, upgrade)
+        return best
+
+    done: set = set()
+    for key in sorted(hidden):
+        if key in done:
+            continue
+        found = witness(key, False) or witness(key, True)
+        if found is None:  # not even with "×": only a table with no shown total above it
+            hidden[key] = SECONDARY
+            continue
+        _, cells, upgrade = found
+        for c in cells:
+            hidden.setdefault(c, SECONDARY)
+        for c in upgrade:
+            hidden[c] = SECONDARY
+        done.update(cells)
+    return hidden
 
 
 # ---- applying it: display-safe frames ------------------------------------------------------

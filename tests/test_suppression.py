@@ -17,8 +17,10 @@ import math
 import re
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
 import cli
 from export import saved, views
@@ -146,6 +148,93 @@ def test_a_hidden_month_is_not_its_quarter_less_the_other_months():
     # a quarter that is not the sum of its months (a return over several months counts in the
     # quarter only) is no equation a reader can use: nothing more is hidden
     assert suppress.joint(months_of_q4(3, 7, 6, 20), q4) == {("2025-10", "T", "cases_received"): PRIMARY}
+
+
+def random_year(seed: int) -> tuple[dict, dict, dict, list]:
+    """A city of 3 counties × 4 townships over a year's months, quarters and year, with many small
+    counts (cases, additive over periods and regions), and a few townships whose quarters are not
+    the sum of their months (returns spanning months): (values, times, regions, groups)."""
+    rng = np.random.default_rng(seed)
+    counties = [f"C{c}" for c in range(3)]
+    towns = {f"C{c}T{t}": f"C{c}" for c in range(3) for t in range(4)}
+    regions = {"city": None, **{c: "city" for c in counties}, **towns}
+    months = [f"m{m:02d}" for m in range(1, 13)]
+    quarters = [f"Q{q}" for q in range(1, 5)]
+    times = {"Y": None, **{q: "Y" for q in quarters}, **{m: quarters[i // 3] for i, m in enumerate(months)}}
+    values = {}
+    for town in towns:
+        for m in months:
+            values[m, town] = int(rng.choice([0, 0, 1, 2, 3, 4, 5, 8, 13]))
+        spans = rng.random() < 0.2  # a return over several months: its quarters count more
+        for i, q in enumerate(quarters):
+            values[q, town] = sum(values[m, town] for m in months[3 * i:3 * i + 3]) + (2 if spans else 0)
+        values["Y", town] = sum(values[q, town] for q in quarters)
+    for t in times:
+        for c in counties:
+            values[t, c] = sum(values[t, town] for town, up in towns.items() if up == c)
+        values[t, "city"] = sum(values[t, c] for c in counties)
+    groups = [((t, up), [(t, r) for r, parent in regions.items() if parent == up])
+              for t in times for up in ["city", *counties]]
+    for region in regions:
+        for up in ["Y", *quarters]:
+            parts = [t for t, parent in times.items() if parent == up]
+            if values[up, region] == sum(values[p, region] for p in parts):
+                groups.append(((up, region), [(p, region) for p in parts]))
+        if values["Y", region] == sum(values[m, region] for m in months):
+            groups.append((("Y", region), [(m, region) for m in months]))
+    return values, times, regions, groups
+
+
+def lp_range(values: dict, hidden: dict, groups: list, key) -> tuple[float, float]:
+    """The least and greatest value of hidden ``key`` a reader can reach by linear programming
+    over every group (a stronger reader than interval reasoning), each "<5" in [1, 4], "×" ≥ 0."""
+    cells = sorted(hidden)
+    index = {c: i for i, c in enumerate(cells)}
+    rows, rhs = [], []
+    for total, members in groups:
+        row = np.zeros(len(cells))
+        const = 0.0
+        for cell, sign in [(total, -1.0), *((m, 1.0) for m in members)]:
+            if cell in index:
+                row[index[cell]] += sign
+            else:
+                const += sign * values[cell]
+        if row.any():
+            rows.append(row)
+            rhs.append(-const)
+    box = [(1, 4) if hidden[c] == PRIMARY else (0, None) for c in cells]
+    goal = np.zeros(len(cells))
+    goal[index[key]] = 1
+    low = linprog(goal, A_eq=np.array(rows), b_eq=rhs, bounds=box, method="highs")
+    high = linprog(-goal, A_eq=np.array(rows), b_eq=rhs, bounds=box, method="highs")
+    return low.fun, -high.fun
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cover_leaves_no_small_count_a_reader_can_work_out(seed):
+    values, times, regions, groups = random_year(seed)
+    linked = {c for total, members in groups if total[0] in times and times.get(members[0][0]) is not None
+              and members[0][1] == total[1] for c in (total, *members)}
+    hidden = suppress.cover(values, times, regions, linked)
+    small = [k for k, v in values.items() if v in suppress.SMALL]
+    assert small and all(k in hidden for k in small)
+    assert suppress.pinned(values, hidden, groups) == []
+    for key in small:
+        low, high = lp_range(values, hidden, groups, key)
+        assert high - low >= 1 - 1e-6, (key, values[key], low, high)
+    # and the cover costs far less than hiding everything: most cells stay shown
+    assert len(hidden) < 0.8 * len(values)
+
+
+def test_cover_is_needed_per_period_alone_is_not_enough():
+    """The same reader does recover cells when each period is protected alone."""
+    values, times, regions, groups = random_year(0)
+    alone = {}
+    for t in times:
+        cells = {r: values[t, r] for r in regions}
+        found = suppress.protect(cells, [(up, [r for r, p in regions.items() if p == up]) for up in set(regions.values()) if up])
+        alone.update({(t, r): kind for r, kind in found.items()})
+    assert suppress.pinned(values, alone, groups)
 
 
 def test_breakdown_is_protected_against_the_township_total():
