@@ -470,8 +470,15 @@ def _snapshot(args) -> int:
     try:
         with runner.connect(target) as con:
             viewer = _viewer(args, con)
+            filters = _snapshot_filters(args)
+            sources = runner.run(con, "data_sources", scope=viewer.scope).iloc[0]
+            if filters.narrows_sensitive() and not viewer.may_narrow(bool(sources["has_demo"])
+                                                                      and not bool(sources["has_imported"])):
+                raise ValueError("only an admin (--user NAME of an admin) may narrow risk households or cases "
+                                 "with --risk-levels, --risk-types or --case-sources: one such count less "
+                                 "another would give a count below 5 back")
             spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
-                                  scope=tuple(viewer.scope), filters=_snapshot_filters(args),
+                                  scope=tuple(viewer.scope), filters=filters,
                                   scheme=args.scheme, k=args.k, lock=args.lock, exact=viewer.exact,
                                   unit=args.unit)
             out = snapshot.write(con, args.out, spec, whole_deck=args.all)

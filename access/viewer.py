@@ -50,6 +50,14 @@ class Viewer:
         """Whether counts from 1 to 4 of sensitive measures are shown as they are (admins only)."""
         return self.can("exact")
 
+    def may_narrow(self, made_up: bool) -> bool:
+        """Whether this viewer may narrow sensitive counts by risk level, risk type or case source
+        (queries.indicators.Filters.narrows_sensitive): two such counts side by side give a small
+        one back by subtraction (中高 less 高 is 中), which no choice of hidden cells can stop for
+        every filter. Admins, who see exact counts anyway; and the demo mode while the data is
+        the demo's own, made up (``made_up``: nothing imported in the viewer's regions)."""
+        return self.exact or (self.is_demo and made_up)
+
     @property
     def scope(self) -> list[str]:
         """The scope every query takes."""

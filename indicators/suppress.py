@@ -484,6 +484,14 @@ def derived(frame: pd.DataFrame, shown: pd.DataFrame, measure: str, columns: lis
     return out
 
 
+def breakdown_period(period: str, exact: bool) -> str:
+    """The period a township's cases by type and source are shown for: the period itself to an
+    admin, else the whole year it lies in. A month's cases of one type would otherwise be its
+    quarter's less the other two months', and the breakdown's cells are not chosen jointly over
+    the periods as the indicators' are (:func:`joint`); over the year nothing sums them."""
+    return period if exact else period[:4]
+
+
 def breakdown(found: pd.DataFrame, total, exact: bool) -> pd.DataFrame | None:
     """Cases by type and source (queries/case_breakdown.sql) under the township's total as shown
     (``total``: its cases_received, maybe :class:`Hidden`): each dimension's cells protected

@@ -1,5 +1,6 @@
 """Indicators per region and period: the published interface (CLI JSON, pages, exports)."""
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +37,21 @@ class Filters:
 
     def is_default(self) -> bool:
         return self == Filters()
+
+    def narrows_sensitive(self) -> bool:
+        """Whether these filters narrow a sensitive count (risk households, cases): other risk
+        levels than 中/高, some risk types, some case sources. Two such counts side by side give
+        a small one back by subtraction (中高 less 高 is 中), which no cell suppression can stop
+        for every choice of filters: who may narrow them is access.viewer.Viewer.may_narrow."""
+        return (set(self.risk_levels) != set(DEFAULT_RISK_LEVELS)) or bool(self.risk_types) or bool(self.case_sources)
+
+    def allowed(self, narrow: bool) -> "Filters":
+        """These filters as a viewer may use them: unless it may ``narrow`` (access.viewer.Viewer.
+        may_narrow), the sensitive ones (:meth:`narrows_sensitive`) back at their defaults, room
+        types kept."""
+        if narrow or not self.narrows_sensitive():
+            return self
+        return Filters(room_types=self.room_types)
 
     def params(self) -> dict:
         return {"room_types": list(self.room_types), "risk_levels": list(self.risk_levels),
@@ -121,8 +137,8 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
     """The cells hidden in every period of ``year``, (period, region_code, measure) → kind,
     chosen jointly (suppress.joint): each period's regions under their totals, and each region's
     months under their quarter, quarters and months under the year, where the counts add up.
-    Kept in this process per (database, data version, year, filters): one costs a few seconds
-    (three queries for each of 17 periods), and every period of the year needs it."""
+    Kept in this process per (database, data version, year, filters): every period of the year
+    needs it, and one costs a second or more (:func:`year_tables`)."""
     filters = filters or Filters()
     found = runner.run(con, "data_version").iloc[0]
     key = (str(found["database_id"]), int(found["version"]), int(year), filters)
@@ -130,14 +146,38 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
         if key in _JOINT:
             return _JOINT[key]
     sums = periods.year_sums(year)
-    codes = sorted({code for total, parts in sums for code in (total, *parts)})
-    tables = {code: [table(con, level, code, EVERYTHING, None, filters) for level in LEVELS] for code in codes}
-    joint = suppress.joint(tables, sums)
+    joint = suppress.joint(year_tables(con, year, filters), sums)
     with _JOINT_LOCK:
         while len(_JOINT) >= _JOINT_KEEP:
             _JOINT.pop(next(iter(_JOINT)))  # the oldest first
         _JOINT[key] = joint
     return joint
+
+
+def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | None = None) -> dict:
+    """The sensitive counts of every period of ``year`` at every level, period code → [townships,
+    counties, cities] (region_code, parent_code and the counts), over the whole atlas. The
+    townships' tables are queried (two at a time: DuckDB runs them in parallel); the counties'
+    and cities' counts are their townships' sums, as indicators.sql sums them."""
+    codes = sorted({code for total, parts in periods.year_sums(year) for code in (total, *parts)})
+    keep = ["region_code", "parent_code", *suppress.sensitive_counts()]
+    shape = [table(con, level, codes[0], EVERYTHING, None, filters)[["region_code", "parent_code"]]
+             for level in LEVELS[1:]]
+
+    def towns(code: str) -> pd.DataFrame:
+        with con.cursor() as cur:
+            return table(cur, "township", code, EVERYTHING, None, filters)[keep]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = dict(zip(codes, pool.map(towns, codes)))
+    out = {}
+    for code, frame in found.items():
+        levels = [frame]
+        for above in shape:
+            sums = levels[-1].groupby("parent_code")[keep[2:]].sum()
+            levels.append(above.join(sums, on="region_code").fillna({c: 0 for c in keep[2:]}))
+        out[code] = levels
+    return out
 
 
 def shown(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Period, scope: list[str],

@@ -440,6 +440,7 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
     towns = indicators.shown(con, "township", period, indicators.EVERYTHING, exact=exact)
     p = periods.parse(period)
     patterns: dict[str, dict] = {}
+    years: dict[str, pd.DataFrame] = {}
     for row in suppress.records(towns):
         county = towns[towns["parent_code"] == row["parent_code"]]
         lines = panel.indicator_rows(pd.Series(row), county, "zh")
@@ -456,14 +457,23 @@ def read_panels(reader: Reader, con, period: str, texts: list, exact: bool) -> N
                 reader.see(row["region_code"], num, n)
                 reader.see(row["region_code"], den, d)
         read_trend(reader, con, row["region_code"], p, exact, patterns)
-        found = runner.run(con, "case_breakdown", period_start=p.start, period_end=p.end,
-                           scope=[row["region_code"]], case_sources=[])
-        shown = suppress.breakdown(found, row["cases_received"], exact)
+        # the panel's cases by type and source: for the whole year unless an admin (a month's
+        # would be the year's less the other months'), under the township's count for that year
+        bp = suppress.breakdown_period(p.code, exact)
+        total, where = row["cases_received"], row["region_code"]
+        if bp != p.code:
+            year_rows = years.setdefault(bp, indicators.shown(con, "township", bp, indicators.EVERYTHING, exact=exact))
+            total = year_rows.set_index("region_code")["cases_received"][row["region_code"]]
+            where = f"{row['region_code']}@{bp}"
+            reader.see(where, "cases_received", fmt.count(total, sensitive=True))
+        found = runner.run(con, "case_breakdown", period_start=periods.parse(bp).start,
+                           period_end=periods.parse(bp).end, scope=[row["region_code"]], case_sources=[])
+        shown = suppress.breakdown(found, total, exact)
         if shown is None:
             continue
         for r in suppress.records(shown):
             cell = f"cases:{r['dimension']}:{r['value']}"
-            reader.see(row["region_code"], cell, fmt.count(r["cases"], sensitive=True))
+            reader.see(where, cell, fmt.count(r["cases"], sensitive=True))
         texts.append(shown.to_csv())
 
 

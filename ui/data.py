@@ -73,6 +73,11 @@ def _version(db: str, stamp: tuple) -> tuple[str, int]:
         return str(row["database_id"]), int(row["version"])
 
 
+def may_narrow() -> bool:
+    """Whether this viewer may filter sensitive counts (access.viewer.Viewer.may_narrow)."""
+    return viewer().may_narrow(data_source() == "demo")
+
+
 def data_source() -> str:
     """'demo', 'imported' or 'both': what the data in the viewer's scope is (export.views.data_source)."""
     from export.views import data_source as named
@@ -181,11 +186,13 @@ def _case_rows(period: str, region_code: str, filters: indicators.Filters) -> pd
 
 
 def case_breakdown(period: str, region_code: str, filters: indicators.Filters) -> pd.DataFrame | None:
-    """A township's cases by type and source as this viewer may see them; None when its case
-    count is hidden (then no breakdown can be shown without narrowing it)."""
-    towns = indicator_table("township", period, region_code, filters).set_index("region_code")
+    """A township's cases by type and source as this viewer may see them, for the period
+    suppress.breakdown_period says (the whole year, unless an admin); None when its case count
+    for that period is hidden (then no breakdown can be shown without narrowing it)."""
+    shown = suppress.breakdown_period(period, viewer().exact)
+    towns = indicator_table("township", shown, region_code, filters).set_index("region_code")
     total = towns["cases_received"].get(region_code)
-    return suppress.breakdown(_case_rows(period, region_code, filters), total, viewer().exact)
+    return suppress.breakdown(_case_rows(shown, region_code, filters), total, viewer().exact)
 
 
 def case_source(period: str, region_code: str, filters: indicators.Filters) -> str | None:

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import periods
-from indicators import fmt, registry
+from indicators import fmt, registry, suppress
 from i18n import safe
 from ui import data, state, widgets
 from ui.text import lang, t
@@ -105,7 +105,12 @@ def _rooms(town: str, period: str, flt, language: str) -> None:
 
 def _cases(town: str, period: str, flt, language: str) -> None:
     found = data.case_breakdown(period, town, flt)  # None: too few cases to break down
-    st.markdown(f"**{t('PANEL_CASES')}**")
+    shown = suppress.breakdown_period(period, data.viewer().exact)
+    if shown == period:
+        st.markdown(f"**{t('PANEL_CASES')}**")
+    else:  # a month or quarter: its breakdown would be the year's less the other periods'
+        st.markdown(f"**{t('PANEL_CASES_YEAR', year=fmt.period_label(shown, language))}**")
+        st.caption(t("PANEL_CASES_YEAR_WHY"))
     # which numbers these are: the case ledger's rows, or (where a township has none for the
     # period) its monthly statistical return; said even when the numbers are hidden
     source = data.case_source(period, town, flt)

@@ -95,11 +95,30 @@ PAGE_FILTERS = {
 }
 
 
-def filters_shown(page: str | None, town: str | None) -> tuple[str, ...]:
-    """The filters (ui/state's URL names) the sidebar offers on this page."""
+# The filters that narrow a sensitive count (indicators.Filters.narrows_sensitive): offered only
+# to viewers who may (access.viewer.Viewer.may_narrow).
+SENSITIVE_FILTERS = ("level", "rtype", "source")
+
+
+def filters_shown(page: str | None, town: str | None, narrow: bool = True) -> tuple[str, ...]:
+    """The filters (ui/state's URL names) the sidebar offers on this page; unless the viewer may
+    ``narrow`` sensitive counts (ui/data.may_narrow), not the sensitive ones."""
     if page not in PAGE_FILTERS:
         return ()
-    return PAGE_FILTERS["overview"] if town else PAGE_FILTERS[page]
+    found = PAGE_FILTERS["overview"] if town else PAGE_FILTERS[page]
+    return found if narrow else tuple(f for f in found if f not in SENSITIVE_FILTERS)
+
+
+def _sensitive_filters_reset() -> bool:
+    """Set the sensitive filters back to their defaults for a viewer who may not narrow them (a
+    link made by an admin, an old session); True when any was set."""
+    ss, reset = st.session_state, False
+    for name in SENSITIVE_FILTERS:
+        key = state.KEYS[name]
+        default = list(indicators.DEFAULT_RISK_LEVELS) if name == "level" else []
+        if ss.get(key) and set(ss[key]) != set(default):
+            ss[key], reset = default, True
+    return reset
 
 
 def sidebar_filters(page: str | None = "overview") -> None:
@@ -114,6 +133,9 @@ def sidebar_filters(page: str | None = "overview") -> None:
     first, _ = data.data_span()
     if first is None:  # boundaries but no ledger yet: the maps show the townships, greyed
         st.sidebar.info(t("NO_DATA"))
+    narrow = data.may_narrow()
+    if not narrow and _sensitive_filters_reset():
+        st.sidebar.warning(t("FILTER_SENSITIVE_RESET"))
     for notice in notices:
         st.sidebar.warning(t("URL_NOTICE", param=t(f"URL_PARAM_{notice.param}"), value=safe.markdown(notice.value)))
     language = lang()
@@ -133,9 +155,11 @@ def sidebar_filters(page: str | None = "overview") -> None:
     st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
                          placeholder=t("SIDEBAR_TOWN_ALL"),
                          format_func=lambda code: t("SIDEBAR_TOWN_ALL") if code is None else town_names[code])
-    shown = filters_shown(page, st.session_state.get("town"))
-    if shown:
+    shown = filters_shown(page, st.session_state.get("town"), narrow)
+    if filters_shown(page, st.session_state.get("town")):
         with st.sidebar.expander(t("SIDEBAR_FILTERS"), expanded=not _filters_default()):
+            if not narrow:
+                st.caption(t("FILTER_SENSITIVE_ADMIN"))
             if "room" in shown:
                 st.multiselect(t("FILTER_ROOM_TYPES"), choices.room_types, select_all=False, key=state.KEYS["room"],
                                placeholder=t("FILTER_ALL"))
@@ -240,14 +264,14 @@ def label(code: str, language: str | None = None, short: bool = False) -> str:
 
 
 def filters() -> indicators.Filters:
-    """What the sidebar's filters select (everything by default)."""
+    """What the sidebar's filters select (everything by default), as this viewer may use them."""
     ss = st.session_state
     return indicators.Filters(
         room_types=tuple(ss.get(state.KEYS["room"]) or ()),
         risk_levels=tuple(ss.get(state.KEYS["level"]) or indicators.DEFAULT_RISK_LEVELS),
         risk_types=tuple(ss.get(state.KEYS["rtype"]) or ()),
         case_sources=tuple(ss.get(state.KEYS["source"]) or ()),
-    )
+    ).allowed(data.may_narrow())
 
 
 def current() -> tuple[str, str, str, str]:
