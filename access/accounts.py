@@ -181,8 +181,7 @@ def _settle(con, name: str, password: str, row, refusal: str | None, now: dateti
     """Write what the login changed (the failure count, a lock, the audit row) in one transaction,
     from the account's state as it is now (a parallel attempt may have moved it on)."""
     if row is None:
-        audit.record(con, audit.nobody(name), "login_failed", {"reason": "unknown"}, "refused")
-        raise LoginRefused("bad")
+        _guessed(con, name, now)
     viewer = Viewer(name, row[2], tuple(row[3]))
     until = None
     with audit.LOCK, schema.transaction(con, "login", bump=False):
@@ -209,6 +208,25 @@ def _settle(con, name: str, password: str, row, refusal: str | None, now: dateti
                             [failures, name])
         audit.append(con, viewer, "login_failed", {"reason": refusal}, "refused")
     raise LoginRefused("locked" if refusal == "locked" else "bad", until)
+
+
+def _guessed(con, name: str, now: datetime) -> None:
+    """Refuse a name that is no account exactly as an account is refused: its failures are
+    counted too (in ``login_guesses``), and the fifth in a row "locks" it for LOCK_MINUTES, so
+    the lockout message never tells a guesser which names are accounts."""
+    with audit.LOCK, schema.transaction(con, "login", bump=False):
+        con.execute("create table if not exists login_guesses "
+                    "(name text primary key, failed_logins integer not null, locked_until timestamp)")
+        found = con.execute("select failed_logins, locked_until from login_guesses where name = ?", [name]).fetchall()
+        failures, locked_until = found[0] if found else (0, None)
+        locked = locked_until is not None and locked_until > now
+        if not locked:
+            failures = (0 if locked_until is not None else failures) + 1
+            locked_until = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+            con.execute("insert or replace into login_guesses values (?, ?, ?)",
+                        [name, 0 if locked_until else failures, locked_until])
+        audit.append(con, audit.nobody(name), "login_failed", {"reason": "locked" if locked else "unknown"}, "refused")
+    raise LoginRefused("locked" if locked else "bad", locked_until if locked else None)
 
 
 def _verify(stored: str | None, password: str) -> bool:

@@ -333,7 +333,10 @@ class _Tree:
         for node, up in sorted(self.parent.items()):
             if up is not None:
                 self.children.setdefault(up, []).append(node)
-        self.weight = {node: 4 ** self._height(node) - 1 for node in self.parent}
+        # what hiding a cell of a node costs a reader: nothing at a leaf, more for each level of
+        # totals under it, and most at the top (the city's or the year's total is the headline)
+        self.weight = {node: (4 ** self._height(node) - 1) * (1 if self.parent[node] is not None else 10)
+                       for node in self.parent}
 
     def _height(self, node) -> int:
         kids = self.children.get(node)
@@ -365,7 +368,10 @@ class _Tree:
         return [[(node, sign), *rest] for kid in best for rest in self._down(kid, sign, cell, rank, tries)][:tries]
 
 
-def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 3) -> dict:
+UPGRADE_COST = 2  # showing a "<5" as "×" loses a reader little: less than hiding a county's total
+
+
+def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 4) -> dict:
     """Cells to hide in one measure's table of periods × regions, key (period, region) →
     PRIMARY ("<5") or SECONDARY ("×"), chosen so that every small count hidden has a *witness*:
     hidden cells, itself among them, whose values can all move by ±1, each staying in what a
@@ -386,15 +392,18 @@ def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 3)
     known = {k: v for k, v in values.items() if v is not None}
     hidden = {k: PRIMARY for k, v in known.items() if v in SMALL}
 
-    def rank(key):
+    def rank(key):  # best partners first: can move either way, already hidden, small
         v = known.get(key)
-        return (v is None, key not in hidden, v == 0, v or 0, key)
+        if v is None:
+            return (2, 0, 0, key)
+        both = 2 <= v <= 3 if hidden.get(key) == PRIMARY else v >= 1
+        return (not both, key not in hidden, v, key)
 
-    def witness(key, relax: bool):
+    def witness(key):
         t, s = key
         best = None
-        in_time = [[(t, 1)]] + time.patterns(t, lambda n: (n, s), rank, 3)
-        in_space = space.patterns(s, lambda n: (t, n), rank, 3)
+        in_time = [[(t, 1)]] + time.patterns(t, lambda n: (n, s), rank, tries)
+        in_space = space.patterns(s, lambda n: (t, n), rank, tries)
         for tp in in_time:
             for sp in in_space:
                 cells = {(tt, ss): a * b for tt, a in tp for ss, b in sp}
@@ -405,10 +414,10 @@ def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 3)
                     for c, sign in cells.items():
                         v = known[c] + base * sign
                         if hidden.get(c) == PRIMARY and not 1 <= v <= 4:
-                            if not (relax and v == 0):
+                            if v != 0:
                                 break
-                            upgrade.append(c)
-                            cost += 100
+                            upgrade.append(c)  # a "<5" at 0 would be no "<5": it shows as "×"
+                            cost += UPGRADE_COST
                         elif v < 0:
                             break
                         if c not in hidden:
@@ -423,7 +432,7 @@ def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 3)
     for key in sorted(hidden):
         if key in done:
             continue
-        found = witness(key, False) or witness(key, True)
+        found = witness(key)
         if found is None:  # not even with "×": only a table with no shown total above it
             hidden[key] = SECONDARY
             continue
@@ -519,9 +528,9 @@ def trend(frame: pd.DataFrame, exact: bool, township: str | None = None,
     """A township's months (queries/township_trend.sql) as a viewer may see them. A month whose
     count (risk households, cases) is 1–4, or is hidden in that month's own pattern
     (``patterns``: period code → :func:`pattern`, for the months, quarters and years of the
-    window), loses its count and risk rate; and so do more months until no hidden month, and no
-    quarter or year total hidden in its own period's pattern, can be worked out from the totals
-    (the panel shows the quarter's and the year's)."""
+    window: queries.indicators.hidden_cells, chosen jointly over each year), loses its count and
+    risk rate. Without ``patterns``, more months are hidden until no hidden month can be worked
+    out from the quarters' and years' totals.""" 
     if exact:
         return _exact(frame, ["risk_households", "cases_received"])
     out = frame.copy()
@@ -541,7 +550,13 @@ def trend(frame: pd.DataFrame, exact: bool, township: str | None = None,
             kind = (patterns or {}).get(key[1], {}).get((township, measure))
             if kind is not None:
                 seeded[key] = kind
-        hidden = protect(values, groups, seeded)
+        if patterns:
+            # chosen jointly over each year's months, quarters and the year (:func:`joint`): the
+            # months they hide are protected against every total; hiding more here would hide a
+            # month the township's own table shows
+            hidden = {**{k: PRIMARY for k, v in values.items() if k[0] == "month" and v in SMALL}, **seeded}
+        else:
+            hidden = protect(values, groups, seeded)
         marked = [i for i in out.index if ("month", code_of[i]) in hidden]
         col = out[measure].astype(object)
         for i in marked:

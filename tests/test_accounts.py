@@ -80,6 +80,26 @@ def test_five_failures_lock_the_account_even_against_the_right_password(con):
     assert con.execute("select failed_logins, locked_until from users").fetchall() == [(0, None)]
 
 
+def test_a_name_that_is_no_account_locks_the_same_way(con):
+    """The lockout message must not tell a guesser which names are accounts."""
+    accounts.add_user(con, "ana", PASSWORD, "analyst", [LIANYUN_DISTRICT])
+    now = datetime(2026, 3, 1, 9, 0)
+    told = {}
+    for name in ("ana", "nobody"):
+        reasons = []
+        for n in range(accounts.MAX_FAILURES + 1):
+            with pytest.raises(accounts.LoginRefused) as refused:
+                accounts.authenticate(con, name, f"guess {n}", now=now)
+            reasons.append((refused.value.reason, refused.value.until))
+        told[name] = reasons
+    assert told["ana"] == told["nobody"]
+    assert told["nobody"][-1] == ("locked", now + timedelta(minutes=accounts.LOCK_MINUTES))
+    later = now + timedelta(minutes=accounts.LOCK_MINUTES, seconds=1)
+    with pytest.raises(accounts.LoginRefused) as refused:
+        accounts.authenticate(con, "nobody", "again", now=later)
+    assert refused.value.reason == "bad"  # the lock ran out, as an account's does
+
+
 def test_a_success_resets_the_failure_count(con):
     accounts.add_user(con, "ana", PASSWORD, "analyst", [LIANYUN_DISTRICT])
     for _ in range(accounts.MAX_FAILURES - 1):

@@ -190,3 +190,23 @@ def test_page_exports_snapshot_saves_and_views_are_logged(demo_db, tmp_path, mon
     page.run()  # a rerun is not another view
     assert not page.exception, page.exception
     assert actions(path)[2:] == [("ana", "snapshot_view", "ok")]
+
+
+def test_a_snapshot_from_the_command_line_is_logged(demo_db, tmp_path):
+    import shutil
+
+    import cli
+
+    path = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, path)
+    out = tmp_path / "city.png"
+    assert cli.main(["snapshot", "--view", "coverage", "--out", str(out), "--db", str(path)]) == 0
+    assert actions(path) == []  # no account: the demo's database is left as it is
+    with duckdb.connect(str(path)) as con:
+        accounts.add_user(con, "ana", "correct horse 1", "analyst", ["320703000000"])
+    assert cli.main(["snapshot", "--view", "coverage", "--out", str(out), "--db", str(path), "--user", "ana"]) == 0
+    assert [a for a in actions(path) if a[1] == "export"] == [("ana", "export", "ok")]
+    with duckdb.connect(str(path), read_only=True) as con:
+        what = json.loads(audit.read(con)["what"][0])
+    assert what["view"] == "coverage" and what["format"] == "png" and what["file"] == "city.png"
+    assert audit.verify(duckdb.connect(str(path), read_only=True)).ok

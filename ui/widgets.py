@@ -266,12 +266,13 @@ def label(code: str, language: str | None = None, short: bool = False) -> str:
 def filters() -> indicators.Filters:
     """What the sidebar's filters select (everything by default), as this viewer may use them."""
     ss = st.session_state
-    return indicators.Filters(
+    found = indicators.Filters(
         room_types=tuple(ss.get(state.KEYS["room"]) or ()),
         risk_levels=tuple(ss.get(state.KEYS["level"]) or indicators.DEFAULT_RISK_LEVELS),
         risk_types=tuple(ss.get(state.KEYS["rtype"]) or ()),
         case_sources=tuple(ss.get(state.KEYS["source"]) or ()),
-    ).allowed(data.may_narrow())
+    )
+    return found.allowed(data.may_narrow()) if found.narrows_sensitive() else found
 
 
 def current() -> tuple[str, str, str, str]:
