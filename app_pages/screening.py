@@ -44,12 +44,13 @@ if st.session_state["screening_show"] not in options:
     st.session_state["screening_show"] = "status"
 show = st.radio(t("SCREENING_SHOW"), options, key="screening_show", horizontal=True,
                 format_func=lambda s: t(f"SCREENING_SHOW_{s}"))
-state.publish({"show": None if show == "status" else show})
+play = widgets.playback_toggle("screening") if show == "rate" else False
+state.publish({"show": None if show == "status" else show, "play": "1" if play else None})
 
 left, right = widgets.map_columns()
 with left:
     if show == "rate":
-        widgets.indicator_map("screening_rate", key="screening_map")
+        widgets.indicator_map("screening_rate", key="screening_map", playback=play)
     elif show == "status":
         widgets.status_map(period, "screening_status_map")
     else:
