@@ -738,7 +738,7 @@ EN = {
     "PLAYBACK_PLAY": "Play",
     "PLAYBACK_PAUSE": "Pause",
     "PLAYBACK_MONTH": "Month",
-    "PLAYBACK_LOCKED_NOTE": "classes fixed over the whole year",
+    "PLAYBACK_LOCKED_NOTE": "One scale for the whole year",
     "LEGEND_SCHEME": "Classes: {scheme}, {k}",
     "MAP_UNIT": "City map shows",
     "MAP_UNIT_county": "Counties",
