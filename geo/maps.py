@@ -290,6 +290,7 @@ PLAYBACK_CSS = """<style>
   background: #fff; cursor: pointer; white-space: nowrap; min-height: 30px; }
 .atlas-playback input[type=range] { flex: 1 1 auto; min-width: 60px; margin: 0; }
 .atlas-playback-month { white-space: nowrap; font-weight: 600; min-width: 5.5em; }
+.atlas-legend:not([open]) { min-width: 0 !important; }  /* folded: its title alone, however wide it was open */
 </style>"""
 
 
@@ -313,9 +314,26 @@ class _Playback(MacroElement):
         return style;
     };
     var legend = document.querySelector(".atlas-legend");
-    var rows = legend ? Array.prototype.filter.call(legend.children, function(el) {
-        return el.tagName === "DIV" && !el.classList.contains("atlas-note");
-    }) : [];
+    function legendRows(rows) {  // the month's rows: its colours and counts, as text, never HTML
+        if (!legend) { return; }
+        Array.prototype.filter.call(legend.children, function(el) {
+            return el.tagName === "DIV" && !el.classList.contains("atlas-note");
+        }).forEach(function(el) { el.remove(); });
+        var notes = legend.querySelector(".atlas-note");
+        rows.forEach(function(row) {
+            var div = document.createElement("div");
+            var swatch = document.createElement("span");
+            swatch.className = "atlas-swatch";
+            swatch.style.background = row[0];
+            div.appendChild(swatch);
+            div.appendChild(document.createTextNode(row[1]));
+            legend.insertBefore(div, notes);
+        });
+        // the widest month so far: the legend does not narrow and widen (and the map refit) as counts change
+        if (legend.open) {
+            legend.style.minWidth = Math.max(parseFloat(legend.style.minWidth) || 0, legend.offsetWidth) + "px";
+        }
+    }
     var bar = L.DomUtil.create("div", "atlas-playback");
     var button = L.DomUtil.create("button", "atlas-playback-button", bar);
     button.type = "button";
@@ -340,9 +358,7 @@ class _Playback(MacroElement):
             for (var field in tip) { props[field] = tip[field]; }
             layer.resetStyle(shape);
         });
-        frame.rows.forEach(function(text, j) {  // text, never HTML: the swatch stays, the words change
-            if (rows[j] && rows[j].lastChild) { rows[j].lastChild.nodeValue = text; }
-        });
+        legendRows(frame.rows);
         slider.value = at;
         label.textContent = frame.label + (frame.empty ? " · " + play.words.nodata : "");
         bar.setAttribute("data-month", frame.period);
@@ -387,13 +403,14 @@ def playback_data(frames: list[dict], start: int, words: dict[str, str], fields:
                   interval_ms: int = 1200) -> dict:
     """What :class:`_Playback` reads. ``frames``: one per month, each with ``period``, ``label``,
     ``empty`` (no data that month), ``fill`` (region_code → colour; absent = no data) and ``tips``
-    (region_code → tooltip field → text, escaped here for folium's HTML tooltip); ``words``: the
+    (region_code → tooltip field → text, escaped here for folium's HTML tooltip) and ``rows`` (the
+    legend's (colour, text) rows that month); ``words``: the
     button's, the slider's and the no-data words (play, pause, month, nodata)."""
     out = []
     for f in frames:
         tips = {code: {k: safe.html(v) for k, v in tip.items()} for code, tip in f["tips"].items()}
         out.append({"period": f["period"], "label": f["label"], "empty": bool(f["empty"]),
-                    "fill": dict(f["fill"]), "tips": tips, "rows": list(f["rows"])})
+                    "fill": dict(f["fill"]), "tips": tips, "rows": [[c, text] for c, text in f["rows"]]})
     blank = {k: "" for k in fields if k != "region_name"}
     return {"frames": out, "start": int(start), "words": dict(words), "missing": MISSING_COLOUR,
             "blank": blank, "interval": int(interval_ms)}

@@ -25,13 +25,14 @@ MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 URL = "/screening?period=2025-06&show=rate&play=1"
 TIMEOUT_MS = 60_000
 
-# Evaluated inside the map iframe: each polygon's fill as drawn (the SVG attribute) and its tooltip value.
-FILLS_JS = """() => {
+# Evaluated inside the map iframe: each polygon's fill as drawn (the SVG attribute) and its tooltip's
+# first figure (the rate, or the pace status).
+FILLS_JS = """(field) => {
   const out = {};
   if (!window.L || !(window.map instanceof L.Map)) return out;
   window.map.eachLayer(l => {
     if (l.feature && l._path && l.feature.properties.region_code)
-      out[l.feature.properties.region_code] = [l._path.getAttribute("fill"), l.feature.properties.value];
+      out[l.feature.properties.region_code] = [l._path.getAttribute("fill"), l.feature.properties[field]];
   });
   return out;
 }"""
@@ -77,17 +78,21 @@ def inner(page):
     return next(f for f in page.frames if f is not page.main_frame and f.evaluate("() => !!(window.L && window.map)"))
 
 
-def test_play_changes_the_fills_and_the_month_without_a_rerun(app_url, browser, shots):
-    context, page, frame = opened(browser, app_url + URL, viewport={"width": 1440, "height": 900})
+@pytest.mark.parametrize("show, field", [("rate", "value"), ("status", "status")])
+def test_play_changes_the_fills_and_the_month_without_a_rerun(app_url, browser, shots, show, field):
+    url = f"/screening?period=2025-06&show={show}&play=1&region=320722000000"
+    context, page, frame = opened(browser, app_url + url, viewport={"width": 1440, "height": 900})
+    fills_now = lambda: inner(page).evaluate(FILLS_JS, field)  # noqa: E731
     try:
         bar = frame.locator(".atlas-playback")
         assert bar.get_attribute("data-month") == "2025-06"   # the sidebar's month first
         assert frame.locator(".atlas-playback-month").inner_text() == "2025年6月"
-        assert "按全年统一分级" in frame.locator(".atlas-legend").inner_text()
+        if show == "rate":  # classes locked over the year (the statuses are three fixed kinds)
+            assert "按全年统一分级" in frame.locator(".atlas-legend").inner_text()
         legend_june = frame.locator(".atlas-legend").inner_text()
-        june = inner(page).evaluate(FILLS_JS)
+        june = fills_now()
         assert june
-        screenshot(page, shots, "desktop-june")
+        screenshot(page, shots, f"desktop-{show}-june")
         before = page.wire.counts()
 
         frame.locator(".atlas-playback-button").click()      # 播放: from the year's first month
@@ -96,7 +101,7 @@ def test_play_changes_the_fills_and_the_month_without_a_rerun(app_url, browser, 
         for _ in range(80):
             month = bar.get_attribute("data-month")
             if month not in seen:
-                seen[month] = (frame.locator(".atlas-playback-month").inner_text(), inner(page).evaluate(FILLS_JS),
+                seen[month] = (frame.locator(".atlas-playback-month").inner_text(), fills_now(),
                                frame.locator(".atlas-legend").inner_text())
             if month == "2025-04":
                 break
@@ -111,14 +116,14 @@ def test_play_changes_the_fills_and_the_month_without_a_rerun(app_url, browser, 
         assert any(seen[m][2] != legend_june for m in seen), "the legend's counts never followed the month"
         # the tooltip's value follows the month too
         assert any(f[c][1] != june[c][1] for f in fills for c in f if c in june)
-        screenshot(page, shots, "desktop-april")
+        screenshot(page, shots, f"desktop-{show}-april")
 
         # a hover and its end keep the month's colour (Leaflet's resetStyle)
-        now = inner(page).evaluate(FILLS_JS)
+        now = fills_now()
         frame.locator("path.leaflet-interactive").first.hover(force=True)
         page.mouse.move(5, 5)
         page.wait_for_timeout(200)
-        assert inner(page).evaluate(FILLS_JS) == now
+        assert fills_now() == now
 
         # the slider steps too
         frame.locator(".atlas-playback-slider").evaluate(

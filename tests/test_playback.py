@@ -122,7 +122,7 @@ def test_the_map_carries_the_months_and_no_remote_script():
                                                           [119.1 + i * 0.1, 34.1], [119 + i * 0.1, 34]]]}}
         for i, r in enumerate(DRAWN[:2])]}
     frames = [{"period": "2025-01", "label": "2025年1月", "empty": False, "fill": {DRAWN[0]: "#111111"},
-               "tips": {DRAWN[0]: {"value": "<script>x</script>"}}, "rows": ["a"]}]
+               "tips": {DRAWN[0]: {"value": "<script>x</script>"}}, "rows": [("#111111", "a")]}]
     data = maps.playback_data(frames, 0, {"play": "播放", "pause": "暂停", "month": "月份", "nodata": "无数据"},
                               ["region_name", "value"])
     assert data["frames"][0]["tips"][DRAWN[0]]["value"] == "&lt;script&gt;x&lt;/script&gt;"

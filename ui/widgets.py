@@ -460,15 +460,14 @@ def playback_map(code: str, key: str, level: str, geojson: dict, period: str, *,
         return out
 
     frames = [{"period": f.period, "label": f.label, "empty": not f.has_data, "fill": f.colour_of,
-               "tips": tips(tables_by[f.period]), "rows": f.rows} for f in play.frames]
+               "tips": tips(tables_by[f.period]), "rows": list(zip(play.row_colours, f.rows))} for f in play.frames]
     start = months.index(period) if period in months else 0
     first = frames[start]
     for feature in geojson["features"]:
         feature["properties"].update(first["tips"].get(feature["properties"]["region_code"], {}))
-    words = {"play": t("PLAYBACK_PLAY"), "pause": t("PLAYBACK_PAUSE"), "month": t("PLAYBACK_MONTH"),
-             "nodata": t("MISSING_CLASS")}
+    words = playback_words()
     note = play.note + (" · " + t("RADIUS_NOTE", km=f"{radius_km:g}") if radius_km else "")
-    draw(geojson, first["fill"], fields, labels, play.title, list(zip(play.row_colours, first["rows"])), key,
+    draw(geojson, first["fill"], fields, labels, play.title, first["rows"], key,
          level=level, points=points, height=height, notes=[note], radius_km=radius_km,
          playback=maps.playback_data(frames, start, words, fields))
 
@@ -590,27 +589,58 @@ def status_text(status) -> str:
     return legend.status_text(status, lang(), tables.t)
 
 
-def status_map(period: str, key: str) -> None:
-    """Red/amber/green pacing status of each township (or county at city level)."""
+def status_map(period: str, key: str, playback: bool = False) -> None:
+    """Red/amber/green pacing status of each township (or county at city level). With
+    ``playback`` the map steps through the year's months (each month's status as of its end;
+    the three statuses need no breaks)."""
     _, region, _, _ = current()
     level, geojson = map_shapes()
     county_level = level == "county"
-    pace = data.pacing(level, period, region).set_index("region_code")
     language = lang()
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
-    shading = legend.shade_status(pace["status"].to_dict(), drawn, language, tables.t,
-                                  counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS")
-    for feature in geojson["features"]:
-        props = feature["properties"]
-        row = pace.loc[props["region_code"]] if props["region_code"] in pace.index else None
-        props["status"] = status_text(None if row is None else row["status"])
-        props["done"] = "" if row is None else fmt.count(row["screened_ytd"], language)
-        props["expected"] = "" if row is None else fmt.count(row["expected_by_now"], language)
-        props["completion"] = "" if row is None else fmt.value("coverage_rate", row["completion"], language)
+    counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
+
+    def month(code: str) -> tuple[legend.Shading, dict]:
+        pace = data.pacing(level, code, region).set_index("region_code")
+        shading = legend.shade_status(pace["status"].to_dict(), drawn, language, tables.t, counted=counted)
+        tips = {}
+        for region_code in drawn:
+            row = pace.loc[region_code] if region_code in pace.index else None
+            tips[region_code] = {
+                "status": status_text(None if row is None else row["status"]),
+                "done": "" if row is None else fmt.count(row["screened_ytd"], language),
+                "expected": "" if row is None else fmt.count(row["expected_by_now"], language),
+                "completion": "" if row is None else fmt.value("coverage_rate", row["completion"], language),
+            }
+        return shading, tips
+
     fields = ["region_name", "status", "done", "expected", "completion"]
     labels = [t("COUNTY") if county_level else t("TOWNSHIP"), t("PACE_STATUS"), t("PACE_DONE"),
               t("PACE_EXPECTED_SHORT"), t("PACE_COMPLETION")]
-    draw_shading(geojson, shading, fields, labels, key, level=level)
+    if not playback:
+        shading, tips = month(period)
+        for feature in geojson["features"]:
+            feature["properties"].update(tips[feature["properties"]["region_code"]])
+        draw_shading(geojson, shading, fields, labels, key, level=level)
+        return
+    months = legend.playback_months(period, data.data_span()[1])
+    frames = []
+    for code in months:
+        shading, tips = month(code)
+        frames.append({"period": code, "label": fmt.period_label(code, language), "tips": tips,
+                       "empty": not shading.colour_of, "fill": shading.colour_of,
+                       "rows": [(r.colour, r.label) for r in shading.rows], "title": shading.title})
+    start = months.index(period) if period in months else 0
+    first = frames[start]
+    for feature in geojson["features"]:
+        feature["properties"].update(first["tips"][feature["properties"]["region_code"]])
+    draw(geojson, first["fill"], fields, labels, first["title"], first["rows"], key, level=level,
+         playback=maps.playback_data(frames, start, playback_words(), fields))
+
+
+def playback_words() -> dict[str, str]:
+    return {"play": t("PLAYBACK_PLAY"), "pause": t("PLAYBACK_PAUSE"), "month": t("PLAYBACK_MONTH"),
+            "nodata": t("MISSING_CLASS")}
 
 
 def change_map(period: str, key: str) -> None:
