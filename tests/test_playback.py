@@ -132,3 +132,31 @@ def test_the_map_carries_the_months_and_no_remote_script():
     assert "atlas-playback" in html and "\\u64ad\\u653e" in html  # 播放, in the script's JSON
     assert "<script>x</script>" not in html
     assert "d3.min.js" not in html and "d3.js" not in html  # not folium's TimeSliderChoropleth (d3 from a CDN)
+
+
+@pytest.mark.parametrize("name, state", [
+    ("overview", {}),
+    ("coverage", {}),
+    ("screening", {"screening_show": "rate"}),
+    ("screening", {"screening_show": "status"}),
+    ("hotspots", {"hotspot_show": "raw"}),
+])
+def test_every_page_with_a_period_offers_playback_and_draws_it(app_env, name, state):
+    """The 按月播放 switch is on each of these views; switched on, the page runs and its map
+    carries the playback bar and the months of the chosen quarter's year, up to the last with data."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=120)
+    for key, value in {"period": "2025Q2", "region": "320722000000", **state}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    toggle = at.toggle(key=f"{name}_play")
+    assert toggle.label == text.ZH["PLAYBACK_TOGGLE"] and not toggle.value
+    toggle.set_value(True).run()
+    assert not at.exception, at.exception
+    html = " ".join(str(c.proto) for c in at.get("iframe") + at.get("component_instance"))
+    assert "atlas-playback" in html
+    assert "2025-12" in html and "2025-01" in html and "2026-01" not in html

@@ -436,7 +436,8 @@ def playback_map(code: str, key: str, level: str, geojson: dict, period: str, *,
     county_level = level == "county"
     counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
     months = legend.playback_months(period, data.data_span()[1])
-    tables_by = {m: data.indicator_table(level, m, region, filters()).set_index("region_code") for m in months}
+    with st.spinner(t("PLAYBACK_LOADING")):  # the first time: a query per month (cached after)
+        tables_by = {m: data.indicator_table(level, m, region, filters()).set_index("region_code") for m in months}
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
     ss = st.session_state
     play = legend.playback({m: dict(zip(v.index, v[code])) for m, v in tables_by.items()}, drawn, code, language,
@@ -625,8 +626,9 @@ def status_map(period: str, key: str, playback: bool = False) -> None:
         return
     months = legend.playback_months(period, data.data_span()[1])
     frames = []
-    for code in months:
-        shading, tips = month(code)
+    with st.spinner(t("PLAYBACK_LOADING")):
+        shaded = [month(code) for code in months]
+    for code, (shading, tips) in zip(months, shaded):
         frames.append({"period": code, "label": fmt.period_label(code, language), "tips": tips,
                        "empty": not shading.colour_of, "fill": shading.colour_of,
                        "rows": [(r.colour, r.label) for r in shading.rows], "title": shading.title})
