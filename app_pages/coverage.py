@@ -25,12 +25,13 @@ rooms = data.rooms(period, region, flt)
 state.page_param("radius", "coverage_radius", RADII, 0)
 radius = st.columns([2, 3])[0].select_slider(t("RADIUS"), RADII, key="coverage_radius", help=t("RADIUS_HELP"),
                                              format_func=lambda km: t("RADIUS_OFF") if km == 0 else f"{km} km")
-state.publish({"radius": radius or None})
+play = widgets.playback_toggle("coverage")
+state.publish({"radius": radius or None, "play": "1" if play else None})
 widgets.room_legend()
 left, right = widgets.map_columns()
 with left:
     widgets.indicator_map("coverage_rate", key="coverage_map", points=widgets.room_points(rooms),
-                          radius_km=radius or None)
+                          radius_km=radius or None, playback=play)
     st.caption(t("ROOMS_ACTIVE_N", n=len(rooms)))
 if right is not None:
     with right:

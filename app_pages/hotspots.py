@@ -29,7 +29,10 @@ of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", hor
                      format_func=lambda m: widgets.label(MEASURES[m], language))
 show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,
                         format_func=lambda s: t(f"HOTSPOT_SHOW_{s}"))
-state.publish({"of": None if of == "risk" else of, "show": None if show == "classes" else show})
+# the raw rate plays month by month; the smoothed rate and the clusters are statistics of one period
+play = widgets.playback_toggle("hotspots") if show == "raw" else False
+state.publish({"of": None if of == "risk" else of, "show": None if show == "classes" else show,
+               "play": "1" if play else None})
 
 code = MEASURES[of]
 towns = data.indicator_table("township", period, region, flt)
@@ -44,7 +47,7 @@ with left:
         widgets.indicator_map(code, key="hotspot_smoothed", townships_only=True, values=smoothed,
                               title=t("HOTSPOT_SMOOTHED_TITLE", name=widgets.label(code, language)))
     else:
-        widgets.indicator_map(code, key="hotspot_map", townships_only=True, values=towns)
+        widgets.indicator_map(code, key="hotspot_map", townships_only=True, values=towns, playback=play)
 if right is not None:
     with right:
         panel.township_panel()

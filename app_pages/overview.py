@@ -42,7 +42,8 @@ if st.session_state.get("overview_compare") not in same_kind:
 compare = pick_compare.selectbox(t("COMPARE_WITH"), [None, *same_kind], key="overview_compare",
                                  format_func=lambda c: t("COMPARE_OFF") if c is None else fmt.period_label(c, lang()),
                                  help=t("COMPARE_HELP"), placeholder=t("COMPARE_OFF"))
-state.publish({"compare": compare, "map": None if code == "screening_rate" else code})
+play = False if compare else widgets.playback_toggle("overview")
+state.publish({"compare": compare, "map": None if code == "screening_rate" else code, "play": "1" if play else None})
 
 if compare:
     st.subheader(t("COMPARE_TITLE", name=widgets.label(code, lang())))
@@ -61,7 +62,7 @@ else:
         # a phone goes from the picker to the map: the legend's title names the indicator again
         st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
         st.caption(t("MAP_CLICK_HINT"))
-        widgets.indicator_map(code, key="overview_map", height=460)
+        widgets.indicator_map(code, key="overview_map", height=460, playback=play)
 if right is not None:
     with right:
         panel.township_panel()

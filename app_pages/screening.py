@@ -44,14 +44,16 @@ if st.session_state["screening_show"] not in options:
     st.session_state["screening_show"] = "status"
 show = st.radio(t("SCREENING_SHOW"), options, key="screening_show", horizontal=True,
                 format_func=lambda s: t(f"SCREENING_SHOW_{s}"))
-state.publish({"show": None if show == "status" else show})
+# the rate and the pace status play month by month; the change on last month is itself a step
+play = widgets.playback_toggle("screening") if show in ("rate", "status") else False
+state.publish({"show": None if show == "status" else show, "play": "1" if play else None})
 
 left, right = widgets.map_columns()
 with left:
     if show == "rate":
-        widgets.indicator_map("screening_rate", key="screening_map")
+        widgets.indicator_map("screening_rate", key="screening_map", playback=play)
     elif show == "status":
-        widgets.status_map(period, "screening_status_map")
+        widgets.status_map(period, "screening_status_map", playback=play)
     else:
         widgets.change_map(period, "screening_change_map")
 if right is not None:

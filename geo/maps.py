@@ -171,10 +171,11 @@ class _FitToFrame(MacroElement):
         }
         shown = legend.open;
     }
-    function padding(narrow) {
-        if (!legend) { return [[8, 8], [8, 8]]; }
-        if (!legend.open) { return folded(); }
-        return narrow ? [[8, 8], [8, 8]] : beside();  // opened by hand on a phone: it lies over the map
+    function padding(narrow) {  // and a strip along the bottom for the playback bar, if any
+        var bar = document.querySelector(".atlas-playback");
+        var pad = !legend ? [[8, 8], [8, 8]] : !legend.open ? folded()
+            : narrow ? [[8, 8], [8, 8]] : beside();  // opened by hand on a phone: it lies over the map
+        return bar ? [pad[0], [pad[1][0], Math.max(pad[1][1], bar.offsetHeight + 16)]] : pad;
     }
     function fit(force) {
         var size = map.getSize();
@@ -237,7 +238,7 @@ def base_map(geojson: dict) -> folium.Map:
 
 def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[str],
                tooltip_labels: list[str], legend: Legend, highlight: bool = True,
-               selected: str | None = None) -> folium.Map:
+               selected: str | None = None, playback: dict | None = None) -> folium.Map:
     """A township choropleth.
 
     Parameters
@@ -248,6 +249,8 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     tooltip_fields, tooltip_labels : feature properties to show on hover, and their labels.
     legend : what the legend says.
     selected : a region_code drawn with a heavy outline (the township whose panel is open).
+    playback : months to step through in the browser (see :func:`playback_data`), with a
+        播放/暂停 button, a month slider and the month's name on the map; None for a still map.
 
     Returns
     -------
@@ -270,7 +273,147 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     )
     layer.add_to(m)
     m.get_root().add_child(_LegendElement(legend))
+    if playback is not None:
+        m.get_root().header.add_child(Element(PLAYBACK_CSS), name="atlas_playback_css")
+        m.add_child(_Playback(layer, playback))
     return m
+
+
+# The playback bar: a Leaflet control at the bottom of the map (clicks and drags on it never reach
+# the map, so they neither pan it nor send a click to the page).
+PLAYBACK_CSS = """<style>
+.atlas-playback { display: flex; align-items: center; gap: 8px; box-sizing: border-box;
+  background: rgba(255,255,255,0.94); padding: 4px 8px; border: 1px solid #bbb; border-radius: 4px;
+  font: 13px/1.4 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color: #222;
+  width: min(420px, calc(100vw - 20px)); }
+.atlas-playback button { font: inherit; padding: 2px 12px; border: 1px solid #888; border-radius: 4px;
+  background: #fff; cursor: pointer; white-space: nowrap; min-height: 30px; }
+.atlas-playback input[type=range] { flex: 1 1 auto; min-width: 60px; margin: 0; }
+.atlas-playback-month { white-space: nowrap; font-weight: 600; min-width: 5.5em; }
+.atlas-legend:not([open]) { min-width: 0 !important; }  /* folded: its title alone, however wide it was open */
+</style>"""
+
+
+class _Playback(MacroElement):
+    """Step a choropleth through months in the browser: restyle each polygon, rewrite its tooltip
+    fields and the legend rows' counts, without a round trip to the server. The layer's own style
+    function keeps its outline (the selected township) and hover highlight; only the fill follows
+    the month, so that Leaflet's resetStyle after a hover keeps the month's colour."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var layer = {{ this.layer.get_name() }};
+    var play = {{ this.data|tojson }};
+    var frames = play.frames, at = play.start, timer = null, started = false;
+    var base = layer.options.style;
+    layer.options.style = function(feature) {
+        var style = Object.assign({}, base ? base(feature) : {});
+        style.fillColor = frames[at].fill[feature.properties.region_code] || play.missing;
+        return style;
+    };
+    var legend = document.querySelector(".atlas-legend");
+    function legendRows(rows) {  // the month's rows: its colours and counts, as text, never HTML
+        if (!legend) { return; }
+        Array.prototype.filter.call(legend.children, function(el) {
+            return el.tagName === "DIV" && !el.classList.contains("atlas-note");
+        }).forEach(function(el) { el.remove(); });
+        var notes = legend.querySelector(".atlas-note");
+        rows.forEach(function(row) {
+            var div = document.createElement("div");
+            var swatch = document.createElement("span");
+            swatch.className = "atlas-swatch";
+            swatch.style.background = row[0];
+            div.appendChild(swatch);
+            div.appendChild(document.createTextNode(row[1]));
+            legend.insertBefore(div, notes);
+        });
+        // the widest month so far: the legend does not narrow and widen (and the map refit) as counts change
+        if (legend.open) {
+            legend.style.minWidth = Math.max(parseFloat(legend.style.minWidth) || 0, legend.offsetWidth) + "px";
+        }
+    }
+    var bar = L.DomUtil.create("div", "atlas-playback");
+    var button = L.DomUtil.create("button", "atlas-playback-button", bar);
+    button.type = "button";
+    var slider = L.DomUtil.create("input", "atlas-playback-slider", bar);
+    slider.type = "range"; slider.min = 0; slider.max = frames.length - 1; slider.step = 1;
+    slider.setAttribute("aria-label", play.words.month);
+    var label = L.DomUtil.create("span", "atlas-playback-month", bar);
+    label.setAttribute("aria-live", "polite");
+    L.DomEvent.disableClickPropagation(bar);
+    L.DomEvent.disableScrollPropagation(bar);
+    var control = L.control({position: "bottomleft"});
+    control.onAdd = function() { return bar; };
+    control.addTo(map);
+
+    function show(n) {
+        at = Math.max(0, Math.min(frames.length - 1, n));
+        var frame = frames[at];
+        layer.eachLayer(function(shape) {
+            var props = shape.feature && shape.feature.properties;
+            if (!props) { return; }
+            var tip = frame.tips[props.region_code] || play.blank;
+            for (var field in tip) { props[field] = tip[field]; }
+            layer.resetStyle(shape);
+        });
+        legendRows(frame.rows);
+        slider.value = at;
+        label.textContent = frame.label + (frame.empty ? " · " + play.words.nodata : "");
+        bar.setAttribute("data-month", frame.period);
+    }
+    function pause() {
+        if (timer !== null) { clearInterval(timer); timer = null; }
+        button.textContent = play.words.play;
+        bar.setAttribute("data-playing", "0");
+    }
+    function step() {
+        if (at >= frames.length - 1) { pause(); return; }
+        show(at + 1);
+        if (at >= frames.length - 1) { pause(); }  // the last month with data: stop there
+    }
+    button.addEventListener("click", function() {
+        if (timer !== null) { pause(); return; }
+        if (!started || at >= frames.length - 1) { show(0); }  // from the year's first month
+        started = true;
+        button.textContent = play.words.pause;
+        bar.setAttribute("data-playing", "1");
+        timer = setInterval(step, play.interval);
+    });
+    slider.addEventListener("input", function() {
+        started = true;
+        pause();
+        show(parseInt(slider.value, 10));
+    });
+    pause();
+    show(at);
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer, data: dict):
+        super().__init__()
+        self._name = "AtlasPlayback"
+        self.layer = layer
+        self.data = data
+
+
+def playback_data(frames: list[dict], start: int, words: dict[str, str], fields: list[str],
+                  interval_ms: int = 1200) -> dict:
+    """What :class:`_Playback` reads. ``frames``: one per month, each with ``period``, ``label``,
+    ``empty`` (no data that month), ``fill`` (region_code → colour; absent = no data) and ``tips``
+    (region_code → tooltip field → text, escaped here for folium's HTML tooltip) and ``rows`` (the
+    legend's (colour, text) rows that month); ``words``: the
+    button's, the slider's and the no-data words (play, pause, month, nodata)."""
+    out = []
+    for f in frames:
+        tips = {code: {k: safe.html(v) for k, v in tip.items()} for code, tip in f["tips"].items()}
+        out.append({"period": f["period"], "label": f["label"], "empty": bool(f["empty"]),
+                    "fill": dict(f["fill"]), "tips": tips, "rows": [[c, text] for c, text in f["rows"]]})
+    blank = {k: "" for k in fields if k != "region_name"}
+    return {"frames": out, "start": int(start), "words": dict(words), "missing": MISSING_COLOUR,
+            "blank": blank, "interval": int(interval_ms)}
 
 
 def _tooltip_text(geojson: dict, fields: list[str]) -> dict:

@@ -5,6 +5,7 @@ indicator's fixed thresholds, a locked scale or two periods compared on one scal
 :func:`shade` colours the regions drawn and writes the legend rows and the note under them.
 """
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable, Iterable
 
 import numpy as np
@@ -204,3 +205,103 @@ def shade_hotspots(class_of: dict, drawn: Iterable[str], lang: str, t: Words, *,
     return _shade_kinds(class_of, drawn, hotspots.CLASSES, hotspots.CLASS_COLOURS, lambda c: hotspot_label(c, lang),
                         "HOTSPOT_NO_RATE", lang, t, "LEGEND_TOWNSHIPS", title, t("HOTSPOT_LEGEND_NOTE", lang),
                         optional=("hot-edge", "cold-edge", "high-low", "low-high"))
+
+
+@dataclass(frozen=True)
+class PlaybackFrame:
+    """One month of a map's playback."""
+    period: str                # 2025-03
+    label: str                 # 2025年3月
+    cls: dict[str, int]        # region_code → class index, for the regions with a value shown
+    colour_of: dict[str, str]  # region_code → fill colour (a hidden value: SMALL_COLOUR); absent = no data
+    rows: list[str]            # the legend rows' text this month (the ranges and this month's counts)
+    has_data: bool             # any drawn region has a value this month, shown or hidden
+
+
+@dataclass(frozen=True)
+class Playback:
+    """A map stepped through the months of a year on locked breaks: one set of classes for every
+    month (so a colour means the same value in March and in October), a legend whose ranges stay
+    and whose counts follow the month."""
+    title: str
+    classes: classify.Classes  # the breaks every month is classed on
+    colours: list[str]         # one per class
+    row_colours: list[str]     # the legend's swatches: the classes, then 数值较小 and 无数据 when any month has them
+    frames: list[PlaybackFrame]
+    note: str                  # 按全年统一分级 · the scheme (· the spread)
+
+
+def playback(values_by_period: dict[str, dict], drawn: Iterable[str], code: str, lang: str, t: Words, *,
+             scheme: str = SCHEME, k: int = K, title: str | None = None,
+             counted: str = "LEGEND_TOWNSHIPS") -> Playback:
+    """The classes and colours of every month of ``values_by_period`` (period → {region_code →
+    value}, the values as the page shows them: suppression applied) for the ``drawn`` regions.
+
+    The breaks are computed once over every month's values pooled, with the number of classes the
+    most regions with a value in any one month allow (:func:`geo.classify.fewer`), and every
+    month is classed against them. A hidden value (indicators/suppress.py) gets the neutral of
+    small numbers and no class, never a colour that would say its size; a region without a value
+    gets none (grey)."""
+    drawn = list(drawn)
+    months = list(values_by_period)
+    if not months:
+        raise ValueError("playback needs at least one period")
+    arrays = [classify.as_floats([values_by_period[p].get(r) for r in drawn]) for p in months]
+    most = max(int((~np.isnan(a)).sum()) for a in arrays)
+    if scheme != "fixed":
+        k = classify.fewer(k, most, FEW)
+    pooled = np.concatenate(arrays)
+    classes = classes_for(pooled, code, months[0], scheme, k, history=arrays)
+    shown = [float(v) for v in pooled if not np.isnan(v)]
+    colours = class_colours(code, classes, shown)
+    digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], lang)
+    ranges = [r.label for r in classify.legend_rows(classes, lambda x: fmt.value(code, x, lang, digits))]
+
+    found = []
+    for p in months:
+        values = values_by_period[p]
+        cls, colour_of, small, missing = {}, {}, 0, 0
+        for region in drawn:
+            v = values.get(region)
+            if suppress.is_hidden(v):
+                colour_of[region] = maps.SMALL_COLOUR
+                small += 1
+                continue
+            c = classes.class_of(None if fmt.is_missing(v) else float(v))
+            if c is None:
+                missing += 1
+                continue
+            cls[region] = c
+            colour_of[region] = colours[c]
+        found.append((p, cls, colour_of, small, missing))
+    any_small = any(f[3] for f in found)
+    any_missing = any(f[4] for f in found)
+    row_colours = list(colours) + ([maps.SMALL_COLOUR] if any_small else []) + ([maps.MISSING_COLOUR] if any_missing else [])
+    frames = []
+    for p, cls, colour_of, small, missing in found:
+        counts = [sum(1 for c in cls.values() if c == i) for i in range(classes.k)]
+        rows = [f"{r}（{t(counted, lang, n=n)}）" for r, n in zip(ranges, counts)]
+        if any_small:
+            rows.append(f"{t('SMALL_CLASS', lang)}（{t(counted, lang, n=small)}）")
+        if any_missing:
+            rows.append(f"{t('MISSING_CLASS', lang)}（{t(counted, lang, n=missing)}）")
+        frames.append(PlaybackFrame(p, fmt.period_label(p, lang), cls, colour_of, rows,
+                                    has_data=bool(cls) or small > 0))
+    note = " · ".join(n for n in (t("PLAYBACK_LOCKED_NOTE", lang), spread_note(code, shown, lang, t, counted),
+                                  scheme_note(classes, False, lang, t)) if n)
+    return Playback(title or fmt.label(code, lang), classes, colours, row_colours, frames, note)
+
+
+def playback_months(period: str, last: date | None) -> list[str]:
+    """The months a playback steps through: from the first month of ``period``'s year to the last
+    month with data (``last``, the data's last day) in that year; the whole year when the data
+    go on past it, and up to the chosen period when there are none in it."""
+    p = periods.parse(period)
+    year = p.start.year
+    if last is None or last.year < year:
+        end = p.end.month
+    elif last.year > year:
+        end = 12
+    else:
+        end = max(last.month, 1)
+    return [f"{year}-{m:02d}" for m in range(1, end + 1)]

@@ -395,14 +395,19 @@ def map_columns():
 def indicator_map(code: str, key: str, *, points: list[dict] | None = None, height: int = 560,
                   townships_only: bool = False, values: pd.DataFrame | None = None,
                   radius_km: float | None = None, title: str | None = None, period: str | None = None,
-                  same_scale_as: str | None = None) -> None:
+                  same_scale_as: str | None = None, playback: bool = False) -> None:
     """The page's choropleth of ``code`` with legend, tooltips and notes. At city level it shows
     counties (unless the sidebar asks for townships); clicking a county drills into it, clicking
-    a township opens its panel."""
+    a township opens its panel. With ``playback`` the map steps through the months of the
+    period's year in the browser, on breaks locked over the year (:func:`playback_map`)."""
     chosen, region, _, _ = current()
     period = period or chosen
     level, geojson = map_shapes(townships_only)
     county_level = level == "county"
+    if playback:
+        playback_map(code, key, level, geojson, period, points=points, height=height, radius_km=radius_km,
+                     title=title)
+        return
     if values is None:
         values = data.indicator_table(level, period, region, filters())
     by_code = values.set_index("region_code")
@@ -436,6 +441,63 @@ def indicator_map(code: str, key: str, *, points: list[dict] | None = None, heig
                  points=points, height=height, notes=[note], radius_km=radius_km)
 
 
+def playback_toggle(page: str) -> bool:
+    """The 按月播放 switch above a page's map, kept in the URL (``play=1``): on, the map carries
+    every month of the year and plays them in the browser."""
+    key = f"{page}_play"
+    if key not in st.session_state:  # from the URL the first time the page runs in a session
+        st.session_state[key] = st.query_params.get("play") == "1"
+    return st.toggle(t("PLAYBACK_TOGGLE"), key=f"{page}_play", help=t("PLAYBACK_TOGGLE_HELP"))
+
+
+def playback_map(code: str, key: str, level: str, geojson: dict, period: str, *, points: list[dict] | None = None,
+                 height: int = 560, radius_km: float | None = None, title: str | None = None) -> None:
+    """The choropleth of ``code`` for every month of ``period``'s year up to the last month with
+    data (indicators/legend.playback_months), each month's values from the page's own query as
+    this viewer may see them (suppression applied per month, as the page shows that month), classed
+    on breaks computed once over all those months; the browser steps through them (geo/maps.py)."""
+    _, region, _, _ = current()
+    language = lang()
+    county_level = level == "county"
+    counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
+    months = legend.playback_months(period, data.data_span()[1])
+    with st.spinner(t("PLAYBACK_LOADING")):  # the first time: a query per month (cached after)
+        tables_by = {m: data.indicator_table(level, m, region, filters()).set_index("region_code") for m in months}
+    drawn = [f["properties"]["region_code"] for f in geojson["features"]]
+    ss = st.session_state
+    play = legend.playback({m: dict(zip(v.index, v[code])) for m, v in tables_by.items()}, drawn, code, language,
+                           tables.t, scheme=ss.get(state.KEYS["scheme"], legend.SCHEME),
+                           k=ss.get(state.KEYS["k"], legend.K), title=title or label(code, language), counted=counted)
+    num, den = registry.parts(code) or (None, None)
+    fields, labels = ["region_name", "value"], [t("COUNTY") if county_level else t("TOWNSHIP"), label(code, language)]
+    if num:
+        fields += ["numerator", "denominator"]
+        labels += [label(num, language), label(den, language)]
+
+    def tips(frame: pd.DataFrame) -> dict:
+        out = {}
+        for region_code in drawn:
+            row = frame.loc[region_code] if region_code in frame.index else None
+            tip = {"value": fmt.value(code, None if row is None else row[code], language)}
+            if num:
+                tip["numerator"] = "" if row is None else fmt.value(num, row[num], language)
+                tip["denominator"] = "" if row is None else fmt.value(den, row[den], language)
+            out[region_code] = tip
+        return out
+
+    frames = [{"period": f.period, "label": f.label, "empty": not f.has_data, "fill": f.colour_of,
+               "tips": tips(tables_by[f.period]), "rows": list(zip(play.row_colours, f.rows))} for f in play.frames]
+    start = months.index(period) if period in months else 0
+    first = frames[start]
+    for feature in geojson["features"]:
+        feature["properties"].update(first["tips"].get(feature["properties"]["region_code"], {}))
+    words = playback_words()
+    note = play.note + (" · " + t("RADIUS_NOTE", km=f"{radius_km:g}") if radius_km else "")
+    draw(geojson, first["fill"], fields, labels, play.title, first["rows"], key,
+         level=level, points=points, height=height, notes=[note], radius_km=radius_km,
+         playback=maps.playback_data(frames, start, words, fields))
+
+
 def draw_shading(geojson: dict, shading: legend.Shading, fields: list[str], labels: list[str], key: str, *,
                  level: str, title: str | None = None, notes: list[str] | None = None, **options) -> None:
     """Draw the map of a :class:`indicators.legend.Shading` (colours, legend rows, its note)."""
@@ -445,7 +507,8 @@ def draw_shading(geojson: dict, shading: legend.Shading, fields: list[str], labe
 
 def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], title: str,
          rows: list[tuple[str, str]], key: str, *, level: str, points: list[dict] | None = None,
-         height: int = 560, notes: list[str] | None = None, radius_km: float | None = None) -> None:
+         height: int = 560, notes: list[str] | None = None, radius_km: float | None = None,
+         playback: dict | None = None) -> None:
     """Draw a coloured map of counties or townships, and act on a click (drill down or open a
     township's panel). Pan and zoom return nothing, so they never rerun the script."""
     legend_notes = [n for n in (notes or []) if n] + [data_as_of()]
@@ -453,13 +516,13 @@ def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], t
     if approximate:
         legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
     legend = maps.Legend(title=title, rows=rows, notes=legend_notes)
-    m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township())
+    m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township(), playback=playback)
     if points and radius_km:
         maps.add_radius(m, points, radius_km)
     if points:
         maps.add_points(m, points, ROOM_COLOURS)
     _, region, _, _ = current()
-    map_key = f"{key}-{region}-{level}"
+    map_key = f"{key}-{region}-{level}" + ("-play" if playback else "")
     returned = show(m, height=height, key=map_key, clicks=True)
     if approximate:
         st.caption("⚠ " + t("APPROX_BOUNDARY"))
@@ -552,27 +615,59 @@ def status_text(status) -> str:
     return legend.status_text(status, lang(), tables.t)
 
 
-def status_map(period: str, key: str) -> None:
-    """Red/amber/green pacing status of each township (or county at city level)."""
+def status_map(period: str, key: str, playback: bool = False) -> None:
+    """Red/amber/green pacing status of each township (or county at city level). With
+    ``playback`` the map steps through the year's months (each month's status as of its end;
+    the three statuses need no breaks)."""
     _, region, _, _ = current()
     level, geojson = map_shapes()
     county_level = level == "county"
-    pace = data.pacing(level, period, region).set_index("region_code")
     language = lang()
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
-    shading = legend.shade_status(pace["status"].to_dict(), drawn, language, tables.t,
-                                  counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS")
-    for feature in geojson["features"]:
-        props = feature["properties"]
-        row = pace.loc[props["region_code"]] if props["region_code"] in pace.index else None
-        props["status"] = status_text(None if row is None else row["status"])
-        props["done"] = "" if row is None else fmt.count(row["screened_ytd"], language)
-        props["expected"] = "" if row is None else fmt.count(row["expected_by_now"], language)
-        props["completion"] = "" if row is None else fmt.value("coverage_rate", row["completion"], language)
+    counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
+
+    def month(code: str) -> tuple[legend.Shading, dict]:
+        pace = data.pacing(level, code, region).set_index("region_code")
+        shading = legend.shade_status(pace["status"].to_dict(), drawn, language, tables.t, counted=counted)
+        tips = {}
+        for region_code in drawn:
+            row = pace.loc[region_code] if region_code in pace.index else None
+            tips[region_code] = {
+                "status": status_text(None if row is None else row["status"]),
+                "done": "" if row is None else fmt.count(row["screened_ytd"], language),
+                "expected": "" if row is None else fmt.count(row["expected_by_now"], language),
+                "completion": "" if row is None else fmt.value("coverage_rate", row["completion"], language),
+            }
+        return shading, tips
+
     fields = ["region_name", "status", "done", "expected", "completion"]
     labels = [t("COUNTY") if county_level else t("TOWNSHIP"), t("PACE_STATUS"), t("PACE_DONE"),
               t("PACE_EXPECTED_SHORT"), t("PACE_COMPLETION")]
-    draw_shading(geojson, shading, fields, labels, key, level=level)
+    if not playback:
+        shading, tips = month(period)
+        for feature in geojson["features"]:
+            feature["properties"].update(tips[feature["properties"]["region_code"]])
+        draw_shading(geojson, shading, fields, labels, key, level=level)
+        return
+    months = legend.playback_months(period, data.data_span()[1])
+    frames = []
+    with st.spinner(t("PLAYBACK_LOADING")):
+        shaded = [month(code) for code in months]
+    for code, (shading, tips) in zip(months, shaded):
+        frames.append({"period": code, "label": fmt.period_label(code, language), "tips": tips,
+                       "empty": not shading.colour_of, "fill": shading.colour_of,
+                       "rows": [(r.colour, r.label) for r in shading.rows], "title": shading.title})
+    start = months.index(period) if period in months else 0
+    first = frames[start]
+    for feature in geojson["features"]:
+        feature["properties"].update(first["tips"][feature["properties"]["region_code"]])
+    draw(geojson, first["fill"], fields, labels, first["title"], first["rows"], key, level=level,
+         playback=maps.playback_data(frames, start, playback_words(), fields))
+
+
+def playback_words() -> dict[str, str]:
+    return {"play": t("PLAYBACK_PLAY"), "pause": t("PLAYBACK_PAUSE"), "month": t("PLAYBACK_MONTH"),
+            "nodata": t("MISSING_CLASS")}
 
 
 def change_map(period: str, key: str) -> None:
