@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.support import require_tool
+from tests.support import place_names, require_tool
 from docx import Document
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
@@ -391,6 +391,18 @@ def test_html_is_self_contained(exports, towns):
         assert name in text
     decoded = json.loads(json.dumps(re.findall(r'"region_code":\s*"(\d{12})"', text)))
     assert set(towns["region_code"]) <= set(decoded)
+    # every township named on the map, once, as on the page's township map
+    assert sorted((p["code"], p["name"]) for p in place_names(text)) == sorted(
+        zip(towns["region_code"], towns["region_name"]))
+
+
+def test_city_html_names_the_counties_it_draws(demo_db, con, tmp_path):
+    out = tmp_path / "overview.html"
+    assert cli.main(["snapshot", "--view", "overview", "--out", str(out), "--db", str(demo_db)]) == 0
+    counties = indicators.table(con, "county", indicators.latest_month(con, indicators.EVERYTHING).code,
+                                indicators.EVERYTHING)
+    names = place_names(out.read_text(encoding="utf-8"))
+    assert sorted((p["code"], p["name"]) for p in names) == sorted(zip(counties["region_code"], counties["region_name"]))
 
 
 def test_cli_rejects_bad_requests(demo_db, tmp_path, capsys):
