@@ -236,8 +236,8 @@ NAMES_CSS = """<style>
 class _PlaceNames(MacroElement):
     """A name on every region, at its label point (shapes.label_points), and none overlapping:
     after every zoom, move or resize the names are placed largest region first, each at its label
-    point or, if that is taken, a line or two above or below or aside (still over its region's
-    box), clear of the room markers where it can be and over them where it cannot; a name is
+    point or, if that is taken, a line or two above or below or aside (its middle still over its
+    own region), clear of the room markers where it can be and over them where it cannot; a name is
     hidden when every place would touch a name already shown or a map control (the legend, the
     zoom buttons), or lie off the map, and when its region is drawn smaller than half the name's
     own box. Names are data: they reach the page as JSON and the browser sets them as text, so no
@@ -282,6 +282,20 @@ class _PlaceNames(MacroElement):
                 if (r.width && r.height) { into.push(r); }
             });
         }
+        var regionOf = new Map();  // each region's SVG path -> its code
+        map.eachLayer(function(layer) {
+            if (layer.feature && layer._path && layer.feature.properties
+                    && layer.feature.properties.region_code != null) {
+                regionOf.set(layer._path, String(layer.feature.properties.region_code));
+            }
+        });
+        function regionAt(x, y) {  // the region drawn at a point of the page, under any marker
+            var stack = document.elementsFromPoint(x, y);
+            for (var i = 0; i < stack.length; i++) {
+                if (regionOf.has(stack[i])) { return regionOf.get(stack[i]); }
+            }
+            return null;
+        }
         boxes(".leaflet-control, .atlas-legend", placed);
         boxes(".leaflet-marker-pane .leaflet-marker-icon", markers);
         items.forEach(function(item) {
@@ -293,20 +307,18 @@ class _PlaceNames(MacroElement):
             var found = null, width = r.right - r.left, height = r.bottom - r.top;
             if (width > 0 && item.name !== "" && w * h >= 0.5 * width * height) {
                 // at the label point, else a line or two above or below, or aside, as long as the
-                // name's middle stays within the region's box; clear of the room markers if it
-                // can be, else over them (the markers still take the pointer: names let it through)
+                // name's middle stays over its own region; clear of the room markers if it can
+                // be, else over them (the markers still take the pointer: names let it through)
                 var up = height + 2, side = width / 2 + 2;
                 var tries = [[0, 0], [0, -up], [0, up], [-side, 0], [side, 0], [-side, -up], [side, -up],
                              [-side, up], [side, up], [0, -2 * up], [0, 2 * up]];
                 [placed.concat(markers), placed].forEach(function(obstacles) {
                     for (var i = 0; i < tries.length && !found; i++) {
                         var c = moved(r, tries[i][0], tries[i][1]);
-                        var cx = (c.left + c.right) / 2 - frame.left, cy = (c.top + c.bottom) / 2 - frame.top;
-                        var inBox = cx >= Math.min(sw.x, ne.x) && cx <= Math.max(sw.x, ne.x)
-                            && cy >= Math.min(sw.y, ne.y) && cy <= Math.max(sw.y, ne.y);
                         var onMap = c.left >= frame.left && c.right <= frame.right && c.top >= frame.top
                             && c.bottom <= frame.bottom;
-                        if ((i === 0 || inBox) && onMap && !obstacles.some(function(p) { return touches(c, p); })) {
+                        if (onMap && !obstacles.some(function(p) { return touches(c, p); })
+                                && (i === 0 || regionAt((c.left + c.right) / 2, (c.top + c.bottom) / 2) === item.code)) {
                             found = {rect: c, dx: tries[i][0], dy: tries[i][1]};
                         }
                     }
