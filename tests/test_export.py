@@ -421,6 +421,25 @@ def test_county_view_png(demo_db, tmp_path):
     assert Image.open(out).size == (1600, 1000)
 
 
+@pytest.mark.parametrize("region, unit, every", [(CITY, "county", True), ("320722000000", "township", True),
+                                               (CITY, "township", False)])
+def test_png_names_the_regions_it_draws_none_overlapping(con, region, unit, every):
+    # counties at city level, townships in a county: all named; the city's 90 townships: as many as fit
+    view = views.build_view(con, views.ViewSpec("coverage", region, unit=unit))
+    fig = staticmap.page(view)
+    fig.canvas.draw()  # as saved: the names measured in the final layout
+    ax = fig.axes[0]
+    named = {t.get_text(): t for t in ax.texts if t.get_path_effects()}
+    drawn = set(view.shapes["region_name"])
+    assert set(named) <= drawn
+    assert named.keys() == drawn if every else len(named) >= 0.4 * len(drawn), sorted(drawn - set(named))
+    boxes = [t.get_window_extent() for t in named.values()]
+    frame = ax.get_window_extent()
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        assert not any(a.overlaps(b) for b in boxes[i + 1:])
+
+
 def test_scale_bar_is_round_and_fits():
     assert staticmap.nice_length_km(100_000) == 20
     assert staticmap.nice_length_km(30_000) == 5
