@@ -77,7 +77,8 @@ def build_map(view: View):
         rows += [(view.room_colours.get(kind, OTHER_ROOM_COLOUR), f"● {kind}（{n}）")
                  for kind, n in view.rooms["room_type"].value_counts().items()]
     legend = maps.Legend(view.shading.title, rows, legend_notes)
-    m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend)
+    m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend,
+                        names_toggle=t("MAP_NAMES", view.lang))
     if len(view.rooms):
         points = [
             {"lat": r.latitude, "lon": r.longitude, "kind": r.room_type,

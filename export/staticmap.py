@@ -5,6 +5,7 @@ Figures are made with ``matplotlib.figure.Figure`` (no pyplot): no global state,
 Streamlit server thread. Chinese text uses the font from :mod:`export.fonts`.
 """
 import io
+import json
 from contextlib import contextmanager
 
 import geopandas as gpd
@@ -42,7 +43,8 @@ def local_crs(view: View) -> str:
 
 
 def draw_map(ax, view: View) -> None:
-    """Townships in their class colours (county lines darker), room points, north arrow, scale bar."""
+    """Townships in their class colours (county lines darker), room points, north arrow, scale bar,
+    and the regions' names."""
     crs = local_crs(view)
     projected = view.shapes.to_crs(crs)
     projected.plot(ax=ax, color=projected["colour"].tolist(), edgecolor=EDGE, linewidth=0.4)
@@ -62,6 +64,60 @@ def draw_map(ax, view: View) -> None:
     ax.set_ylim(miny - pad, maxy + pad)
     north_arrow(ax, view.lang)
     scale_bar(ax, view.lang)
+    place_names(ax, view, crs)
+
+
+# Where the north arrow and the scale bar stand (axes fractions, with their text): no name there.
+_FURNITURE = ((0.0, 0.77, 0.10, 0.96), (0.0, 0.0, 0.32, 0.10))
+
+
+def place_names(ax, view: View, crs: str) -> list:
+    """Each region's name at its label point (geo.shapes.label_points, as on the live map), with
+    a white halo, largest region first; a name that would touch one already placed, the north
+    arrow or the scale bar, or leave the map, or whose region is drawn smaller than half the
+    name's box, is left out. Returns the names drawn (matplotlib Text objects)."""
+    from matplotlib import patheffects
+
+    from geo import shapes
+
+    frame = view.shapes[["region_code", "region_name", "geometry"]]
+    spots = shapes.label_points(json.loads(shapes.to_geojson(frame, ["region_code", "region_name"])))
+    if not spots:
+        return []
+    ax.apply_aspect()  # the axes' final box: names are measured against it
+    points = gpd.GeoSeries(gpd.points_from_xy([p["lon"] for p in spots], [p["lat"] for p in spots]),
+                           crs="EPSG:4326").to_crs(crs)
+    corners = gpd.GeoSeries(gpd.points_from_xy([p["bounds"][0][1] for p in spots] + [p["bounds"][1][1] for p in spots],
+                                               [p["bounds"][0][0] for p in spots] + [p["bounds"][1][0] for p in spots]),
+                            crs="EPSG:4326").to_crs(crs)
+    frame_box = ax.get_window_extent()
+    taken = [ax.transAxes.transform([(x0, y0), (x1, y1)]) for x0, y0, x1, y1 in _FURNITURE]
+    taken = [(a[0], a[1], b[0], b[1]) for a, b in taken]
+    size = 9 if view.unit == "county" else 7
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    drawn = []
+    n = len(spots)
+    for i, spot in enumerate(spots):
+        label = ax.text(points.x[i], points.y[i], spot["name"], ha="center", va="center", fontsize=size,
+                        fontweight="bold", color=INK, zorder=4, path_effects=halo, clip_on=True)
+        box = label.get_window_extent()
+        sw = ax.transData.transform((corners.x[i], corners.y[i]))
+        ne = ax.transData.transform((corners.x[i + n], corners.y[i + n]))
+        region_area = abs(ne[0] - sw[0]) * abs(ne[1] - sw[1])
+        mine = (box.x0, box.y0, box.x1, box.y1)
+        keep = (spot["name"] != "" and region_area >= 0.5 * box.width * box.height
+                and frame_box.x0 <= box.x0 and box.x1 <= frame_box.x1 and frame_box.y0 <= box.y0 and box.y1 <= frame_box.y1
+                and not any(_touch(mine, other) for other in taken))
+        if keep:
+            taken.append(mine)
+            drawn.append(label)
+        else:
+            label.remove()
+    return drawn
+
+
+def _touch(a, b, gap: float = 1.5) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
 def north_arrow(ax, lang: str) -> None:

@@ -216,6 +216,174 @@ class _FitToFrame(MacroElement):
         self.narrow = NARROW_PX
 
 
+# Place names: small dark text with a white halo, in a pane of their own above the shapes that
+# lets every pointer event through to them (hover, click, drill and panel work as without names).
+NAMES_CSS = """<style>
+.leaflet-atlasNames-pane { pointer-events: none !important; }
+.atlas-name { pointer-events: none !important; }
+.atlas-name-text { position: absolute; left: 0; top: 0; transform: translate(-50%, -50%); white-space: nowrap;
+  font: 600 12px/1.2 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; color: #1f1f1f;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff,
+               0 -1px 0 #fff, 0 1px 0 #fff, -1px 0 0 #fff, 1px 0 0 #fff, 0 0 3px #fff;
+  pointer-events: none; user-select: none; }
+.atlas-name-text.atlas-name-off { visibility: hidden; }
+.atlas-names-toggle { background: rgba(255,255,255,0.94); padding: 2px 8px; border-radius: 4px;
+  border: 2px solid rgba(0,0,0,0.2); font: 12px/1.6 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;
+  color: #222; cursor: pointer; user-select: none; }
+.atlas-names-toggle input { margin: 0 4px 0 0; vertical-align: middle; }
+</style>"""
+
+
+class _PlaceNames(MacroElement):
+    """A name on every region, at its label point (shapes.label_points), and none overlapping:
+    after every zoom, move or resize the names are placed largest region first, each at its label
+    point or, if that is taken, a line or two above or below or aside (its middle still over its
+    own region), clear of the room markers where it can be and over them where it cannot; a name is
+    hidden when every place would touch a name already shown or a map control (the legend, the
+    zoom buttons), or lie off the map, and when its region is drawn smaller than half the name's
+    own box. Names are data: they reach the page as JSON and the browser sets them as text, so no
+    name can become markup. With ``toggle`` a checkbox of that text shows or hides them."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var items = {{ this.items|tojson }};
+    var toggleText = {{ this.toggle|tojson }};
+    map.createPane("atlasNames");
+    var pane = map.getPane("atlasNames");
+    pane.style.zIndex = 620;  // above the shapes (400) and room markers (600), under tooltips (650)
+    pane.style.pointerEvents = "none";
+    var group = L.layerGroup();
+    items.forEach(function(item) {
+        var text = document.createElement("span");
+        text.className = "atlas-name-text";
+        text.textContent = item.name;
+        text.setAttribute("data-code", item.code);
+        item.text = text;
+        item.box = L.latLngBounds(item.bounds);
+        var icon = L.divIcon({className: "atlas-name", html: text, iconSize: null});
+        group.addLayer(L.marker([item.lat, item.lon], {icon: icon, interactive: false, keyboard: false,
+                                                       pane: "atlasNames"}));
+    });
+    function touches(a, b) {
+        var gap = 2;
+        return a.left < b.right + gap && b.left < a.right + gap && a.top < b.bottom + gap && b.top < a.bottom + gap;
+    }
+    function moved(r, dx, dy) {
+        return {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+    }
+    function declutter() {
+        if (!map.hasLayer(group)) { return; }
+        var frame = map.getContainer().getBoundingClientRect();
+        var placed = [], markers = [];  // the map's controls and names shown; the room markers
+        function boxes(selector, into) {
+            map.getContainer().querySelectorAll(selector).forEach(function(el) {
+                var r = el.getBoundingClientRect();
+                if (r.width && r.height) { into.push(r); }
+            });
+        }
+        var regionOf = new Map();  // each region's SVG path -> its code
+        map.eachLayer(function(layer) {
+            if (layer.feature && layer._path && layer.feature.properties
+                    && layer.feature.properties.region_code != null) {
+                regionOf.set(layer._path, String(layer.feature.properties.region_code));
+            }
+        });
+        function regionAt(x, y) {  // the region drawn at a point of the page, under any marker
+            var stack = document.elementsFromPoint(x, y);
+            for (var i = 0; i < stack.length; i++) {
+                if (regionOf.has(stack[i])) { return regionOf.get(stack[i]); }
+            }
+            return null;
+        }
+        boxes(".leaflet-control, .atlas-legend", placed);
+        boxes(".leaflet-marker-pane .leaflet-marker-icon", markers);
+        items.forEach(function(item) {
+            var now = item.text.getBoundingClientRect();
+            var r = moved(now, -(item.dx || 0), -(item.dy || 0));  // where it sits unshifted
+            var sw = map.latLngToContainerPoint(item.box.getSouthWest());
+            var ne = map.latLngToContainerPoint(item.box.getNorthEast());
+            var w = Math.abs(ne.x - sw.x), h = Math.abs(sw.y - ne.y);
+            var found = null, width = r.right - r.left, height = r.bottom - r.top;
+            if (width > 0 && item.name !== "" && w * h >= 0.5 * width * height) {
+                // at the label point, else a line or two above or below, or aside, as long as the
+                // name's middle stays over its own region; clear of the room markers if it can
+                // be, else over them (the markers still take the pointer: names let it through)
+                var up = height + 2, side = width / 2 + 2;
+                var tries = [[0, 0], [0, -up], [0, up], [-side, 0], [side, 0], [-side, -up], [side, -up],
+                             [-side, up], [side, up], [0, -2 * up], [0, 2 * up]];
+                [placed.concat(markers), placed].forEach(function(obstacles) {
+                    for (var i = 0; i < tries.length && !found; i++) {
+                        var c = moved(r, tries[i][0], tries[i][1]);
+                        var onMap = c.left >= frame.left && c.right <= frame.right && c.top >= frame.top
+                            && c.bottom <= frame.bottom;
+                        if (onMap && !obstacles.some(function(p) { return touches(c, p); })
+                                && (i === 0 || regionAt((c.left + c.right) / 2, (c.top + c.bottom) / 2) === item.code)) {
+                            found = {rect: c, dx: tries[i][0], dy: tries[i][1]};
+                        }
+                    }
+                });
+            }
+            item.dx = found ? found.dx : 0;
+            item.dy = found ? found.dy : 0;
+            item.text.style.left = item.dx + "px";
+            item.text.style.top = item.dy + "px";
+            item.text.classList.toggle("atlas-name-off", !found);
+            if (found) { placed.push(found.rect); }
+        });
+    }
+    var settle = null;
+    function later() {  // and once more when the room clusters have settled after a zoom
+        declutter();
+        clearTimeout(settle);
+        settle = setTimeout(declutter, 400);
+    }
+    group.addTo(map);
+    map.on("zoomend moveend resize", later);
+    map.whenReady(function() {
+        requestAnimationFrame(function() { requestAnimationFrame(declutter); });
+    });
+    if (document.fonts && document.fonts.ready) { document.fonts.ready.then(declutter); }
+    var legend = document.querySelector(".atlas-legend");
+    if (legend) { legend.addEventListener("toggle", function() { setTimeout(declutter, 0); }); }
+    if (toggleText) {
+        var Toggle = L.Control.extend({
+            options: {position: "topleft"},
+            onAdd: function() {
+                var box = L.DomUtil.create("label", "atlas-names-toggle leaflet-bar");
+                var check = L.DomUtil.create("input", "", box);
+                check.type = "checkbox";
+                check.checked = true;
+                box.appendChild(document.createTextNode(toggleText));
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.on(check, "change", function() {
+                    if (check.checked) { group.addTo(map); declutter(); } else { map.removeLayer(group); }
+                });
+                return box;
+            }
+        });
+        new Toggle().addTo(map);
+    }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, items: list[dict], toggle: str | None):
+        super().__init__()
+        self._name = "PlaceNames"
+        self.items = [{k: item[k] for k in ("code", "name", "lat", "lon", "bounds")} for item in items]
+        self.toggle = toggle or ""
+
+
+def add_place_names(m: folium.Map, geojson: dict, toggle: str | None = None) -> folium.Map:
+    """Name every region of ``geojson`` on ``m`` (its ``region_name``), none overlapping another
+    at the zoom shown (see _PlaceNames); ``toggle``: the text of a checkbox that hides them."""
+    m.get_root().header.add_child(Element(NAMES_CSS), name="atlas_names_css")
+    m.add_child(_PlaceNames(shapes.label_points(geojson), toggle))
+    return m
+
+
 def base_map(geojson: dict) -> folium.Map:
     """An empty map with no tile layer, fitted to ``geojson``, on a neutral background.
 
@@ -238,7 +406,8 @@ def base_map(geojson: dict) -> folium.Map:
 
 def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[str],
                tooltip_labels: list[str], legend: Legend, highlight: bool = True,
-               selected: str | None = None, playback: dict | None = None) -> folium.Map:
+               selected: str | None = None, playback: dict | None = None, names: bool = True,
+               names_toggle: str | None = None) -> folium.Map:
     """A township choropleth.
 
     Parameters
@@ -251,10 +420,12 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     selected : a region_code drawn with a heavy outline (the township whose panel is open).
     playback : months to step through in the browser (see :func:`playback_data`), with a
         播放/暂停 button, a month slider and the month's name on the map; None for a still map.
+    names : write each region's ``region_name`` on it (add_place_names); ``names_toggle`` is the
+        text of the checkbox that hides them (none without it).
 
     Returns
     -------
-    folium.Map with one GeoJson layer (one SVG path per township) and the legend.
+    folium.Map with one GeoJson layer (one SVG path per township), the legend and the names.
     """
     m = base_map(geojson)
     layer = folium.GeoJson(
@@ -276,6 +447,8 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     if playback is not None:
         m.get_root().header.add_child(Element(PLAYBACK_CSS), name="atlas_playback_css")
         m.add_child(_Playback(layer, playback))
+    if names:
+        add_place_names(m, geojson, names_toggle)
     return m
 
 

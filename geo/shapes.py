@@ -4,6 +4,7 @@ import json
 import geopandas as gpd
 import numpy as np
 import shapely
+import shapely.ops
 
 # Simplification tolerance and coordinate grid per view, in degrees. A city view (~100 km across
 # ~900 px) shows ~110 m a pixel; a county view ~40 m. Rounding to 1e-4° (~11 m) is below a pixel
@@ -81,3 +82,50 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def label_points(geojson: dict, name_field: str = "region_name") -> list[dict]:
+    """Where each region's name goes on a map: a point well inside it, largest regions first.
+
+    The point is the pole of inaccessibility (``shapely.ops.polylabel``) of the region's largest
+    part, the point inside it farthest from its edge, so the name sits in the region's widest
+    place; a centroid can fall outside a concave township or in a thin arm of it. Longitudes are
+    scaled by cos(latitude) while it is searched, so "widest" means widest on the map.
+
+    Parameters
+    ----------
+    geojson : FeatureCollection in WGS84 lon/lat whose features carry ``region_code`` and
+        ``name_field``.
+    name_field : the property holding the name to show.
+
+    Returns
+    -------
+    One dict per feature with a non-empty shape: ``code``, ``name`` (as written in the data, not
+    escaped), ``lat``, ``lon`` (the label point, degrees), ``bounds`` ([[south, west], [north,
+    east]] of the whole region) and ``size`` (the largest part's area in squared degrees scaled
+    as above: only an order), sorted by ``size``, largest first, then by code.
+    """
+    out = []
+    for feature in geojson["features"]:
+        geom = shapely.from_geojson(json.dumps(feature["geometry"])) if feature.get("geometry") else None
+        if geom is None or geom.is_empty:
+            continue
+        polygons = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty]
+        if not polygons:
+            continue
+        minx, miny, maxx, maxy = geom.bounds
+        scale = float(np.cos(np.radians((miny + maxy) / 2)))
+        squeezed = [shapely.transform(p, lambda xy: xy * [scale, 1.0]) for p in polygons]
+        part = max(squeezed, key=lambda p: p.area)
+        tolerance = max(part.area ** 0.5 / 100, 1e-6)
+        point = shapely.ops.polylabel(part, tolerance=tolerance)
+        if not part.contains(point):  # polylabel's cell search can miss on a sliver: stay inside
+            point = part.representative_point()
+        props = feature["properties"]
+        out.append({
+            "code": props["region_code"], "name": "" if props.get(name_field) is None else str(props[name_field]),
+            "lat": round(point.y, 5), "lon": round(point.x / scale, 5),
+            "bounds": [[miny, minx], [maxy, maxx]], "size": part.area,
+        })
+    out.sort(key=lambda r: (-r["size"], r["code"]))
+    return out

@@ -77,3 +77,14 @@ def launched_chromium(sync_api):
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def place_names(page: str) -> list[dict]:
+    """The names a rendered map page writes on its regions (geo/maps._PlaceNames): code, name
+    (decoded from the page's JSON, so escaping is undone exactly once), lat, lon, bounds."""
+    import json
+    import re
+
+    found = re.findall(r"var items = (\[.*?\]);\n", page)
+    assert len(found) == 1, f"expected one list of place names in the page, found {len(found)}"
+    return json.loads(found[0])

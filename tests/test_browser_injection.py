@@ -3,7 +3,8 @@ payloads (tests/hostile.py: imported from a boundary file and a rooms ledger, as
 run nothing on any map page or in the offline HTML export, and read as text.
 
 Every page (and every frame in it: the map is an iframe of the app's origin) fails the test if a
-dialog opens. The townships are hovered with the real mouse, so folium's tooltip renders them.
+dialog opens. The townships are hovered with the real mouse, so folium's tooltip renders them;
+the names written on the map must be the same letters, as text.
 """
 from __future__ import annotations
 
@@ -113,6 +114,14 @@ def hover_every_hostile_township(page, frame) -> None:
     for code, payload in zip(hostile.TOWNS, hostile.PAYLOADS):
         hover(page, frame, code)
         tooltip_shows(frame, payload)  # the name reads as the letters written, a script as text
+    names_are_text(frame)
+
+
+def names_are_text(frame) -> None:
+    """The names written on the map (geo/maps._PlaceNames) are the letters written, as text."""
+    names = frame.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.atlas-name-text')].map(
+        e => [e.getAttribute('data-code'), [e.textContent, e.children.length]]))""")
+    assert [names.get(code) for code in hostile.TOWNS] == [[p, 0] for p in hostile.PAYLOADS], names
 
 
 @pytest.mark.parametrize("name", list(PAGES))

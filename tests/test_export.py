@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.support import require_tool
+from tests.support import place_names, require_tool
 from docx import Document
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
@@ -391,6 +391,18 @@ def test_html_is_self_contained(exports, towns):
         assert name in text
     decoded = json.loads(json.dumps(re.findall(r'"region_code":\s*"(\d{12})"', text)))
     assert set(towns["region_code"]) <= set(decoded)
+    # every township named on the map, once, as on the page's township map
+    assert sorted((p["code"], p["name"]) for p in place_names(text)) == sorted(
+        zip(towns["region_code"], towns["region_name"]))
+
+
+def test_city_html_names_the_counties_it_draws(demo_db, con, tmp_path):
+    out = tmp_path / "overview.html"
+    assert cli.main(["snapshot", "--view", "overview", "--out", str(out), "--db", str(demo_db)]) == 0
+    counties = indicators.table(con, "county", indicators.latest_month(con, indicators.EVERYTHING).code,
+                                indicators.EVERYTHING)
+    names = place_names(out.read_text(encoding="utf-8"))
+    assert sorted((p["code"], p["name"]) for p in names) == sorted(zip(counties["region_code"], counties["region_name"]))
 
 
 def test_cli_rejects_bad_requests(demo_db, tmp_path, capsys):
@@ -407,6 +419,25 @@ def test_county_view_png(demo_db, tmp_path):
     assert cli.main(["snapshot", "--view", "screening", "--region", "320722000000", "--out", str(out),
                      "--db", str(demo_db)]) == 0
     assert Image.open(out).size == (1600, 1000)
+
+
+@pytest.mark.parametrize("region, unit, every", [(CITY, "county", True), ("320722000000", "township", True),
+                                               (CITY, "township", False)])
+def test_png_names_the_regions_it_draws_none_overlapping(con, region, unit, every):
+    # counties at city level, townships in a county: all named; the city's 90 townships: as many as fit
+    view = views.build_view(con, views.ViewSpec("coverage", region, unit=unit))
+    fig = staticmap.page(view)
+    fig.canvas.draw()  # as saved: the names measured in the final layout
+    ax = fig.axes[0]
+    named = {t.get_text(): t for t in ax.texts if t.get_path_effects()}
+    drawn = set(view.shapes["region_name"])
+    assert set(named) <= drawn
+    assert named.keys() == drawn if every else len(named) >= 0.4 * len(drawn), sorted(drawn - set(named))
+    boxes = [t.get_window_extent() for t in named.values()]
+    frame = ax.get_window_extent()
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        assert not any(a.overlaps(b) for b in boxes[i + 1:])
 
 
 def test_scale_bar_is_round_and_fits():

@@ -11,6 +11,7 @@ import shapely
 from shapely.geometry import box
 
 from geo import boundaries, maps, offline, shapes
+from tests.support import place_names
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//(?!localhost|127\.0\.0\.1)""", re.I)
 
@@ -129,3 +130,39 @@ def test_room_points_gather_into_clusters_served_offline():
     flat = maps.add_points(maps.choropleth(square, {}, ["region_code"], ["c"], legend), points,
                            maps.ROOM_COLOURS, cluster=False)
     assert not any(isinstance(c, folium.plugins.MarkerCluster) for c in flat._children.values())
+
+
+def test_label_point_lies_inside_a_concave_region_where_its_centroid_does_not():
+    # a U, 3 × 3 with a 1 × 2 notch from the top: the centroid (1.5, 1.3) falls in the notch
+    u = shapely.Polygon([(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)])
+    assert not u.contains(u.centroid)
+    # a multipolygon whose small island comes first: the name goes on the big part
+    island = shapely.MultiPolygon([box(10, 0, 10.1, 0.1), box(5, 0, 7, 2)])
+    geojson = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"region_code": code, "region_name": name},
+         "geometry": shapely.geometry.mapping(geom)}
+        for code, name, geom in [("u", "乙镇", u), ("i", "甲镇", island), ("s", "丙乡", box(20, 0, 20.5, 0.5))]]}
+    got = shapes.label_points(geojson)
+    assert [p["code"] for p in got] == ["u", "i", "s"]  # largest first: 7, then the island's 4 (not 4.01), then 0.25
+    by_code = {p["code"]: p for p in got}
+    assert u.contains(shapely.Point(by_code["u"]["lon"], by_code["u"]["lat"]))
+    assert by_code["u"]["lat"] < 1  # in the U's base, the widest place, not up an arm
+    assert box(5, 0, 7, 2).contains(shapely.Point(by_code["i"]["lon"], by_code["i"]["lat"]))
+    assert by_code["i"]["bounds"] == [[0.0, 5.0], [2.0, 10.1]]
+    assert abs(by_code["s"]["lon"] - 20.25) < 0.01 and abs(by_code["s"]["lat"] - 0.25) < 0.01
+    assert [p["name"] for p in got] == ["乙镇", "甲镇", "丙乡"]
+
+
+def test_choropleth_names_each_region_once_and_can_leave_names_out():
+    frame = two_squares().assign(region_name=["甲镇", "乙镇"])
+    geojson = json.loads(shapes.to_geojson(frame, ["region_code", "region_name"]))
+    legend = maps.Legend("覆盖率", [])
+    page = maps.choropleth(geojson, {}, ["region_name"], ["乡镇"], legend, names_toggle="地名").get_root().render()
+    names = place_names(page)
+    assert sorted((p["code"], p["name"]) for p in names) == [("a", "甲镇"), ("b", "乙镇")]
+    for p in names:  # each at a point of its own square
+        assert frame.set_index("region_code").geometry[p["code"]].contains(shapely.Point(p["lon"], p["lat"]))
+    assert ".atlas-name-text" in page and "pointer-events: none" in page
+    assert 'var toggleText = "\\u5730\\u540d"' in page or 'var toggleText = "地名"' in page
+    plain = maps.choropleth(geojson, {}, ["region_name"], ["乡镇"], legend, names=False).get_root().render()
+    assert "var items = " not in plain

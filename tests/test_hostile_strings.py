@@ -12,6 +12,7 @@ import cli
 from geo import maps
 from i18n import safe
 from tests import hostile
+from tests.support import place_names
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUARE = {"type": "Polygon", "coordinates": [[[119.0, 34.0], [119.1, 34.0], [119.1, 34.1], [119.0, 34.1], [119.0, 34.0]]]}
@@ -46,6 +47,16 @@ def test_choropleth_tooltip_fields_reach_the_page_escaped():
     assert tooltip.aliases == ["&lt;b&gt;乡镇&lt;/b&gt;", "值"]
 
 
+def test_place_names_reach_the_page_as_data_and_are_set_as_text():
+    page = maps.choropleth(_geojson(hostile.PAYLOADS), {}, ["region_name"], ["乡镇"], maps.Legend("t", []),
+                           names_toggle=hostile.PAYLOADS[1]).get_root().render()
+    assert not any(live in page for live in LIVE), [live for live in LIVE if live in page]
+    assert "</script>alert" not in page and page.count("</script>") == page.count("<script")
+    # one name per township, each the letters written (escaped once in the page's JSON, no more)
+    assert sorted(p["name"] for p in place_names(page)) == sorted(hostile.PAYLOADS)
+    assert "text.textContent = item.name" in page and "innerHTML" not in page.split("var items = ")[1].split("})();")[0]
+
+
 def test_legend_title_rows_and_notes_are_text():
     legend = maps.Legend(hostile.PAYLOADS[1], [("#fff", hostile.ROOM_TYPE)], [hostile.PAYLOADS[0]])
     page = maps.choropleth(_geojson(["镇"]), {}, ["region_name"], ["乡镇"], legend).get_root().render()
@@ -62,6 +73,8 @@ def test_offline_html_export_carries_the_payloads_as_text(hostile_db, tmp_path):
     # the room type in the legend and the township names in the table below the map, as text
     assert html.escape(hostile.ROOM_TYPE) in page
     assert all(html.escape(p) in page for p in hostile.PAYLOADS)
+    names = {p["code"]: p["name"] for p in place_names(page)}  # on the map, as data set as text
+    assert [names[code] for code in hostile.TOWNS] == hostile.PAYLOADS
 
 
 def test_png_draws_a_dollar_name_as_text(tmp_path):

@@ -516,7 +516,8 @@ def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], t
     if approximate:
         legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
     legend = maps.Legend(title=title, rows=rows, notes=legend_notes)
-    m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township(), playback=playback)
+    m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township(), playback=playback,
+                        names_toggle=t("MAP_NAMES"))
     if points and radius_km:
         maps.add_radius(m, points, radius_km)
     if points:
