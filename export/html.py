@@ -24,7 +24,8 @@ def _scrub(text: str) -> str:
 
 
 def _leaflet() -> tuple[str, str]:
-    """Leaflet's JS and CSS from the XStatic package, CSS images inlined as data: URIs."""
+    """Leaflet's JS and CSS, and its marker-cluster plugin's, from the XStatic packages, CSS
+    images inlined as data: URIs."""
     files = {str(rel): src for rel, src in offline.vendor_files().items()}
     js = files["leaflet/leaflet.js"].read_text(encoding="utf-8")
     css = files["leaflet/leaflet.css"].read_text(encoding="utf-8")
@@ -37,6 +38,10 @@ def _leaflet() -> tuple[str, str]:
         return f"url(data:image/png;base64,{data})"
 
     css = re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
+    # the room points' clusters (geo/maps.py MarkerCluster): its plugin, after Leaflet
+    js += "\n" + files["leaflet.markercluster/leaflet.markercluster.js"].read_text(encoding="utf-8")
+    css += "\n" + "\n".join(files[f"leaflet.markercluster/{name}"].read_text(encoding="utf-8")
+                             for name in ("MarkerCluster.css", "MarkerCluster.Default.css"))
     return _scrub(js), _scrub(css)
 
 
