@@ -76,8 +76,10 @@ def build_map(view: View):
     if len(view.rooms):  # the room types, as the page shows above its map
         rows += [(view.room_colours.get(kind, OTHER_ROOM_COLOUR), f"● {kind}（{n}）")
                  for kind, n in view.rooms["room_type"].value_counts().items()]
-    legend = maps.Legend(view.shading.title, rows, legend_notes)
-    m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend)
+    legend = maps.Legend(view.shading.title, rows, legend_notes,
+                         outlines=[(r.colour, r.label) for r in view.shading.outline_rows])
+    m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend,
+                        outline_of=view.shading.outline_of, mark_of=view.shading.mark_of)
     if len(view.rooms):
         points = [
             {"lat": r.latitude, "lon": r.longitude, "kind": r.room_type,
