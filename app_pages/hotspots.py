@@ -11,7 +11,7 @@ from ui.text import lang, t
 auth.require("view")  # a role without the map views refuses here too, not only in the navigation
 
 MEASURES = {"risk": "risk_rate_per_1000", "cases": "cases_per_10k"}
-SHOWS = ["classes", "smoothed", "raw"]
+SHOWS = ["smoothed", "classes"]  # the smoothed rate with hot and cold spots outlined, or the classes alone
 
 period, region, region_name, view = widgets.current()
 flt = widgets.filters()
@@ -19,35 +19,27 @@ language = lang()
 st.title(t("PAGE_HOTSPOTS"))
 widgets.breadcrumbs()
 st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)} · {widgets.data_as_of()}")
+# before the export buttons: an export of a link's first run shows the link's display
+state.page_param("of", "hotspot_of", list(MEASURES), "risk")
+state.page_param("show", "hotspot_show", SHOWS, "smoothed")
 exporting.export_buttons("hotspots")
 widgets.intro(t("HOTSPOTS_INTRO"))
 
-state.page_param("of", "hotspot_of", list(MEASURES), "risk")
-state.page_param("show", "hotspot_show", SHOWS, "classes")
 left_pick, right_pick = widgets.pair_columns(2, "hotspot-picks")
 of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", horizontal=True,
                      format_func=lambda m: widgets.label(MEASURES[m], language))
 show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,
                         format_func=lambda s: t(f"HOTSPOT_SHOW_{s}"))
-# the raw rate plays month by month; the smoothed rate and the clusters are statistics of one period
-play = widgets.playback_toggle("hotspots") if show == "raw" else False
-state.publish({"of": None if of == "risk" else of, "show": None if show == "classes" else show,
-               "play": "1" if play else None})
+state.publish({"of": None if of == "risk" else of, "show": None if show == "smoothed" else show})
 
 code = MEASURES[of]
 towns = data.indicator_table("township", period, region, flt)
 stats = data.hotspot_table(period, region, of, flt)
+if view == "county":  # the test ran on this county's townships alone: say so before the map
+    st.caption(t("HOTSPOT_COUNTY_NOTE"))
 left, right = widgets.map_columns()
 with left:
-    if show == "classes":
-        widgets.hotspot_map(towns, stats, code, "hotspot_classes")
-    elif show == "smoothed":
-        smoothed = towns.merge(stats[["region_code", "rate_smoothed"]], on="region_code", how="left")
-        smoothed[code] = smoothed["rate_smoothed"]
-        widgets.indicator_map(code, key="hotspot_smoothed", townships_only=True, values=smoothed,
-                              title=t("HOTSPOT_SMOOTHED_TITLE", name=widgets.label(code, language)))
-    else:
-        widgets.indicator_map(code, key="hotspot_map", townships_only=True, values=towns, playback=play)
+    widgets.hotspot_map(towns, stats, code, f"hotspot_{show}", show=show)
 if right is not None:
     with right:
         panel.township_panel()

@@ -92,7 +92,7 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
     caption = doc.add_paragraph()
     caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    legend = "；".join(r.label for r in map_view.shading.rows)
+    legend = "；".join(r.label for r in [*map_view.shading.rows, *map_view.shading.outline_rows])
     note = f"；{map_view.shading.note}" if map_view.shading.note else ""
     _small(caption, t("BRIEF_MAP_CAPTION", lang, title=map_view.map_title, period=map_view.period_label)
            + f"（{map_view.shading.title}：{legend}{note}）")

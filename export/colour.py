@@ -47,3 +47,13 @@ def shade_hotspots(stats: pd.DataFrame, drawn_codes, code: str, lang: str = "zh"
              if not fmt.absent(rate)}
     return legend.shade_hotspots(found, drawn_codes, lang, t,
                                  title=t("HOTSPOT_MAP_TITLE", lang, name=fmt.label(code, lang)))
+
+
+def shade_hotspot_rates(stats: pd.DataFrame, drawn_codes, code: str, lang: str = "zh", scheme: str = legend.SCHEME,
+                        k: int = legend.K, period: str | None = None, history: list | None = None) -> Shading:
+    """The hotspot page's default map (indicators/legend.py): each drawn township in the page's
+    classes of its smoothed rate, the significant hot and cold spots outlined and labelled."""
+    classes = legend.classes_for(stats["rate_smoothed"].tolist(), code, period, scheme, k, history)
+    return legend.shade_hotspot_rates(stats, drawn_codes, code, classes, lang, t,
+                                      title=t("HOTSPOT_RATE_TITLE", lang, name=fmt.label(code, lang)),
+                                      locked=history is not None)

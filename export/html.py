@@ -81,8 +81,10 @@ def build_map(view: View):
     if len(view.rooms):  # the room types, as the page shows above its map
         rows += [(view.room_colours.get(kind, OTHER_ROOM_COLOUR), f"● {kind}（{n}）")
                  for kind, n in view.rooms["room_type"].value_counts().items()]
-    legend = maps.Legend(view.shading.title, rows, legend_notes)
+    legend = maps.Legend(view.shading.title, rows, legend_notes,
+                         outlines=[(r.colour, r.label) for r in view.shading.outline_rows])
     m = maps.choropleth(geojson, view.shading.colour_of, fields, labels, legend,
+                        outline_of=view.shading.outline_of, mark_of=view.shading.mark_of,
                         names_toggle=t("MAP_NAMES", view.lang))
     if len(view.rooms):
         points = [

@@ -106,7 +106,9 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
         "townships": table,
         "ranking": {"title": v.ranking.title, "columns": list(v.ranking.columns), "rows": v.ranking.rows},
         "colours": dict(v.shading.colour_of),
-        "legend": {"title": v.shading.title, "rows": [{"colour": r.colour, "label": r.label} for r in v.shading.rows]},
+        "legend": {"title": v.shading.title, "rows": [{"colour": r.colour, "label": r.label} for r in v.shading.rows],
+                   # the hotspot map's outlined hot and cold spots (drawn as outlines, not fills)
+                   "outlines": [{"colour": r.colour, "label": r.label} for r in v.shading.outline_rows]},
         # the coverage map's room points, by type (rooms are public places, so counts are not suppressed)
         "room_types": [{"type": kind, "colour": v.room_colours.get(kind, OTHER_ROOM_COLOUR), "count": int(n)}
                        for kind, n in v.rooms["room_type"].value_counts().items()] if len(v.rooms) else [],

@@ -107,6 +107,13 @@ def view_slide(prs, view: View, picture: bytes) -> None:
         swatch.line.color.rgb = RGBColor(0x88, 0x88, 0x88)
         _text(slide, left + Inches(0.45), y, Inches(4.0), row, legend_row.label, 12)
         y += row
+    for legend_row in view.shading.outline_rows:  # an outline, not a fill: the hot and cold spots
+        swatch = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, left, y + Inches(0.06), Inches(0.35), Inches(0.22))
+        swatch.fill.background()
+        swatch.line.color.rgb = _rgb(legend_row.colour)
+        swatch.line.width = Emu(int(Inches(0.04)))
+        _text(slide, left + Inches(0.45), y, Inches(4.0), row, legend_row.label, 12)
+        y += row
     if view.shading.note:
         lines = 1 + len(view.shading.note) // 34
         _text(slide, left, y, Inches(4.5), Emu(int(Inches(0.22) * lines)), view.shading.note, 9, GREY)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import geopandas as gpd
 import matplotlib
+from matplotlib import patheffects
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -51,6 +52,17 @@ def draw_map(ax, view: View) -> None:
     if view.region_level == "city" and "county_code" in projected:
         counties = projected.dissolve(by="county_code")
         counties.boundary.plot(ax=ax, color="#555555", linewidth=0.9)
+    outline_of = view.shading.outline_of
+    if outline_of:  # the significant hot and cold spots, as the page outlines and labels them
+        ringed = projected[projected["region_code"].isin(list(outline_of))]
+        ringed.boundary.plot(ax=ax, color=[outline_of[c] for c in ringed["region_code"]], linewidth=2.2, zorder=4)
+        halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        for code, geometry in zip(ringed["region_code"], ringed.geometry):
+            if code in view.shading.mark_of:
+                part = max(getattr(geometry, "geoms", [geometry]), key=lambda g: g.area)
+                point = part.representative_point()
+                ax.text(point.x, point.y, view.shading.mark_of[code], ha="center", va="center", fontsize=8,
+                        fontweight="bold", color=outline_of[code], path_effects=halo, zorder=6)
     if len(view.rooms):
         rooms = view.rooms.dropna(subset=["longitude", "latitude"])
         points = gpd.GeoSeries(gpd.points_from_xy(rooms["longitude"], rooms["latitude"]), crs="EPSG:4326").to_crs(crs)
@@ -163,6 +175,12 @@ def draw_legend(fig: Figure, view: View, left: float, top: float, width: float, 
     for legend_row in view.shading.rows:
         fig.patches.append(Rectangle((left, y - swatch_h), swatch_h * aspect * 1.4, swatch_h, transform=fig.transFigure,
                                      facecolor=legend_row.colour, edgecolor="#888888", linewidth=0.5))
+        fig.text(left + swatch_h * aspect * 1.4 + 0.008, y - swatch_h / 2, legend_row.label, fontsize=9, color=INK,
+                 va="center")
+        y -= row
+    for legend_row in view.shading.outline_rows:  # an outline, not a fill: the hot and cold spots
+        fig.patches.append(Rectangle((left, y - swatch_h), swatch_h * aspect * 1.4, swatch_h, transform=fig.transFigure,
+                                     facecolor="none", edgecolor=legend_row.colour, linewidth=2.0))
         fig.text(left + swatch_h * aspect * 1.4 + 0.008, y - swatch_h / 2, legend_row.label, fontsize=9, color=INK,
                  va="center")
         y -= row

@@ -48,6 +48,9 @@ RANK_ROWS = 10
 # map townships' pace and hotspot classes at every level, as their pages do.
 UNITS = ("county", "township")
 BY_UNIT = ("overview", "coverage")
+# What the hotspot view maps (the page's 显示方式): the smoothed rate in classes with the significant
+# hot and cold spots outlined (the default), or the hotspot classes alone.
+HOTSPOT_SHOWS = ("smoothed", "classes")
 HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, then 等
 TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
 ROOM_COLOURS = maps.ROOM_COLOURS
@@ -58,8 +61,9 @@ OTHER_ROOM_COLOUR = "#555555"
 class ViewSpec:
     """Which view an export shows and how, as on the page: the view, region (None: the city),
     period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
-    the map's classes (scheme, k, lock; overview and coverage), the city map's unit (``unit``:
-    counties or townships, overview and coverage) and ``exact``: whether the viewer
+    the map's classes (scheme, k, lock; overview, coverage and the hotspots' smoothed rate), the city
+    map's unit (``unit``: counties or townships, overview and coverage), what the hotspot view maps
+    (``hotspot_show``: HOTSPOT_SHOWS) and ``exact``: whether the viewer
     sees exact small counts (admins; indicators/suppress.py). Frozen and hashable: the
     export cache keys on it, and a snapshot is frozen from it."""
     view: str = "overview"
@@ -73,6 +77,7 @@ class ViewSpec:
     lock: bool = False
     exact: bool = False
     unit: str = UNITS[0]
+    hotspot_show: str = HOTSPOT_SHOWS[0]
 
     def __post_init__(self):
         # None means the default (the CLI's unset options), so equal views are equal keys
@@ -87,6 +92,10 @@ class ViewSpec:
             object.__setattr__(self, "unit", UNITS[0])
         if self.unit not in UNITS:
             raise ValueError(f"bad unit {self.unit!r}: expected one of {', '.join(UNITS)}")
+        if self.hotspot_show is None:
+            object.__setattr__(self, "hotspot_show", HOTSPOT_SHOWS[0])
+        if self.hotspot_show not in HOTSPOT_SHOWS:
+            raise ValueError(f"bad hotspot display {self.hotspot_show!r}: expected one of {', '.join(HOTSPOT_SHOWS)}")
         if self.view not in VIEWS:
             raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
         if self.scheme not in classify.SCHEMES:
@@ -322,7 +331,12 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         summary = pace_summary(atlas, lang)
     elif view == "hotspots":
         stats = hotspot_frame(atlas)
-        shading = colour.shade_hotspots(stats, drawn["region_code"], code, lang)
+        if spec.hotspot_show == "smoothed":
+            history = atlas.history("township", code) if lock else None
+            shading = colour.shade_hotspot_rates(stats, drawn["region_code"], code, lang, scheme, k, atlas.period,
+                                                 history)
+        else:
+            shading = colour.shade_hotspots(stats, drawn["region_code"], code, lang)
         table = hotspot_ranking(atlas, lang)
         summary = hotspot_summary(stats, lang)
     else:
@@ -339,6 +353,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     if approximate:
         notes.append(t("APPROX_BOUNDARY", lang))
     notes.append(t("SUPPRESSION_NOTE", lang))
+    if view == "hotspots" and atlas.region_level != "city":  # tested within the county, as the page says
+        notes.append(t("HOTSPOT_COUNTY_NOTE", lang))
     region_rows = atlas.table(_region_level(atlas))
     if len(region_rows):  # rates that left out townships without households (villages)
         notes.extend(fmt.rollup_notes(region_rows.iloc[0], list(registry.INDICATORS), lang))
@@ -346,7 +362,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         notes.append(filters_note(atlas.filters, lang))
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]
     return View(
-        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + ("_county" if unit == "county" else ""), lang),
+        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + ("_county" if unit == "county" else "")
+                     + ("_classes" if view == "hotspots" and spec.hotspot_show == "classes" else ""), lang),
         region_code=atlas.region_code, region_name=atlas.region_name, region_level=atlas.region_level,
         period=atlas.period, period_label=fmt.period_label(atlas.period, lang),
         data_as_of=as_of, data_as_of_text=t("DATA_AS_OF", lang, date=fmt.day(as_of, lang)),
@@ -549,15 +566,8 @@ def cells(view: str, towns: pd.DataFrame, pace: pd.DataFrame | None, stats: pd.D
         out[t("PACE_EXPECTED_SHORT", lang)] = [fmt.count(v, lang) for v in by["expected_by_now"]]
         out[t("PACE_COMPLETION", lang)] = [fmt.value("coverage_rate", v, lang) for v in by["completion"]]
         return out
-    if view == "hotspots":
-        by = stats.set_index("region_code").reindex(out["region_code"])
-        out[t("HOTSPOT_CLASS", lang)] = [fmt.MISSING if fmt.is_missing(c) or fmt.absent(r)
-                                         else colour.class_label(c, lang) for c, r in zip(by["hotspot_class"], by["rate"])]
-        out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
-        out[t("HOTSPOT_SMOOTHED", lang)] = [fmt.value(code, v, lang) for v in by["rate_smoothed"]]
-        out["Gi* z"] = ["" if fmt.is_missing(v) else f"{v:.2f}" for v in by["gi_z"]]
-        out[t("HOTSPOT_Q", lang)] = ["" if fmt.is_missing(v) else f"{v:.3f}" for v in by["gi_p_fdr"]]
-        return out
+    if view == "hotspots":  # the page's tooltip: 显著 or not, the smoothed rate and the own one
+        return legend.hotspot_cells(stats, towns, code, lang, t)
     out[fmt.label(code, lang)] = [fmt.value(code, v, lang) for v in towns[code]]
     for part in registry.parts(code) or ():
         if part:

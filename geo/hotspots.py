@@ -88,6 +88,10 @@ CLASS_LABELS_EN = {"hot": "Hot spot", "hot-edge": "Beside a hot spot", "cold": "
 # without a value are drawn by the caller in maps.MISSING_COLOUR (#d9d9d9), a darker grey.
 CLASS_COLOURS = {"hot": "#d7301f", "hot-edge": "#fdbb84", "cold": "#2b6cb0", "cold-edge": "#c6dbef",
                  "high-low": "#f4a6c0", "low-high": "#9ecae1", "ns": "#f0f0f0"}
+# The default map colours townships by their smoothed rate and draws the significant hot and
+# cold spots as thick outlines in these darker shades, so the colours stay the rate's own.
+OUTLINED = ("hot", "cold")
+OUTLINE_COLOURS = {"hot": "#67000d", "cold": "#08306b"}
 COLUMNS = ["gi_z", "gi_p", "gi_p_fdr", "moran_i", "moran_q", "moran_p", "moran_p_fdr", "hotspot_class"]
 
 

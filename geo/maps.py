@@ -9,6 +9,7 @@ import folium
 import folium.plugins
 from folium.utilities import JsCode
 import numpy as np
+import shapely.geometry
 from branca.element import Element, MacroElement, Template
 
 from geo import classify, shapes
@@ -67,6 +68,7 @@ class Legend:
     title: str
     rows: list[tuple[str, str]]  # (colour, label)
     notes: list[str] = field(default_factory=list)  # shown under the legend (示意边界, 数据截至)
+    outlines: list[tuple[str, str]] = field(default_factory=list)  # (outline colour, label): hot/cold spots
 
 
 # A <details> element: open on a wide frame, folded to its title on a narrow one (the fit script
@@ -77,6 +79,9 @@ _LEGEND_TEMPLATE = """
   <summary class="atlas-legend-title">{{ this.title|e }}</summary>
   {% for colour, label in this.rows %}
   <div><span class="atlas-swatch" style="background:{{ colour|e }};"></span>{{ label|e }}</div>
+  {% endfor %}
+  {% for colour, label in this.outlines %}
+  <div><span class="atlas-swatch atlas-outline" style="border-color:{{ colour|e }};"></span>{{ label|e }}</div>
   {% endfor %}
   {% for note in this.notes %}
   <div class="atlas-note">{{ note|e }}</div>
@@ -93,7 +98,12 @@ LEGEND_CSS = """<style>
 .atlas-legend[open] .atlas-legend-title { margin-bottom: 4px; }
 .atlas-swatch { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: middle;
   border: 1px solid #888; }
+.atlas-swatch.atlas-outline { background: transparent; border-width: 3px; border-style: solid;
+  width: 10px; height: 8px; }
 .atlas-note { margin-top: 4px; color: #555; }
+.atlas-mark { font: 600 12px/1 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif; white-space: nowrap; width: max-content;
+  text-align: center; pointer-events: none;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; transform: translate(-50%, -50%); }
 @media (max-width: 439px) { .atlas-legend { max-width: calc(100% - 20px); } }
 </style>"""
 # Below this frame width (CSS px: a phone held upright) the legend is folded and the fit keeps no
@@ -131,6 +141,7 @@ class _LegendElement(MacroElement):
         self.title = legend.title
         self.rows = legend.rows
         self.notes = legend.notes
+        self.outlines = legend.outlines
         self._template = Template(_LEGEND_TEMPLATE)
 
 
@@ -407,7 +418,8 @@ def base_map(geojson: dict) -> folium.Map:
 def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[str],
                tooltip_labels: list[str], legend: Legend, highlight: bool = True,
                selected: str | None = None, playback: dict | None = None, names: bool = True,
-               names_toggle: str | None = None) -> folium.Map:
+               names_toggle: str | None = None, outline_of: dict[str, str] | None = None,
+               mark_of: dict[str, str] | None = None) -> folium.Map:
     """A township choropleth.
 
     Parameters
@@ -422,27 +434,29 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
         播放/暂停 button, a month slider and the month's name on the map; None for a still map.
     names : write each region's ``region_name`` on it (add_place_names); ``names_toggle`` is the
         text of the checkbox that hides them (none without it).
+    outline_of : region_code → colour of a thick outline (the hotspot map's significant hot and
+        cold spots), raised above the other townships' borders.
+    mark_of : region_code → a short label written inside the region (热点, 冷点).
 
     Returns
     -------
-    folium.Map with one GeoJson layer (one SVG path per township), the legend and the names.
+    folium.Map with one GeoJson layer (one SVG path per township), the legend, the names and labels.
     """
     m = base_map(geojson)
     layer = folium.GeoJson(
         _tooltip_text(geojson, tooltip_fields),
         name="townships",
-        style_function=lambda f: {
-            "fillColor": colour_of.get(f["properties"]["region_code"], MISSING_COLOUR),
-            "color": "#111111" if f["properties"]["region_code"] == selected else "#ffffff",
-            "weight": 3.5 if f["properties"]["region_code"] == selected else 1,
-            "fillOpacity": 0.85,
-        },
+        style_function=lambda f: _style(f["properties"]["region_code"], colour_of, selected, outline_of or {}),
         highlight_function=(lambda f: {"weight": 3, "color": "#333333"}) if highlight else None,
         # folium's tooltip writes fields and aliases into the page as HTML: both go in escaped
         tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=[safe.html(a) for a in tooltip_labels],
                                       sticky=True),
     )
     layer.add_to(m)
+    if outline_of:
+        m.add_child(_OutlinesOnTop(layer, sorted(outline_of)))
+    if mark_of:
+        add_marks(m, geojson, mark_of, outline_of or {})
     m.get_root().add_child(_LegendElement(legend))
     if playback is not None:
         m.get_root().header.add_child(Element(PLAYBACK_CSS), name="atlas_playback_css")
@@ -587,6 +601,105 @@ def playback_data(frames: list[dict], start: int, words: dict[str, str], fields:
     blank = {k: "" for k in fields if k != "region_name"}
     return {"frames": out, "start": int(start), "words": dict(words), "missing": MISSING_COLOUR,
             "blank": blank, "interval": int(interval_ms)}
+
+
+OUTLINE_WEIGHT = 4
+
+
+def _style(code: str, colour_of: dict, selected: str | None, outline_of: dict) -> dict:
+    """A township's fill and border: white borders, a heavy dark one for the open township, a
+    thick coloured one for an outlined (hot or cold) township."""
+    style = {"fillColor": colour_of.get(code, MISSING_COLOUR), "color": "#ffffff", "weight": 1, "fillOpacity": 0.85}
+    if code in outline_of:
+        style.update(color=outline_of[code], weight=OUTLINE_WEIGHT, opacity=1)
+    if code == selected:
+        style.update(color="#111111", weight=OUTLINE_WEIGHT + 1 if code in outline_of else 3.5)
+    return style
+
+
+class _OutlinesOnTop(MacroElement):
+    """Raise the outlined townships above the others, so that a neighbour drawn later does not
+    paint its white border over half of a thick outline (SVG draws in document order)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var raised = {{ this.codes|tojson }};
+    {{ this.layer.get_name() }}.eachLayer(function(l) {
+        if (l.feature && raised.indexOf(String(l.feature.properties.region_code)) >= 0 && l.bringToFront) {
+            l.bringToFront();
+        }
+    });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer, codes):
+        super().__init__()
+        self._name = "OutlinesOnTop"
+        self.layer = layer
+        self.codes = [str(c) for c in codes]
+
+
+def label_point(geometry: dict) -> tuple[float, float]:
+    """(lat, lon) of a point inside a GeoJSON (Multi)Polygon, where its label is written: its
+    largest part's representative point (inside, unlike a centroid of a crescent)."""
+    shape = shapely.geometry.shape(geometry)
+    if shape.geom_type == "MultiPolygon":
+        shape = max(shape.geoms, key=lambda g: g.area)
+    point = shape.representative_point()
+    return point.y, point.x
+
+
+def add_marks(m: folium.Map, geojson: dict, mark_of: dict[str, str], colour_of: dict[str, str]) -> folium.Map:
+    """Write a short label (``mark_of``: region_code → text) inside each such region, in its
+    ``colour_of`` colour with a white halo; text, never HTML, and not clickable."""
+    group = folium.FeatureGroup(name="marks", control=False)
+    for feature in geojson["features"]:
+        code = feature["properties"]["region_code"]
+        if code not in mark_of:
+            continue
+        lat, lon = label_point(feature["geometry"])
+        colour = colour_of.get(code, "#222222")
+        folium.Marker(
+            [lat, lon], interactive=False, keyboard=False,
+            icon=folium.DivIcon(html=f'<div class="atlas-mark" style="color:{safe.html(colour)}">'
+                                     f"{safe.html(mark_of[code])}</div>",
+                                class_name="atlas-mark-icon", icon_size=(0, 0)),
+        ).add_to(group)
+    group.add_to(m)
+    m.add_child(_Declutter())
+    return m
+
+
+class _Declutter(MacroElement):
+    """Hide a label that would overlap one already shown (two neighbouring hot spots zoomed out
+    on a phone read "热点热点"); zoomed in, both show again. The outlines still mark every one."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    function declutter() {
+        var shown = [];
+        map.getContainer().querySelectorAll(".atlas-mark").forEach(function(el) {
+            el.style.visibility = "visible";
+            var r = el.getBoundingClientRect();
+            var hit = shown.some(function(s) {
+                return r.left < s.right && r.right > s.left && r.top < s.bottom && r.bottom > s.top;
+            });
+            if (hit) { el.style.visibility = "hidden"; } else { shown.push(r); }
+        });
+    }
+    map.on("zoomend moveend resize", declutter);
+    map.whenReady(function() { requestAnimationFrame(function() { requestAnimationFrame(declutter); }); });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Declutter"
 
 
 def _tooltip_text(geojson: dict, fields: list[str]) -> dict:

@@ -4,7 +4,7 @@
 indicator's fixed thresholds, a locked scale or two periods compared on one scale);
 :func:`shade` colours the regions drawn and writes the legend rows and the note under them.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable, Iterable
 
@@ -38,6 +38,11 @@ class Shading:
     colour_of: dict[str, str]  # region_code → fill colour; absent = no data (grey)
     rows: list[LegendRow]      # classes low to high, then 无数据 when any drawn region lacks a value
     note: str | None = None    # under the legend: the scheme, the pacing rule, the hotspot method
+    # the hotspot map's significant hot and cold spots: region_code → outline colour, their legend
+    # rows (an outline, not a fill), and the short label written on each (热点, 冷点)
+    outline_of: dict[str, str] = field(default_factory=dict)
+    outline_rows: list[LegendRow] = field(default_factory=list)
+    mark_of: dict[str, str] = field(default_factory=dict)
 
 
 def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: int = K,
@@ -305,3 +310,54 @@ def playback_months(period: str, last: date | None) -> list[str]:
     else:
         end = max(last.month, 1)
     return [f"{year}-{m:02d}" for m in range(1, end + 1)]
+def _tested_classes(stats: pd.DataFrame) -> dict:
+    """region_code → hotspot class, for the townships with a rate (a hidden rate is a rate)."""
+    return {c: cls for c, cls, rate in zip(stats["region_code"], stats["hotspot_class"], stats["rate"])
+            if not fmt.absent(rate) and not fmt.is_missing(cls)}
+
+
+def shade_hotspot_rates(stats: pd.DataFrame, drawn: Iterable[str], code: str, classes: classify.Classes, lang: str,
+                        t: Words, *, title: str, locked: bool = False) -> Shading:
+    """The hotspot page's default map: each drawn township coloured by its smoothed rate
+    (``stats``: geo.risk.table, rate_smoothed in the units of ``code``) in ``classes``, as any
+    indicator map (a hidden smoothed rate gets the hidden style, never a class), with the
+    significant hot and cold spots (geo.hotspots.OUTLINED) outlined and labelled on top."""
+    from geo import hotspots
+
+    drawn = list(drawn)
+    base = shade(dict(zip(stats["region_code"], stats["rate_smoothed"])), drawn, code, classes, lang, t,
+                 title=title, locked=locked)
+    class_of = _tested_classes(stats)
+    outlined = {r: class_of[r] for r in drawn if class_of.get(r) in hotspots.OUTLINED}
+    rows = []
+    for kind in hotspots.OUTLINED:
+        n = sum(1 for k in outlined.values() if k == kind)
+        rows.append(LegendRow(hotspots.OUTLINE_COLOURS[kind],
+                              f"{t(f'HOTSPOT_OUTLINE_{kind}', lang)}（{t('LEGEND_TOWNSHIPS', lang, n=n)}）", n))
+    note = " · ".join(n for n in (base.note, t("HOTSPOT_LEGEND_NOTE", lang)) if n)
+    return replace(base, note=note, outline_rows=rows,
+                   outline_of={r: hotspots.OUTLINE_COLOURS[k] for r, k in outlined.items()},
+                   mark_of={r: hotspot_label(k, lang) for r, k in outlined.items()})
+
+
+def hotspot_significance(cls, rate, lang: str, t: Words) -> str:
+    """What a tooltip says of a township's test: 显著：热点, 不显著, or "—" without a rate."""
+    if fmt.is_missing(cls) or fmt.absent(rate):
+        return fmt.MISSING
+    if cls == "ns":
+        return t("HOTSPOT_NOT_SIGNIFICANT", lang)
+    return t("HOTSPOT_SIGNIFICANT", lang, cls=hotspot_label(cls, lang))
+
+
+def hotspot_cells(stats: pd.DataFrame, towns: pd.DataFrame, code: str, lang: str, t: Words) -> pd.DataFrame:
+    """Per township of ``towns`` (an indicators.table frame), what the hotspot maps' tooltips say,
+    in plain words: region_code, then 聚集检验 (显著：热点 / 不显著), 平滑后比率 and the township's
+    own rate, formatted (hidden values as hidden). The statistics themselves (z, p, Moran's I)
+    stay in the method note."""
+    by = stats.set_index("region_code").reindex(towns["region_code"])
+    return pd.DataFrame({
+        "region_code": towns["region_code"].to_numpy(),
+        t("HOTSPOT_TEST", lang): [hotspot_significance(c, r, lang, t) for c, r in zip(by["hotspot_class"], by["rate"])],
+        t("HOTSPOT_SMOOTHED", lang): [fmt.value(code, v, lang) for v in by["rate_smoothed"]],
+        t("HOTSPOT_OWN", lang, name=fmt.label(code, lang, short=True)): [fmt.value(code, v, lang) for v in towns[code]],
+    })

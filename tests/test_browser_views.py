@@ -434,8 +434,8 @@ def test_click_township_opens_panel_and_crumb_goes_up(page, app_url, atlas, shot
 
 
 def test_filter_change_updates_url_and_map(page, app_url, atlas, shots):
-    # show=raw: the hotspot page's map of the plain rate (its default map shows the Gi* classes)
-    open_view(page, f"{app_url}/hotspots?period={PERIOD}&region={COUNTY}&show=raw")
+    # show=classes: the hotspot page's other display; "value" is each township's own rate on both
+    open_view(page, f"{app_url}/hotspots?period={PERIOD}&region={COUNTY}&show=classes")
     before = {f["code"]: f["value"] for f in wait_for_features(
         page, lambda f: codes_of(f) == atlas["county_towns"], "the county's townships")}
     assert "level" not in url_params(page)  # the default (中, 高) is not written
@@ -454,7 +454,7 @@ def test_filter_change_updates_url_and_map(page, app_url, atlas, shots):
 
     wait_for_param(page, "level", "高")
     assert "level=%E9%AB%98" in page.url
-    assert url_params(page).get("show") == "raw", "the page's own parameter survives the filter change"
+    assert url_params(page).get("show") == "classes", "the page's own parameter survives the filter change"
     after = {f["code"]: f["value"] for f in wait_for_features(
         page, lambda f: codes_of(f) == atlas["county_towns"]
         and {x["code"]: x["value"] for x in f} != before, "new values")}

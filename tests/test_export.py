@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -188,7 +189,7 @@ def test_small_counts_are_suppressed_in_the_pptx(exports, towns):
 
 def test_hotspot_legend_counts_are_geo_risk_counts(con, period):
     for when in (period, HOT_PERIOD):
-        view = views.build_view(con, views.ViewSpec("hotspots", period=when))
+        view = views.build_view(con, views.ViewSpec("hotspots", period=when, hotspot_show="classes"))
         stats = risk.table(con, when, [""], CITY)
         rated = stats[stats["rate"].notna()]
         expected = risk.counts(rated)
@@ -204,6 +205,56 @@ def test_hotspot_legend_counts_are_geo_risk_counts(con, period):
         hot = set(rated.loc[rated["hotspot_class"] == "hot", "region_code"])
         assert {c for c, fill in view.shading.colour_of.items() if fill == hotspots.CLASS_COLOURS["hot"]} == hot
     assert expected["hot"] == 2  # HOT_PERIOD has hot spots, so the colour check above saw some
+
+
+def test_default_hotspot_export_is_the_smoothed_rate_with_hot_and_cold_outlined(con, tmp_path):
+    """The export of the hotspot page's default display: the smoothed rate in the page's classes,
+    the hot and cold spots outlined and labelled, on the PNG and in the HTML; tooltips in plain words."""
+    view = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD))
+    stats = view.hotspots
+    code = "risk_rate_per_1000"
+    classes = legend.classes_for(stats["rate_smoothed"].tolist(), code, HOT_PERIOD)
+    expected = legend.shade(dict(zip(stats["region_code"], stats["rate_smoothed"])), view.shapes["region_code"],
+                            code, classes, "zh", views.t)
+    assert view.shading.colour_of == expected.colour_of
+    assert set(view.shapes["colour"]) <= {*expected.colour_of.values(), colour_of_missing()}
+    rated = stats[[not fmt.absent(r) for r in stats["rate"]]]
+    hot = set(rated.loc[rated["hotspot_class"] == "hot", "region_code"])
+    cold = set(rated.loc[rated["hotspot_class"] == "cold", "region_code"])
+    assert len(hot) == 2  # this month has hot spots (no cold one at the test scale)
+    assert view.shading.outline_of == {**{c: hotspots.OUTLINE_COLOURS["hot"] for c in hot},
+                                       **{c: hotspots.OUTLINE_COLOURS["cold"] for c in cold}}
+    assert view.map_title == "各乡镇平滑后风险发现率，粗框为显著热点、冷点"
+    assert list(view.cells.columns) == ["region_code", "连片检验", "平滑后比率", "本乡镇风险发现率（未平滑）"]
+    assert "不显著" in set(view.cells["连片检验"])
+    # the HTML carries the outlines (raised above the other townships) and the labels
+    page = html_export.render(view)
+    assert hotspots.OUTLINE_COLOURS["hot"] in page
+    assert page.count('"atlas-mark-icon"') == len(hot) + len(cold)  # one DivIcon label each
+    assert "深红粗框：热点" in page and "Gi* z" not in page and "FDR" not in page
+    # the PNG: the outline colour is drawn on the map (and only there and in the legend)
+    staticmap.write_png(view, tmp_path / "hot.png")
+    with Image.open(tmp_path / "hot.png") as image:
+        pixels = {tuple(p) for p in np.asarray(image.convert("RGB")).reshape(-1, 3).tolist()}
+    assert tuple(int(hotspots.OUTLINE_COLOURS["hot"][i:i + 2], 16) for i in (1, 3, 5)) in pixels
+    # the classes-only display stays one choice away
+    plain = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD, hotspot_show="classes"))
+    assert not plain.shading.outline_of and hotspots.OUTLINE_COLOURS["hot"] not in html_export.render(plain)
+    with pytest.raises(ValueError):
+        views.ViewSpec("hotspots", hotspot_show="raw")
+
+
+def colour_of_missing() -> str:
+    from geo import maps
+
+    return maps.MISSING_COLOUR
+
+
+def test_a_county_hotspot_export_says_it_was_recomputed_there(con):
+    county = views.build_view(con, views.ViewSpec("hotspots", region="320722000000", period=HOT_PERIOD))
+    city = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD))
+    assert "热点按本县范围重新计算，与全市视图可能不同。" in county.notes
+    assert "热点按本县范围重新计算，与全市视图可能不同。" not in city.notes
 
 
 def test_brief_docx(exports, con, period):

@@ -86,6 +86,28 @@ def test_choropleth_has_no_tiles_a_legend_and_nothing_external(tmp_path):
     assert (tmp_path / "vendor" / "leaflet" / "leaflet.js").exists()
 
 
+def test_outlined_townships_get_a_thick_border_raised_on_top_and_a_text_label(tmp_path):
+    frame = two_squares().assign(region_name=["甲镇", "乙镇"])
+    geojson = json.loads(shapes.to_geojson(frame, ["region_code", "region_name"]))
+    legend = maps.Legend("平滑后风险发现率", [("#fee5d9", "12‰ – 20‰（2 个乡镇）")], outlines=[("#67000d", "深红粗框：热点（1 个乡镇）")])
+    m = maps.choropleth(geojson, {"a": "#fee5d9", "b": "#fee5d9"}, ["region_name"], ["乡镇"], legend,
+                        outline_of={"a": "#67000d"}, mark_of={"a": "热点<b>"})
+    layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
+    styles = {f["properties"]["region_code"]: layer.style_function(f) for f in geojson["features"]}
+    assert styles["a"]["color"] == "#67000d" and styles["a"]["weight"] == maps.OUTLINE_WEIGHT
+    assert styles["b"]["color"] == "#ffffff" and styles["b"]["weight"] == 1
+    offline.prepare_static(tmp_path)
+    offline.localize(m, base_url="/app/static/vendor")
+    html = m.get_root().render()
+    assert not EXTERNAL.findall(html)
+    assert 'var raised = ["a"]' in html and "bringToFront" in html  # a neighbour cannot paint over it
+    escaped = json.dumps("热点&lt;b&gt;").replace("&", "\\u0026")[1:-1]  # folium writes the icon as JSON
+    assert escaped in html and "\\u003cb\\u003e" not in html  # the label is text, never HTML
+    assert html.count('"atlas-mark-icon"') == 1 and "深红粗框：热点（1 个乡镇）" in html
+    lat, lon = maps.label_point(geojson["features"][0]["geometry"])
+    assert shapely.Point(lon, lat).within(frame.geometry[0])
+
+
 def test_localize_refuses_online_tiles():
     m = folium.Map(tiles="OpenStreetMap")
     with pytest.raises(ValueError):

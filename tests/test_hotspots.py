@@ -329,3 +329,68 @@ def test_labels_colours_and_method_note():
     assert "9999" in hs.describe_method(permutations=9999) and "10%" in hs.describe_method(alpha=0.1)
     with pytest.raises(ValueError):
         hs.describe_method("fr")
+
+
+# ---- the hotspot map a leader sees (indicators/legend.py): smoothed rate, hot and cold outlined --
+
+def hotspot_stats():
+    """Six townships of a hand-made geo.risk.table: what each must look like is worked out below."""
+    from indicators import suppress
+
+    return pd.DataFrame({
+        "region_code": ["hot", "edge", "cold", "ns", "small", "none"],
+        # object columns, as suppress.derived leaves them: a float column would drop the Hidden mark
+        "rate": pd.Series([40.0, 12.0, 5.0, 20.0, suppress.Hidden("rate"), np.nan], dtype=object),
+        "rate_smoothed": pd.Series([38.0, 15.0, 6.0, 20.0, suppress.Hidden("rate"), np.nan], dtype=object),
+        "hotspot_class": ["hot", "hot-edge", "cold", "ns", "hot", "ns"],
+    })
+
+
+def test_the_default_map_colours_by_smoothed_rate_and_outlines_only_hot_and_cold():
+    from geo import classify, maps
+    from i18n.text import t
+    from indicators import legend
+
+    stats = hotspot_stats()
+    drawn = list(stats["region_code"])
+    classes = legend.classes_for(stats["rate_smoothed"].tolist(), "risk_rate_per_1000", None)
+    got = legend.shade_hotspot_rates(stats, drawn, "risk_rate_per_1000", classes, "zh", t, title="平滑后风险发现率")
+    plain = legend.shade(dict(zip(stats["region_code"], stats["rate_smoothed"])), drawn, "risk_rate_per_1000",
+                         classes, "zh", t)
+    # the fills are the smoothed rate's own classes, as any indicator map: no class colour anywhere
+    assert got.colour_of == plain.colour_of
+    assert not set(got.colour_of.values()) & set(hs.CLASS_COLOURS.values())
+    assert got.colour_of["small"] == maps.SMALL_COLOUR  # hidden smoothed rate: the hidden style, no band
+    assert "none" not in got.colour_of                   # no rate: grey
+    assert [r.label for r in got.rows] == [r.label for r in plain.rows]
+    # thick outlines and labels on exactly the hot and cold spots (热点周边 is not a hot spot); a
+    # hidden rate keeps its class (geo/risk.py), so its outline says no more than the class map does
+    assert got.outline_of == {"hot": hs.OUTLINE_COLOURS["hot"], "small": hs.OUTLINE_COLOURS["hot"],
+                              "cold": hs.OUTLINE_COLOURS["cold"]}
+    assert got.mark_of == {"hot": "热点", "small": "热点", "cold": "冷点"}
+    assert [(r.colour, r.label, r.count) for r in got.outline_rows] == [
+        (hs.OUTLINE_COLOURS["hot"], "深红粗框：热点（2 个乡镇）", 2),
+        (hs.OUTLINE_COLOURS["cold"], "深蓝粗框：冷点（1 个乡镇）", 1)]
+    words = " ".join([got.title, got.note or "", *(r.label for r in [*got.rows, *got.outline_rows])])
+    for jargon in ("Gi*", "Moran", "FDR", "p=", "z"):
+        assert jargon not in words
+    assert classify.SCHEMES  # (the classes are the page's: legend.classes_for)
+
+
+def test_tooltips_say_significant_or_not_and_no_statistics():
+    from i18n.text import t
+    from indicators import legend
+
+    stats = hotspot_stats().assign(gi_z=[3.1, 2.5, -2.8, 0.1, 2.9, np.nan], gi_p_fdr=[0.01] * 5 + [np.nan])
+    towns = pd.DataFrame({"region_code": stats["region_code"], "risk_rate_per_1000": stats["rate"]})
+    cells = legend.hotspot_cells(stats, towns, "risk_rate_per_1000", "zh", t).set_index("region_code")
+    assert list(cells.columns) == ["连片检验", "平滑后比率", "本乡镇风险发现率（未平滑）"]
+    assert list(cells["连片检验"]) == ["显著：热点", "显著：热点周边", "显著：冷点", "不显著", "显著：热点", "—"]
+    assert list(cells["平滑后比率"]) == ["38.0‰", "15.0‰", "6.0‰", "20.0‰", "—（数值较小）", "—"]
+    assert cells.loc["hot", "本乡镇风险发现率（未平滑）"] == "40.0‰"
+    text = " ".join([*cells.columns, *cells.to_numpy().ravel().astype(str)])
+    for jargon in ("z", "p=", "Moran", "Gi*", "3.1", "0.01"):
+        assert jargon not in text
+    en = legend.hotspot_cells(stats, towns, "risk_rate_per_1000", "en", t)
+    assert list(en.iloc[:, 1]) == ["Significant: Hot spot", "Significant: Beside a hot spot", "Significant: Cold spot",
+                                   "Not significant", "Significant: Hot spot", "—"]

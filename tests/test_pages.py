@@ -137,11 +137,115 @@ def test_hotspots_page_shows_classes_and_computes_them_once(app_env, monkeypatch
     assert smoothed == sorted(smoothed, reverse=True)
     assert len(calls) == 1
     at.run()
-    at.radio(key="hotspot_show").set_value("smoothed").run()
+    at.radio(key="hotspot_show").set_value("classes").run()
     assert not at.exception, at.exception
     assert len(calls) == 1  # reruns and a different map of the same statistics: no new computation
     at.radio(key="hotspot_of").set_value("cases").run()
     assert len(calls) == 2
+
+
+HOT_PERIOD = "2024-03"  # at the test scale the city has hot spots this month (tests/test_export.py)
+JARGON = ("Gi*", "Moran", "FDR", "p=", "z-", "z ", "Z")
+
+
+def drawn_maps(monkeypatch) -> list[dict]:
+    """Every map the page draws, as maps.choropleth receives it (the real function still draws)."""
+    from geo import maps
+
+    seen = []
+    real = maps.choropleth
+
+    def spy(geojson, colour_of, fields, labels, legend, **options):
+        seen.append({"geojson": geojson, "colour_of": dict(colour_of), "fields": fields, "labels": labels,
+                     "legend": legend, **options})
+        return real(geojson, colour_of, fields, labels, legend, **options)
+
+    monkeypatch.setattr(maps, "choropleth", spy)
+    return seen
+
+
+def test_hotspots_default_map_is_the_smoothed_rate_with_hot_and_cold_outlined(app_env, monkeypatch):
+    """The default display: the smoothed rate's classes as colours, thick outlines on exactly the
+    significant hot and cold townships; tooltips say 显著/不显著 and no statistic; and the default
+    export of the same view draws the same colours and outlines."""
+    import duckdb
+
+    from export import views
+    from geo import hotspots, maps
+
+    seen = drawn_maps(monkeypatch)
+    at = run_page("hotspots", period=HOT_PERIOD, region="320700000000")
+    assert not at.exception, at.exception
+    assert at.radio(key="hotspot_show").value == "smoothed"
+    assert [o for o in at.radio(key="hotspot_show").options] == ["平滑比率（默认）", "仅热点分类"]
+    drawn = seen[-1]
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        export = views.build_view(con, views.ViewSpec("hotspots", "320700000000", HOT_PERIOD))
+    stats = export.hotspots
+    rated = stats[[not fmt_absent(r) for r in stats["rate"]]]
+    hot_cold = set(rated.loc[rated["hotspot_class"].isin(["hot", "cold"]), "region_code"])
+    assert len(hot_cold) >= 2  # the month has some, so the checks below see outlines
+    assert set(drawn["outline_of"]) == hot_cold
+    assert {c: hotspots.OUTLINE_COLOURS[k] for c, k in zip(rated["region_code"], rated["hotspot_class"])
+            if k in ("hot", "cold")} == drawn["outline_of"]
+    assert set(drawn["mark_of"].values()) <= {"热点", "冷点"} and set(drawn["mark_of"]) == hot_cold
+    # colours: the smoothed rate's ramp (Reds), the hidden style or grey, never a class colour
+    assert set(drawn["colour_of"].values()) <= {*maps.PALETTES["Reds"], maps.SMALL_COLOUR}
+    assert not set(drawn["colour_of"].values()) & set(hotspots.CLASS_COLOURS.values())
+    hidden = {c for c, v in zip(stats["region_code"], stats["rate_smoothed"]) if is_hidden(v)}
+    assert hidden and all(drawn["colour_of"][c] == maps.SMALL_COLOUR for c in hidden)
+    # the export of the default view is the screen: same fills, same outlines, same legend
+    assert export.shading.colour_of == drawn["colour_of"]
+    assert export.shading.outline_of == drawn["outline_of"]
+    assert [label for _, label in drawn["legend"].outlines] == [r.label for r in export.shading.outline_rows]
+    # tooltips: plain words
+    labels = drawn["labels"]
+    assert labels[1:] == ["连片检验", "平滑后比率", "本乡镇风险发现率（未平滑）"]
+    tests = {f["properties"]["region_code"]: f["properties"][drawn["fields"][1]] for f in drawn["geojson"]["features"]}
+    assert {tests[c] for c in hot_cold} <= {"显著：热点", "显著：冷点"}
+    assert "不显著" in tests.values()
+    shown = " ".join([*labels, *(str(f["properties"].get(k, "")) for f in drawn["geojson"]["features"]
+                                 for k in drawn["fields"]), drawn["legend"].title, *drawn["legend"].notes,
+                      *(label for _, label in drawn["legend"].rows), *(label for _, label in drawn["legend"].outlines)])
+    for jargon in JARGON:
+        assert jargon not in shown, jargon
+    assert text.ZH["HOTSPOT_COUNTY_NOTE"] not in all_text(at)  # the city's own test: no notice
+
+    # the other display: colours by class, no outline
+    at.radio(key="hotspot_show").set_value("classes").run()
+    assert not at.exception, at.exception
+    drawn = seen[-1]
+    assert not drawn["outline_of"] and not drawn["mark_of"]
+    assert set(drawn["colour_of"].values()) <= set(hotspots.CLASS_COLOURS.values())
+    assert drawn["labels"][1:] == ["连片检验", "平滑后比率", "本乡镇风险发现率（未平滑）"]
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        export = views.build_view(con, views.ViewSpec("hotspots", "320700000000", HOT_PERIOD, hotspot_show="classes"))
+    assert export.shading.colour_of == drawn["colour_of"] and not export.shading.outline_of
+
+
+def fmt_absent(value) -> bool:
+    from indicators import fmt
+
+    return fmt.absent(value)
+
+
+def is_hidden(value) -> bool:
+    from indicators import suppress
+
+    return suppress.is_hidden(value)
+
+
+def test_hotspots_in_a_county_say_they_were_recomputed_there(app_env, monkeypatch):
+    seen = drawn_maps(monkeypatch)
+    at = run_page("hotspots", period=HOT_PERIOD, region="320722000000")
+    assert not at.exception, at.exception
+    assert text.ZH["HOTSPOT_COUNTY_NOTE"] == "热点按本县范围重新计算，与全市视图可能不同。"
+    assert text.ZH["HOTSPOT_COUNTY_NOTE"] in [c.value for c in at.caption]
+    county = {f["properties"]["region_code"] for f in seen[-1]["geojson"]["features"]}
+    assert county and all(c.startswith("320722") for c in county)
+    en = run_page("hotspots", period=HOT_PERIOD, region="320722000000", lang="en")
+    assert not en.exception, en.exception
+    assert text.EN["HOTSPOT_COUNTY_NOTE"] in [c.value for c in en.caption]
 
 
 def test_no_text_key_is_written_twice():

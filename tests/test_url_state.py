@@ -176,7 +176,6 @@ def test_risk_labels_name_the_levels_counted(app_env):
     at = AppTest.from_file(str(ROOT / "app_pages" / "hotspots.py"), default_timeout=90)
     at.session_state["period"] = "2025-06"
     at.session_state["region"] = COUNTY
-    at.session_state["hotspot_show"] = "raw"
     at.run()
     assert "中高风险户数" in at.dataframe[0].value.columns
     at.session_state[state.KEYS["level"]] = ["高"]

@@ -51,14 +51,16 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
 
 def view_spec(view_name: str) -> ViewSpec:
     """The view on screen, so an export or a snapshot shows what the screen shows: the page's view,
-    the sidebar's region, period, language, filters, classes and city map unit, the viewer's scope
-    and whether it sees exact small counts."""
+    the sidebar's region, period, language, filters, classes and city map unit, the hotspot page's
+    display, the viewer's scope and whether it sees exact small counts."""
     ss = st.session_state
     period, region, _, _ = widgets.current()
     return ViewSpec(view_name, region, period, lang(), tuple(data.viewer_scope()), widgets.filters(),
                     ss.get(state.KEYS["scheme"], state.DEFAULTS["scheme"]), ss.get(state.KEYS["k"], state.DEFAULTS["k"]),
                     bool(ss.get(state.KEYS["lock"])), data.viewer().exact,
-                    ss.get(state.KEYS["unit"], state.DEFAULTS["unit"]))
+                    ss.get(state.KEYS["unit"], state.DEFAULTS["unit"]),
+                    # the hotspot page's 显示方式; other views keep the default (one cache key)
+                    ss.get("hotspot_show") if view_name == "hotspots" else None)
 
 
 def export_bytes(spec: ViewSpec, kind: str) -> bytes:
@@ -284,6 +286,10 @@ def legend_html(numbers: dict) -> str:
         (f'<span style="display:inline-block;width:1.4em;height:0.9em;background:{safe.html(r["colour"])};'
          f'border:1px solid #888;margin-right:0.5em;vertical-align:middle"></span>', r["label"])
         for r in legend.get("rows", [])
+    ] + [
+        (f'<span style="display:inline-block;width:1.1em;height:0.6em;border:3px solid {safe.html(r["colour"])};'
+         f'margin-right:0.5em;vertical-align:middle"></span>', r["label"])
+        for r in legend.get("outlines", [])
     ])]
     rooms = numbers.get("room_types") or []
     if rooms:

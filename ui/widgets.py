@@ -502,22 +502,26 @@ def draw_shading(geojson: dict, shading: legend.Shading, fields: list[str], labe
                  level: str, title: str | None = None, notes: list[str] | None = None, **options) -> None:
     """Draw the map of a :class:`indicators.legend.Shading` (colours, legend rows, its note)."""
     draw(geojson, shading.colour_of, fields, labels, title or shading.title, [(r.colour, r.label) for r in shading.rows],
-         key, level=level, notes=notes if notes is not None else [shading.note], **options)
+         key, level=level, notes=notes if notes is not None else [shading.note],
+         outlines=[(r.colour, r.label) for r in shading.outline_rows], outline_of=shading.outline_of,
+         mark_of=shading.mark_of, **options)
 
 
 def draw(geojson: dict, colour_of: dict, fields: list[str], labels: list[str], title: str,
          rows: list[tuple[str, str]], key: str, *, level: str, points: list[dict] | None = None,
          height: int = 560, notes: list[str] | None = None, radius_km: float | None = None,
-         playback: dict | None = None) -> None:
+         playback: dict | None = None, outlines: list[tuple[str, str]] | None = None,
+         outline_of: dict | None = None, mark_of: dict | None = None) -> None:
     """Draw a coloured map of counties or townships, and act on a click (drill down or open a
-    township's panel). Pan and zoom return nothing, so they never rerun the script."""
+    township's panel). Pan and zoom return nothing, so they never rerun the script. ``outlines``
+    are the legend rows of ``outline_of``'s thick outlines, ``mark_of`` the labels inside them."""
     legend_notes = [n for n in (notes or []) if n] + [data_as_of()]
     approximate = any(f["properties"].get("boundary_source") == "approximate" for f in geojson["features"])
     if approximate:
         legend_notes.insert(0, t("APPROX_BOUNDARY_SHORT"))
-    legend = maps.Legend(title=title, rows=rows, notes=legend_notes)
+    legend = maps.Legend(title=title, rows=rows, notes=legend_notes, outlines=outlines or [])
     m = maps.choropleth(geojson, colour_of, fields, labels, legend, selected=open_township(), playback=playback,
-                        names_toggle=t("MAP_NAMES"))
+                        outline_of=outline_of, mark_of=mark_of, names_toggle=t("MAP_NAMES"))
     if points and radius_km:
         maps.add_radius(m, points, radius_km)
     if points:
@@ -716,28 +720,33 @@ def pacing_table(pace: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str) -> None:
-    """Townships coloured by hotspot class (热点, 冷点, outliers, 不显著; grey where no rate)."""
+def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str, show: str = "smoothed") -> None:
+    """The hotspot page's map. ``show="smoothed"`` (the default): townships coloured by their
+    smoothed rate in the sidebar's classes, the significant hot and cold spots outlined and
+    labelled; ``"classes"``: coloured by hotspot class only. Both say in their tooltips, plainly,
+    whether the township is significant, its smoothed rate and its own; grey where no rate."""
     _, geojson = map_shapes(townships_only=True)
+    period, region, _, _ = current()
     language = lang()
-    by_code = towns.set_index("region_code")
-    found = stats.set_index("region_code")
-    class_of = {c: row["hotspot_class"] for c, row in found.iterrows() if not fmt.absent(row["rate"])}
-    shading = legend.shade_hotspots(class_of, [f["properties"]["region_code"] for f in geojson["features"]],
-                                    language, tables.t, title=t("HOTSPOT_MAP_TITLE", name=label(code, language)))
+    drawn = [f["properties"]["region_code"] for f in geojson["features"]]
+    name = label(code, language)
+    if show == "smoothed":
+        values = stats["rate_smoothed"].astype(float).to_numpy() if len(stats) else []
+        shading = legend.shade_hotspot_rates(stats, drawn, code, classes_for(values, code, "township", period, region),
+                                             language, tables.t, title=t("HOTSPOT_RATE_TITLE", name=name),
+                                             locked=bool(st.session_state.get(state.KEYS["lock"])))
+    else:
+        class_of = {c: row["hotspot_class"] for c, row in stats.set_index("region_code").iterrows()
+                    if not fmt.absent(row["rate"])}
+        shading = legend.shade_hotspots(class_of, drawn, language, tables.t, title=t("HOTSPOT_MAP_TITLE", name=name))
+    cells = legend.hotspot_cells(stats, towns, code, language, tables.t).set_index("region_code")
+    columns = list(cells.columns)
+    names = ["test", "smoothed", "value"]  # property names; the labels go in the tooltip ("value": its own rate)
     for feature in geojson["features"]:
         props = feature["properties"]
-        row = found.loc[props["region_code"]] if props["region_code"] in found.index else None
-        base = None if props["region_code"] not in by_code.index else by_code.loc[props["region_code"]]
-        cls = class_of.get(props["region_code"])
-        props["cls"] = fmt.MISSING if cls is None else legend.hotspot_label(cls, language)
-        props["value"] = fmt.value(code, None if base is None else base[code], language)
-        props["smoothed"] = fmt.value(code, None if row is None else row["rate_smoothed"], language)
-        props["gi_z"] = "" if row is None or fmt.is_missing(row["gi_z"]) else f"{row['gi_z']:.2f}"
-        props["q"] = "" if row is None or fmt.is_missing(row["gi_p_fdr"]) else f"{row['gi_p_fdr']:.3f}"
-    fields = ["region_name", "cls", "value", "smoothed", "gi_z", "q"]
-    names = [t("TOWNSHIP"), t("HOTSPOT_CLASS"), label(code, language), t("HOTSPOT_SMOOTHED"), "Gi* z", t("HOTSPOT_Q")]
-    draw_shading(geojson, shading, fields, names, key, level="township")
+        for name, column in zip(names, columns):
+            props[name] = cells.at[props["region_code"], column] if props["region_code"] in cells.index else fmt.MISSING
+    draw_shading(geojson, shading, ["region_name", *names], [t("TOWNSHIP"), *columns], key, level="township")
 
 
 def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
