@@ -163,3 +163,22 @@ def test_names_are_shown_and_never_overlap(app_url, browser, shots, page_name, l
             assert len(settled_names(page)["all"]) == len(got["all"])
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("path", ["screening", "hotspots?period=2025-03"])
+def test_the_other_map_pages_name_their_townships(app_url, browser, shots, path, size):
+    """The screening and hotspot maps (townships, with 热点 marks on the hotspot map) at county level."""
+    context = browser.new_context(locale="zh-CN", **SIZES[size])
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}/{path}{'&' if '?' in path else '?'}region={COUNTY}")
+        what = f"{path} at county level, {size}"
+        got = settled_names(page)
+        check_names(got, what)
+        shown = {n["name"] for n in got["shown"]}
+        assert len(shown) >= 0.75 * len(got["drawn"]), f"{what}: only {sorted(shown)} of {len(got['drawn'])}"
+        screenshot(page, shots, f"{path.split('?')[0]}-county-{size}")
+    finally:
+        context.close()
