@@ -91,7 +91,49 @@ def _breaks(known: np.ndarray, scheme: str, k: int, thresholds) -> np.ndarray:
         warnings.simplefilter("ignore", UserWarning)
         if scheme == "quantiles":
             return mapclassify.Quantiles(known, k=k).bins
-        return mapclassify.FisherJenks(known, k=k).bins
+    return fisher_jenks(known, k)
+
+
+JENKS_SAMPLE = 2000  # above this many values, Fisher-Jenks runs on this many order statistics
+
+
+def fisher_jenks(values: np.ndarray, k: int) -> np.ndarray:
+    """Fisher-Jenks upper bounds: the k classes of the sorted values with the least total squared
+    deviation from their class means (the optimum, by dynamic programming over prefix sums; numpy,
+    one n × n step per class, so 2,000 values take a few hundredths of a second where
+    mapclassify's pure-Python loop takes seconds). Above JENKS_SAMPLE values it runs on that many
+    evenly spaced order statistics (deterministic, unlike mapclassify's random FisherJenksSampled:
+    the same data give the same map), and the last bound is the maximum. 38,723 values (every
+    township of China): about 0.1 s."""
+    y = np.sort(np.asarray(values, dtype=float))
+    top = y[-1]
+    if len(y) > JENKS_SAMPLE:
+        y = y[np.round(np.linspace(0, len(y) - 1, JENKS_SAMPLE)).astype(int)]
+    n = len(y)
+    k = min(int(k), len(np.unique(y)))
+    s1 = np.concatenate([[0.0], np.cumsum(y)])
+    s2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    i = np.arange(n)[:, None]  # a class's first value
+    j = np.arange(n)[None, :]  # its last
+    count = (j - i + 1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sse = (s2[j + 1] - s2[i]) - (s1[j + 1] - s1[i]) ** 2 / count
+    sse = np.where(j >= i, np.maximum(sse, 0.0), np.inf)
+    cost = sse[0].copy()  # one class over values 0..j
+    starts = []
+    for _ in range(1, k):
+        # the last class starts at i ≥ 1, after the best split of values 0..i-1 into one fewer
+        total = np.full((n, n), np.inf)
+        total[1:] = cost[:-1, None] + sse[1:]
+        first = total.argmin(axis=0)
+        cost = total[first, np.arange(n)]
+        starts.append(first)
+    bounds, end = [], n - 1
+    for first in reversed(starts):
+        start = int(first[end])
+        bounds.append(y[start - 1])
+        end = start - 1
+    return np.array(sorted(bounds) + [top])
 
 
 def _check(scheme: str, k: int, thresholds) -> None:
@@ -111,10 +153,9 @@ def classify(values, scheme: str = "quantiles", k: int = 5, thresholds=None) -> 
     Parameters
     ----------
     values : iterable of numbers; None, NaN and pandas NA are missing (not zero).
-    scheme : "quantiles" (mapclassify.Quantiles), "fisher_jenks" (mapclassify.FisherJenks),
+    scheme : "quantiles" (mapclassify.Quantiles), "fisher_jenks" (:func:`fisher_jenks`),
         "equal_interval" (mapclassify.EqualInterval) or "fixed" (mapclassify.UserDefined).
-        Fisher-Jenks is O(n²) and runs in pure Python without numba (not pinned): about 0.15 s
-        for 350 townships, 1 s for 1,000, 10 s for 3,000.
+        Fisher-Jenks is :func:`fisher_jenks` (numpy; sampled above JENKS_SAMPLE values).
     k : number of classes wanted. Fewer are made when there are fewer distinct values
         (quantiles and Fisher-Jenks: one class per distinct value; equal interval: as many
         equal-width classes as distinct values), and quantile ties merge classes. Ignored by "fixed".
