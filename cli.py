@@ -18,7 +18,7 @@
     python cli.py snapshot --all --out deck.pptx|deck.pdf|brief.docx [--region CODE] [--period P] [--db PATH]
                            (both: [--risk-levels 中,高] [--room-types A,B] [--risk-types A,B] [--case-sources A,B]
                                   [--scheme quantiles|fisher_jenks|equal_interval|fixed] [--k 3-7] [--lock]
-                                  [--unit county|township])
+                                  [--unit county|township] [--hotspot-of risk|cases])
     python cli.py user add NAME --role admin|analyst|leader|presenter --region CODE...|all [--sso EMAIL] [--db PATH]
     python cli.py user list [--json] [--db PATH]           (never shows passwords or their hashes)
     python cli.py user disable NAME [--db PATH]
@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--lock", action="store_true", help="one set of breaks for every period of the same kind")
     snap.add_argument("--unit", choices=["county", "township"],
                       help="what the city's overview and coverage maps colour, as the page's 全市地图单元 (default: county)")
+    snap.add_argument("--hotspot-of", choices=["risk", "cases"],
+                      help="what the hotspot view tests, as the page's 地图指标: risk per 1,000 screened "
+                           "(default) or cases per 10,000 households")
     snap.add_argument("--user", help="export what this account would see (its regions; small counts suppressed "
                                      "unless an admin)")
 
@@ -480,7 +483,7 @@ def _snapshot(args) -> int:
             spec = views.ViewSpec(view=args.view or "overview", region=args.region, period=args.period,
                                   scope=tuple(viewer.scope), filters=filters,
                                   scheme=args.scheme, k=args.k, lock=args.lock, exact=viewer.exact,
-                                  unit=args.unit)
+                                  unit=args.unit, hotspot_of=args.hotspot_of)
             out = snapshot.write(con, args.out, spec, whole_deck=args.all)
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)

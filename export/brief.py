@@ -160,7 +160,8 @@ def next_steps(overview: View, laggards: View, hotspots: View) -> list[str]:
     if spots is not None and "hotspot_class" in spots:
         hot = spots[spots["hotspot_class"] == "hot"]
         if len(hot):
-            steps.append(t("BRIEF_NEXT_VISIT", lang, towns=named(hot["region_name"].tolist()), n=len(hot)))
+            visit = "BRIEF_NEXT_VISIT" if hotspots.hotspot_of in (None, "risk") else f"BRIEF_NEXT_VISIT_{hotspots.hotspot_of}"
+            steps.append(t(visit, lang, towns=named(hot["region_name"].tolist()), n=len(hot)))
     towns = overview.townships
     if {"villages_covered", "villages_total"} <= set(towns.columns):
         bare = towns[(towns["villages_total"].fillna(0) > 0) & (towns["villages_covered"].fillna(0) == 0)]

@@ -24,7 +24,7 @@ from PIL import Image, ImageChops
 from db import schema
 from export import staticmap
 from export.text import t
-from export.views import OTHER_ROOM_COLOUR, RANKINGS, VIEWS, ViewSpec, build_view
+from export.views import HOTSPOT_OFS, OTHER_ROOM_COLOUR, VIEWS, ViewSpec, build_view, view_columns
 from queries import runner
 from indicators import fmt, suppress
 
@@ -64,6 +64,16 @@ class Snapshot:
     created_at: datetime
     created_by: str | None
 
+    @property
+    def hotspot_of(self) -> str | None:
+        """The measure a hotspot snapshot tested (ViewSpec.hotspot_of): "risk" for one saved
+        before the measure was recorded (every export then mapped the risk rate); None for the
+        other views."""
+        if self.view != "hotspots":
+            return None
+        found = self.numbers.get("hotspot_of") or self.params.get("of")
+        return found if found in HOTSPOT_OFS else HOTSPOT_OFS[0]
+
 
 def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True) -> Frozen:
     """The numbers the view ``spec`` describes shows, as formatted text, and its map.
@@ -77,7 +87,7 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
     """
     v = build_view(con, spec)
     view, lang = spec.view, spec.lang
-    codes = RANKINGS[view][2]
+    codes = view_columns(spec)
     towns = v.townships
     table = {
         "columns": [t("TOWNSHIP", lang), t("COUNTY", lang)] + [fmt.label(c, lang) for c in codes],
@@ -100,6 +110,9 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
         "data_as_of": v.data_as_of.isoformat() if v.data_as_of else None,
         "data_as_of_text": v.data_as_of_text,
         "code": v.code,
+        # what the hotspot map tested (ViewSpec.hotspot_of); a snapshot saved before it was kept
+        # has none and showed the risk rate (Snapshot.hotspot_of)
+        "hotspot_of": v.hotspot_of,
         "kpis": [{"code": k.code, "label": k.label, "value": k.value, "change": k.change, "parts": k.parts}
                  for k in v.kpis],
         "totals": dict(v.totals),

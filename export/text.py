@@ -61,6 +61,17 @@ ZH = {
     "BRIEF_HOT_ITEM": "{name}（平滑后 {rate}，中高风险 {households} 户）",
     "BRIEF_AND_MORE": "等",
     "BRIEF_NONE_THEN_TOP": "{none}；{top}。",
+    # the hotspot view of cases per 10,000 households (ViewSpec.hotspot_of == "cases")
+    "MAP_hotspots_cases": "各乡镇平滑后每万户受理纠纷，粗框为显著热点、冷点",
+    "MAP_hotspots_classes_cases": "各乡镇纠纷受理热点与冷点（平滑后每万户受理纠纷的连片检验）",
+    "RANK_hotspots_cases": "平滑后每万户受理纠纷最高的乡镇",
+    "BRIEF_HOTSPOTS_NONE_cases": "本期无受理的矛盾纠纷。",
+    "BRIEF_HOT_FOUND_cases": "经 Gi* 检验（FDR 0.05），本期纠纷受理热点乡镇（街道）{n} 个：{towns}。",
+    "BRIEF_COLD_FOUND_cases": "纠纷受理冷点乡镇（街道）{n} 个：{towns}。",
+    "BRIEF_HOT_NONE_cases": "本期未发现统计显著的纠纷受理热点（Gi*，FDR 0.05）",
+    "BRIEF_TOP_SMOOTHED_cases": "平滑后每万户受理纠纷最高的乡镇为{towns}",
+    "BRIEF_HOT_ITEM_cases": "{name}（平滑后 {rate}，受理纠纷 {households} 件）",
+    "BRIEF_NEXT_VISIT_cases": "对纠纷受理热点{towns}开展重点走访（共 {n} 个乡镇、街道），排查纠纷集中的原因并加强调解力量。",
     "LIST_SEP": "、",
 }
 
@@ -120,6 +131,17 @@ EN = {
     "BRIEF_HOT_ITEM": "{name} (smoothed {rate}, {households} households at medium/high risk)",
     "BRIEF_AND_MORE": " and others",
     "BRIEF_NONE_THEN_TOP": "{none}; {top}.",
+    # the hotspot view of cases per 10,000 households (ViewSpec.hotspot_of == "cases")
+    "MAP_hotspots_cases": "Smoothed cases per 10k households by township, significant hot and cold spots outlined",
+    "MAP_hotspots_classes_cases": "Hot and cold spots of smoothed cases per 10k households",
+    "RANK_hotspots_cases": "Townships with the most smoothed cases per 10k households",
+    "BRIEF_HOTSPOTS_NONE_cases": "No cases received this period.",
+    "BRIEF_HOT_FOUND_cases": "Gi* (FDR 0.05) finds {n} case hot spot townships: {towns}.",
+    "BRIEF_COLD_FOUND_cases": "Cold spots ({n}): {towns}.",
+    "BRIEF_HOT_NONE_cases": "No statistically significant case hot spot this period (Gi*, FDR 0.05)",
+    "BRIEF_TOP_SMOOTHED_cases": "the most smoothed cases per 10k households are in {towns}",
+    "BRIEF_HOT_ITEM_cases": "{name} (smoothed {rate}, {households} cases received)",
+    "BRIEF_NEXT_VISIT_cases": "Visit the case hot spots {towns} ({n} townships), find why disputes gather there and strengthen mediation.",
     "LIST_SEP": ", ",
 }
 

@@ -8,8 +8,9 @@ them away, are hidden (indicators/suppress.py) exactly as on screen, unless ``Vi
 
 - overview, coverage: the indicator in the user's classes (scheme, k, optionally locked);
 - screening (排查进度): red/amber/green pace per township, the laggards ranked by pace;
-- hotspots (风险热点): Gi*/local Moran classes of the smoothed risk rate, the townships ranked
-  by smoothed rate with their class.
+- hotspots (风险热点): the smoothed rate of the page's measure (风险发现率 or 每万户受理纠纷:
+  ``ViewSpec.hotspot_of``) with its Gi*/local Moran hot and cold spots, the townships ranked by
+  smoothed rate with their class.
 """
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -51,6 +52,10 @@ BY_UNIT = ("overview", "coverage")
 # What the hotspot view maps (the page's 显示方式): the smoothed rate in classes with the significant
 # hot and cold spots outlined (the default), or the hotspot classes alone.
 HOTSPOT_SHOWS = ("smoothed", "classes")
+# What the hotspot view tests (the page's 地图指标, geo/risk.py MEASURES): the risk rate (the
+# default) or cases per 10,000 households, each the indicator of that rate.
+HOTSPOT_OFS = tuple(risk.MEASURES)
+HOTSPOT_CODES = {of: risk.MEASURES[of][0] for of in HOTSPOT_OFS}
 HOT_NAMED = 10  # the brief names at most this many hot (or cold) townships, then 等
 TOP_NAMED = 3   # with no hot spot, the brief names the townships with the highest smoothed rate
 ROOM_COLOURS = maps.ROOM_COLOURS
@@ -63,7 +68,7 @@ class ViewSpec:
     period (None: the latest complete month), language, the viewer's scope, the sidebar's filters
     the map's classes (scheme, k, lock; overview, coverage and the hotspots' smoothed rate), the city
     map's unit (``unit``: counties or townships, overview and coverage), what the hotspot view maps
-    (``hotspot_show``: HOTSPOT_SHOWS) and ``exact``: whether the viewer
+    (``hotspot_show``: HOTSPOT_SHOWS), which measure it tests (``hotspot_of``: HOTSPOT_OFS) and ``exact``: whether the viewer
     sees exact small counts (admins; indicators/suppress.py). Frozen and hashable: the
     export cache keys on it, and a snapshot is frozen from it."""
     view: str = "overview"
@@ -78,6 +83,7 @@ class ViewSpec:
     exact: bool = False
     unit: str = UNITS[0]
     hotspot_show: str = HOTSPOT_SHOWS[0]
+    hotspot_of: str = HOTSPOT_OFS[0]
 
     def __post_init__(self):
         # None means the default (the CLI's unset options), so equal views are equal keys
@@ -96,6 +102,10 @@ class ViewSpec:
             object.__setattr__(self, "hotspot_show", HOTSPOT_SHOWS[0])
         if self.hotspot_show not in HOTSPOT_SHOWS:
             raise ValueError(f"bad hotspot display {self.hotspot_show!r}: expected one of {', '.join(HOTSPOT_SHOWS)}")
+        if self.hotspot_of is None:
+            object.__setattr__(self, "hotspot_of", HOTSPOT_OFS[0])
+        if self.hotspot_of not in HOTSPOT_OFS:
+            raise ValueError(f"bad hotspot measure {self.hotspot_of!r}: expected one of {', '.join(HOTSPOT_OFS)}")
         if self.view not in VIEWS:
             raise ValueError(f"bad view {self.view!r}: expected one of {', '.join(VIEWS)}")
         if self.scheme not in classify.SCHEMES:
@@ -169,6 +179,7 @@ class View:
     filters: indicators.Filters = field(default_factory=indicators.Filters)
     summary: str | None = None     # one sentence for the brief: the region's pace, or the hotspots found
     unit: str = "township"         # what ``shapes`` are: township, or county (a city's overview or coverage)
+    hotspot_of: str | None = None  # hotspots: the measure tested (HOTSPOT_OFS); None for the other views
 
     @property
     def subtitle(self) -> str:
@@ -221,7 +232,7 @@ class Atlas:
         self._shapes = None
         self._county_shapes = None
         self._rooms = None
-        self._hotspots = None
+        self._hotspots: dict[str, pd.DataFrame] = {}
 
     def table(self, level: str, period: str | None = None) -> pd.DataFrame:
         key = (level, period or self.period)
@@ -247,13 +258,14 @@ class Atlas:
             self._pacing[level] = pacing.pacing(self.con, self.period, self.scope, self.region_code, level=level)
         return self._pacing[level]
 
-    def hotspots(self) -> pd.DataFrame:
-        """geo.risk.table of the risk rate, with the filters (as the page computes it)."""
-        if self._hotspots is None:
-            found = risk.table(self.con, self.period, self.scope, self.region_code, of="risk", filters=self.filters)
-            self._hotspots = found if self.exact else suppress.derived(
-                found, self.table("township"), risk.MEASURES["risk"][1], risk.OWN_VALUE)
-        return self._hotspots
+    def hotspots(self, of: str = "risk") -> pd.DataFrame:
+        """geo.risk.table of the measure ``of`` (geo/risk.py MEASURES), with the filters, as the
+        page computes it (ui/data.hotspot_table): what follows from a hidden count is hidden."""
+        if of not in self._hotspots:
+            found = risk.table(self.con, self.period, self.scope, self.region_code, of=of, filters=self.filters)
+            self._hotspots[of] = found if self.exact else suppress.derived(
+                found, self.table("township"), risk.MEASURES[of][1], risk.OWN_VALUE)
+        return self._hotspots[of]
 
     def history(self, level: str, code: str) -> list:
         """``code``'s values in every period of this period's kind with data: what a locked scale
@@ -316,7 +328,7 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     elif spec.filters != atlas.filters or spec.exact != atlas.exact:
         raise ValueError("filters or exact differ from the atlas's: pass them to Atlas(...) instead")
     view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
-    code = MAPPED[view]
+    code = view_code(spec)
     towns = atlas.townships()
     unit = "county" if view in BY_UNIT and atlas.region_level == "city" and spec.unit == "county" else "township"
     drawn = (atlas.county_shapes() if unit == "county" else atlas.shapes()).copy()
@@ -330,15 +342,15 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         table = pace_ranking(atlas, lang)
         summary = pace_summary(atlas, lang)
     elif view == "hotspots":
-        stats = hotspot_frame(atlas)
+        stats = hotspot_frame(atlas, spec.hotspot_of)
         if spec.hotspot_show == "smoothed":
             history = atlas.history("township", code) if lock else None
             shading = colour.shade_hotspot_rates(stats, drawn["region_code"], code, lang, scheme, k, atlas.period,
                                                  history)
         else:
             shading = colour.shade_hotspots(stats, drawn["region_code"], code, lang)
-        table = hotspot_ranking(atlas, lang)
-        summary = hotspot_summary(stats, lang)
+        table = hotspot_ranking(atlas, lang, spec.hotspot_of)
+        summary = hotspot_summary(stats, lang, spec.hotspot_of)
     else:
         shaded = atlas.table("county") if unit == "county" else towns
         history = atlas.history(unit, code) if lock else None
@@ -363,7 +375,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]
     return View(
         view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + ("_county" if unit == "county" else "")
-                     + ("_classes" if view == "hotspots" and spec.hotspot_show == "classes" else ""), lang),
+                     + ("_classes" if view == "hotspots" and spec.hotspot_show == "classes" else "")
+                     + ("_cases" if view == "hotspots" and spec.hotspot_of == "cases" else ""), lang),
         region_code=atlas.region_code, region_name=atlas.region_name, region_level=atlas.region_level,
         period=atlas.period, period_label=fmt.period_label(atlas.period, lang),
         data_as_of=as_of, data_as_of_text=t("DATA_AS_OF", lang, date=fmt.day(as_of, lang)),
@@ -372,7 +385,28 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         rooms=rooms, room_colours=ROOM_COLOURS, approximate=approximate, source=source, notes=notes,
         facts=facts, cells=cells(view, towns, pace, stats, code, lang, atlas.table("county") if unit == "county" else None),
         pace=pace, hotspots=stats, filters=atlas.filters, summary=summary, unit=unit,
+        hotspot_of=spec.hotspot_of if view == "hotspots" else None,
     )
+
+
+def view_code(spec: ViewSpec) -> str:
+    """The indicator behind ``spec``'s view: MAPPED, and for hotspots the measure tested."""
+    return HOTSPOT_CODES[spec.hotspot_of] if spec.view == "hotspots" else MAPPED[spec.view]
+
+
+def view_columns(spec: ViewSpec) -> list[str]:
+    """The indicator columns of ``spec``'s township table (RANKINGS; the hotspot view's follow
+    its measure: the rate, the count and the base behind it, then the other measure's count)."""
+    codes = RANKINGS[spec.view][2]
+    if spec.view != "hotspots" or spec.hotspot_of == "risk":
+        return list(codes)
+    rate, events, base, _ = risk.MEASURES[spec.hotspot_of]
+    return [rate, events, base, "risk_households"]
+
+
+def _hot_key(key: str, of: str) -> str:
+    """The words of the hotspot brief for the measure ``of``: KEY, or KEY_cases."""
+    return key if of == "risk" else f"{key}_{of}"
 
 
 def build_deck(con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> list[View]:
@@ -459,30 +493,32 @@ def _named(frame: pd.DataFrame, item, most: int, lang: str, more: bool = True) -
     return text + (t("BRIEF_AND_MORE", lang) if more and len(frame) > most else "")
 
 
-def hotspot_summary(stats: pd.DataFrame, lang: str = "zh") -> str:
-    """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) by name, or
-    plainly that none is significant, and then which townships have the highest smoothed rate."""
-    code = MAPPED["hotspots"]
+def hotspot_summary(stats: pd.DataFrame, lang: str = "zh", of: str = "risk") -> str:
+    """What the brief says under 三、风险热点: the townships classed 热点 (and 冷点) of the measure
+    ``of`` by name, or plainly that none is significant, and then which townships have the highest
+    smoothed rate. ``stats`` is hotspot_frame(atlas, of)."""
+    code = HOTSPOT_CODES[of]
+    events = risk.MEASURES[of][1]
     rated = stats[[not fmt.absent(r) for r in stats["rate"]]]
     # a hidden count is not a zero: "none found" only when every count shown is 0
     if rated.empty or all(not suppress.is_hidden(e) and float(e) == 0 for e in rated["events"]):
-        return t("BRIEF_HOTSPOTS_NONE", lang)
+        return t(_hot_key("BRIEF_HOTSPOTS_NONE", of), lang)
     hot = rated[rated["hotspot_class"] == "hot"].sort_values("rate_smoothed", ascending=False, kind="stable")
     cold = rated[rated["hotspot_class"] == "cold"].sort_values("rate_smoothed", ascending=True, kind="stable")
     sentences = []
     if len(hot):
-        sentences.append(t("BRIEF_HOT_FOUND", lang, n=len(hot), towns=_named(hot, lambda r: t(
-            "BRIEF_HOT_ITEM", lang, name=r["region_name"], rate=fmt.value(code, r["rate_smoothed"], lang),
-            households=fmt.value("risk_households", r["risk_households"], lang)), HOT_NAMED, lang)))
+        sentences.append(t(_hot_key("BRIEF_HOT_FOUND", of), lang, n=len(hot), towns=_named(hot, lambda r: t(
+            _hot_key("BRIEF_HOT_ITEM", of), lang, name=r["region_name"], rate=fmt.value(code, r["rate_smoothed"], lang),
+            households=fmt.value(events, r[events], lang)), HOT_NAMED, lang)))
     else:
         top = rated.sort_values("rate_smoothed", ascending=False, kind="stable")
         towns = _named(top, lambda r: t("BRIEF_SMOOTHED_ITEM", lang, name=r["region_name"],
                                         rate=fmt.value(code, r["rate_smoothed"], lang)), TOP_NAMED, lang,
                        more=False)
-        sentences.append(t("BRIEF_NONE_THEN_TOP", lang, none=t("BRIEF_HOT_NONE", lang),
-                           top=t("BRIEF_TOP_SMOOTHED", lang, towns=towns)))
+        sentences.append(t("BRIEF_NONE_THEN_TOP", lang, none=t(_hot_key("BRIEF_HOT_NONE", of), lang),
+                           top=t(_hot_key("BRIEF_TOP_SMOOTHED", of), lang, towns=towns)))
     if len(cold):
-        sentences.append(t("BRIEF_COLD_FOUND", lang, n=len(cold), towns=_named(cold, lambda r: t(
+        sentences.append(t(_hot_key("BRIEF_COLD_FOUND", of), lang, n=len(cold), towns=_named(cold, lambda r: t(
             "BRIEF_SMOOTHED_ITEM", lang, name=r["region_name"], rate=fmt.value(code, r["rate_smoothed"], lang)),
             HOT_NAMED, lang)))
     return ("" if lang == "zh" else " ").join(sentences)
@@ -525,19 +561,21 @@ def pace_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
                    note=t("RANK_NOTE_screening", lang))
 
 
-def hotspot_frame(atlas: Atlas) -> pd.DataFrame:
-    """geo.risk.table with each township's name, county and the counts behind its rate."""
-    towns = atlas.townships()[["region_code", "region_name", "county_name", "risk_rate_per_1000",
-                               "risk_households", "households_screened"]]
-    return atlas.hotspots().merge(towns, on="region_code", how="left", validate="one_to_one")
+def hotspot_frame(atlas: Atlas, of: str = "risk") -> pd.DataFrame:
+    """geo.risk.table of the measure ``of`` with each township's name, county, its own rate and
+    the counts behind it (as the viewer sees them: "<5" where due)."""
+    rate, events, base, _ = risk.MEASURES[of]
+    towns = atlas.townships()[["region_code", "region_name", "county_name",
+                               *dict.fromkeys([rate, events, base, "risk_households"])]]
+    return atlas.hotspots(of).merge(towns, on="region_code", how="left", validate="one_to_one")
 
 
-def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
-    """ui/widgets.hotspot_ranking: the townships by smoothed risk rate, highest first, with their
-    class and the counts behind the rate."""
-    code = MAPPED["hotspots"]
+def hotspot_ranking(atlas: Atlas, lang: str = "zh", of: str = "risk") -> Ranking:
+    """ui/widgets.hotspot_ranking: the townships by smoothed rate of the measure ``of``, highest
+    first, with their class and the counts behind the rate."""
+    code = HOTSPOT_CODES[of]
     num, den = registry.parts(code)
-    frame = hotspot_frame(atlas).sort_values("rate_smoothed", ascending=False, na_position="last",
+    frame = hotspot_frame(atlas, of).sort_values("rate_smoothed", ascending=False, na_position="last",
                                              kind="stable").head(RANK_ROWS).reset_index(drop=True)
     columns = [t("RANK", lang), t("TOWNSHIP", lang), t("HOTSPOT_CLASS", lang), t("HOTSPOT_SMOOTHED", lang),
                fmt.label(code, lang), fmt.label(num, lang), fmt.label(den, lang)]
@@ -547,7 +585,7 @@ def hotspot_ranking(atlas: Atlas, lang: str = "zh") -> Ranking:
              fmt.value(code, r["rate_smoothed"], lang), fmt.value(code, r[code], lang),
              fmt.value(num, r[num], lang), fmt.value(den, r[den], lang)]
             for i, r in enumerate(suppress.records(frame))]
-    return Ranking(t("RANK_hotspots", lang), columns, [code, num, den], rows, frame,
+    return Ranking(t(_hot_key("RANK_hotspots", of), lang), columns, [code, num, den], rows, frame,
                    right=[False, False, False, True, True, True, True], value_at=3, detail_at=2)
 
 

@@ -250,6 +250,86 @@ def colour_of_missing() -> str:
     return maps.MISSING_COLOUR
 
 
+def page_hotspots(con, period, of):
+    """geo.risk.table of ``of`` as the hotspot page shows it (ui/data.hotspot_table): what follows
+    from a hidden count hidden with it (indicators/suppress.derived on MEASURES[of]'s count)."""
+    found = risk.table(con, period, indicators.EVERYTHING, CITY, of=of)
+    towns = indicators.shown(con, "township", period, indicators.EVERYTHING, CITY)
+    return suppress.derived(found, towns, risk.MEASURES[of][1], risk.OWN_VALUE).set_index("region_code")
+
+
+@pytest.mark.parametrize("show", views.HOTSPOT_SHOWS)
+def test_a_hotspot_export_of_cases_shows_the_cases_measure(con, show):
+    """The page's 地图指标 set to 每万户受理纠纷: the export's map, legend, table, tooltips, summary
+    and titles are cases per 10,000 households (geo.risk.table(of="cases") as the page shows it),
+    not the risk rate; small counts stay hidden, and so does every smoothed rate built on one."""
+    risk_view = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD, hotspot_show=show))
+    view = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD, hotspot_show=show, hotspot_of="cases"))
+    code, label = "cases_per_10k", fmt.label("cases_per_10k", "zh")
+    assert view.code == code and view.hotspot_of == "cases" and risk_view.hotspot_of == "risk"
+    assert view.map_title == ("各乡镇平滑后每万户受理纠纷，粗框为显著热点、冷点" if show == "smoothed"
+                              else "各乡镇纠纷受理热点与冷点（平滑后每万户受理纠纷的连片检验）")
+    assert "风险" not in view.map_title and "风险发现率" in risk_view.map_title
+    assert view.shading.title.startswith("平滑后每万户受理纠纷" if show == "smoothed" else "每万户受理纠纷")
+    # the statistics: the page's, value for value (hidden where the page hides them)
+    page = page_hotspots(con, HOT_PERIOD, "cases")
+    got = view.hotspots.set_index("region_code")
+    assert list(got.index) == list(page.index)
+    for column, shown_as in (("rate", code), ("rate_smoothed", code), ("events", "cases_received")):
+        assert [fmt.value(shown_as, v) for v in got[column]] == [fmt.value(shown_as, v) for v in page[column]], column
+    assert list(got["hotspot_class"]) == list(page["hotspot_class"])
+    hidden = [c for c, e in zip(page.index, page["events"]) if suppress.is_hidden(e)]
+    assert hidden, "the test scale has townships with fewer than 5 cases"
+    assert all(suppress.is_hidden(got.at[c, "rate_smoothed"]) for c in hidden)
+    assert all(fmt.value(code, got.at[c, "rate_smoothed"]) == "—（数值较小）" for c in hidden)
+    # the ranking: by smoothed cases rate, its columns named for cases, its values the page's
+    ranking = view.ranking
+    assert ranking.title == "平滑后每万户受理纠纷最高的乡镇" and ranking.codes == [code, "cases_received", "households_total"]
+    assert ranking.columns[4:] == [label, "受理纠纷", "登记户数"]
+    ordered = page.sort_values("rate_smoothed", ascending=False, na_position="last", kind="stable")
+    expected = [fmt.value(code, v) for v in ordered["rate_smoothed"].head(views.RANK_ROWS)]
+    assert [r[3] for r in ranking.rows] == expected
+    assert [r[3] for r in ranking.rows] != [r[3] for r in risk_view.ranking.rows]
+    # the map's colours: the smoothed cases rate's classes (or the classes of its own test)
+    if show == "smoothed":
+        classes = legend.classes_for(page["rate_smoothed"].tolist(), code, HOT_PERIOD)
+        shaded = legend.shade(dict(zip(page.index, page["rate_smoothed"])), view.shapes["region_code"], code,
+                              classes, "zh", views.t)
+        assert view.shading.colour_of == shaded.colour_of
+    else:
+        rated = page[[not fmt.absent(r) for r in page["rate"]]]
+        assert view.shading.colour_of == {c: hotspots.CLASS_COLOURS[k] for c, k in rated["hotspot_class"].items()
+                                          if c in set(view.shapes["region_code"])}
+    assert view.shading.colour_of != risk_view.shading.colour_of
+    # tooltips name the township's own cases rate; the brief's sentence speaks of cases
+    assert list(view.cells.columns) == ["region_code", "连片检验", "平滑后比率", f"本乡镇{label}（未平滑）"]
+    assert "风险" not in view.summary and ("每万户受理纠纷" in view.summary or "纠纷受理" in view.summary)
+    assert view.summary != risk_view.summary
+    with pytest.raises(ValueError):
+        views.ViewSpec("hotspots", hotspot_of="rooms")
+    assert views.ViewSpec("hotspots", hotspot_of=None) == views.ViewSpec("hotspots")  # the CLI's unset option
+
+
+def test_the_cli_exports_the_hotspot_measure_asked_for(demo_db, tmp_path):
+    """cli.py snapshot --view hotspots --hotspot-of cases: the file maps cases per 10,000
+    households; without the option, the risk rate (as before)."""
+    for of in ("cases", "risk"):
+        args = ["snapshot", "--view", "hotspots", "--period", HOT_PERIOD, "--db", str(demo_db)]
+        assert cli.main([*args, *(["--hotspot-of", of] if of == "cases" else []),
+                         "--out", str(tmp_path / f"{of}.html")]) == 0
+        assert cli.main([*args, "--hotspot-of", of, "--out", str(tmp_path / f"{of}.png")]) == 0
+    cases, plain = (tmp_path / "cases.html").read_text(encoding="utf-8"), (tmp_path / "risk.html").read_text(encoding="utf-8")
+    # the map's title, its legend and the tooltips' own rate
+    for words in ("各乡镇平滑后每万户受理纠纷，粗框为显著热点、冷点", "<summary class=\"atlas-legend-title\">平滑后每万户受理纠纷<",
+                  "本乡镇每万户受理纠纷（未平滑）"):
+        assert words in cases and words not in plain
+    assert "平滑后风险发现率" not in cases and "各乡镇平滑后风险发现率，粗框为显著热点、冷点" in plain
+    assert (tmp_path / "cases.png").read_bytes() != (tmp_path / "risk.png").read_bytes()
+    with pytest.raises(SystemExit):
+        cli.main(["snapshot", "--view", "hotspots", "--hotspot-of", "rooms", "--out", str(tmp_path / "x.png"),
+                  "--db", str(demo_db)])
+
+
 def test_a_county_hotspot_export_says_it_was_recomputed_there(con):
     county = views.build_view(con, views.ViewSpec("hotspots", region="320722000000", period=HOT_PERIOD))
     city = views.build_view(con, views.ViewSpec("hotspots", period=HOT_PERIOD))

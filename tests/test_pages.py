@@ -291,3 +291,39 @@ def test_export_panel_says_which_filters_the_files_carry(app_env):
     high = run_page("overview", period="2025-12", region="320700000000", **{state.KEYS["level"]: ["高"]})
     assert not high.exception, high.exception
     assert text.ZH["EXPORT_FILTERS_ON"].format(filters="筛选条件：计为风险户的风险等级 高") in [c.value for c in high.caption]
+
+
+def test_choosing_cases_on_the_hotspots_page_is_what_its_exports_show(app_env, monkeypatch):
+    """地图指标 set to 每万户受理纠纷: the export buttons' view spec (ui/exporting.view_spec) carries
+    the measure, and the view it builds maps what the page maps (the same colours), not the risk rate."""
+    import duckdb
+
+    from export import views
+    from ui import exporting
+
+    specs = []
+    real = exporting.view_spec
+
+    def spy(view_name):
+        specs.append(real(view_name))
+        return specs[-1]
+
+    monkeypatch.setattr(exporting, "view_spec", spy)
+    seen = drawn_maps(monkeypatch)
+    at = run_page("hotspots", period=HOT_PERIOD, region="320700000000")
+    assert not at.exception, at.exception
+    assert specs[-1].hotspot_of == "risk" and specs[-1].view == "hotspots"
+    assert at.radio(key="hotspot_of").options == ["风险发现率（每千排查户）", "每万户受理纠纷"]
+    at.radio(key="hotspot_of").set_value("cases").run()
+    assert not at.exception, at.exception
+    spec = specs[-1]
+    assert spec.hotspot_of == "cases" and spec.hotspot_show == "smoothed"
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        export = views.build_view(con, spec)
+    drawn = seen[-1]
+    assert export.code == "cases_per_10k" and export.shading.colour_of == drawn["colour_of"]
+    assert export.shading.title == drawn["legend"].title == "平滑后每万户受理纠纷"
+    # and with the other display too: both page choices reach the export
+    at.radio(key="hotspot_show").set_value("classes").run()
+    assert not at.exception, at.exception
+    assert (specs[-1].hotspot_of, specs[-1].hotspot_show) == ("cases", "classes")

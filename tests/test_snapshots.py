@@ -311,3 +311,48 @@ def test_pages_run_in_english(atlas, where):
         at.run()
         assert not at.exception, (page, at.exception)
     assert at.button(key="present_next").label == text.EN["PRESENT_NEXT"]
+
+
+# ---- the hotspot measure (ViewSpec.hotspot_of) ---------------------------------------------
+
+def test_a_hotspot_snapshot_saved_from_the_page_keeps_its_measure(atlas, where):
+    """保存快照 on the hotspot page with 每万户受理纠纷 chosen: the frozen numbers, the map title and the
+    township table are cases per 10,000 households, and the live link reopens that measure."""
+    at = AppTest.from_file(str(ROOT / "app_pages" / "hotspots.py"), default_timeout=120)
+    at.session_state["period"] = where["period"]
+    at.session_state["region"] = where["region"]
+    at.run()
+    at.radio(key="hotspot_of").set_value("cases").run()
+    assert not at.exception, at.exception
+    at.text_input(key="snapshot-name-hotspots").input("纠纷热点")
+    at.button(key="snapshot-save-hotspots").click().run()
+    assert not at.exception, at.exception
+    with duckdb.connect(str(atlas), read_only=True) as con:
+        snap = saved.get(con, int(saved.list_all(con)["snapshot_id"].iloc[0]))
+        live = views.build_view(con, views.ViewSpec("hotspots", where["region"], where["period"], hotspot_of="cases"))
+    assert snap.name == "纠纷热点" and snap.hotspot_of == "cases" and snap.params["of"] == "cases"
+    n = snap.numbers
+    assert n["hotspot_of"] == "cases" and n["code"] == "cases_per_10k"
+    assert n["map_title"] == live.map_title == "各乡镇平滑后每万户受理纠纷，粗框为显著热点、冷点"
+    assert n["townships"]["codes"][:3] == ["cases_per_10k", "cases_received", "households_total"]
+    assert n["townships"]["columns"][2] == "每万户受理纠纷"
+    assert n["ranking"]["title"] == "平滑后每万户受理纠纷最高的乡镇" and n["ranking"]["rows"] == live.ranking.rows
+    assert n["legend"]["title"] == "平滑后每万户受理纠纷"
+    from ui import exporting
+
+    assert "of=cases" in exporting.live_link(snap)
+
+
+def test_a_hotspot_snapshot_saved_before_the_measure_was_kept_opens_as_risk(atlas, where):
+    snapshot_id = take_snapshot(atlas, "旧快照", "hotspots", where["region"], where["period"])
+    with duckdb.connect(str(atlas)) as con:  # as saved before hotspot_of was frozen: no such key
+        con.execute("update snapshots set numbers = json_remove(numbers, '$.hotspot_of') where snapshot_id = ?",
+                    [snapshot_id])
+        snap = saved.get(con, snapshot_id)
+    assert "hotspot_of" not in snap.numbers and "of" not in snap.params
+    assert snap.hotspot_of == "risk" and snap.numbers["code"] == "risk_rate_per_1000"
+    at = run_snapshots_page(id=str(snapshot_id))
+    assert not at.exception, at.exception
+    assert at.header[0].value == "旧快照"
+    assert "各乡镇平滑后风险发现率，粗框为显著热点、冷点" in page_text(at)
+    assert f"(hotspots?period={where['period']}&region={where['region']})" in page_text(at)

@@ -52,7 +52,7 @@ def file_name(view_name: str, kind: str, region_name: str, period: str, language
 def view_spec(view_name: str) -> ViewSpec:
     """The view on screen, so an export or a snapshot shows what the screen shows: the page's view,
     the sidebar's region, period, language, filters, classes and city map unit, the hotspot page's
-    display, the viewer's scope and whether it sees exact small counts."""
+    display and measure, the viewer's scope and whether it sees exact small counts."""
     ss = st.session_state
     period, region, _, _ = widgets.current()
     return ViewSpec(view_name, region, period, lang(), tuple(data.viewer_scope()), widgets.filters(),
@@ -60,7 +60,9 @@ def view_spec(view_name: str) -> ViewSpec:
                     bool(ss.get(state.KEYS["lock"])), data.viewer().exact,
                     ss.get(state.KEYS["unit"], state.DEFAULTS["unit"]),
                     # the hotspot page's 显示方式; other views keep the default (one cache key)
-                    ss.get("hotspot_show") if view_name == "hotspots" else None)
+                    ss.get("hotspot_show") if view_name == "hotspots" else None,
+                    # the hotspot page's 地图指标 (风险发现率 or 每万户受理纠纷), likewise
+                    ss.get("hotspot_of") if view_name == "hotspots" else None)
 
 
 def export_bytes(spec: ViewSpec, kind: str) -> bytes:
@@ -154,6 +156,9 @@ def save_snapshot(spec: ViewSpec, name: str) -> int:
         frozen = saved.freeze(con, spec)
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)
+    if spec.view == "hotspots":  # the page's own parameters, as it writes them to the URL (defaults left out)
+        params.update({k: v for k, v, default in (("of", spec.hotspot_of, "risk"), ("show", spec.hotspot_show, "smoothed"))
+                       if v != default})
     with schema.open_waiting(db, read_only=False, wait=WRITE_WAIT) as con:
         snapshot_id = saved.save(con, name, spec.view, params, frozen, created_by=_who())
     auth.log("snapshot_save", {"snapshot_id": snapshot_id, "name": name, **_export_facts(spec, "snapshot")})
