@@ -210,3 +210,26 @@ def test_a_snapshot_from_the_command_line_is_logged(demo_db, tmp_path):
         what = json.loads(audit.read(con)["what"][0])
     assert what["view"] == "coverage" and what["format"] == "png" and what["file"] == "city.png"
     assert audit.verify(duckdb.connect(str(path), read_only=True)).ok
+
+
+def test_the_audit_page_names_each_rows_regions(demo_db, tmp_path, monkeypatch):
+    """An account's regions are stored as code prefixes ("320703"); the page names them."""
+    import shutil
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui.data import VIEWER_KEY
+
+    path = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, path)
+    with duckdb.connect(str(path)) as con:
+        audit.record(con, Viewer("two", "leader", ("320703", "320722")), "login")
+        audit.record(con, ANA, "login")
+    monkeypatch.setenv("ATLAS_DB", str(path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "audit.py"), default_timeout=60)
+    at.session_state[VIEWER_KEY] = Viewer("root", "admin", ("",))
+    at.run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    assert sorted(shown["所属范围" if "所属范围" in shown.columns else shown.columns[6]]) == ["连云区", "连云区、东海县"]
