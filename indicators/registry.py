@@ -93,7 +93,8 @@ INDICATORS: dict[str, Indicator] = {i.code: i for i in (
     # cases thresholds are per month: × months in the period
     Indicator("cases_per_10k", {"zh": "每万户受理纠纷", "en": "Cases per 10k households"}, "per_10k",
               {"zh": "件/万户", "en": "per 10k"}, "cases_received", "households_total", multiplier=10_000,
-              palette="Reds", thresholds=(1.0, 2.0, 5.0, 10.0), per_month=1.0),
+              palette="Reds", thresholds=(1.0, 2.0, 5.0, 10.0), per_month=1.0,
+              short={"zh": "每万户纠纷", "en": "Cases per 10k"}),
     # 本年累计 (added later, published after the roll-up's columns: queries/indicators.FIELDS):
     # completion from 1 January to the period's end, as federations report it, and what the
     # period added (YTD − YTD at the previous period's end, in percentage points)
