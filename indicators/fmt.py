@@ -48,6 +48,12 @@ def rollup_notes(row, codes, lang: str = "zh") -> list[str]:
               counted=counted[base][0], total=counted[base][1]) for base, names in by_base.items()]
 
 
+def aside(text, lang: str = "zh") -> str:
+    """``text`` in brackets after what it qualifies: （12 个乡镇） in Chinese, " (12 townships)" in
+    English (full-width brackets in an English legend read as a typo)."""
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
 def absent(value) -> bool:
     """Missing and not merely hidden: a hidden rate is a rate (its township keeps its class)."""
     return is_missing(value) and not isinstance(value, Hidden)
