@@ -49,6 +49,9 @@ PHONE_CSS = """<style>
   [data-testid="stMainBlockContainer"] h2 { font-size: 1.2rem !important; padding: 0.2rem 0 !important; }
   [data-testid="stMainBlockContainer"] h3 { font-size: 1.05rem !important; }
   [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem !important; }
+  /* half the gap between blocks: the map comes up the first screen by a card's height */
+  [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.5rem !important; }
+  [class*="st-key-atlas-crumbs"] button { min-height: 0 !important; padding-top: 0 !important; padding-bottom: 0 !important; }
 }
 @media (min-width: 641px) {
   [class*="st-key-atlas-phone-only"],
@@ -521,7 +524,8 @@ def room_legend() -> None:
         f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{safe.html(kind)}</span>"
         for kind, colour in ROOM_COLOURS.items()
     )
-    bubble = (f"<span style='white-space:nowrap'><span style='display:inline-block;width:14px;height:14px;"
+    # the bubble's words may wrap: on a phone the sentence is wider than the screen
+    bubble = (f"<span><span style='display:inline-block;width:14px;height:14px;"
               f"border-radius:50%;background:{maps.CLUSTER_COLOUR};border:1px solid #fff;margin-right:4px;"
               f"vertical-align:middle'></span>{t('ROOM_CLUSTER')}</span>")
     st.markdown(f"**{t('ROOM_TYPES')}**{t('COLON')}{chips} {bubble}", unsafe_allow_html=True)
