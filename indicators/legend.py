@@ -49,8 +49,11 @@ def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: 
         raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
     if scheme == "fixed" and period is None:
         raise ValueError("fixed thresholds need the period")
-    p = periods.parse(period)
-    cuts = registry.thresholds(code, p.kind, p.end.month) if scheme == "fixed" else None
+    if scheme == "fixed":  # a year-to-date indicator's yardstick: the months since January
+        p = periods.parse(period)
+        cuts = registry.thresholds(code, p.kind, p.end.month)
+    else:
+        cuts = None
     if scheme == "fixed" and cuts is None:
         scheme = "quantiles"  # no yardstick for this indicator: the legend note says quantiles
     if scheme != "fixed":  # the federations' yardsticks stay as they are

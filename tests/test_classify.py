@@ -228,3 +228,12 @@ def test_zeros_alone_take_the_palest_shade_not_the_middle_of_the_ramp():
     classes = legend.classes_for(list(zeros.values()), "risk_rate_per_1000", "2025-11")
     shading = legend.shade(zeros, list(zeros), "risk_rate_per_1000", classes, "zh", t)
     assert [r.colour for r in shading.rows] == [maps.PALETTES["Reds"][0]]
+
+
+def test_fixed_classes_of_screening_to_date_use_the_months_since_january():
+    from indicators import legend
+
+    # March (and Q1): a quarter of the year's yardsticks 50/75/90/100%
+    for period in ("2024-03", "2024Q1"):
+        classes = legend.classes_for([0.1, 0.2, 0.3], "screening_rate_ytd", period, "fixed")
+        assert tuple(classes.breaks)[:3] == (0.125, 0.1875, 0.225), period
