@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--rows", type=float, default=None,
                       help="national only: the share of the programme rows to generate (0.01 for a quick build)")
 
-    ind = sub.add_parser("indicators", help="print indicators per region for one period")
+    ind = sub.add_parser("indicators", help="print indicators per region for one period",
+                         description="screening_rate is the period's own; screening_rate_ytd (本年累计) runs from "
+                                     "1 January to the period's end, and screening_rate_added is what the period "
+                                     "added to it (a 0-1 difference: percentage points / 100).")
     ind.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
     ind.add_argument("--level", choices=["township", "county", "city"], default="township")
     ind.add_argument("--region", help="12-digit code of a city, county or township to limit to")

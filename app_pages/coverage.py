@@ -49,7 +49,7 @@ if radius:
                    share=fmt.value("coverage_rate", share, language)))
     if int(counts.get("unknown_distance", 0)):
         facts.append(t("GAPS_UNKNOWN", n=int(counts.get("unknown_distance", 0))))
-st.markdown("；".join(facts) + "。")
+st.markdown(t("LIST_SEMI").join(facts) + t("FULL_STOP"))
 if gaps.empty:
     st.success(t("ALL_TOWNSHIPS_HAVE_ROOMS"))
 else:

@@ -6,7 +6,8 @@ import streamlit as st
 from i18n import safe
 from importer import fields
 from ui import auth, importing
-from ui.text import t
+from indicators import fmt
+from ui.text import lang, t
 
 auth.require("import")
 st.title(t("PAGE_IMPORT"))
@@ -28,8 +29,8 @@ with st.expander(t("IMPORT_TEMPLATES")):
 
 st.markdown(importing.uploader_css(), unsafe_allow_html=True)  # our words, none from a file
 uploads = st.file_uploader(t("IMPORT_UPLOAD"), accept_multiple_files=True, type=list(importing.UPLOAD_TYPES),
-                           help=t("IMPORT_UPLOAD_LIMIT", types="、".join(importing.UPLOAD_TYPES)))
-st.caption(t("IMPORT_UPLOAD_LIMIT", types="、".join(importing.UPLOAD_TYPES)))
+                           help=t("IMPORT_UPLOAD_LIMIT", types=t("LIST_SEP").join(importing.UPLOAD_TYPES)))
+st.caption(t("IMPORT_UPLOAD_LIMIT", types=t("LIST_SEP").join(importing.UPLOAD_TYPES)))
 
 importing.forget_others({u.file_id for u in uploads or []})
 for upload in uploads or []:
@@ -52,7 +53,7 @@ for upload in uploads or []:
         if len(result.sheets) > 1:  # a workbook of several sheets: the detected one, or the one picked
             st.selectbox(t("IMPORT_SHEET_PICK"), ["", *result.sheets], key=f"sheet-{fid}",
                          format_func=lambda s, found=result.sheet: (
-                             t("IMPORT_SHEET_AUTO") + (f"：{found}" if found else "")) if not s else s)
+                             t("IMPORT_SHEET_AUTO") + (f"{t('COLON')}{found}" if found else "")) if not s else s)
 
         facts = importing.detected(result)
         if facts:
@@ -83,7 +84,7 @@ for upload in uploads or []:
                 shown = [c["letter"] for c in d["columns"]]
                 sample = {x: "、".join(r[letters.index(x)] for r in below if x in letters and r[letters.index(x)])
                           for x in shown}
-                pick = st.radio(t("IMPORT_DUPLICATE_PICK", header=d["header"], letters="、".join(shown)),
+                pick = st.radio(t("IMPORT_DUPLICATE_PICK", header=d["header"], letters=t("LIST_SEP").join(shown)),
                                 ["", *shown], key=f"dup-{fid}-{index}", horizontal=True,
                                 format_func=lambda x, sample=sample: t("IMPORT_DUPLICATE_COLUMN", letter=x,
                                                                         sample=sample.get(x) or "—")
@@ -149,7 +150,8 @@ for upload in uploads or []:
                 if not u.name:
                     continue
                 codes = [""] + [c["code"] for c in u.candidates]
-                names = {c["code"]: f"{c['name']}（{c['county_name']}，{c['code']}）" for c in u.candidates}
+                names = {c["code"]: c['name'] + fmt.aside(f"{c['county_name']}{t('LIST_COMMA')}{c['code']}", lang())
+                         for c in u.candidates}
                 county = f"{u.county}，" if u.county else ""
                 value = st.selectbox(
                     t("IMPORT_MATCH_PICK", name=safe.markdown(importing.echoed(u.name)), county=safe.markdown(county), n=u.count, row=u.rows[0]), codes,
@@ -189,7 +191,7 @@ for upload in uploads or []:
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         skipped = {k: v for k, v in (result.skipped or {}).items() if v}
         if skipped:
-            st.caption(t("IMPORT_SKIPPED", parts="、".join(t(f"IMPORT_SKIP_{k.upper()}", n=v) for k, v in skipped.items())))
+            st.caption(t("IMPORT_SKIPPED", parts=t("LIST_SEP").join(t(f"IMPORT_SKIP_{k.upper()}", n=v) for k, v in skipped.items())))
         if result.warnings:
             with st.expander(t("IMPORT_WARNINGS", n=len(result.warnings))):
                 importing.show_issues(result.warnings, cap=400)

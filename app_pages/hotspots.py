@@ -25,9 +25,11 @@ state.page_param("show", "hotspot_show", SHOWS, "smoothed")
 exporting.export_buttons("hotspots")
 widgets.intro(t("HOTSPOTS_INTRO"))
 
-left_pick, right_pick = widgets.pair_columns(2, "hotspot-picks")
+# plain columns: a phone stacks them, each row of options the screen's width (two to a row, as
+# the KPI cards are, wrapped every option onto lines of its own); the short names fit one line
+left_pick, right_pick = st.columns(2)
 of = left_pick.radio(t("HOTSPOT_MEASURE"), list(MEASURES), key="hotspot_of", horizontal=True,
-                     format_func=lambda m: widgets.label(MEASURES[m], language))
+                     format_func=lambda m: widgets.label(MEASURES[m], language, short=True))
 show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal=True,
                         format_func=lambda s: t(f"HOTSPOT_SHOW_{s}"))
 state.publish({"of": None if of == "risk" else of, "show": None if show == "smoothed" else show})

@@ -26,16 +26,17 @@ before = data.indicator_table(level, periods.parse(period).previous().code, regi
 widgets.kpi_cards(
     now.iloc[0] if len(now) else {},
     before.iloc[0] if len(before) else None,
-    ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"],
+    ["coverage_rate", "screening_rate_ytd", "risk_rate_per_1000", "mediation_success_rate"],
 )
 
-COMPARABLE = ["screening_rate", "coverage_rate", "risk_rate_per_1000", "mediation_success_rate", "cases_per_10k"]
+# screening: 本年累计, as federations report it (queries/_macros.sql screening_to_date)
+COMPARABLE = ["screening_rate_ytd", "coverage_rate", "risk_rate_per_1000", "mediation_success_rate", "cases_per_10k"]
 choices = [p.code for p in periods.options(*data.data_span())] if data.data_span()[0] else [period]
 state.page_param("compare", "overview_compare", choices, None)
-state.page_param("map", "overview_code", COMPARABLE, "screening_rate")
+state.page_param("map", "overview_code", COMPARABLE, "screening_rate_ytd")
 pick_code, pick_compare = widgets.pair_columns([2, 2], "overview-picks")
 code = pick_code.selectbox(t("OVERVIEW_MAP_CODE"), COMPARABLE, key="overview_code",
-                           format_func=lambda c: widgets.label(c, lang()))
+                           format_func=lambda c: widgets.label(c, lang(), short=True))
 same_kind = [c for c in choices if periods.parse(c).kind == periods.parse(period).kind and c != period]
 if st.session_state.get("overview_compare") not in same_kind:
     st.session_state["overview_compare"] = None
@@ -43,7 +44,7 @@ compare = pick_compare.selectbox(t("COMPARE_WITH"), [None, *same_kind], key="ove
                                  format_func=lambda c: t("COMPARE_OFF") if c is None else fmt.period_label(c, lang()),
                                  help=t("COMPARE_HELP"), placeholder=t("COMPARE_OFF"))
 play = False if compare else widgets.playback_toggle("overview")
-state.publish({"compare": compare, "map": None if code == "screening_rate" else code, "play": "1" if play else None})
+state.publish({"compare": compare, "map": None if code == "screening_rate_ytd" else code, "play": "1" if play else None})
 
 if compare:
     st.subheader(t("COMPARE_TITLE", name=widgets.label(code, lang())))
@@ -61,7 +62,7 @@ else:
     with left:
         # a phone goes from the picker to the map: the legend's title names the indicator again
         st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
-        st.caption(t("MAP_CLICK_HINT"))
+        st.container(key="atlas-wide-only-map-hint").caption(t("MAP_CLICK_HINT"))
         widgets.indicator_map(code, key="overview_map", height=460, playback=play)
 if right is not None:
     with right:
@@ -70,7 +71,7 @@ else:
     st.subheader(t("OVERVIEW_COUNTIES") if view == "city" else t("OVERVIEW_TOWNSHIPS"))
     rows = data.indicator_table("county" if view == "city" else "township", period, region, flt)
     st.dataframe(
-        widgets.table_of(rows, ["coverage_rate", "screening_rate", "risk_rate_per_1000", "cases_received",
+        widgets.table_of(rows, ["coverage_rate", "screening_rate_ytd", "risk_rate_per_1000", "cases_received",
                                 "mediation_success_rate"], t("COUNTY") if view == "city" else t("TOWNSHIP"), short=True),
         hide_index=True, width="stretch",
     )

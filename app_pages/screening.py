@@ -25,6 +25,7 @@ exporting.export_buttons("screening")
 widgets.intro(t("SCREENING_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
+whole_rates = data.indicator_table("city" if view == "city" else "county", period, region, flt)
 pace = data.pacing("township", period, region)
 whole = data.pacing("city" if view == "city" else "county", period, region)
 if len(whole):
@@ -37,6 +38,9 @@ if len(whole):
                     fmt.count(row["screened_ytd"], language), border=True)
     cards[3].metric(t("PACE_STATUS"), widgets.status_text(row["status"]), border=True,
                     help=t("PACE_RULE"))
+
+# 本年累计: the cards, the map and the trend's line count from 1 January (screening_to_date)
+st.caption(widgets.ytd_note("screening_rate_ytd", whole_rates.iloc[0] if len(whole_rates) else None, period))
 
 state.page_param("show", "screening_show", SHOWS, "status")
 options = SHOWS if selected.kind == "month" else SHOWS[:2]
@@ -51,7 +55,7 @@ state.publish({"show": None if show == "status" else show, "play": "1" if play e
 left, right = widgets.map_columns()
 with left:
     if show == "rate":
-        widgets.indicator_map("screening_rate", key="screening_map", playback=play)
+        widgets.indicator_map("screening_rate_ytd", key="screening_map", playback=play)
     elif show == "status":
         widgets.status_map(period, "screening_status_map", playback=play)
     else:

@@ -29,17 +29,19 @@ from indicators import fmt, legend, registry, suppress
 VIEWS = ("overview", "coverage", "screening", "hotspots")
 # The indicator behind each view (overview and coverage map it in classes, in its palette;
 # screening maps its pace status, hotspots its hotspot classes).
-MAPPED = {"overview": "screening_rate", "coverage": "coverage_rate", "screening": "screening_rate",
+# Screening is shown to date (本年累计, queries/_macros.sql screening_to_date), as on the pages.
+MAPPED = {"overview": "screening_rate_ytd", "coverage": "coverage_rate", "screening": "screening_rate_ytd",
           "hotspots": "risk_rate_per_1000"}
-KPI_CODES = ["coverage_rate", "screening_rate", "risk_rate_per_1000", "mediation_success_rate"]
+KPI_CODES = ["coverage_rate", "screening_rate_ytd", "risk_rate_per_1000", "mediation_success_rate"]
 # Each view's indicator columns (export.saved freezes these per township): for overview and
 # coverage also the indicator that ranks the table and which way. Screening ranks by pace and
 # hotspots by smoothed rate instead (pace_ranking, hotspot_ranking).
 RANKINGS = {
-    "overview": (None, True, ["coverage_rate", "screening_rate", "risk_rate_per_1000", "cases_received",
+    "overview": (None, True, ["coverage_rate", "screening_rate_ytd", "risk_rate_per_1000", "cases_received",
                               "mediation_success_rate"]),
     "coverage": ("coverage_rate", True, ["coverage_rate", "villages_covered", "villages_total", "rooms_active"]),
-    "screening": ("screening_rate", True, ["screening_rate", "households_screened", "households_total"]),
+    "screening": ("screening_rate_ytd", True, ["screening_rate_ytd", "screening_rate_added", "households_screened_ytd",
+                                               "households_total"]),
     "hotspots": ("risk_rate_per_1000", False, ["risk_rate_per_1000", "risk_households", "households_screened",
                                                "cases_received"]),
 }
@@ -452,9 +454,25 @@ def kpis(atlas: Atlas, lang: str = "zh") -> list[Kpi]:
             num, den = registry.parts(code)
             parts = (f"{fmt.label(num, lang)} {fmt.value(num, now_row.get(num), lang)}"
                      f" ÷ {fmt.label(den, lang)} {fmt.value(den, now_row.get(den), lang)}")
+        change = fmt.change(code, v, b, lang)
+        if registry.get(code).added:  # 本年累计: what this month (quarter) added, as the page's card says
+            change = added_text(code, now_row, atlas.period, lang)
         out.append(Kpi(code, fmt.label(code, lang, short=True), fmt.value(code, v, lang),
-                       fmt.change(code, v, b, lang), parts, None if fmt.is_missing(v) else float(v)))
+                       change, parts, None if fmt.is_missing(v) else float(v)))
     return out
+
+
+def added_text(code: str, row, period: str, lang: str = "zh") -> str | None:
+    """What ``period`` added to a year-to-date indicator: 本月新增 8.1 个百分点, "+8.1 pp added this
+    month"; None for a year (it adds itself) or when unknown. The pages' cards say the same
+    (ui/widgets.added_text)."""
+    kind = periods.parse(period).kind
+    added = registry.get(code).added
+    value = None if added is None else row.get(added)
+    if kind == "year" or fmt.is_missing(value):
+        return None
+    pp = fmt.value(added, value, lang)
+    return f"{t(f'ADDED_{kind}', lang)} {pp}" if lang == "zh" else f"+{pp} {t(f'ADDED_{kind}', lang)}"
 
 
 def pace_facts(atlas: Atlas, lang: str = "zh") -> list[Fact]:

@@ -48,6 +48,12 @@ def rollup_notes(row, codes, lang: str = "zh") -> list[str]:
               counted=counted[base][0], total=counted[base][1]) for base, names in by_base.items()]
 
 
+def aside(text, lang: str = "zh") -> str:
+    """``text`` in brackets after what it qualifies: （12 个乡镇） in Chinese, " (12 townships)" in
+    English (full-width brackets in an English legend read as a typo)."""
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
 def absent(value) -> bool:
     """Missing and not merely hidden: a hidden rate is a rate (its township keeps its class)."""
     return is_missing(value) and not isinstance(value, Hidden)
@@ -69,14 +75,14 @@ def _sensitive(code: str) -> bool:
 
 # Decimals shown per unit: what value() and change() print, and so the smallest difference a
 # reader can see (step()). A map class narrower than that step paints an invisible difference.
-DECIMALS = {"share": 1, "per_1000": 1, "per_10k": 2, "count": 0}
+DECIMALS = {"share": 1, "per_1000": 1, "per_10k": 2, "count": 0, "pp": 1}
 
 
 def step(code: str) -> float:
     """The smallest difference the display shows, in the value's own unit: 0.001 for a share
     (0.1 of a percent), 0.1 for ‰, 0.01 per 10,000, 1 for a count."""
     unit = _unit(code)
-    return 10.0 ** -DECIMALS[unit] / (100 if unit == "share" else 1)
+    return 10.0 ** -DECIMALS[unit] / (100 if unit in ("share", "pp") else 1)
 
 
 def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
@@ -91,6 +97,8 @@ def value(code: str, v, lang: str = "zh", extra_digits: int = 0) -> str:
     unit = _unit(code)
     if unit == "share":
         return f"{v * 100:.{1 + extra_digits}f}%"
+    if unit == "pp":  # percentage points: what a period added to a year-to-date share
+        return f"{v * 100:.{1 + extra_digits}f}" + (" 个百分点" if lang == "zh" else " pp")
     if unit == "per_1000":
         return f"{v:.{1 + extra_digits}f}‰"
     if unit == "per_10k":
@@ -140,7 +148,7 @@ def _in_unit(code: str, diff: float, lang: str, signed: bool) -> str:
     """A difference in the indicator's unit, at the display's precision: with its sign
     (+1.2个百分点, +1.2 pp) for a change, without (0.3 个百分点, 0.3 percentage points) for a spread."""
     unit, sign = _unit(code), "+" if signed else ""
-    if unit == "share":
+    if unit in ("share", "pp"):
         words = {("zh", True): "个百分点", ("zh", False): " 个百分点", ("en", True): " pp",
                  ("en", False): " percentage points"}[("zh" if lang == "zh" else "en", signed)]
         return f"{diff * 100:{sign}.1f}{words}"

@@ -55,7 +55,11 @@ def classes_for(values, code: str, period: str | None, scheme: str = SCHEME, k: 
         raise ValueError(f"bad scheme {scheme!r}: expected one of {', '.join(classify.SCHEMES)}")
     if scheme == "fixed" and period is None:
         raise ValueError("fixed thresholds need the period")
-    cuts = registry.thresholds(code, periods.parse(period).kind) if scheme == "fixed" else None
+    if scheme == "fixed":  # a year-to-date indicator's yardstick: the months since January
+        p = periods.parse(period)
+        cuts = registry.thresholds(code, p.kind, p.end.month)
+    else:
+        cuts = None
     if scheme == "fixed" and cuts is None:
         scheme = "quantiles"  # no yardstick for this indicator: the legend note says quantiles
     if scheme != "fixed":  # the federations' yardsticks stay as they are
@@ -146,14 +150,14 @@ def shade(value_of: dict, drawn: Iterable[str], code: str, classes: classify.Cla
             colour_of[region] = colours[cls]
     digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], lang)
     ranges = classify.legend_rows(classes, lambda x: fmt.value(code, x, lang, digits))
-    rows = [LegendRow(colour, f"{r.label}（{t(counted, lang, n=r.count)}）", r.count)
+    rows = [LegendRow(colour, r.label + fmt.aside(t(counted, lang, n=r.count), lang), r.count)
             for colour, r in zip(colours, ranges)]
     small = sum(1 for c in colour_of.values() if c == maps.SMALL_COLOUR)
     if small:
-        rows.append(LegendRow(maps.SMALL_COLOUR, f"{t('SMALL_CLASS', lang)}（{t(counted, lang, n=small)}）", small))
+        rows.append(LegendRow(maps.SMALL_COLOUR, t('SMALL_CLASS', lang) + fmt.aside(t(counted, lang, n=small), lang), small))
     missing = len(drawn) - len(colour_of)
     if missing:
-        rows.append(LegendRow(maps.MISSING_COLOUR, f"{t('MISSING_CLASS', lang)}（{t(counted, lang, n=missing)}）",
+        rows.append(LegendRow(maps.MISSING_COLOUR, t('MISSING_CLASS', lang) + fmt.aside(t(counted, lang, n=missing), lang),
                               missing))
     note = " · ".join(n for n in (spread_note(code, shown, lang, t, counted), scheme_note(classes, locked, lang, t)) if n)
     return Shading(title or fmt.label(code, lang), colour_of, rows, note or None)
@@ -184,11 +188,11 @@ def _shade_kinds(kind_of: dict, drawn: Iterable[str], kinds, colours: dict, name
     drawn = list(drawn)
     colour_of = {r: colours[kind_of[r]] for r in drawn if r in kind_of}
     counts = {k: sum(1 for r in drawn if kind_of.get(r) == k) for k in kinds}
-    rows = [LegendRow(colours[k], f"{name(k)}（{t(counted, lang, n=counts[k])}）", counts[k]) for k in kinds
+    rows = [LegendRow(colours[k], name(k) + fmt.aside(t(counted, lang, n=counts[k]), lang), counts[k]) for k in kinds
             if counts[k] or k not in optional]
     missing = len(drawn) - len(colour_of)
     if missing:
-        rows.append(LegendRow(maps.MISSING_COLOUR, f"{t(none, lang)}（{t(counted, lang, n=missing)}）", missing))
+        rows.append(LegendRow(maps.MISSING_COLOUR, t(none, lang) + fmt.aside(t(counted, lang, n=missing), lang), missing))
     return Shading(title, colour_of, rows, note)
 
 

@@ -6,7 +6,7 @@ from summed counts; ``unit`` decides how it is formatted (indicators/fmt.py).
 """
 from dataclasses import dataclass
 
-UNITS = ("share", "per_1000", "per_10k", "count")
+UNITS = ("share", "per_1000", "per_10k", "count", "pp")  # pp: percentage points, a 0–1 difference
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -26,6 +26,8 @@ class Indicator:
     short: dict[str, str] | None = None  # a shorter name for cards, where the full one is cut off
     rising_is_bad: bool = False      # a rise is drawn red on the cards (the risk rate)
     by_risk_level: bool = False      # counts the risk levels the filter chose: its name says which
+    to_date: bool = False            # 本年累计: counted from 1 January (queries/_macros.sql screening_to_date)
+    added: str | None = None         # the column of what the period added to it (本月新增)
 
     def __post_init__(self):
         if self.unit not in UNITS:
@@ -41,14 +43,16 @@ class Indicator:
         names = self.short if short and self.short else self.label
         return names["zh"] if lang == "zh" else names["en"]
 
-    def thresholds_for(self, period_kind: str) -> tuple[float, ...] | None:
+    def thresholds_for(self, period_kind: str, months_to_date: int | None = None) -> tuple[float, ...] | None:
         """The fixed thresholds for a period of ``period_kind`` ('month', 'quarter' or 'year');
-        None when the indicator has none."""
+        None when the indicator has none. A year-to-date indicator's yardstick grows with the
+        months from January to the period's end (``months_to_date``: 3 for March or Q1)."""
         if not self.thresholds:
             return None
         if self.per_month is None:
             return self.thresholds
-        return tuple(round(b * self.per_month * _MONTHS[period_kind], 6) for b in self.thresholds)
+        months = months_to_date if self.to_date and months_to_date else _MONTHS[period_kind]
+        return tuple(round(b * self.per_month * months, 6) for b in self.thresholds)
 
 
 def _count(code, zh, en, unit_zh, sensitive=False, short=None):
@@ -89,7 +93,19 @@ INDICATORS: dict[str, Indicator] = {i.code: i for i in (
     # cases thresholds are per month: × months in the period
     Indicator("cases_per_10k", {"zh": "每万户受理纠纷", "en": "Cases per 10k households"}, "per_10k",
               {"zh": "件/万户", "en": "per 10k"}, "cases_received", "households_total", multiplier=10_000,
-              palette="Reds", thresholds=(1.0, 2.0, 5.0, 10.0), per_month=1.0),
+              palette="Reds", thresholds=(1.0, 2.0, 5.0, 10.0), per_month=1.0,
+              short={"zh": "每万户纠纷", "en": "Cases per 10k"}),
+    # 本年累计 (added later, published after the roll-up's columns: queries/indicators.FIELDS):
+    # completion from 1 January to the period's end, as federations report it, and what the
+    # period added (YTD − YTD at the previous period's end, in percentage points)
+    _count("households_screened_ytd", "本年累计排查户数", "Households screened, year to date", "户",
+           short={"zh": "本年累计排查", "en": "Screened YTD"}),
+    Indicator("screening_rate_ytd", {"zh": "入户排查完成率（本年累计）", "en": "Screening completion, year to date"},
+              "share", {"zh": "%", "en": "%"}, "households_screened_ytd", "households_total", palette="Greens",
+              thresholds=(0.5, 0.75, 0.9, 1.0), per_month=1 / 12,
+              short={"zh": "本年累计排查完成率", "en": "Screening, YTD"}, to_date=True, added="screening_rate_added"),
+    Indicator("screening_rate_added", {"zh": "排查完成率本期新增", "en": "Screening completion added in the period"},
+              "pp", {"zh": "个百分点", "en": "pp"}, short={"zh": "本期新增", "en": "Added"}),
 )}
 
 
@@ -124,7 +140,8 @@ def left_out(code: str, row) -> tuple[int, int] | None:
     return int(total) - int(missing), int(total)
 
 
-def thresholds(code: str, period_kind: str) -> tuple[float, ...] | None:
-    """The fixed thresholds of ``code`` for a period of ``period_kind``; None when it has none."""
+def thresholds(code: str, period_kind: str, months_to_date: int | None = None) -> tuple[float, ...] | None:
+    """The fixed thresholds of ``code`` for a period of ``period_kind`` (ending ``months_to_date``
+    months after 1 January, for a year-to-date indicator); None when it has none."""
     found = INDICATORS.get(code)
-    return None if found is None else found.thresholds_for(period_kind)
+    return None if found is None else found.thresholds_for(period_kind, months_to_date)

@@ -143,6 +143,25 @@ create or replace temp macro township_screening(p_start, p_end, risk_levels, ris
     )
     group by township_code;
 
+-- year_start: 1 January of d's year, where every year-to-date (本年累计) count begins.
+create or replace temp macro year_start(d) as date_trunc('year', d::date)::date;
+
+-- screening_to_date: 本年累计, the screening completion that pages, exports and the CLI report:
+-- per township, households screened from 1 January of p_end's year to p_end (each household
+-- once, by township_screening's rule), and from 1 January to the day before p_start (what the
+-- year held before the period: nothing for January, a first quarter or a year). The period's
+-- addition (本月新增, 本季新增) is the difference, never the period's own distinct count: a
+-- household screened in February and again in March was added in February. A month, a quarter
+-- and a year all run from 1 January: a quarter's figure is the year to its end, as a month's is.
+create or replace temp macro screening_to_date(p_start, p_end) as table
+    select
+        coalesce(a.township_code, b.township_code) as township_code,
+        coalesce(a.households_screened, 0) as households_screened_ytd,
+        coalesce(b.households_screened, 0) as households_screened_before
+    from township_screening(year_start(p_end), p_end, ['中', '高'], []) as a
+    full join township_screening(year_start(p_end), p_start::date - 1, ['中', '高'], []) as b
+        on b.township_code = a.township_code;
+
 -- cases_counted: the cases that count in a period, at one granularity, the month: a case row
 -- counts when received (received = 1) and when closed (closed = 1, mediated when 调解成功), in the
 -- month it happens; a 纠纷统计表 report counts (dated by its last month) when it lies inside the

@@ -13,9 +13,14 @@ from queries import periods, runner
 LEVELS = ("township", "county", "city")
 # The published names, in order: the region, then every indicator of the registry (in its
 # order), then the roll-up's columns. Other tools rely on them: add, never rename.
-FIELDS = ["region_code", "region_name", "level", "period", *registry.INDICATORS, "parent_code", "townships",
+# Columns added later go at the end, so those published before keep their places.
+ADDED_LATER = ["households_screened_ytd", "screening_rate_ytd", "screening_rate_added"]
+FIELDS = ["region_code", "region_name", "level", "period", *[c for c in registry.INDICATORS if c not in ADDED_LATER],
+          "parent_code", "townships",
           # townships left out of the rates over households (villages): their denominator is unknown
-          "households_unknown", "villages_unknown"]
+          "households_unknown", "villages_unknown",
+          # 本年累计: screening from 1 January to the period's end, and what the period added to it
+          *ADDED_LATER]
 EVERYTHING = [""]
 RISK_LEVELS = ("无", "低", "中", "高")
 DEFAULT_RISK_LEVELS = ("中", "高")

@@ -6,6 +6,8 @@
 -- denominator is known (households_unknown and villages_unknown say how many were left out);
 -- the counts themselves (households_screened, rooms_active, cases_received …) sum every township.
 -- A rate with a zero (or unknown) denominator is null.
+-- screening_rate is the period's own; screening_rate_ytd (本年累计, from 1 January to the period's end)
+-- and screening_rate_added (what the period added to it) follow screening_to_date (_macros.sql).
 -- Screening and cases are counted by the rules of _macros.sql (township_screening, cases_counted):
 -- household and case rows where a township has them in a month, its reports otherwise.
 -- Filters narrow what is counted, never which regions are listed: $room_types (rooms of these
@@ -31,6 +33,9 @@ rooms_active as (
 screening as (
     select * from township_screening($period_start, $period_end, $risk_levels, $risk_types)
 ),
+to_date as (  -- 本年累计: from 1 January, by screening_to_date (_macros.sql)
+    select * from screening_to_date($period_start, $period_end)
+),
 cases as (
     select
         township_code,
@@ -49,12 +54,15 @@ per_town as (
         coalesce(ra.villages_covered, 0) as villages_covered,
         coalesce(s.households_screened, 0) as households_screened,
         coalesce(s.risk_households, 0) as risk_households,
+        coalesce(d.households_screened_ytd, 0) as households_screened_ytd,
+        coalesce(d.households_screened_before, 0) as households_screened_before,
         coalesce(c.cases_received, 0) as cases_received,
         coalesce(c.cases_closed, 0) as cases_closed,
         coalesce(c.cases_mediated, 0) as cases_mediated
     from towns as t
     left join rooms_active as ra on ra.township_code = t.township_code
     left join screening as s on s.township_code = t.township_code
+    left join to_date as d on d.township_code = t.township_code
     left join cases as c on c.township_code = t.township_code
 ),
 summed as (
@@ -75,6 +83,10 @@ summed as (
         -- the numerators of rates over households or villages, over the townships that know them
         sum(rooms_active) filter (where households_total is not null) as rooms_counted,
         sum(households_screened) filter (where households_total is not null) as screened_counted,
+        sum(households_screened_ytd)::bigint as households_screened_ytd,
+        sum(households_screened_before)::bigint as households_screened_before,
+        sum(households_screened_ytd) filter (where households_total is not null) as ytd_counted,
+        sum(households_screened_before) filter (where households_total is not null) as before_counted,
         sum(cases_received) filter (where households_total is not null) as cases_counted,
         sum(villages_covered) filter (where villages_total is not null) as covered_counted
     from per_town
@@ -86,14 +98,18 @@ select
     $level as level,
     g.parent_code as parent_code,
     -- the counts as summed (queries/indicators.py puts the published columns in their order)
-    x.* exclude (group_code, rooms_counted, screened_counted, cases_counted, covered_counted),
+    x.* exclude (group_code, rooms_counted, screened_counted, cases_counted, covered_counted, ytd_counted,
+                 before_counted, households_screened_before),
     -- the rates, each over the townships whose denominator is known
     x.covered_counted / nullif(x.villages_total, 0) as coverage_rate,
     x.rooms_counted / nullif(x.households_total, 0) * 10000 as rooms_per_10k,
     x.screened_counted / nullif(x.households_total, 0) as screening_rate,
     x.risk_households / nullif(x.households_screened, 0) * 1000 as risk_rate_per_1000,
     x.cases_mediated / nullif(x.cases_closed, 0) as mediation_success_rate,
-    x.cases_counted / nullif(x.households_total, 0) * 10000 as cases_per_10k
+    x.cases_counted / nullif(x.households_total, 0) * 10000 as cases_per_10k,
+    -- 本年累计 and the period's addition (a 0–1 difference: percentage points / 100)
+    x.ytd_counted / nullif(x.households_total, 0) as screening_rate_ytd,
+    (x.ytd_counted - x.before_counted) / nullif(x.households_total, 0) as screening_rate_added
 from summed as x
 join regions as g on g.region_code = x.group_code
 order by x.group_code

@@ -17,7 +17,7 @@
 --         data date), $scope (list of region-code prefixes the viewer may see; [''] = everything)
 with span as (
     select
-        date_trunc('year', $period_end::date)::date as year_start,
+        year_start($period_end) as year_start,  -- the year to date's rule (_macros.sql)
         $period_end::date as period_end,
         days_in_year($period_end) as days_in_year,
         elapsed_share($period_end, $as_of) as elapsed_share

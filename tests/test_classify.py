@@ -261,3 +261,12 @@ def test_fisher_jenks_on_every_township_of_china_is_sampled_deterministically():
     found = classify.classify(y, "fisher_jenks", 5)
     assert sse(y, np.array(found.breaks)) < min(sse(y, np.array(classify.classify(y, s, 5).breaks))
                                                   for s in ("quantiles", "equal_interval"))
+
+
+def test_fixed_classes_of_screening_to_date_use_the_months_since_january():
+    from indicators import legend
+
+    # March (and Q1): a quarter of the year's yardsticks 50/75/90/100%
+    for period in ("2024-03", "2024Q1"):
+        classes = legend.classes_for([0.1, 0.2, 0.3], "screening_rate_ytd", period, "fixed")
+        assert tuple(classes.breaks)[:3] == (0.125, 0.1875, 0.225), period

@@ -280,3 +280,15 @@ def test_hotspot_fields_match_the_statistics_module(demo_db):
         if r["cases_received"] not in ("<5", "×"):
             assert r["risk_rate_smoothed"] == pytest.approx(expected_cases.loc[r["region_code"], "rate_smoothed"])
     assert [r["risk_rate_smoothed"] for r in cases] != [r["risk_rate_smoothed"] for r in records]
+
+
+def test_screening_to_date_is_published_after_the_old_columns(atlas_db):
+    # T1 in the hand-made atlas (tests/test_indicators.py): H5 in February, H1..H5 in March, of
+    # 1,000 households: March's own 5, to date 5, of which March added 4 (H5 was February's)
+    record = by_code(indicators_json(atlas_db, "--period", "2024-03"))[T1]
+    keys = list(record)
+    at = keys.index("villages_unknown")  # township rows carry the hotspot and pacing columns after these
+    assert keys[at + 1:at + 4] == ["households_screened_ytd", "screening_rate_ytd", "screening_rate_added"]
+    assert (record["households_screened"], record["screening_rate"]) == (5, pytest.approx(0.005))
+    assert (record["households_screened_ytd"], record["screening_rate_ytd"]) == (5, pytest.approx(0.005))
+    assert record["screening_rate_added"] == pytest.approx(0.004)

@@ -103,9 +103,13 @@ def test_view_model_matches_the_queries(con, period, towns):
     assert view.approximate and any("示意边界" in n for n in view.notes)
     city_now = indicators.table(con, "city", period, [""]).iloc[0]
     city_before = indicators.table(con, "city", periods.parse(period).previous(), [""]).iloc[0]
-    kpi = {k.code: k for k in view.kpis}["screening_rate"]
-    assert kpi.value == fmt.value("screening_rate", city_now["screening_rate"])
-    assert kpi.change == fmt.change("screening_rate", city_now["screening_rate"], city_before["screening_rate"])
+    # screening is 本年累计: the card's change is what the month added, as the page's card says
+    kpi = {k.code: k for k in view.kpis}["screening_rate_ytd"]
+    assert kpi.value == fmt.value("screening_rate_ytd", city_now["screening_rate_ytd"])
+    assert kpi.change == "本月新增 " + fmt.value("screening_rate_added", city_now["screening_rate_added"])
+    kpi = {k.code: k for k in view.kpis}["risk_rate_per_1000"]
+    assert kpi.change == fmt.change("risk_rate_per_1000", city_now["risk_rate_per_1000"],
+                                    city_before["risk_rate_per_1000"])
 
 
 def test_view_refuses_unknown_region(con):

@@ -548,3 +548,46 @@ def test_latest_month_without_records_is_none():
     with duckdb.connect() as empty:
         schema.create(empty)
         assert indicators.latest_month(empty, EVERYTHING, today=date(2024, 4, 10)) is None
+
+
+# --- screening completion to date (本年累计) ---------------------------------------------------
+# T1 (1000 households) is screened: H5 in February; H1..H5 in March (H5 again); H6 in April.
+# The year to date counts each household once from 1 January to the period's end; the addition is
+# the year to date less the year to date at the previous period's end (January, Q1 and the year
+# add themselves). March adds H1..H4 (4), not March's 5 distinct households: H5 was done in February.
+
+@pytest.mark.parametrize("period, ytd, added, screened, risk", [
+    ("2024-01", 0, 0, 0, 0),
+    ("2024-02", 1, 1, 1, 1),       # H5
+    ("2024-03", 5, 4, 5, 3),       # H1..H5 to date; H1..H4 new; March's own counts unchanged
+    ("2024-04", 6, 1, 1, 0),       # + H6
+    ("2024Q1", 5, 5, 5, 4),        # Q1 adds itself
+    ("2024Q2", 6, 1, 1, 0),        # Jan–Jun: H1..H6; Q2 adds H6
+    ("2024", 6, 6, 6, 4),          # the year adds itself
+    ("2023", 0, 0, 0, 0),
+])
+def test_screening_year_to_date(con, period, ytd, added, screened, risk):
+    t1 = township(con, period, T1)
+    assert t1.households_screened_ytd == ytd
+    assert t1.screening_rate_ytd == pytest.approx(ytd / 1000)
+    assert t1.screening_rate_added == pytest.approx(added / 1000)
+    # the period's own columns keep their meaning: risk households are counted per period
+    assert (t1.households_screened, t1.risk_households) == (screened, risk)
+    assert t1.screening_rate == pytest.approx(screened / 1000)
+
+
+def test_screening_year_to_date_rolls_up_over_known_households(con):
+    # 连云区 in March: T1 H1..H5 (H5 since February), T2 H7 (0 households: known, so counted),
+    # T3 H8, H9 → 8 of 1,100 to date, 1 of them (H5) by February's end → adds 7 of 1,100.
+    county = rows(indicators.table(con, "county", "2024-03", EVERYTHING))[LIANYUN]
+    assert county.households_screened_ytd == 8
+    assert county.screening_rate_ytd == pytest.approx(8 / 1100)
+    assert county.screening_rate_added == pytest.approx(7 / 1100)
+    city = rows(indicators.table(con, "city", "2024-03", EVERYTHING))[CITY]
+    assert city.screening_rate_ytd == pytest.approx(8 / 1600)  # + 新海街道's 500, none screened
+
+
+def test_new_columns_are_appended_to_the_published_fields():
+    # add, never rename: the columns published before keep their places
+    assert indicators.FIELDS[-3:] == ["households_screened_ytd", "screening_rate_ytd", "screening_rate_added"]
+    assert indicators.FIELDS.index("screening_rate") < indicators.FIELDS.index("parent_code")

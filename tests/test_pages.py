@@ -52,9 +52,11 @@ def test_page_runs_for_a_county_a_quarter_and_a_year_in_english(app_env, name):
 def test_overview_cards_show_city_figures_and_change(app_env):
     at = run_page("overview", period="2025-12", region="320700000000")
     labels = [m.label for m in at.metric]
-    assert labels == ["阵地覆盖率", "排查完成率", "风险发现率", "调处成功率"]
+    assert labels == ["阵地覆盖率", "本年累计排查完成率", "风险发现率", "调处成功率"]
     assert all(m.value.endswith(("%", "‰")) for m in at.metric)
     assert all(m.delta for m in at.metric)  # 2025-11 has data, so every card has a change
+    # screening is 本年累计: its card says what December added, not the change from November
+    assert at.metric[1].delta.startswith("本月新增 ") and at.metric[1].delta.endswith("个百分点")
 
 
 def test_coverage_lists_townships_without_rooms(app_env, demo_db):

@@ -55,3 +55,16 @@ def test_unit_and_sensitivity_decide_the_format():
     assert registry.thresholds("households_total", "year") is None
     with pytest.raises(ValueError, match="registry"):
         registry.get("no_such_rate")
+
+
+def test_year_to_date_yardsticks_grow_with_the_months_since_january():
+    # the year's yardsticks × months from January to the period's end: March and Q1 alike 3/12
+    assert registry.thresholds("screening_rate_ytd", "month", 3) == (0.125, 0.1875, 0.225, 0.25)
+    assert registry.thresholds("screening_rate_ytd", "quarter", 3) == (0.125, 0.1875, 0.225, 0.25)
+    assert registry.thresholds("screening_rate_ytd", "year", 12) == (0.5, 0.75, 0.9, 1.0)
+    # the period's own rate keeps its per-period yardstick
+    assert registry.thresholds("screening_rate", "month", 3) == tuple(round(b / 12, 6) for b in (0.5, 0.75, 0.9, 1.0))
+    # what a period added is in percentage points
+    assert fmt.value("screening_rate_added", 0.081) == "8.1 个百分点"
+    assert fmt.value("screening_rate_added", 0.081, "en") == "8.1 pp"
+    assert "本年累计" in registry.get("screening_rate_ytd").name("zh")

@@ -213,7 +213,8 @@ def test_snapshots_page_shows_the_frozen_numbers_after_an_import(atlas, where, t
     assert "此后数据已更新" in body
     table = at.dataframe[0].value
     row = table[table["乡镇（街道）"] == "墟沟街道"].iloc[0]
-    assert row["已排查户数"] == township_row(frozen.numbers, XUGOU)[3] != "300"
+    # the screening view's columns: 本年累计 rate, its addition, then households screened to date
+    assert row["本年累计排查户数"] == township_row(frozen.numbers, XUGOU)[4] != "300"
     # links: the live view with the saved parameters, and the snapshot itself
     assert f"(screening?period={where['period']}&region={where['region']})" in body
     assert f"(snapshots?id={snapshot_id})" in body

@@ -298,10 +298,10 @@ def legend_html(numbers: dict) -> str:
     ])]
     rooms = numbers.get("room_types") or []
     if rooms:
-        blocks.append(_legend_block(f'{t("ROOM_TYPES")}（{sum(r["count"] for r in rooms)}）', [
+        blocks.append(_legend_block(t("ROOM_TYPES") + fmt.aside(sum(r["count"] for r in rooms), lang()), [
             (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
              f'background:{safe.html(r["colour"])};border:1px solid #333;margin:0 0.5em 0 0.3em;'
-             f'vertical-align:middle"></span>', f'{r["type"]}（{r["count"]}）')
+             f'vertical-align:middle"></span>', r["type"] + fmt.aside(r["count"], lang()))
             for r in rooms
         ]))
     return f'<div class="atlas-legend">{"".join(blocks)}</div>'

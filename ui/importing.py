@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from i18n import safe
+from indicators import fmt
 from importer import fields, history as import_history, messages, pipeline, read, report, templates
 from access import audit
 from ui import auth, data
@@ -137,9 +138,9 @@ def outcome(done: pipeline.Result, file_name: str) -> tuple[str, str]:
     if aside.empty:
         return "success", t("IMPORT_DONE", file=file, rows=f"{done.accepted:,}", replaced=replaced)
     names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
-    listed = [f"{names.get(code, code)}（{messages.month_span(str(first)[:7], str(last)[:7])}）"
+    listed = [names.get(code, code) + fmt.aside(messages.month_span(str(first)[:7], str(last)[:7]), lang())
               for code, first, last in zip(aside["township_code"], aside["period_start"], aside["period_end"])]
-    shown = "、".join(listed[:5]) + (t("IMPORT_AND_MORE", n=len(listed) - 5) if len(listed) > 5 else "")
+    shown = t("LIST_SEP").join(listed[:5]) + (t("IMPORT_AND_MORE", n=len(listed) - 5) if len(listed) > 5 else "")
     why = t(f"IMPORT_SET_ASIDE_WHY_{done.kind}")
     if len(aside) == len(rows):
         return "warning", t("IMPORT_DONE_NOTHING_COUNTED", file=file, rows=f"{done.accepted:,}",
@@ -167,7 +168,7 @@ def township_choices() -> dict[str, str]:
     """The atlas's townships for the picker: code -> 名称（区县，代码）, searchable by any of them."""
     towns = data.townships()
     counties = dict(zip(data.regions()["region_code"], data.regions()["name"]))
-    return {code: f"{name}（{counties.get(parent, '')}，{code}）"
+    return {code: name + fmt.aside(f"{counties.get(parent, '')}{t('LIST_COMMA')}{code}", lang())
             for code, name, parent in zip(towns["region_code"], towns["name"], towns["parent_code"])}
 
 
@@ -177,7 +178,8 @@ LEAVE_OUT = "-"  # the picker's "leave this boundary feature out"; the importer 
 def left_out_label(candidate: dict) -> str:
     """A proposed township for a boundary feature that was not imported, and why it is proposed."""
     why = t(f"IMPORT_WHY_{candidate['why']}", score=f"{candidate['score']:.0f}")
-    return f"{candidate['name']}（{candidate['county_name']}，{candidate['code']}） · {why}"
+    return (candidate['name'] + fmt.aside(f"{candidate['county_name']}{t('LIST_COMMA')}{candidate['code']}", lang())
+            + f" · {why}")
 echoed = messages.echoed  # a township name as written may be a household id under the wrong header
 
 
@@ -219,6 +221,9 @@ def duplicate_choice(duplicate: dict, letter: str) -> dict:
 
 
 def kind_label(kind: str | None) -> str:
+    """A ledger kind as the reader's language says it (排查记录（逐户）, Household screening visits)."""
+    if lang() != "zh" and kind in fields.KIND_LABELS:
+        return t(f"KIND_{kind}")
     return fields.KIND_LABELS.get(kind or "", kind or "—")
 
 
@@ -315,7 +320,7 @@ def history() -> pd.DataFrame:
 def undoable(frame: pd.DataFrame) -> dict[int, str]:
     """Import id -> "编号 · 文件" of the imports still in force, newest first."""
     live = frame[frame[t("COL_STATUS")] == t("STATUS_ACTIVE")]
-    return {int(i): f"{int(i)} · {f}（{w}）" for i, f, w in
+    return {int(i): f"{int(i)} · {f}" + fmt.aside(w, lang()) for i, f, w in
             zip(live[t("COL_ID")], live[t("COL_FILE")], live[t("COL_WHEN")])}
 
 

@@ -11,7 +11,8 @@ from ui import data, state, widgets
 from ui.text import lang, t
 
 # What the panel lists, in order; higher is better except where the rank reads high → low risk.
-CODES = ["coverage_rate", "rooms_active", "rooms_per_10k", "screening_rate", "households_screened",
+CODES = ["coverage_rate", "rooms_active", "rooms_per_10k", "screening_rate_ytd", "screening_rate_added",
+         "households_screened_ytd", "households_screened",
          "risk_rate_per_1000", "risk_households", "cases_received", "cases_per_10k",
          "mediation_success_rate", "households_total", "villages_total"]
 
@@ -57,7 +58,8 @@ def indicator_rows(row: pd.Series, towns: pd.DataFrame, language: str) -> pd.Dat
         else:
             position = int((ranked > float(value)).sum()) + 1
             rank = t("PANEL_RANK", i=position, n=int(ranked.notna().sum()))
-        parts = f"（{fmt.value(num, row[num], language)} ÷ {fmt.value(den, row[den], language)}）" if num else ""
+        parts = (f"{fmt.value(num, row[num], language)} ÷ {fmt.value(den, row[den], language)}" if num else "")
+        parts = (f"（{parts}）" if language == "zh" else f" ({parts})") if parts else ""
         lines.append({
             t("PANEL_INDICATOR"): widgets.label(code, language),
             t("PANEL_VALUE"): fmt.value(code, value, language) + parts,

@@ -30,9 +30,12 @@ PHONE_CSS = """<style>
     flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
     max-width: calc(50% - 0.25rem) !important; width: calc(50% - 0.25rem) !important; }
   [class*="st-key-atlas-pair"] [data-testid="stMetric"] { padding: 0 !important; }
-  [class*="st-key-atlas-pair"] [data-testid="stMetric"] > div { padding: 0.4rem 0.6rem !important; }
-  [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] > div { font-size: 1.35rem !important; }
-  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] p { font-size: 0.8rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetric"] > div { padding: 0.25rem 0.5rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] > div { font-size: 1.2rem !important; line-height: 1.3 !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricValue"] { min-height: 0 !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] p { font-size: 0.78rem !important; }
+  [class*="st-key-atlas-pair"] [data-testid="stMetricDelta"] { font-size: 0.75rem !important; padding: 0 0.3rem !important; }
+  [class*="st-key-atlas-kpis"] [data-testid="stHorizontalBlock"] { gap: 0.35rem !important; }
   [class*="st-key-atlas-pair"] [data-testid="stMetricLabel"] * {  /* half a phone: wrap, do not cut */
     white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
   [class*="st-key-atlas-crumbs"] [data-testid="stHorizontalBlock"] { flex-flow: row wrap !important; gap: 0 !important; }
@@ -46,6 +49,9 @@ PHONE_CSS = """<style>
   [data-testid="stMainBlockContainer"] h2 { font-size: 1.2rem !important; padding: 0.2rem 0 !important; }
   [data-testid="stMainBlockContainer"] h3 { font-size: 1.05rem !important; }
   [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem !important; }
+  /* half the gap between blocks: the map comes up the first screen by a card's height */
+  [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.5rem !important; }
+  [class*="st-key-atlas-crumbs"] button { min-height: 0 !important; padding-top: 0 !important; padding-bottom: 0 !important; }
 }
 @media (min-width: 641px) {
   [class*="st-key-atlas-phone-only"],
@@ -331,6 +337,8 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
         previous = None if before is None else before.get(code)
         delta = fmt.change(code, now.get(code), previous, lang())
         flat = fmt.unchanged(code, now.get(code), previous)
+        if registry.get(code).added:  # 本年累计: the card says what this month (quarter) added
+            delta, flat = added_text(code, now), False
         value = now.get(code)
         column.metric(
             label(code, lang(), short=True),
@@ -345,6 +353,32 @@ def kpi_cards(now: pd.Series, before: pd.Series | None, codes: list[str]) -> Non
         )
     for note in fmt.rollup_notes(now, codes, lang()):  # “按 14/15 个有户数底数的乡镇计算”
         st.caption(note)
+
+
+def added_text(code: str, row, period: str | None = None) -> str | None:
+    """What the period added to a year-to-date indicator: "本月新增 8.1 个百分点" (as exports say it)."""
+    from export.views import added_text as said
+
+    return None if row is None else said(code, row, period or current()[0], lang())
+
+
+def ytd_note(code: str, row, period: str) -> str:
+    """The caption a year-to-date figure carries: 排查完成率为本年累计（1月1日至3月31日），其中本月新增 …"""
+    from queries import periods
+
+    p = periods.parse(period)
+    language = lang()
+    start, end = p.start.replace(month=1, day=1), p.end
+    if language == "zh":
+        start_s, end_s = f"{start.month}月{start.day}日", f"{end.month}月{end.day}日"
+    else:
+        start_s, end_s = start.strftime("%-d %b"), end.strftime("%-d %b %Y")
+    added = registry.get(code).added
+    value = None if row is None or added is None else row.get(added)
+    if p.kind == "year" or fmt.is_missing(value):
+        return t("YTD_NOTE", start=start_s, end=end_s)
+    return t("YTD_NOTE_ADDED", start=start_s, end=end_s, added=t(f"ADDED_{p.kind}"),
+             pp=fmt.value(added, value, language))
 
 
 def _parts_text(code: str, row: pd.Series) -> str | None:
@@ -583,10 +617,11 @@ def room_legend() -> None:
         f"border-radius:50%;background:{colour};border:1px solid #333;margin-right:4px'></span>{safe.html(kind)}</span>"
         for kind, colour in ROOM_COLOURS.items()
     )
-    bubble = (f"<span style='white-space:nowrap'><span style='display:inline-block;width:14px;height:14px;"
+    # the bubble's words may wrap: on a phone the sentence is wider than the screen
+    bubble = (f"<span><span style='display:inline-block;width:14px;height:14px;"
               f"border-radius:50%;background:{maps.CLUSTER_COLOUR};border:1px solid #fff;margin-right:4px;"
               f"vertical-align:middle'></span>{t('ROOM_CLUSTER')}</span>")
-    st.markdown(f"**{t('ROOM_TYPES')}**：{chips} {bubble}", unsafe_allow_html=True)
+    st.markdown(f"**{t('ROOM_TYPES')}**{t('COLON')}{chips} {bubble}", unsafe_allow_html=True)
 
 
 def table_of(values: pd.DataFrame, codes: list[str], name_label: str, short: bool = False) -> pd.DataFrame:
@@ -696,10 +731,10 @@ def change_map(period: str, key: str) -> None:
                                      None if row is None else row["previous_screening_rate"], language) or fmt.MISSING
     edges = [f"{b * 100:+.1f}" for b in CHANGE_BINS]
     ranges = [f"≤ {edges[0]}"] + [f"{edges[i]} ~ {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"> {edges[-1]}"]
-    rows = [(CHANGE_COLOURS[i], f"{r} {t('PP')}（{t('LEGEND_TOWNSHIPS', n=counts[i])}）") for i, r in enumerate(ranges)]
+    rows = [(CHANGE_COLOURS[i], f"{r} {t('PP')}" + fmt.aside(t('LEGEND_TOWNSHIPS', n=counts[i]), language)) for i, r in enumerate(ranges)]
     missing = len(geojson["features"]) - sum(counts)
     if missing:
-        rows.append((maps.MISSING_COLOUR, f"{t('MISSING_CLASS')}（{t('LEGEND_TOWNSHIPS', n=missing)}）"))
+        rows.append((maps.MISSING_COLOUR, t('MISSING_CLASS') + fmt.aside(t('LEGEND_TOWNSHIPS', n=missing), language)))
     fields = ["region_name", "now", "before", "change"]
     labels = [t("TOWNSHIP"), t("CHANGE_NOW"), t("CHANGE_BEFORE"), t("CHANGE_DIFF")]
     draw(geojson, colour_of, fields, labels, t("CHANGE_MAP_TITLE"), rows, key, level="township")
