@@ -139,7 +139,6 @@ def test_the_map_carries_the_months_and_no_remote_script():
     ("coverage", {}),
     ("screening", {"screening_show": "rate"}),
     ("screening", {"screening_show": "status"}),
-    ("hotspots", {"hotspot_show": "raw"}),
 ])
 def test_every_page_with_a_period_offers_playback_and_draws_it(app_env, name, state):
     """The 按月播放 switch is on each of these views; switched on, the page runs and its map
