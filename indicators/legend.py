@@ -260,7 +260,9 @@ def playback(values_by_period: dict[str, dict], drawn: Iterable[str], code: str,
     if scheme != "fixed":
         k = classify.fewer(k, most, FEW)
     pooled = np.concatenate(arrays)
-    classes = classes_for(pooled, code, months[0], scheme, k, history=arrays)
+    # one yardstick for the whole year: a year-to-date rate is classed against the year's targets,
+    # so a colour means the same completion in January as in December
+    classes = classes_for(pooled, code, months[0][:4], scheme, k, history=arrays)
     shown = [float(v) for v in pooled if not np.isnan(v)]
     colours = class_colours(code, classes, shown)
     digits = fmt.distinct_digits(code, [classes.lowest, *classes.breaks], lang)

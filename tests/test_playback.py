@@ -159,3 +159,15 @@ def test_every_page_with_a_period_offers_playback_and_draws_it(app_env, name, st
     html = " ".join(str(c.proto) for c in at.get("iframe") + at.get("component_instance"))
     assert "atlas-playback" in html
     assert "2025-12" in html and "2025-01" in html and "2026-01" not in html
+
+
+def test_a_year_to_date_rate_plays_against_the_years_yardsticks():
+    """本年累计 grows month by month: classed on January's yardstick (a twelfth of the year's
+    targets) every later month would sit in the top class; on the year's, the map fills up."""
+    from indicators import registry
+
+    months = [[(m + 1) / 12 * (0.7 + 0.02 * i) for i in range(12)] for m in range(12)]
+    play = legend.playback(months_of(months), DRAWN, "screening_rate_ytd", "zh", text.t, scheme="fixed")
+    assert tuple(play.classes.breaks)[:3] == tuple(registry.thresholds("screening_rate_ytd", "year", 12))[:3]
+    assert max(play.frames[0].cls.values()) == 0  # January: everyone at the start
+    assert min(play.frames[11].cls.values()) > 0  # December: the whole year's work shows
