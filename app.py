@@ -25,6 +25,8 @@ if viewer is not None:
     st.sidebar.markdown(f"### {t('APP_TITLE')}")
     st.sidebar.caption(t("APP_SUBTITLE"))
     auth.sidebar(viewer)
+    if not viewer.exact:  # small counts are hidden for this viewer: have the year's cells chosen
+        data.warm_suppression()
     if data.regions().empty:  # nothing of the viewer's regions is in the atlas yet: only imports
         st.info(t("SCOPE_EMPTY"))
         allowed = [p for p in allowed if p[3] in ("import", "audit")]

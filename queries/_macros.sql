@@ -153,14 +153,33 @@ create or replace temp macro year_start(d) as date_trunc('year', d::date)::date;
 -- addition (本月新增, 本季新增) is the difference, never the period's own distinct count: a
 -- household screened in February and again in March was added in February. A month, a quarter
 -- and a year all run from 1 January: a quarter's figure is the year to its end, as a month's is.
+-- One pass over the year (screening_counted from 1 January to p_end): a household counts to date
+-- once, and before the period when its first month lies before p_start (the same as counting
+-- 1 January to p_start − 1 apart: a report's months have the same household rows either way).
 create or replace temp macro screening_to_date(p_start, p_end) as table
+    with counted as (
+        select * from screening_counted(year_start(p_end), p_end, ['中', '高'], [])
+    ),
+    households as (
+        select township_code, household_id, min(month_start) as first_month
+        from counted
+        where household_id is not null
+        group by all
+    )
     select
-        coalesce(a.township_code, b.township_code) as township_code,
-        coalesce(a.households_screened, 0) as households_screened_ytd,
-        coalesce(b.households_screened, 0) as households_screened_before
-    from township_screening(year_start(p_end), p_end, ['中', '高'], []) as a
-    full join township_screening(year_start(p_end), p_start::date - 1, ['中', '高'], []) as b
-        on b.township_code = a.township_code;
+        township_code,
+        sum(ytd) as households_screened_ytd,
+        sum(before) as households_screened_before
+    from (
+        select township_code, count(*) as ytd, count(*) filter (where first_month < p_start) as before
+        from households
+        group by township_code
+        union all
+        select township_code, households, case when month_start < p_start then households else 0 end
+        from counted
+        where household_id is null
+    )
+    group by township_code;
 
 -- cases_counted: the cases that count in a period, at one granularity, the month: a case row
 -- counts when received (received = 1) and when closed (closed = 1, mediated when 调解成功), in the

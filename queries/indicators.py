@@ -144,7 +144,9 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
     months under their quarter, quarters and months under the year, where the counts add up.
     Kept in this process per (database, data version, year, filters): every period of the year
     needs it, and one costs a second or more (:func:`year_tables`)."""
-    filters = filters or Filters()
+    # room types count rooms only, never a sensitive count: one pattern for every choice of them
+    filters = Filters(risk_levels=(filters or Filters()).risk_levels, risk_types=(filters or Filters()).risk_types,
+                      case_sources=(filters or Filters()).case_sources)
     found = runner.run(con, "data_version").iloc[0]
     key = (str(found["database_id"]), int(found["version"]), int(year), filters)
     with _JOINT_LOCK:
@@ -162,16 +164,22 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
 def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | None = None) -> dict:
     """The sensitive counts of every period of ``year`` at every level, period code → [townships,
     counties, cities] (region_code, parent_code and the counts), over the whole atlas. The
-    townships' tables are queried (two at a time: DuckDB runs them in parallel); the counties'
-    and cities' counts are their townships' sums, as indicators.sql sums them."""
+    townships' counts come from sensitive_counts.sql (indicators.sql's rules, without what only
+    a page needs), two periods at a time (DuckDB runs them in parallel); the counties' and
+    cities' counts are their townships' sums, as indicators.sql sums them."""
     codes = sorted({code for total, parts in periods.year_sums(year) for code in (total, *parts)})
     keep = ["region_code", "parent_code", *suppress.sensitive_counts()]
     shape = [table(con, level, codes[0], EVERYTHING, None, filters)[["region_code", "parent_code"]]
              for level in LEVELS[1:]]
 
     def towns(code: str) -> pd.DataFrame:
+        p = periods.parse(code)
         with con.cursor() as cur:
-            return table(cur, "township", code, EVERYTHING, None, filters)[keep]
+            wanted = (filters or Filters()).params()
+            found = runner.run(cur, "sensitive_counts", period_start=p.start, period_end=p.end, scope=EVERYTHING,
+                               risk_levels=wanted["risk_levels"], risk_types=wanted["risk_types"],
+                               case_sources=wanted["case_sources"])
+        return found[keep]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = dict(zip(codes, pool.map(towns, codes)))

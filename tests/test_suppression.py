@@ -654,3 +654,19 @@ def test_a_hidden_rate_has_a_neutral_map_class_of_its_own():
     labels = [r.label for r in shading.rows]
     assert labels[-2:] == ["数值较小，不显示（1 个乡镇）", "无数据（1 个乡镇）"]
     assert maps.SMALL_COLOUR not in [r.colour for r in shading.rows[:-2]]  # no class's colour: no band
+
+
+def test_the_suppression_counts_are_the_indicator_tables_counts(demo_db):
+    """year_tables reads sensitive_counts.sql, not indicators.sql: the same rules must give the
+    same counts at every level, or the hidden cells would be chosen from other numbers."""
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        found = indicators.year_tables(con, 2025)
+        for period in ("2025-03", "2025Q4", "2025"):
+            for level, frame in zip(indicators.LEVELS, found[period]):
+                full = indicators.table(con, level, period, indicators.EVERYTHING)
+                mine = frame.set_index("region_code").sort_index()
+                theirs = full.set_index("region_code").sort_index()
+                assert list(mine.index) == list(theirs.index), (period, level)
+                for measure in suppress.sensitive_counts():
+                    assert mine[measure].astype(int).tolist() == theirs[measure].astype(int).tolist(), (period, level, measure)
+                assert mine["parent_code"].tolist() == theirs["parent_code"].tolist(), (period, level)

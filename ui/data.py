@@ -1,6 +1,7 @@
 """The only place caches meet data. Every cache keys on (database path, data key): the data key is
 the database's identity and its data version, so a rebuilt database (its version restarts at 1)
 is never mistaken for the one it replaced."""
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -123,6 +124,34 @@ def _indicators(db: str, data_version: int, level: str, period: str, scope: tupl
 def _hidden(db: str, data_version: int, period: str, filters: indicators.Filters) -> dict:
     with _connect(db) as con:
         return indicators.hidden_cells(con, period, filters)
+
+
+_WARMED: set = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_suppression() -> None:
+    """Choose the hidden cells of the latest year with data (queries.indicators.year_hidden_cells,
+    a few seconds for a city) in a background thread, once per database and data version, so the
+    first visitor after a start or an import does not wait for them. The pages then find them
+    in the process's cache; nothing waits for this thread."""
+    db, key = db_path(), data_key()
+    _, last = data_span()
+    if last is None:
+        return
+    with _WARM_LOCK:
+        if (db, key) in _WARMED:
+            return
+        _WARMED.add((db, key))
+
+    def work():
+        try:
+            with _connect(db) as con:
+                indicators.year_hidden_cells(con, last.year)
+        except Exception:  # a busy or replaced file: the page computes them when it needs them
+            pass
+
+    threading.Thread(target=work, name="atlas-warm-suppression", daemon=True).start()
 
 
 def indicator_history(level: str, kind: str, region_code: str | None, filters: indicators.Filters,
