@@ -306,7 +306,8 @@ def test_a_hotspot_export_of_cases_shows_the_cases_measure(con, show):
                                           if c in set(view.shapes["region_code"])}
     assert view.shading.colour_of != risk_view.shading.colour_of
     # tooltips name the township's own cases rate; the brief's sentence speaks of cases
-    assert list(view.cells.columns) == ["region_code", "连片检验", "平滑后比率", f"本乡镇{label}（未平滑）"]
+    short = fmt.label(code, "zh", short=True)  # the tooltips' short name, as the page's
+    assert list(view.cells.columns) == ["region_code", "连片检验", "平滑后比率", f"本乡镇{short}（未平滑）"]
     assert "风险" not in view.summary and ("每万户受理纠纷" in view.summary or "纠纷受理" in view.summary)
     assert view.summary != risk_view.summary
     with pytest.raises(ValueError):
@@ -325,7 +326,7 @@ def test_the_cli_exports_the_hotspot_measure_asked_for(demo_db, tmp_path):
     cases, plain = (tmp_path / "cases.html").read_text(encoding="utf-8"), (tmp_path / "risk.html").read_text(encoding="utf-8")
     # the map's title, its legend and the tooltips' own rate
     for words in ("各乡镇平滑后每万户受理纠纷，粗框为显著热点、冷点", "<summary class=\"atlas-legend-title\">平滑后每万户受理纠纷<",
-                  "本乡镇每万户受理纠纷（未平滑）"):
+                  f"本乡镇{fmt.label('cases_per_10k', 'zh', short=True)}（未平滑）"):
         assert words in cases and words not in plain
     assert "平滑后风险发现率" not in cases and "各乡镇平滑后风险发现率，粗框为显著热点、冷点" in plain
     assert (tmp_path / "cases.png").read_bytes() != (tmp_path / "risk.png").read_bytes()

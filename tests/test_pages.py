@@ -301,6 +301,7 @@ def test_choosing_cases_on_the_hotspots_page_is_what_its_exports_show(app_env, m
     import duckdb
 
     from export import views
+    from indicators import fmt
     from ui import exporting
 
     specs = []
@@ -315,7 +316,8 @@ def test_choosing_cases_on_the_hotspots_page_is_what_its_exports_show(app_env, m
     at = run_page("hotspots", period=HOT_PERIOD, region="320700000000")
     assert not at.exception, at.exception
     assert specs[-1].hotspot_of == "risk" and specs[-1].view == "hotspots"
-    assert at.radio(key="hotspot_of").options == ["风险发现率（每千排查户）", "每万户受理纠纷"]
+    assert at.radio(key="hotspot_of").options == [fmt.label("risk_rate_per_1000", "zh", short=True),
+                                                  fmt.label("cases_per_10k", "zh", short=True)]
     at.radio(key="hotspot_of").set_value("cases").run()
     assert not at.exception, at.exception
     spec = specs[-1]
