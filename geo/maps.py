@@ -395,14 +395,31 @@ def add_place_names(m: folium.Map, geojson: dict, toggle: str | None = None) -> 
     return m
 
 
-def base_map(geojson: dict) -> folium.Map:
+# Above this many shapes Leaflet draws on one <canvas> instead of one SVG <path> each: thousands
+# of SVG nodes make every pan and zoom slow to repaint, a canvas stays quick. Tooltips, clicks
+# and the hover outline work on either.
+CANVAS_PATHS = 5000
+
+
+def paths_in(geojson: dict) -> int:
+    """How many vector shapes Leaflet makes of ``geojson``: one per feature with a geometry (a
+    MultiPolygon is one path)."""
+    return sum(1 for f in geojson.get("features", []) if f.get("geometry"))
+
+
+def base_map(geojson: dict, canvas: bool | None = None) -> folium.Map:
     """An empty map with no tile layer, fitted to ``geojson``, on a neutral background.
+
+    ``canvas``: draw on Leaflet's canvas renderer; None decides by the number of shapes
+    (more than CANVAS_PATHS).
 
     The first fit (in the page's script) keeps a margin of 8 px; _FitToFrame then fits again to
     the frame's real size, leaving room for the legend only where there is room to spare.
     """
     # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
-    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
+    if canvas is None:
+        canvas = paths_in(geojson) > CANVAS_PATHS
+    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=bool(canvas), maxZoom=18)
     m.add_child(_MetricScale())
     m.add_child(_PlainAttribution())
     m.get_root().header.add_child(Element(
@@ -440,7 +457,8 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
 
     Returns
     -------
-    folium.Map with one GeoJson layer (one SVG path per township), the legend, the names and labels.
+    folium.Map with one GeoJson layer (one SVG path per township, or one canvas for them all above
+    CANVAS_PATHS townships), the legend, the names and labels.
     """
     m = base_map(geojson)
     layer = folium.GeoJson(
