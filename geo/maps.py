@@ -3,6 +3,7 @@
 Text shown on the map (labels, legend title, notes, tooltips) is passed in by the caller, so
 this module holds no interface language.
 """
+import threading
 from dataclasses import dataclass, field
 
 import folium
@@ -245,7 +246,31 @@ NAMES_CSS = """<style>
 </style>"""
 
 
-class _PlaceNames(MacroElement):
+_COMPACT = threading.Lock()
+
+
+class _Compact:
+    """Mixin for an element that writes big data into the page: its JSON is written compact
+    (Jinja's ``tojson`` puts a space after every comma and colon, a tenth of a big map's bytes).
+    Still Jinja's HTML-safe JSON (a name cannot close the script); only the separators change,
+    and only while this element is rendered."""
+
+    def render(self, **kwargs):
+        policies = self._template.environment.policies
+        with _COMPACT:
+            saved = dict(policies.get("json.dumps_kwargs") or {})
+            policies["json.dumps_kwargs"] = {**saved, "separators": (",", ":")}
+            try:
+                super().render(**kwargs)
+            finally:
+                policies["json.dumps_kwargs"] = saved
+
+
+class _CompactGeoJson(_Compact, folium.GeoJson):
+    """folium.GeoJson with its shapes written as compact JSON."""
+
+
+class _PlaceNames(_Compact, MacroElement):
     """A name on every region, at its label point (shapes.label_points), and none overlapping:
     after every zoom, move or resize the names are placed largest region first, each at its label
     point or, if that is taken, a line or two above or below or aside (its middle still over its
@@ -461,7 +486,7 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
     CANVAS_PATHS townships), the legend, the names and labels.
     """
     m = base_map(geojson)
-    layer = folium.GeoJson(
+    layer = _CompactGeoJson(
         _tooltip_text(geojson, tooltip_fields),
         name="townships",
         style_function=lambda f: _style(f["properties"]["region_code"], colour_of, selected, outline_of or {}),

@@ -165,3 +165,14 @@ def test_canvas_renderer_above_five_thousand_paths():
     assert prefers_canvas(maps.CANVAS_PATHS + 1)
     assert isinstance(maps.base_map(squares(3), canvas=True), folium.Map)
     assert '"preferCanvas": true' in maps.base_map(squares(3), canvas=True).get_root().render()
+
+
+def test_the_shapes_are_written_compact_and_still_html_safe():
+    data = squares(2)
+    data["features"][0]["properties"]["region_name"] = "</script><script>alert(1)</script>"
+    html = maps.choropleth(data, {}, ["region_name"], ["名称"], maps.Legend("t", [])).get_root().render()
+    assert '"coordinates":[[[1.0,0.0],[1.0,1.0]' in html  # no space after a comma or a colon
+    assert "</script><script>alert(1)" not in html
+    # only while the layer is rendered: folium's other JSON is written as before
+    assert '"preferCanvas": false' in html
+    assert folium.GeoJson._template.environment.policies["json.dumps_kwargs"] == {"sort_keys": True}
