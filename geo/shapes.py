@@ -7,9 +7,10 @@ import numpy as np
 import shapely
 import shapely.ops
 
-# Simplification tolerance and coordinate grid per view, in degrees. A city view (~100 km across
-# ~900 px) shows ~110 m a pixel; a county view ~40 m. Rounding to 1e-4° (~11 m) is below a pixel
-# in both, and keeps the payload small.
+# Fixed simplification tolerance and coordinate grid per view, in degrees, for the static exports
+# (for_view). A city view (~100 km across ~900 px) shows ~110 m a pixel; a county view ~40 m.
+# Rounding to 1e-4° (~11 m) is below a pixel in both. The live maps use map_geojson instead,
+# whose tolerance follows any extent (a province, the whole country).
 TOLERANCE = {"city": 0.0008, "county": 0.0003, "township": 0.0001}
 GRID = 1e-4
 
