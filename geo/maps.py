@@ -3,6 +3,7 @@
 Text shown on the map (labels, legend title, notes, tooltips) is passed in by the caller, so
 this module holds no interface language.
 """
+import threading
 from dataclasses import dataclass, field
 
 import folium
@@ -245,7 +246,31 @@ NAMES_CSS = """<style>
 </style>"""
 
 
-class _PlaceNames(MacroElement):
+_COMPACT = threading.Lock()
+
+
+class _Compact:
+    """Mixin for an element that writes big data into the page: its JSON is written compact
+    (Jinja's ``tojson`` puts a space after every comma and colon, a tenth of a big map's bytes).
+    Still Jinja's HTML-safe JSON (a name cannot close the script); only the separators change,
+    and only while this element is rendered."""
+
+    def render(self, **kwargs):
+        policies = self._template.environment.policies
+        with _COMPACT:
+            saved = dict(policies.get("json.dumps_kwargs") or {})
+            policies["json.dumps_kwargs"] = {**saved, "separators": (",", ":")}
+            try:
+                super().render(**kwargs)
+            finally:
+                policies["json.dumps_kwargs"] = saved
+
+
+class _CompactGeoJson(_Compact, folium.GeoJson):
+    """folium.GeoJson with its shapes written as compact JSON."""
+
+
+class _PlaceNames(_Compact, MacroElement):
     """A name on every region, at its label point (shapes.label_points), and none overlapping:
     after every zoom, move or resize the names are placed largest region first, each at its label
     point or, if that is taken, a line or two above or below or aside (its middle still over its
@@ -395,14 +420,31 @@ def add_place_names(m: folium.Map, geojson: dict, toggle: str | None = None) -> 
     return m
 
 
-def base_map(geojson: dict) -> folium.Map:
+# Above this many shapes Leaflet draws on one <canvas> instead of one SVG <path> each: thousands
+# of SVG nodes make every pan and zoom slow to repaint, a canvas stays quick. Tooltips, clicks
+# and the hover outline work on either.
+CANVAS_PATHS = 5000
+
+
+def paths_in(geojson: dict) -> int:
+    """How many vector shapes Leaflet makes of ``geojson``: one per feature with a geometry (a
+    MultiPolygon is one path)."""
+    return sum(1 for f in geojson.get("features", []) if f.get("geometry"))
+
+
+def base_map(geojson: dict, canvas: bool | None = None) -> folium.Map:
     """An empty map with no tile layer, fitted to ``geojson``, on a neutral background.
+
+    ``canvas``: draw on Leaflet's canvas renderer; None decides by the number of shapes
+    (more than CANVAS_PATHS).
 
     The first fit (in the page's script) keeps a margin of 8 px; _FitToFrame then fits again to
     the frame's real size, leaving room for the legend only where there is room to spare.
     """
     # No tile layer means no maxZoom from a layer; marker clusters need one, so set it here.
-    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False, maxZoom=18)
+    if canvas is None:
+        canvas = paths_in(geojson) > CANVAS_PATHS
+    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=bool(canvas), maxZoom=18)
     m.add_child(_MetricScale())
     m.add_child(_PlainAttribution())
     m.get_root().header.add_child(Element(
@@ -440,10 +482,11 @@ def choropleth(geojson: dict, colour_of: dict[str, str], tooltip_fields: list[st
 
     Returns
     -------
-    folium.Map with one GeoJson layer (one SVG path per township), the legend, the names and labels.
+    folium.Map with one GeoJson layer (one SVG path per township, or one canvas for them all above
+    CANVAS_PATHS townships), the legend, the names and labels.
     """
     m = base_map(geojson)
-    layer = folium.GeoJson(
+    layer = _CompactGeoJson(
         _tooltip_text(geojson, tooltip_fields),
         name="townships",
         style_function=lambda f: _style(f["properties"]["region_code"], colour_of, selected, outline_of or {}),

@@ -1,14 +1,16 @@
 """Map-ready township shapes: simplified for the zoom, coordinates rounded, as GeoJSON."""
 import json
+import math
 
 import geopandas as gpd
 import numpy as np
 import shapely
 import shapely.ops
 
-# Simplification tolerance and coordinate grid per view, in degrees. A city view (~100 km across
-# ~900 px) shows ~110 m a pixel; a county view ~40 m. Rounding to 1e-4° (~11 m) is below a pixel
-# in both, and keeps the payload small.
+# Fixed simplification tolerance and coordinate grid per view, in degrees, for the static exports
+# (for_view). A city view (~100 km across ~900 px) shows ~110 m a pixel; a county view ~40 m.
+# Rounding to 1e-4° (~11 m) is below a pixel in both. The live maps use map_geojson instead,
+# whose tolerance follows any extent (a province, the whole country).
 TOLERANCE = {"city": 0.0008, "county": 0.0003, "township": 0.0001}
 GRID = 1e-4
 
@@ -42,6 +44,100 @@ def for_view(shapes: gpd.GeoDataFrame, view: str) -> gpd.GeoDataFrame:
     return out
 
 
+# The map the payload is simplified for: the page's map frame is about this many CSS pixels wide and
+# high (widgets.draw's default height). A region is fitted into it, so one pixel of its extent is
+# the finest detail the first view can show; zoomed in a level or two an edge moves by a pixel or
+# two, which a choropleth does not mind.
+MAP_WIDTH_PX = 1000
+MAP_HEIGHT_PX = 560
+# Simplify to this many pixels of the fitted view (Visvalingam-Whyatt on the whole coverage).
+PIXELS = 1.0
+# Coordinates are rounded to a tenth of the tolerance, as a power of ten: 3 decimals for China,
+# 4 for a province or a city, 5 (about a metre) for a county and finer.
+GRID_PER_TOLERANCE = 10
+FINEST_GRID = 1e-6
+
+
+def extent_of(shapes: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the shapes, in degrees."""
+    minx, miny, maxx, maxy = shapely.total_bounds(shapes.to_crs("EPSG:4326").geometry.to_numpy())
+    return float(minx), float(miny), float(maxx), float(maxy)
+
+
+def pixel_degrees(extent: tuple[float, float, float, float], width_px: int = MAP_WIDTH_PX,
+                  height_px: int = MAP_HEIGHT_PX) -> float:
+    """The ground size of one screen pixel, in degrees of latitude, when ``extent`` (west, south,
+    east, north) is fitted into a ``width_px`` × ``height_px`` Web Mercator map (as Leaflet's
+    fitBounds does: the tighter of the two directions decides the zoom)."""
+    west, south, east, north = extent
+    middle = math.radians(max(-85.0, min(85.0, (south + north) / 2)))
+    # Mercator stretches latitude by 1/cos(lat): in longitude-degrees a pixel is the larger of
+    # the width's and the (stretched) height's share; in ground terms it is cos(lat) of that.
+    per_px_lon = max((east - west) / width_px, (north - south) / math.cos(middle) / height_px)
+    return max(per_px_lon * math.cos(middle), 1e-9)
+
+
+def grid_for(tolerance: float) -> float:
+    """The coordinate grid for a simplification ``tolerance`` (degrees): a power of ten at most a
+    tenth of it, never finer than FINEST_GRID."""
+    return max(10.0 ** math.floor(math.log10(tolerance / GRID_PER_TOLERANCE)), FINEST_GRID)
+
+
+def for_extent(shapes: gpd.GeoDataFrame, extent: tuple[float, float, float, float] | None = None,
+               width_px: int = MAP_WIDTH_PX, height_px: int = MAP_HEIGHT_PX,
+               pixels: float = PIXELS) -> tuple[gpd.GeoDataFrame, float]:
+    """The regions a map of ``extent`` shows, simplified to about ``pixels`` screen pixels of it.
+
+    Parameters
+    ----------
+    shapes : GeoDataFrame of region polygons (any level: townships, counties, …), one row each.
+    extent : (west, south, east, north) in degrees the map is fitted to; None: the shapes' own.
+        Regions wholly outside it are left out.
+    width_px, height_px : the map frame's size in CSS pixels.
+    pixels : the simplification tolerance, in pixels of the fitted view.
+
+    Returns
+    -------
+    (shapes, grid): a copy in WGS84 with only the regions in the extent, simplified together
+    (``shapely.coverage_simplify``: an edge two neighbours share is simplified once, so they
+    still meet, with no gap or overlap opening between them) and snapped to ``grid`` degrees;
+    the grid, for writing the coordinates with no more decimals than it has.
+    """
+    if shapes.crs is None:
+        raise ValueError("shapes have no CRS; set it where the boundaries are read")
+    out = shapes.to_crs("EPSG:4326")
+    if extent is not None:
+        out = out[shapely.intersects(out.geometry.to_numpy(), shapely.box(*extent))]
+    out = out.copy()
+    if out.empty:
+        return out, FINEST_GRID
+    tolerance = pixel_degrees(extent or extent_of(out), width_px, height_px) * pixels
+    grid = grid_for(tolerance)
+    geoms = out.geometry.to_numpy()
+    try:
+        simple = shapely.coverage_simplify(geoms, tolerance)
+    except shapely.errors.GEOSException:
+        # not a clean coverage (e.g. imported boundaries overlap): simplify each shape alone
+        simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    # set_precision keeps the output valid (its default mode), and snaps a shared vertex to the
+    # same grid point on both sides
+    snapped = shapely.set_precision(simple, grid)
+    # a region smaller than the grid would vanish: keep it unsnapped (still simplified)
+    lost = shapely.is_empty(snapped) | (shapely.area(snapped) == 0)
+    snapped[lost] = shapely.make_valid(simple[lost])
+    out.geometry = snapped
+    return out, grid
+
+
+def map_geojson(shapes: gpd.GeoDataFrame, properties: list[str],
+                extent: tuple[float, float, float, float] | None = None,
+                width_px: int = MAP_WIDTH_PX, height_px: int = MAP_HEIGHT_PX) -> str:
+    """What a map of ``extent`` is sent: :func:`for_extent`'s regions as compact GeoJSON, each
+    coordinate written with the grid's decimals and no more."""
+    simple, grid = for_extent(shapes, extent, width_px, height_px)
+    return to_geojson(simple, properties, digits=max(0, -math.floor(math.log10(grid) + 1e-9)))
+
+
 def dissolve(shapes: gpd.GeoDataFrame, by: str, names: dict[str, str]) -> gpd.GeoDataFrame:
     """Merge shapes by the ``by`` column (townships into counties), named from ``names``.
 
@@ -57,8 +153,9 @@ def dissolve(shapes: gpd.GeoDataFrame, by: str, names: dict[str, str]) -> gpd.Ge
     return merged[["region_code", "region_name", "boundary_source", "geometry"]]
 
 
-def to_geojson(shapes: gpd.GeoDataFrame, properties: list[str]) -> str:
-    """A compact GeoJSON FeatureCollection with only the given property columns."""
+def to_geojson(shapes: gpd.GeoDataFrame, properties: list[str], digits: int | None = None) -> str:
+    """A compact GeoJSON FeatureCollection with only the given property columns; coordinates
+    rounded to ``digits`` decimals (None: as they are)."""
     features = []
     for row, geom in zip(shapes[properties].to_dict("records"), shapes.geometry):
         if geom is None or geom.is_empty:
@@ -66,7 +163,7 @@ def to_geojson(shapes: gpd.GeoDataFrame, properties: list[str]) -> str:
         features.append({
             "type": "Feature",
             "properties": {k: _plain(v) for k, v in row.items()},
-            "geometry": json.loads(shapely.to_geojson(geom, indent=None)),
+            "geometry": _rounded(json.loads(shapely.to_geojson(geom, indent=None)), digits),
         })
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":"))
 
@@ -76,6 +173,20 @@ def bounds(geojson: dict) -> list[list[float]]:
     geoms = shapely.from_geojson(json.dumps(geojson))
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+def _rounded(geometry: dict, digits: int | None) -> dict:
+    if digits is None:
+        return geometry
+
+    def walk(c):
+        if c and isinstance(c[0], (int, float)):
+            return [round(v, digits) for v in c]
+        return [walk(x) for x in c]
+
+    if geometry.get("type") == "GeometryCollection":
+        return {**geometry, "geometries": [_rounded(g, digits) for g in geometry["geometries"]]}
+    return {**geometry, "coordinates": walk(geometry["coordinates"])}
 
 
 def _plain(value):

@@ -5,6 +5,7 @@ import html
 import re
 from pathlib import Path
 
+import folium
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +33,7 @@ def _geojson(names):
 
 
 def _layer(m):
-    return next(c for c in m._children.values() if c.__class__.__name__ == "GeoJson")
+    return next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
 
 
 def test_choropleth_tooltip_fields_reach_the_page_escaped():

@@ -188,8 +188,7 @@ def _county_geojson(db: str, data_version: int, region_code: str, scope: tuple) 
         names = runner.run(con, "regions_in_atlas", scope=list(scope))
     frame = boundaries.from_rows(rows)
     counties = shapes.dissolve(frame, "county_code", dict(zip(names["region_code"], names["name"])))
-    return shapes.to_geojson(shapes.for_view(counties, "city"),
-                             ["region_code", "region_name", "boundary_source"])
+    return shapes.map_geojson(counties, ["region_code", "region_name", "boundary_source"])
 
 
 def township_trend(township: str, last_month: date, filters: indicators.Filters, months: int = 24) -> pd.DataFrame:
@@ -234,8 +233,9 @@ def case_source(period: str, region_code: str, filters: indicators.Filters) -> s
 
 
 def township_geojson(view: str, region_code: str) -> str:
-    """Township shapes of a region as GeoJSON text, simplified for the view: built once per
-    (database, data version, view, region), never on a mere rerun."""
+    """Township shapes of a region as GeoJSON text, simplified to about a pixel of the map fitted
+    to the region (geo.shapes.map_geojson): built once per (database, data version, view,
+    region, scope), never on a mere rerun."""
     return _township_geojson(db_path(), data_key(), view, region_code, tuple(viewer_scope()))
 
 
@@ -244,7 +244,7 @@ def _township_geojson(db: str, data_version: int, view: str, region_code: str, s
     with _connect(db) as con:
         rows = runner.run(con, "township_shapes", scope=indicators.narrow(list(scope), region_code) or ["-"])
     frame = boundaries.from_rows(rows)
-    return shapes.to_geojson(shapes.for_view(frame, view), ["region_code", "region_name", "county_code", "boundary_source"])
+    return shapes.map_geojson(frame, ["region_code", "region_name", "county_code", "boundary_source"])
 
 
 def regions() -> pd.DataFrame:
