@@ -676,5 +676,8 @@ def _cases(con: duckdb.DuckDBPyConnection, towns: pd.DataFrame, total: int, seed
         left join room_ranked as r
             on r.township_code = placed.township_code
             and r.room_rank = cast(floor(u_room * n.rooms_n) as integer) + 1
+        -- stored in township order: a query for one city or province then reads only its row
+        -- groups (queries/_macros.sql rows_in_scope); screenings come in that order already
+        order by placed.township_code, received
     """, params)
     con.unregister("case_alloc")

@@ -7,6 +7,15 @@
 create or replace temp macro in_scope(code, scope) as
     list_bool_or(list_transform(scope, lambda p: starts_with(code, p)));
 
+-- rows_in_scope: in_scope for a scan of a big table (screenings, cases): the same test, with the
+-- range of codes the prefixes span (from the least prefix to the greatest followed by the highest
+-- character) said first. DuckDB folds the range into constants and skips the row groups outside
+-- it (the tables are stored in township_code order), where in_scope alone reads every row.
+create or replace temp macro rows_in_scope(code, scope) as
+    code >= list_min(scope)
+    and code < list_max(list_transform(scope, lambda p: p || chr(1114111)))
+    and in_scope(code, scope);
+
 -- atlas_towns: the atlas's townships in scope, each with the region it rolls up to at `by_level`
 -- (itself, its county or its city), its households and villages.
 create or replace temp macro atlas_towns(by_level, p_scope) as table
@@ -24,7 +33,7 @@ create or replace temp macro atlas_towns(by_level, p_scope) as table
     from regions as r
     where r.level = 'township'
         and r.in_atlas
-        and in_scope(r.region_code, p_scope);
+        and rows_in_scope(r.region_code, p_scope);
 
 -- months_between: one row per month (its first day) from first_month to last_month.
 create or replace temp macro months_between(first_month, last_month) as table
@@ -75,7 +84,7 @@ create or replace temp macro is_risk(rank, risk_levels) as
 -- highest rank among risks of the chosen types); a 排查汇总 report counts (one row, household_id
 -- null, dated by its last month) when it lies inside the period and none of its months has
 -- household rows of that township. `months` is 1 for household rows and the months a report spans.
-create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk_types) as table
+create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := ['']) as table
     with visits as (
         select
             township_code,
@@ -85,6 +94,7 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
                      else risk_rank(risk_level) end) as top_risk
         from screenings
         where screened_date between p_start and p_end
+            and rows_in_scope(township_code, p_scope)
         group by all
     )
     select township_code, month_start, household_id, top_risk, 1 as months,
@@ -107,6 +117,7 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
     from screening_summaries as m
     where m.period_start >= p_start
         and m.period_end <= p_end
+        and in_scope(m.township_code, p_scope)
         and not exists (
             select 1 from visits as v
             where v.township_code = m.township_code
@@ -117,14 +128,14 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
 -- whether its township's households are known (the rates' numerators count only those).
 create or replace temp macro screening_in_scope(p_start, p_end, p_scope, risk_levels, risk_types) as table
     select c.*, t.households_total is not null as is_known
-    from screening_counted(p_start, p_end, risk_levels, risk_types) as c
+    from screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := p_scope) as c
     join atlas_towns('township', p_scope) as t on t.township_code = c.township_code;
 
 -- township_screening: per township, households screened in the period (a household visited in
 -- several months once, at its highest level) and risk households, by screening_counted's rule.
-create or replace temp macro township_screening(p_start, p_end, risk_levels, risk_types) as table
+create or replace temp macro township_screening(p_start, p_end, risk_levels, risk_types, p_scope := ['']) as table
     with counted as (
-        select * from screening_counted(p_start, p_end, risk_levels, risk_types)
+        select * from screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := p_scope)
     ),
     households as (
         select township_code, household_id, max(top_risk) as top_risk
@@ -156,9 +167,9 @@ create or replace temp macro year_start(d) as date_trunc('year', d::date)::date;
 -- One pass over the year (screening_counted from 1 January to p_end): a household counts to date
 -- once, and before the period when its first month lies before p_start (the same as counting
 -- 1 January to p_start − 1 apart: a report's months have the same household rows either way).
-create or replace temp macro screening_to_date(p_start, p_end) as table
+create or replace temp macro screening_to_date(p_start, p_end, p_scope := ['']) as table
     with counted as (
-        select * from screening_counted(year_start(p_end), p_end, ['中', '高'], [])
+        select * from screening_counted(year_start(p_end), p_end, ['中', '高'], [], p_scope := p_scope)
     ),
     households as (
         select township_code, household_id, min(month_start) as first_month
@@ -188,24 +199,26 @@ create or replace temp macro screening_to_date(p_start, p_end) as table
 -- accounts for every dispute it lists: 排查数 received, 化解数 + 未化解数 (排查数 − 化解数 when 未化解数
 -- is blank) closed, 化解数 mediated. A report has no source: a source filter leaves it out.
 -- `months` is 1 for case rows and the months a report spans.
-create or replace temp macro cases_counted(p_start, p_end, case_sources) as table
+create or replace temp macro cases_counted(p_start, p_end, case_sources, p_scope := ['']) as table
     with row_months as (
         select distinct township_code, date_trunc('month', received_date)::date as month_start
-        from cases where received_date between p_start and p_end
+        from cases where received_date between p_start and p_end and rows_in_scope(township_code, p_scope)
         union
         select distinct township_code, date_trunc('month', closed_date)::date
-        from cases where closed_date between p_start and p_end
+        from cases where closed_date between p_start and p_end and rows_in_scope(township_code, p_scope)
     )
     select township_code, date_trunc('month', received_date)::date as month_start, case_type, source,
            1 as received, 0 as closed, 0 as mediated, false as from_return, 1 as months
     from cases
     where received_date between p_start and p_end
+        and rows_in_scope(township_code, p_scope)
         and (len(case_sources) = 0 or list_contains(case_sources, source))
     union all
     select township_code, date_trunc('month', closed_date)::date, case_type, source,
            0, 1, case when outcome = '调解成功' then 1 else 0 end, false, 1
     from cases
     where closed_date between p_start and p_end
+        and rows_in_scope(township_code, p_scope)
         and (len(case_sources) = 0 or list_contains(case_sources, source))
     union all
     select s.township_code, date_trunc('month', s.period_end)::date, s.case_type, null,
@@ -217,6 +230,7 @@ create or replace temp macro cases_counted(p_start, p_end, case_sources) as tabl
     from case_summaries as s
     where s.period_start >= p_start
         and s.period_end <= p_end
+        and in_scope(s.township_code, p_scope)
         and len(case_sources) = 0
         and not exists (
             select 1 from row_months as r

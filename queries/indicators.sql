@@ -28,13 +28,14 @@ rooms_active as (
     from rooms
     where room_active(opened_date, closed_date, $period_start, $period_end)
         and (len($room_types) = 0 or list_contains($room_types, room_type))
+        and rows_in_scope(township_code, $scope)
     group by township_code
 ),
 screening as (
-    select * from township_screening($period_start, $period_end, $risk_levels, $risk_types)
+    select * from township_screening($period_start, $period_end, $risk_levels, $risk_types, p_scope := $scope)
 ),
 to_date as (  -- 本年累计: from 1 January, by screening_to_date (_macros.sql)
-    select * from screening_to_date($period_start, $period_end)
+    select * from screening_to_date($period_start, $period_end, p_scope := $scope)
 ),
 cases as (
     select
@@ -42,7 +43,7 @@ cases as (
         sum(received) as cases_received,
         sum(closed) as cases_closed,
         sum(mediated) as cases_mediated
-    from cases_counted($period_start, $period_end, $case_sources)
+    from cases_counted($period_start, $period_end, $case_sources, p_scope := $scope)
     group by township_code
 ),
 per_town as (

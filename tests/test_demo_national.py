@@ -193,3 +193,15 @@ def test_cli_builds_a_reduced_national_demo_and_refuses_bad_flags(tmp_path, caps
     assert cli.main(["demo", "--scale", "national", "--provinces", "99", "--db", str(tmp_path / "y.duckdb")]) == 2
     with pytest.raises(SystemExit):
         cli.main(["demo", "--scale", "nation"])
+
+
+def test_programme_rows_are_stored_in_township_order(built):
+    """Screenings and cases lie in the file in township order, so a query for one city or province
+    reads only its row groups (queries/_macros.sql rows_in_scope skips the others by their zone maps)."""
+    path, _, _ = built
+    for table in ("screenings", "cases"):
+        out_of_order = fetch(path, f"""
+            select count(*) as n from (
+                select township_code, lag(township_code) over (order by rowid) as before from {table})
+            where before > township_code""")["n"].iloc[0]
+        assert out_of_order == 0, table

@@ -3,6 +3,7 @@ import re
 from datetime import date
 
 import duckdb
+import pandas as pd
 import pytest
 
 from queries import runner
@@ -111,3 +112,49 @@ def test_a_counting_rule_is_written_once(rule):
     assert text in runner.load_sql("_macros"), f"{rule} is not in _macros.sql any more: update RULES"
     written = [name for name in NAMES if text in runner.load_sql(name)]
     assert written == [], f"{rule} is restated in {written}: call the macro instead"
+
+
+# ---- scoped scans: the counting rules read only the rows of the viewer's townships ----------------
+
+@pytest.mark.parametrize("scope", [[""], ["-"], ["32"], ["3207"], ["320703", "320706"], ["32", "3207"],
+                                   ["320703001000"], ["110", "3207"]])
+def test_rows_in_scope_is_in_scope(demo_db, scope):
+    """rows_in_scope (the range a scan can skip by, then in_scope) selects exactly what in_scope
+    does, nested and disjoint prefixes included."""
+    with runner.connect(demo_db) as con:
+        runner.define_rules(con)
+        differ = con.execute("""
+            select count(*) filter (where rows_in_scope(region_code, $scope) is distinct from in_scope(region_code, $scope)),
+                   count(*) filter (where rows_in_scope(region_code, $scope))
+            from regions""", {"scope": scope}).fetchall()[0]
+    assert differ[0] == 0
+    assert (differ[1] == 0) == (scope == ["-"])
+
+
+@pytest.mark.parametrize("period", [(date(2025, 1, 1), date(2025, 12, 31)), (date(2025, 4, 1), date(2025, 6, 30)),
+                                    (date(2024, 3, 1), date(2024, 3, 31))])
+def test_scoped_counting_rules_count_as_the_whole_atlas(demo_db, period):
+    """township_screening, screening_to_date and cases_counted with p_scope give, for the townships
+    in scope, exactly the rows they give unscoped (a township's counts are its own rows'), and
+    no row of another township; indicators.sql passes its scope to them."""
+    start, end = period
+    scope = ["320703", "320706"]
+    macros = {
+        "township_screening": "select * from township_screening($s, $e, ['中', '高'], []{p})",
+        "township_screening risk": "select * from township_screening($s, $e, ['高'], ['家庭矛盾']{p})",
+        "screening_to_date": "select * from screening_to_date($s, $e{p})",
+        "cases_counted": "select township_code, month_start, case_type, source, received, closed, mediated, "
+                         "from_return, months from cases_counted($s, $e, []{p})",
+    }
+    with runner.connect(demo_db) as con:
+        runner.define_rules(con)
+        for name, sql in macros.items():
+            whole = con.execute(sql.format(p="") + " order by all", {"s": start, "e": end}).df()
+            part = con.execute(sql.format(p=", p_scope := $scope") + " order by all",
+                               {"s": start, "e": end, "scope": scope}).df()
+            expected = whole[whole["township_code"].str.startswith(tuple(scope))].reset_index(drop=True)
+            assert len(part) > 0, name
+            pd.testing.assert_frame_equal(part, expected, check_dtype=False, obj=name)
+    sql = runner.load_sql("indicators")
+    for call in ("township_screening(", "screening_to_date(", "cases_counted("):
+        assert sql.split(call, 1)[1].split(")")[0].endswith("p_scope := $scope"), call

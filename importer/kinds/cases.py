@@ -58,6 +58,7 @@ KIND = LedgerKind(
                 where r.township_code = s.township_code and r.name = s.room) as room_id,
                $import_id as import_id
         {FROM_STAGED}
+        order by s.township_code, s.received_date  -- township order, as screenings (screening.py)
     """,
     unit="cases",
     month_of="date_trunc('month', received_date)",

@@ -66,6 +66,9 @@ KIND = LedgerKind(
                s.township_code, {VILLAGE_CODE} as village_code, s.screened_date, s.risk_level, s.risk_type,
                $import_id as import_id
         {FROM_STAGED}
+        -- stored in township order, so a query for some townships skips the row groups of others
+        -- (queries/_macros.sql rows_in_scope); a ledger's rows come in any order
+        order by s.township_code, s.screened_date
     """,
     unit="screening",
     month_of="date_trunc('month', screened_date)",
