@@ -331,3 +331,21 @@ def test_choosing_cases_on_the_hotspots_page_is_what_its_exports_show(app_env, m
     at.radio(key="hotspot_show").set_value("classes").run()
     assert not at.exception, at.exception
     assert (specs[-1].hotspot_of, specs[-1].hotspot_show) == ("cases", "classes")
+
+
+def test_the_panels_trend_starts_at_the_first_month_with_data(app_env):
+    """24 months back from June 2025 is July 2023; the demo's data begin in January 2024: the
+    chart shows no half-year of nothing before them."""
+    import json
+
+    import duckdb
+
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        first = con.execute("""select least((select min(screened_date) from screenings where township_code = ?),
+                                            (select min(received_date) from cases where township_code = ?))""",
+                            ["320722101000"] * 2).fetchall()[0][0]
+    at = run_page("screening", period="2025-06", region="320722000000", town="320722101000")
+    assert not at.exception, at.exception
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    months = sorted(x for trace in chart["data"] for x in trace["x"])
+    assert months[0][:7] == f"{first:%Y-%m}" and months[-1][:7] == "2025-06"

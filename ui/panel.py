@@ -71,6 +71,12 @@ def indicator_rows(row: pd.Series, towns: pd.DataFrame, language: str) -> pd.Dat
 def _trend(town: str, period: str, flt, language: str) -> None:
     end = periods.parse(period).end
     trend = data.township_trend(town, end, flt)
+    # the chart starts at the township's first month with screening or cases, not months of nothing
+    counted = [c for c in ("households_screened", "cases_received") if c in trend.columns]
+    some = [any(suppress.is_hidden(v) or (not pd.isna(v) and float(v) > 0) for v in row)
+            for row in zip(*(trend[c] for c in counted))]
+    if any(some):
+        trend = trend.iloc[some.index(True):]
     figure = go.Figure()
     # hidden months (indicators/suppress.trend) are NaN as floats: a gap in the line, no value
     figure.add_bar(x=trend["month_start"], y=trend["screening_rate"].astype(float) * 100,
