@@ -368,7 +368,7 @@ class _Tree:
         return [[(node, sign), *rest] for kid in best for rest in self._down(kid, sign, cell, rank, tries)][:tries]
 
 
-UPGRADE_COST = 2  # showing a "<5" as "×" loses a reader little: less than hiding a county's total
+UPGRADE_COST = 8  # a "<5" shown as "×": more than hiding a county's cell and a township's, less than the city's
 
 
 def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 4) -> dict:
