@@ -499,6 +499,7 @@ def test_pan_and_zoom_do_not_rerun(page, app_url, atlas, shots):
         window.map.once('zoomend', () => done()); window.map.setZoom(window.map.getZoom() + 1); })""")
     frame.evaluate("""() => new Promise(done => {
         window.map.once('moveend', () => done()); window.map.panBy([120, 80], {animate: false}); })""")
+    iframe.scroll_into_view_if_needed()  # the mouse acts at the map's middle: it must be on screen
     box = iframe.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -120)  # wheel up: zoom in further
