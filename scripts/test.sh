@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install (into .venv) everything the tests need, Chromium included, and run the whole suite.
-# Usage: bash scripts/test.sh [pytest options]
+# Usage: bash scripts/test.sh [pytest options]   (ATLAS_TEST_WORKERS=N: N parallel workers, default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -25,4 +25,6 @@ fi
 
 # Browser tests must run, not skip, wherever this script runs (CI included).
 export ATLAS_REQUIRE_BROWSER=1
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist), each taking whole test files so that a module's app server and
+# browser start once; ATLAS_TEST_WORKERS=0 runs everything in this one process.
+exec .venv/bin/python -m pytest -n "${ATLAS_TEST_WORKERS:-2}" --dist loadfile "$@"

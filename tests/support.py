@@ -71,14 +71,6 @@ def browser_api():
     return pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
 
 
-def launched_chromium(sync_api):
-    """A module fixture's body: headless Chromium for the module's tests, closed after them."""
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def place_names(page: str) -> list[dict]:
     """The names a rendered map page writes on its regions (geo/maps._PlaceNames): code, name
     (decoded from the page's JSON, so escaping is undone exactly once), lat, lon, bounds."""

@@ -1,8 +1,8 @@
 """End to end in headless Chromium: every map page draws every township, offline.
 
-The app is started once for this module (``streamlit run app.py`` on a free port, pointed at the
-session's small demo database through ATLAS_DB) and driven by Playwright with the system's
-Chromium. The intranet promise is checked on the wire: across the whole run the browser must ask
+The app runs once for the browser modules that only read the demo database (``streamlit run
+app.py`` on a free port, pointed at the session's small demo database through ATLAS_DB; see
+conftest.demo_server) and is driven by Playwright with the system's Chromium. The intranet promise is checked on the wire: across the whole run the browser must ask
 nothing of any host but localhost, and no request may fail.
 
 How township polygons are counted
@@ -28,15 +28,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api  # noqa: E402
+from tests.support import browser_api  # noqa: E402
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 PlaywrightError = sync_api.Error
 expect = sync_api.expect
 
 import duckdb  # noqa: E402
-
-from tests.appserver import AppServer  # noqa: E402
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -46,7 +44,6 @@ PAGES = {"overview": "", "coverage": "coverage", "screening": "screening", "hots
 # The only error responses allowed: on a deep link Streamlit's frontend probes these two paths
 # relative to the page before it falls back to the app root. Answered 404, harmless.
 PROBE_404 = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")
-SERVER_START_TIMEOUT = 60
 MAP_TIMEOUT_MS = 60_000
 
 # Evaluated inside the map iframe: what Leaflet has drawn (see the module docstring).
@@ -109,17 +106,13 @@ def atlas(demo_db) -> dict:
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_db, tmp_path_factory) -> str:
-    """``streamlit run app.py`` on a free port against the demo database; stopped at the end."""
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+def app_url(demo_server) -> str:
+    """``streamlit run app.py`` on a free port against the demo database (conftest.demo_server,
+    shared with the other browser modules that only read it)."""
     try:
-        server = AppServer(demo_db, log, timeout=SERVER_START_TIMEOUT).__enter__()
+        return demo_server.get().url
     except RuntimeError as problem:
         pytest.fail(str(problem))
-    try:
-        yield server.url
-    finally:
-        server.__exit__(None, None, None)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -158,28 +151,25 @@ def net() -> NetLog:
 
 
 @pytest.fixture(scope="module")
-def context(net):
-    """One headless Chromium context for the module, logging the network into ``net``."""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        ctx.on("request", lambda request: net.requests.append(request.url))
-        ctx.on("requestfailed", lambda request: net.failed.append(f"{request.url} ({request.failure})"))
+def context(net, shared_chromium):
+    """One context of the session's headless Chromium for the module, logging the network into ``net``."""
+    ctx = shared_chromium.get().new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    ctx.on("request", lambda request: net.requests.append(request.url))
+    ctx.on("requestfailed", lambda request: net.failed.append(f"{request.url} ({request.failure})"))
 
-        def on_response(response):
-            if response.status >= 400 and not (
-                _is_local(response.url) and PROBE_404.match(urlsplit(response.url).path)
-                and response.status == 404
-            ):
-                net.bad_responses.append(f"{response.status} {response.url}")
+    def on_response(response):
+        if response.status >= 400 and not (
+            _is_local(response.url) and PROBE_404.match(urlsplit(response.url).path)
+            and response.status == 404
+        ):
+            net.bad_responses.append(f"{response.status} {response.url}")
 
-        ctx.on("response", on_response)
-        ctx.on("page", lambda page: page.on("websocket", lambda ws: net.websockets.append(ws.url)))
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-            browser.close()
+    ctx.on("response", on_response)
+    ctx.on("page", lambda page: page.on("websocket", lambda ws: net.websockets.append(ws.url)))
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 # --------------------------------------------------------------------------- helpers

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.appserver import AppServer
-from tests.support import browser_api, launched_chromium
+from tests.support import browser_api
 from tests.test_browser_import import idle
 
 sync_api = browser_api()
@@ -27,8 +27,8 @@ def app_url(demo_db, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    yield from launched_chromium(sync_api)
+def chromium(shared_chromium):
+    return shared_chromium.get()
 
 
 @pytest.fixture

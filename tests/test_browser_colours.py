@@ -2,19 +2,19 @@
 counties by default, and the export's view model (export/views.py) draws the same counties in
 the same colours, with the same legend rows and note (indicators/legend.py serves both).
 
-The app is started once for this module (tests/appserver.py) against the session's demo database.
+The app runs once for the browser modules that only read the session's demo database
+(tests/appserver.py, conftest.demo_server).
 """
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 
 from export import views  # noqa: E402
-from tests.appserver import AppServer  # noqa: E402
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 PERIOD = "2025-06"
@@ -33,21 +33,17 @@ FILLS_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_db, tmp_path_factory):
-    with AppServer(demo_db, tmp_path_factory.mktemp("colours-app") / "streamlit.log") as server:
-        yield server.url
+def app_url(demo_server):
+    return demo_server.get().url
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        try:
-            yield ctx.new_page()
-        finally:
-            ctx.close()
-            browser.close()
+def page(app_url, shared_chromium):
+    ctx = shared_chromium.get().new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
 
 
 def test_city_overview_export_draws_what_the_screen_draws(page, app_url, demo_db):

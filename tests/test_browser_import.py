@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.appserver import ROOT, AppServer
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 expect = sync_api.expect
@@ -40,16 +40,12 @@ def app_url(atlas_copy, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_page():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+def browser_page(shared_chromium):
+    context = shared_chromium.get().new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def idle(page) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api  # noqa: E402
+from tests.support import browser_api  # noqa: E402
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 expect = sync_api.expect
@@ -74,21 +74,18 @@ def dialogs() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def context(dialogs):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def context(dialogs, shared_chromium):
+    ctx = shared_chromium.get().new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
 
-        def watch(page):
-            # Playwright reports a dialog of any frame of the page (the map iframe too) here
-            page.on("dialog", lambda dialog: (dialogs.append(f"{page.url}: {dialog.message}"), dialog.dismiss()))
+    def watch(page):
+        # Playwright reports a dialog of any frame of the page (the map iframe too) here
+        page.on("dialog", lambda dialog: (dialogs.append(f"{page.url}: {dialog.message}"), dialog.dismiss()))
 
-        ctx.on("page", watch)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-            browser.close()
+    ctx.on("page", watch)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def hover(page, frame, code: str, click: bool = False) -> None:

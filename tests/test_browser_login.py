@@ -12,7 +12,7 @@ import shutil
 import duckdb
 import pytest
 
-from tests.support import browser_api, launched_chromium
+from tests.support import browser_api
 
 sync_api = browser_api()
 expect = sync_api.expect
@@ -37,8 +37,8 @@ def server(demo_db, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium(sync_api)
+def browser(shared_chromium):
+    return shared_chromium.get()
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import browser_api, launched_chromium
+from tests.support import browser_api
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 
-from tests.appserver import AppServer  # noqa: E402
 from tests.test_browser_views import Wire  # noqa: E402
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -39,14 +38,13 @@ FILLS_JS = """(field) => {
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_db, tmp_path_factory):
-    with AppServer(demo_db, tmp_path_factory.mktemp("playback-app") / "streamlit.log") as server:
-        yield server.url
+def app_url(demo_server):
+    return demo_server.get().url
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium(sync_api)
+def browser(shared_chromium):
+    return shared_chromium.get()
 
 
 def screenshot(page, folder: Path, name: str) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from tests.support import browser_api, launched_chromium
+from tests.support import browser_api
 
 sync_api = browser_api()
 expect = sync_api.expect
@@ -41,8 +41,8 @@ def server(demo_db, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium(sync_api)
+def browser(shared_chromium):
+    return shared_chromium.get()
 
 
 def inside(box: dict | None, width: int, height: int) -> bool:

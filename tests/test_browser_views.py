@@ -3,8 +3,9 @@ click on a township opens its panel, a filter change updates the URL and the map
 drag do not rerun the script, and the breadcrumb goes back up. A click like the one before (same
 county after going back up, same township after closing its panel) must act again.
 
-The app is started once for this module (``streamlit run app.py`` against the session's demo
-database, see tests/appserver.py) and driven by Playwright with the system's Chromium.
+The app runs once for the browser modules that only read the session's demo database
+(``streamlit run app.py``, see tests/appserver.py and conftest.demo_server) and is driven by
+Playwright with the system's Chromium.
 
 How a polygon is clicked
 ------------------------
@@ -42,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, browser_api
+from tests.support import browser_api
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 PlaywrightError = sync_api.Error
@@ -52,7 +53,6 @@ import duckdb  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from tests.appserver import AppServer  # noqa: E402
 from indicators import fmt  # noqa: E402
 from ui.panel import CODES as PANEL_CODES  # noqa: E402
 
@@ -132,28 +132,20 @@ def atlas(demo_db) -> dict:
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_db, tmp_path_factory):
-    log = tmp_path_factory.mktemp("views-app") / "streamlit.log"
+def app_url(demo_server):
     try:
-        server = AppServer(demo_db, log).__enter__()
+        return demo_server.get().url
     except RuntimeError as problem:
         pytest.fail(str(problem))
-    try:
-        yield server.url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
-def context():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-            browser.close()
+def context(shared_chromium):
+    ctx = shared_chromium.get().new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 class Wire:
