@@ -189,3 +189,20 @@ def test_a_one_city_atlas_s_province_and_nation_are_the_city_again(demo_db):
     for (region, measure), kind in hidden.items():
         if region == CITY:
             assert hidden[(JIANGSU, measure)] == kind and hidden[(NATION, measure)] == kind
+
+
+def test_exports_above_a_city_map_provinces_and_cities(two, tmp_path):
+    from export import snapshot, views
+
+    with duckdb.connect(str(two), read_only=True) as con:
+        country = views.build_view(con, views.ViewSpec(view="overview", region=NATION, period=PERIOD))
+        assert country.unit == "province" and list(country.shapes["region_code"]) == [JIANGSU, NINGXIA]
+        assert country.map_title == "各省（区、市）入户排查完成率"
+        pace = views.build_view(con, views.ViewSpec(view="screening", region=JIANGSU, period=PERIOD))
+        assert pace.unit == "city" and len(pace.shapes) == 13 and CITY in set(pace.shapes["region_code"])
+        assert set(pace.cells["region_code"]) == set(pace.shapes["region_code"])  # a tooltip per city drawn
+        with pytest.raises(ValueError, match="city or county"):
+            views.build_view(con, views.ViewSpec(view="hotspots", region=JIANGSU, period=PERIOD))
+        out = snapshot.write(con, tmp_path / "jiangsu.png", views.ViewSpec(view="coverage", region=JIANGSU,
+                                                                          period=PERIOD))
+    assert out.stat().st_size > 10_000
