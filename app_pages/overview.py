@@ -62,7 +62,7 @@ else:
     with left:
         # a phone goes from the picker to the map: the legend's title names the indicator again
         st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
-        st.container(key="atlas-wide-only-map-hint").caption(t("MAP_CLICK_HINT"))
+        st.container(key="atlas-wide-only-map-hint").caption(t("MAP_CLICK_HINT_ABOVE" if view in ("nation", "province") else "MAP_CLICK_HINT"))
         widgets.indicator_map(code, key="overview_map", height=460, playback=play)
 if right is not None:
     with right:
