@@ -5,7 +5,7 @@
                        (every county and township of China, 10,000,000 screenings, 1,000,000 cases,
                         30,000 rooms; --provinces builds only those provinces, --rows a share of the
                         programme rows, both at the full build's density per township)
-    python cli.py indicators [--db PATH] [--level township|county|city] [--region CODE] [--period P]
+    python cli.py indicators [--db PATH] [--level township|county|city|province|nation] [--region CODE] [--period P]
                              [--hotspot-of risk|cases] --json
     python cli.py gaps [--db PATH] [--region CODE] [--period P] [--radius-km R] --json
     python cli.py import PATH... [--db PATH] [--kind K] [--map "SRC=field"]... [--match "名称=代码"]...
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "1 January to the period's end, and screening_rate_added is what the period "
                                      "added to it (a 0-1 difference: percentage points / 100).")
     ind.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
-    ind.add_argument("--level", choices=["township", "county", "city"], default="township")
+    ind.add_argument("--level", choices=["township", "county", "city", "province", "nation"], default="township")
     ind.add_argument("--region", help="12-digit code of a city, county or township to limit to")
     ind.add_argument("--period", help="2024, 2024Q1 or 2024-03 (default: latest complete month with data)")
     ind.add_argument("--json", action="store_true", help="print a JSON array (the stable interface)")

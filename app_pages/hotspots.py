@@ -22,6 +22,8 @@ st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)
 # before the export buttons: an export of a link's first run shows the link's display
 state.page_param("of", "hotspot_of", list(MEASURES), "risk")
 state.page_param("show", "hotspot_show", SHOWS, "smoothed")
+if widgets.above_city():  # tested a city or a county at a time: a province's townships are not drawn
+    st.stop()
 exporting.export_buttons("hotspots")
 widgets.intro(t("HOTSPOTS_INTRO"))
 

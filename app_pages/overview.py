@@ -18,7 +18,7 @@ widgets.subtitle(t("OVERVIEW_INTRO", region=safe.markdown(region_name), period=f
                  f"{safe.markdown(region_name)} · {fmt.period_label(period, lang())} · {widgets.data_as_of()}")
 exporting.export_buttons("overview")
 
-level = "city" if view == "city" else "county"
+level = view  # the region's own row: nation, province, city or county
 now = data.indicator_table(level, period, region, flt)
 if now.empty or now["households_screened"].sum() + now["cases_received"].sum() == 0:
     st.info(t("NO_DATA"))
@@ -62,17 +62,18 @@ else:
     with left:
         # a phone goes from the picker to the map: the legend's title names the indicator again
         st.container(key="atlas-wide-only-map-title").subheader(t("OVERVIEW_MAP_OF", name=widgets.label(code, lang())))
-        st.container(key="atlas-wide-only-map-hint").caption(t("MAP_CLICK_HINT"))
+        st.container(key="atlas-wide-only-map-hint").caption(t("MAP_CLICK_HINT_ABOVE" if view in ("nation", "province") else "MAP_CLICK_HINT"))
         widgets.indicator_map(code, key="overview_map", height=460, playback=play)
 if right is not None:
     with right:
         panel.township_panel()
 else:
-    st.subheader(t("OVERVIEW_COUNTIES") if view == "city" else t("OVERVIEW_TOWNSHIPS"))
-    rows = data.indicator_table("county" if view == "city" else "township", period, region, flt)
+    child = widgets.CHILD[view]  # the regions one level down: provinces, cities, counties or townships
+    st.subheader(t(widgets.CHILD_TABLE[child]))
+    rows = data.indicator_table(child, period, region, flt)
     st.dataframe(
         widgets.table_of(rows, ["coverage_rate", "screening_rate_ytd", "risk_rate_per_1000", "cases_received",
-                                "mediation_success_rate"], t("COUNTY") if view == "city" else t("TOWNSHIP"), short=True),
+                                "mediation_success_rate"], t(widgets.LEVEL_WORDS[child][1]), short=True),
         hide_index=True, width="stretch",
     )
     st.caption(t("SUPPRESSION_NOTE"))

@@ -25,9 +25,9 @@ exporting.export_buttons("screening")
 widgets.intro(t("SCREENING_INTRO"))
 
 towns = data.indicator_table("township", period, region, flt)
-whole_rates = data.indicator_table("city" if view == "city" else "county", period, region, flt)
+whole_rates = data.indicator_table(view, period, region, flt)  # the region's own row
 pace = data.pacing("township", period, region)
-whole = data.pacing("city" if view == "city" else "county", period, region)
+whole = data.pacing(view, period, region)
 if len(whole):
     row = whole.iloc[0]
     cards = widgets.pair_columns(4, "pace")

@@ -74,7 +74,7 @@ def build_map(view: View):
         frame[f"f{i}"] = [str(by_code.at[code, label]) if code in by_code.index else fmt.MISSING
                           for code in frame["region_code"]]
         fields.append(f"f{i}")
-    labels = [t("COUNTY" if view.unit == "county" else "TOWNSHIP", view.lang)] + labels
+    labels = [t({"province": "PROVINCE", "city": "CITY", "county": "COUNTY"}.get(view.unit, "TOWNSHIP"), view.lang)] + labels
     geojson = json.loads(shapes.to_geojson(frame, ["region_code"] + fields))
     legend_notes = ([view.shading.note] if view.shading.note else []) + [view.data_as_of_text] + view.notes
     rows = [(r.colour, r.label) for r in view.shading.rows]

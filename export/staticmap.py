@@ -105,7 +105,7 @@ def place_names(ax, view: View, crs: str) -> list:
     frame_box = ax.get_window_extent()
     taken = [ax.transAxes.transform([(x0, y0), (x1, y1)]) for x0, y0, x1, y1 in _FURNITURE]
     taken = [(a[0], a[1], b[0], b[1]) for a, b in taken]
-    size = 9 if view.unit == "county" else 7
+    size = 9 if view.unit != "township" else 7
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     drawn = []
     n = len(spots)

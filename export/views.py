@@ -51,6 +51,11 @@ RANK_ROWS = 10
 # map townships' pace and hotspot classes at every level, as their pages do.
 UNITS = ("county", "township")
 BY_UNIT = ("overview", "coverage")
+# Above a city an export maps the regions one level down (provinces, cities), never townships, in
+# every view but hotspots (tested a city or county at a time, as its page says).
+CHILD = {"nation": "province", "province": "city"}
+COUNTED = {"province": "LEGEND_PROVINCES", "city": "LEGEND_CITIES", "county": "LEGEND_COUNTIES",
+           "township": "LEGEND_TOWNSHIPS"}
 # What the hotspot view maps (the page's 显示方式): the smoothed rate in classes with the significant
 # hot and cold spots outlined (the default), or the hotspot classes alone.
 HOTSPOT_SHOWS = ("smoothed", "classes")
@@ -180,7 +185,7 @@ class View:
     hotspots: pd.DataFrame | None = None  # hotspots: geo.risk.table + region_name, county_name
     filters: indicators.Filters = field(default_factory=indicators.Filters)
     summary: str | None = None     # one sentence for the brief: the region's pace, or the hotspots found
-    unit: str = "township"         # what ``shapes`` are: township, or county (a city's overview or coverage)
+    unit: str = "township"         # what ``shapes`` are: township, county (a city's overview or coverage), or above a city province or city
     hotspot_of: str | None = None  # hotspots: the measure tested (HOTSPOT_OFS); None for the other views
 
     @property
@@ -233,6 +238,7 @@ class Atlas:
         self._history: dict[tuple, list] = {}
         self._shapes = None
         self._county_shapes = None
+        self._region_shapes = None
         self._rooms = None
         self._hotspots: dict[str, pd.DataFrame] = {}
 
@@ -291,6 +297,19 @@ class Atlas:
             self._shapes = shapes.for_view(frame, "city" if self.region_level == "city" else "county")
         return self._shapes
 
+    def region_shapes(self) -> gpd.GeoDataFrame:
+        """Above a city: the provinces of the nation or the cities of a province, from county
+        outlines (as ui/data.regions_geojson); no township polygon is drawn above a city."""
+        if self._region_shapes is None:
+            rows = runner.run(self.con, "county_shapes",
+                              scope=indicators.narrow(self.scope, self.region_code) or ["-"])
+            names = runner.run(self.con, "region_names")
+            found = shapes.regions_above_city(boundaries.from_rows(rows), self.region_level,
+                                              dict(zip(names["region_code"], names["name"])))
+            found["county_code"] = found["region_code"]  # drawn with the thick lines of regions
+            self._region_shapes = found
+        return self._region_shapes
+
     def county_shapes(self) -> gpd.GeoDataFrame:
         """The counties, made from their townships' lines (as ui/data.county_geojson), with
         county_code so that the map draws their lines as county lines."""
@@ -331,14 +350,20 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         raise ValueError("filters or exact differ from the atlas's: pass them to Atlas(...) instead")
     view, lang, scheme, k, lock = spec.view, spec.lang, spec.scheme, spec.k, spec.lock
     code = view_code(spec)
+    above = CHILD.get(atlas.region_level)  # a nation's provinces, a province's cities: never townships
+    if above and view == "hotspots":
+        raise ValueError("hotspots are tested a city or a county at a time: choose a city or county")
     towns = atlas.townships()
-    unit = "county" if view in BY_UNIT and atlas.region_level == "city" and spec.unit == "county" else "township"
-    drawn = (atlas.county_shapes() if unit == "county" else atlas.shapes()).copy()
+    if above:
+        unit, drawn = above, atlas.region_shapes().copy()
+    else:
+        unit = "county" if view in BY_UNIT and atlas.region_level == "city" and spec.unit == "county" else "township"
+        drawn = (atlas.county_shapes() if unit == "county" else atlas.shapes()).copy()
     pace = stats = None
     facts: list[Fact] = []
     summary = None
     if view == "screening":
-        pace = atlas.pacing("township")
+        pace = atlas.pacing(above or "township")
         shading = colour.shade_status(pace, drawn["region_code"], lang)
         facts = pace_facts(atlas, lang)
         table = pace_ranking(atlas, lang)
@@ -354,10 +379,9 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         table = hotspot_ranking(atlas, lang, spec.hotspot_of)
         summary = hotspot_summary(stats, lang, spec.hotspot_of)
     else:
-        shaded = atlas.table("county") if unit == "county" else towns
+        shaded = atlas.table(unit) if unit != "township" else towns
         history = atlas.history(unit, code) if lock else None
-        shading = colour.shade(shaded, code, lang, scheme, k, atlas.period, history,
-                               counted="LEGEND_COUNTIES" if unit == "county" else "LEGEND_TOWNSHIPS")
+        shading = colour.shade(shaded, code, lang, scheme, k, atlas.period, history, counted=COUNTED[unit])
         table = ranking(atlas, view, lang)
     drawn["colour"] = drawn["region_code"].map(shading.colour_of).fillna(colour.maps.MISSING_COLOUR)
     approximate = bool((drawn["boundary_source"] == "approximate").any())
@@ -376,7 +400,7 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         notes.append(filters_note(atlas.filters, lang))
     rooms = atlas.rooms() if view == "coverage" else atlas.rooms().iloc[0:0]
     return View(
-        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + ("_county" if unit == "county" else "")
+        view=view, lang=lang, title=t(f"TITLE_{view}", lang), map_title=t(f"MAP_{view}" + (f"_{unit}" if unit != "township" else "")
                      + ("_classes" if view == "hotspots" and spec.hotspot_show == "classes" else "")
                      + ("_cases" if view == "hotspots" and spec.hotspot_of == "cases" else ""), lang),
         region_code=atlas.region_code, region_name=atlas.region_name, region_level=atlas.region_level,
@@ -385,7 +409,8 @@ def build_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec, atlas: Atlas | No
         code=code, townships=towns, shapes=drawn, shading=shading,
         kpis=kpis(atlas, lang), totals=totals(atlas, lang), ranking=table,
         rooms=rooms, room_colours=ROOM_COLOURS, approximate=approximate, source=source, notes=notes,
-        facts=facts, cells=cells(view, towns, pace, stats, code, lang, atlas.table("county") if unit == "county" else None),
+        facts=facts, cells=(cells(view, atlas.table(unit), pace, stats, code, lang) if above else
+                            cells(view, towns, pace, stats, code, lang, atlas.table("county") if unit == "county" else None)),
         pace=pace, hotspots=stats, filters=atlas.filters, summary=summary, unit=unit,
         hotspot_of=spec.hotspot_of if view == "hotspots" else None,
     )
@@ -430,7 +455,7 @@ def filters_note(filters: indicators.Filters, lang: str = "zh") -> str:
 
 
 def _region_level(atlas: Atlas) -> str:
-    return "city" if atlas.region_level == "city" else "county"
+    return atlas.region_level if atlas.region_level in ("nation", "province", "city") else "county"
 
 
 def totals(atlas: Atlas, lang: str = "zh") -> dict[str, str]:

@@ -16,15 +16,30 @@ create or replace temp macro rows_in_scope(code, scope) as
     and code < list_max(list_transform(scope, lambda p: p || chr(1114111)))
     and in_scope(code, scope);
 
+-- The hierarchy: 全国 (nation) → 省 (province) → 市 (city) → 县 (county) → 乡镇 (township).
+-- The nation is no row of the register: its code is 000000000000, named 全国 (region_rows).
+-- A county directly under its province (省直辖县级: 济源市, 仙桃市, 海南's counties) stands as its own
+-- city at city level, so every township rolls up to exactly one region at every level.
+
+-- region_rows: the register's regions and the nation, each province under the nation.
+create or replace temp macro region_rows() as table
+    select region_code, name, level,
+           case when level = 'province' then '000000000000' else parent_code end as parent_code
+    from regions
+    union all
+    select '000000000000', '全国', 'nation', null;
+
 -- atlas_towns: the atlas's townships in scope, each with the region it rolls up to at `by_level`
--- (itself, its county or its city), its households and villages.
+-- (itself, its county, its city, its province or the nation), its households and villages.
 create or replace temp macro atlas_towns(by_level, p_scope) as table
     select
         r.region_code as township_code,
         case by_level
             when 'township' then r.region_code
             when 'county' then coalesce(r.county_code, r.city_code)
-            else r.city_code
+            when 'province' then r.province_code
+            when 'nation' then '000000000000'
+            else coalesce(r.city_code, r.county_code)
         end as group_code,
         r.county_code,
         r.city_code,

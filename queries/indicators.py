@@ -10,7 +10,13 @@ import pandas as pd
 from indicators import registry, suppress
 from queries import periods, runner
 
-LEVELS = ("township", "county", "city")
+LEVELS = ("township", "county", "city", "province", "nation")
+# 全国: the nation's region code and name (no row of the register: queries/_macros.sql region_rows).
+# Its prefix is '' (everything); pickers offer it only when the atlas spans several provinces.
+NATION = "000000000000"
+NATION_NAME = "全国"
+# Above a city the maps show regions, never townships (a province holds ~1,500, China 38,723).
+ABOVE_CITY = ("province", "nation")
 # The published names, in order: the region, then every indicator of the registry (in its
 # order), then the roll-up's columns. Other tools rely on them: add, never rename.
 # Columns added later go at the end, so those published before keep their places.
@@ -68,6 +74,8 @@ def region_prefix(region_code: str) -> str:
     code = str(region_code).strip()
     if len(code) != 12 or not code.isdigit():
         raise ValueError(f"bad region code {region_code!r}: expected 12 digits, e.g. 320703000000")
+    if code == NATION:
+        return ""
     for width in (2, 4, 6, 9):
         if set(code[width:]) == {"0"}:
             return code[:width]
@@ -154,6 +162,9 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
             return _JOINT[key]
     sums = periods.year_sums(year)
     joint = suppress.joint(year_tables(con, year, filters), sums)
+    for alias, region in aliases(con).items():  # lower levels first: a chain resolves in order
+        joint.update({(code, alias, measure): kind for (code, r, measure), kind in list(joint.items())
+                      if r == region})
     with _JOINT_LOCK:
         while len(_JOINT) >= _JOINT_KEEP:
             _JOINT.pop(next(iter(_JOINT)))  # the oldest first
@@ -163,14 +174,21 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
 
 def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | None = None) -> dict:
     """The sensitive counts of every period of ``year`` at every level, period code → [townships,
-    counties, cities] (region_code, parent_code and the counts), over the whole atlas. The
-    townships' counts come from sensitive_counts.sql (indicators.sql's rules, without what only
-    a page needs), two periods at a time (DuckDB runs them in parallel); the counties' and
-    cities' counts are their townships' sums, as indicators.sql sums them."""
+    counties, cities, provinces, the nation] (region_code, parent_code and the counts), over the
+    whole atlas. The townships' counts come from sensitive_counts.sql (indicators.sql's rules,
+    without what only a page needs), two periods at a time (DuckDB runs them in parallel); every
+    region above is the sum of its townships, as indicators.sql sums them.
+
+    A province or nation of a single region below (an atlas of one city, a province-level
+    municipality) is that region again under another name: it is left out here, and
+    :func:`year_hidden_cells` hides in it whatever it hides in that region (:func:`aliases`)."""
     codes = sorted({code for total, parts in periods.year_sums(year) for code in (total, *parts)})
     keep = ["region_code", "parent_code", *suppress.sensitive_counts()]
     shape = [table(con, level, codes[0], EVERYTHING, None, filters)[["region_code", "parent_code"]]
              for level in LEVELS[1:]]
+    groups = [runner.run(con, "atlas_groups", level=level).set_index("township_code")["group_code"]
+              for level in LEVELS[1:]]
+    dropped = set(aliases(con))
 
     def towns(code: str) -> pd.DataFrame:
         p = periods.parse(code)
@@ -186,10 +204,26 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
     out = {}
     for code, frame in found.items():
         levels = [frame]
-        for above in shape:
-            sums = levels[-1].groupby("parent_code")[keep[2:]].sum()
-            levels.append(above.join(sums, on="region_code").fillna({c: 0 for c in keep[2:]}))
+        for above, group in zip(shape, groups):
+            sums = frame.assign(group_code=frame["region_code"].map(group)).groupby("group_code")[keep[2:]].sum()
+            level = above.join(sums, on="region_code").fillna({c: 0 for c in keep[2:]})
+            levels.append(level[~level["region_code"].isin(dropped)].reset_index(drop=True))
         out[code] = levels
+    return out
+
+
+def aliases(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Provinces and the nation that hold a single region of the level below, over the whole
+    atlas: region code → that region (连云港's province and the nation → 连云港市, when the atlas
+    is one city). Their counts are that region's, and so are their hidden cells."""
+    out: dict[str, str] = {}
+    below = runner.run(con, "atlas_groups", level="city")
+    for level in ABOVE_CITY:
+        found = runner.run(con, "atlas_groups", level=level)
+        pairs = found.assign(child=found["township_code"].map(below.set_index("township_code")["group_code"]))
+        children = pairs.groupby("group_code")["child"].unique()
+        out.update({code: kids[0] for code, kids in children.items() if len(kids) == 1})
+        below = found
     return out
 
 

@@ -14,7 +14,7 @@
 -- types; [] = all), $risk_levels (the levels that make a household a risk household, default
 -- ['中', '高']), $risk_types (only risks of these types count; [] = all), $case_sources (cases
 -- from these sources; [] = all).
--- params: $level ('township' | 'county' | 'city'), $period_start, $period_end (dates, inclusive),
+-- params: $level ('township' | 'county' | 'city' | 'province' | 'nation'), $period_start, $period_end (dates, inclusive),
 --         $scope (list of region-code prefixes the viewer may see; [''] = everything),
 --         $room_types, $risk_levels, $risk_types, $case_sources (lists of text)
 with towns as (
@@ -112,5 +112,5 @@ select
     x.ytd_counted / nullif(x.households_total, 0) as screening_rate_ytd,
     (x.ytd_counted - x.before_counted) / nullif(x.households_total, 0) as screening_rate_added
 from summed as x
-join regions as g on g.region_code = x.group_code
+join region_rows() as g on g.region_code = x.group_code
 order by x.group_code

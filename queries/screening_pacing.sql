@@ -13,7 +13,7 @@
 -- completion = screened_ytd / target, pace = screened_ytd / expected_by_now, both over the
 -- townships with a target (a township with neither a target nor households has none:
 -- targets_unknown counts them); a zero or unknown denominator gives null. The red/amber/green status is set in queries/pacing.py.
--- params: $level ('township' | 'county' | 'city'), $period_end (date), $as_of (date: the latest
+-- params: $level ('township' | 'county' | 'city' | 'province' | 'nation'), $period_end (date), $as_of (date: the latest
 --         data date), $scope (list of region-code prefixes the viewer may see; [''] = everything)
 with span as (
     select
@@ -80,5 +80,5 @@ select
     cast(x.screened_counted as bigint) as screened_counted
 from summed as x
 cross join span
-join regions as g on g.region_code = x.group_code
+join region_rows() as g on g.region_code = x.group_code
 order by x.group_code

@@ -191,6 +191,22 @@ def _county_geojson(db: str, data_version: int, region_code: str, scope: tuple) 
     return shapes.map_geojson(counties, ["region_code", "region_name", "boundary_source"])
 
 
+def regions_geojson(view: str, region_code: str) -> str:
+    """The map of a nation (its provinces) or a province (its cities), from county outlines:
+    above a city no township polygon is sent (geo.shapes.regions_above_city)."""
+    return _regions_geojson(db_path(), data_key(), view, region_code, tuple(viewer_scope()))
+
+
+@st.cache_data(ttl="1h", max_entries=32, show_spinner=False)
+def _regions_geojson(db: str, data_version: int, view: str, region_code: str, scope: tuple) -> str:
+    with _connect(db) as con:
+        rows = runner.run(con, "county_shapes", scope=indicators.narrow(list(scope), region_code) or ["-"])
+        names = runner.run(con, "region_names")
+    names = dict(zip(names["region_code"], names["name"]))
+    merged = shapes.regions_above_city(boundaries.from_rows(rows), view, names)
+    return shapes.to_geojson(merged, ["region_code", "region_name", "boundary_source"])
+
+
 def township_trend(township: str, last_month: date, filters: indicators.Filters, months: int = 24) -> pd.DataFrame:
     first = (pd.Timestamp(last_month.replace(day=1)) - pd.DateOffset(months=months - 1)).date()
     scope = indicators.narrow(viewer_scope(), township) or ["-"]

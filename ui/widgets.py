@@ -150,13 +150,12 @@ def sidebar_filters(page: str | None = "overview") -> None:
     regions = data.regions()
     names = dict(zip(regions["region_code"], regions["name"]))
     st.sidebar.selectbox(
-        t("SIDEBAR_REGION"), list(choices.regions), key="region", on_change=_region_changed,
-        format_func=lambda code: (t("REGION_CITY", name=names[code]) if choices.regions[code] == "city"
-                                  else f"　{names[code]}"),
+        t("SIDEBAR_REGION"), picker_regions(regions, st.session_state["region"]), key="region",
+        on_change=_region_changed, format_func=lambda code: picker_label(code, names, choices.regions),
     )
     towns = data.townships()
     region = st.session_state["region"]
-    inside = towns if choices.regions.get(region) == "city" else towns[towns["parent_code"] == region]
+    inside = towns_in(towns, region, choices.regions.get(region))
     town_names = dict(zip(towns["region_code"], towns["name"]))
     st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
                          placeholder=t("SIDEBAR_TOWN_ALL"),
@@ -193,6 +192,66 @@ def sidebar_filters(page: str | None = "overview") -> None:
                          as_of=fmt.day(last, lang()) if last else "—", version=row["version"]),
                        help=data_note(str(row["note"] or "")))
     state.publish()
+
+
+# The level below each level: what its map draws and its table lists.
+CHILD = {"nation": "province", "province": "city", "city": "county", "county": "township"}
+# Per level drawn: (the legend's count, the tooltip's and the table's column name).
+LEVEL_WORDS = {"province": ("LEGEND_PROVINCES", "PROVINCE"), "city": ("LEGEND_CITIES", "CITY"),
+               "county": ("LEGEND_COUNTIES", "COUNTY"), "township": ("LEGEND_TOWNSHIPS", "TOWNSHIP")}
+# The overview's table heading per level listed
+CHILD_TABLE = {"province": "OVERVIEW_PROVINCES", "city": "OVERVIEW_CITIES", "county": "OVERVIEW_COUNTIES",
+               "township": "OVERVIEW_TOWNSHIPS"}
+
+
+def region_name(code: str, name: str) -> str:
+    """A region's name as the page says it: 全国 is "China" in English."""
+    return t("NATION") if code == indicators.NATION else name
+
+
+def ancestors(regions: pd.DataFrame, code: str) -> list[str]:
+    """``code`` and the listed regions above it, the largest first (全国, 江苏省, 连云港市, 东海县)."""
+    parent = dict(zip(regions["region_code"], regions["parent_code"]))
+    chain, seen = [], set()
+    while code in parent and code not in seen:
+        chain.append(code)
+        seen.add(code)
+        code = parent[code]
+    return chain[::-1]
+
+
+def picker_regions(regions: pd.DataFrame, region: str | None) -> list[str]:
+    """The region picker's options: every listed region in a one-city atlas (the city and its
+    counties); in a larger one 全国 and the provinces, then the cities of the chosen region's
+    province and the counties of its city, so that a national atlas offers dozens, not 3,000."""
+    codes = list(regions["region_code"])
+    above = regions[regions["level"].isin(indicators.ABOVE_CITY)]
+    if above.empty:
+        return codes
+    chain = set(ancestors(regions, region)) if region in set(codes) else set()
+    parent = dict(zip(regions["region_code"], regions["parent_code"]))
+    return [c for c in codes if c in set(above["region_code"]) or c in chain or parent.get(c) in chain]
+
+
+def picker_label(code: str, names: dict, levels: dict) -> str:
+    level = levels.get(code)
+    if level == "nation":
+        return t("NATION")
+    if level == "province":
+        return t("REGION_PROVINCE", name=names[code])
+    if level == "city":
+        return ("　" if "province" in levels.values() else "") + t("REGION_CITY", name=names[code])
+    return ("　　" if "province" in levels.values() else "　") + names[code]
+
+
+def towns_in(towns: pd.DataFrame, region: str, level: str | None) -> pd.DataFrame:
+    """The townships the township picker offers in ``region``: none for the nation (38,723 are too
+    many for a list: pick a province first), those of the province, city or county otherwise."""
+    if level == "nation":
+        return towns.iloc[0:0]
+    if level in ("province", "city"):
+        return towns[towns["region_code"].str.startswith(indicators.region_prefix(region))]
+    return towns[towns["parent_code"] == region]
 
 
 def data_note(note: str) -> str:
@@ -282,15 +341,16 @@ def filters() -> indicators.Filters:
 
 
 def current() -> tuple[str, str, str, str]:
-    """(period, region_code, region_name, view) from the sidebar; view is 'city' or 'county'."""
+    """(period, region_code, region_name, view) from the sidebar; view is the region's level:
+    'nation', 'province', 'city' or 'county'."""
     regions = data.regions()
     period = st.session_state.get("period") or data.default_period() or fallback_period()
     region = st.session_state.get("region")
     if region not in set(regions["region_code"]):
         region = regions["region_code"].iloc[0]
     row = regions.set_index("region_code").loc[region]
-    view = "city" if row["level"] == "city" else "county"
-    return period, region, row["name"], view
+    view = row["level"] if row["level"] in ("nation", "province", "city") else "county"
+    return period, region, region_name(region, row["name"]), view
 
 
 def open_township() -> str | None:
@@ -303,15 +363,17 @@ def open_township() -> str | None:
 
 
 def breadcrumbs() -> None:
-    """城市 › 区县 › 乡镇: each step but the last goes back up."""
-    _, region, region_name, view = current()
+    """全国 › 省 › 市 › 区县 › 乡镇 (an atlas of one city: 城市 › 区县 › 乡镇): each step but the last
+    goes back up."""
+    _, region, _, _ = current()
     regions = data.regions()
-    city = regions[regions["level"] == "city"]
-    steps = []
-    if len(city):
-        steps.append((city["region_code"].iloc[0], city["name"].iloc[0], "city"))
-    if view == "county":
-        steps.append((region, region_name, "county"))
+    listed = regions.set_index("region_code")
+    steps = [(code, region_name(code, listed.at[code, "name"]), listed.at[code, "level"])
+             for code in ancestors(regions, region)]
+    if steps and steps[0][2] == "county":  # a county analyst: the city above is not listed
+        city = regions[regions["level"] == "city"]
+        if len(city):
+            steps.insert(0, (city["region_code"].iloc[0], city["name"].iloc[0], "city"))
     town = open_township()
     if town is not None:
         names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
@@ -404,12 +466,24 @@ def classes_for(values, code: str, level: str, period: str, region: str, other=N
 
 
 def map_shapes(townships_only: bool = False) -> tuple[str, dict]:
-    """(level, GeoJSON) the map draws: counties at city level unless the sidebar asks for
-    townships (or the map is about townships only), else the region's townships."""
+    """(level, GeoJSON) the map draws: the provinces of the nation, the cities of a province
+    (never townships above a city: see :func:`above_city`), counties at city level unless the
+    sidebar asks for townships (or the map is about townships only), else the region's townships."""
     _, region, _, view = current()
+    if view in indicators.ABOVE_CITY:
+        return CHILD[view], json.loads(data.regions_geojson(view, region))
     if view == "city" and not townships_only and st.session_state.get(state.KEYS["unit"]) == "county":
         return "county", json.loads(data.county_geojson(region))
     return "township", json.loads(data.township_geojson(view, region))
+
+
+def above_city() -> bool:
+    """Whether the view is a province or the nation: a map of townships only (hotspots, the
+    month's change) then says to choose a city instead of drawing thousands of townships."""
+    if current()[3] in indicators.ABOVE_CITY:
+        st.info(t("MAP_ABOVE_CITY"))
+        return True
+    return False
 
 
 def township_parents() -> dict[str, str]:
@@ -437,7 +511,7 @@ def indicator_map(code: str, key: str, *, points: list[dict] | None = None, heig
     chosen, region, _, _ = current()
     period = period or chosen
     level, geojson = map_shapes(townships_only)
-    county_level = level == "county"
+    counted, tooltip_name = LEVEL_WORDS[level]
     if playback:
         playback_map(code, key, level, geojson, period, points=points, height=height, radius_km=radius_km,
                      title=title)
@@ -454,8 +528,7 @@ def indicator_map(code: str, key: str, *, points: list[dict] | None = None, heig
         classes = classes_for(known, code, level, period, region)
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
     shading = legend.shade(dict(zip(by_code.index, by_code[code])), drawn, code, classes, language, tables.t,
-                           counted="LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS",
-                           locked=bool(st.session_state.get(state.KEYS["lock"])))
+                           counted=counted, locked=bool(st.session_state.get(state.KEYS["lock"])))
     num, den = registry.parts(code) or (None, None)
     for feature in geojson["features"]:
         props = feature["properties"]
@@ -464,8 +537,7 @@ def indicator_map(code: str, key: str, *, points: list[dict] | None = None, heig
         props["numerator"] = "" if row is None or num is None else fmt.value(num, row[num], language)
         props["denominator"] = "" if row is None or den is None else fmt.value(den, row[den], language)
     note = shading.note or ""
-    tooltip_name = t("COUNTY") if county_level else t("TOWNSHIP")
-    fields, labels = ["region_name", "value"], [tooltip_name, label(code, language)]
+    fields, labels = ["region_name", "value"], [t(tooltip_name), label(code, language)]
     if num:
         fields += ["numerator", "denominator"]
         labels += [label(num, language), label(den, language)]
@@ -492,8 +564,7 @@ def playback_map(code: str, key: str, level: str, geojson: dict, period: str, *,
     on breaks computed once over all those months; the browser steps through them (geo/maps.py)."""
     _, region, _, _ = current()
     language = lang()
-    county_level = level == "county"
-    counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
+    counted, tooltip_name = LEVEL_WORDS[level]
     months = legend.playback_months(period, data.data_span()[1])
     with st.spinner(t("PLAYBACK_LOADING")):  # the first time: a query per month (cached after)
         tables_by = {m: data.indicator_table(level, m, region, filters()).set_index("region_code") for m in months}
@@ -503,7 +574,7 @@ def playback_map(code: str, key: str, level: str, geojson: dict, period: str, *,
                            tables.t, scheme=ss.get(state.KEYS["scheme"], legend.SCHEME),
                            k=ss.get(state.KEYS["k"], legend.K), title=title or label(code, language), counted=counted)
     num, den = registry.parts(code) or (None, None)
-    fields, labels = ["region_name", "value"], [t("COUNTY") if county_level else t("TOWNSHIP"), label(code, language)]
+    fields, labels = ["region_name", "value"], [t(tooltip_name), label(code, language)]
     if num:
         fields += ["numerator", "denominator"]
         labels += [label(num, language), label(den, language)]
@@ -578,7 +649,7 @@ def _on_click(returned: dict | None, key: str, level: str) -> None:
     if st.session_state.get(f"_clicked-{key}") == stamp:
         return  # the component repeats its last value on every rerun: act on a click once
     st.session_state[f"_clicked-{key}"] = stamp
-    if level == "county":
+    if level != "township":  # a province, city or county: drill into it
         state.go(region=code, town=None)
     else:
         parents = township_parents()
@@ -661,10 +732,9 @@ def status_map(period: str, key: str, playback: bool = False) -> None:
     the three statuses need no breaks)."""
     _, region, _, _ = current()
     level, geojson = map_shapes()
-    county_level = level == "county"
+    counted, tooltip_name = LEVEL_WORDS[level]
     language = lang()
     drawn = [f["properties"]["region_code"] for f in geojson["features"]]
-    counted = "LEGEND_COUNTIES" if county_level else "LEGEND_TOWNSHIPS"
 
     def month(code: str) -> tuple[legend.Shading, dict]:
         pace = data.pacing(level, code, region).set_index("region_code")
@@ -681,7 +751,7 @@ def status_map(period: str, key: str, playback: bool = False) -> None:
         return shading, tips
 
     fields = ["region_name", "status", "done", "expected", "completion"]
-    labels = [t("COUNTY") if county_level else t("TOWNSHIP"), t("PACE_STATUS"), t("PACE_DONE"),
+    labels = [t(tooltip_name), t("PACE_STATUS"), t("PACE_DONE"),
               t("PACE_EXPECTED_SHORT"), t("PACE_COMPLETION")]
     if not playback:
         shading, tips = month(period)
@@ -712,6 +782,8 @@ def playback_words() -> dict[str, str]:
 
 def change_map(period: str, key: str) -> None:
     """Month-on-month change of the screening rate per township, in percentage points."""
+    if above_city():
+        return
     _, region, _, _ = current()
     change = data.month_change(period, region).set_index("region_code")
     _, geojson = map_shapes(townships_only=True)
@@ -760,6 +832,8 @@ def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str, s
     smoothed rate in the sidebar's classes, the significant hot and cold spots outlined and
     labelled; ``"classes"``: coloured by hotspot class only. Both say in their tooltips, plainly,
     whether the township is significant, its smoothed rate and its own; grey where no rate."""
+    if above_city():
+        return
     _, geojson = map_shapes(townships_only=True)
     period, region, _, _ = current()
     language = lang()
