@@ -133,7 +133,8 @@ class Bench:
             raise SystemExit(f"{db}: no screening records, no period to measure")
         by_province = counts.groupby("province_code")["townships"].sum()
         self.province = _code(province) if province else by_province.idxmax()  # the largest: the worst case
-        in_province = counts[counts["province_code"] == self.province]
+        # a city with a code: some townships have none (海南's counties directly under the province)
+        in_province = counts[(counts["province_code"] == self.province) & counts["city_code"].notna()]
         self.city = _code(city) if city else in_province.sort_values(
             ["townships", "city_code"], ascending=[False, True])["city_code"].iloc[0]
         self.province_towns = int(by_province.get(self.province, 0))
