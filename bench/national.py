@@ -316,7 +316,8 @@ def pandas_rows(b: Bench, ours_seconds: float, ours) -> list[Row]:
     same = mine.equals(theirs.set_index("region_code")[columns].sort_index())
     ratio = pandas_seconds / ours_seconds
     note = (f"{len(theirs):,} townships, {b.period}; pandas median of {b.reps} on frames in memory "
-            f"({pandas_seconds:.2f} s) / ours ({ours_seconds:.2f} s); same counts: {'yes' if same else 'NO'}")
+            f"({pandas_seconds:.2f} s) / ours ({ours_seconds:.2f} s, every indicator); "
+            f"same counts: {'yes' if same else 'NO'}")
     if reports:
         note += f" ({reports} summary reports: pandas ignores them)"
     del screenings, cases
@@ -386,6 +387,7 @@ def browser_rows(b: Bench, loads: int, skip: str | None, warmup_timeout: float) 
             row.verdict = f"{NOT_MEASURED} ({skip})"
         return rows
 
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from tests.appserver import AppServer
@@ -397,8 +399,18 @@ def browser_rows(b: Bench, loads: int, skip: str | None, warmup_timeout: float) 
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=viewport)
-            first = _paint(context, url_of(server), warmup_timeout)  # fills the server's caches
-            context.close()
+            try:
+                first = _paint(context, url_of(server), warmup_timeout)  # fills the server's caches
+            except PlaywrightTimeout:
+                rows[0].measured, rows[0].verdict = f"{warmup_timeout:,.0f} s", "FAIL"
+                rows[0].note = "no map painted within the first load's timeout (--warmup-timeout)"
+                rows[4].measured = kb(_rss(server.proc.pid))
+                rows[4].verdict = verdict(_rss(server.proc.pid), 3 * 1024 ** 3)
+                rows[4].note = "streamlit process VmRSS after the first load timed out"
+                rows[5].verdict = f"{NOT_MEASURED} (the city page did not paint)"
+                return rows
+            finally:
+                context.close()
             paints = []
             for _ in range(loads):
                 context = browser.new_context(viewport=viewport)
