@@ -489,8 +489,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def step(name: str, figure: str, budget: str, fn):
         started = time.perf_counter()
-        rows.extend(attempt(figure, budget, fn))
-        print(f"  {name}: {time.perf_counter() - started:.0f} s", flush=True)
+        found = attempt(figure, budget, fn)
+        rows.extend(found)
+        print(f"  {name} ({time.perf_counter() - started:.0f} s): "
+              + "; ".join(r.measured or r.verdict for r in found), flush=True)
 
     step("queries", "queries", "", lambda: query_rows(b))
     national: dict = {}
