@@ -473,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--city", help="the city measured (default: the province's city with most townships)")
     parser.add_argument("--period", help="the period measured (default: the latest complete month)")
     parser.add_argument("--no-browser", action="store_true", help="skip Chromium (paint, RSS rows say so)")
+    parser.add_argument("--no-suppression", action="store_true",
+                        help="skip the year's suppression (at full national scale it runs for over half an hour)")
     parser.add_argument("--warmup-timeout", type=float, default=900, help="seconds for the first page load")
     args = parser.parse_args(argv)
 
@@ -509,7 +511,11 @@ def main(argv: list[str] | None = None) -> int:
     step("payloads", "payloads", "", lambda: payload_rows(b))
     step("Fisher-Jenks", f"Fisher-Jenks on {JENKS_VALUES:,} values", "<= 1 s", lambda: jenks_row(national["frame"]))
     step("hotspots", "hotspots: a province's townships", "<= 5 s", lambda: hotspot_row(b))
-    step("suppression", "suppression: a year at national scale", "<= 5 s", lambda: suppression_row(b))
+    if args.no_suppression:
+        rows.append(Row("suppression: a year at national scale", "<= 5 s",
+                        verdict=f"{NOT_MEASURED} (--no-suppression)"))
+    else:
+        step("suppression", "suppression: a year at national scale", "<= 5 s", lambda: suppression_row(b))
     rows.append(Row("import: a 5,000,000-row CSV, memory flat", "flat peak RSS",
                     verdict=f"{NOT_MEASURED} (bench/import_speed.py --db <national db> --rows-csv 5000000)"))
     step("browser", "paint", "", lambda: browser_rows(b, args.loads, "--no-browser" if args.no_browser else None,
