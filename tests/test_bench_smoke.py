@@ -1,0 +1,80 @@
+"""bench/national.py does not rot: run at CI size (one province, a thousandth of the programme
+rows, no browser), it prints every figure of issue #16's "What must be fast" with a measurement
+and a verdict, or says plainly that it is not measurable (or not measured) and why."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every figure the table must hold, by the start of its label.
+FIGURES = [
+    "query: city township table", "query: province township table", "query: national county roll-up",
+    "query: national province roll-up", "query: national township table",
+    "pandas: the same township indicators", "pandas: reading the raw tables",
+    "payload: a city's townships", "payload: a province's counties", "payload: the national county view",
+    "payload: a province's townships", "payload: no township polygon in the national view",
+    "Fisher-Jenks on 38,723 values", "hotspots: a province's townships", "suppression: a year at national scale",
+    "import: a 5,000,000-row CSV", "paint: city", "paint: province", "paint: national",
+    "paint: filter change", "server RSS after loading", "RSS per extra session",
+]
+MEASURED = re.compile(r"^[\d,.]+ ?(ms|s|KB|MB|GB|x)$")
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory):
+    db = tmp_path_factory.mktemp("bench") / "hainan.duckdb"
+    done = subprocess.run(
+        [sys.executable, "bench/national.py", "--db", str(db), "--provinces", "46", "--rows", "0.001",
+         "--reps", "1", "--no-browser"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert db.exists()  # built where --db said, since it was missing
+    return done.stdout
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("figure ") and "verdict" in line)
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_every_figure_has_a_measurement_or_says_why_not(output):
+    rows = table_rows(output)
+    for figure in FIGURES:
+        found = [cells for label, cells in rows.items() if label.startswith(figure)]
+        assert len(found) == 1, f"{figure!r}: {len(found)} rows in\n{output}"
+        cells = found[0]
+        assert len(cells) >= 4, cells
+        _, budget, measured, verdict = cells[:4]
+        assert budget, cells
+        if verdict in ("pass", "FAIL", "info"):
+            assert MEASURED.match(measured), f"{figure}: a verdict without a figure: {cells}"
+        else:
+            assert measured == "—", cells
+            assert re.match(r"not (measurable yet|measured) \(.+\)$", verdict), f"{figure}: {cells}"
+    assert not [c for c in rows.values() if c[3].startswith("ERROR")], output
+
+
+def test_measured_where_it_can_be(output):
+    """Without a browser, every figure but the browser's and the import's is a measurement today."""
+    rows = table_rows(output)
+    measured = {label for label, cells in rows.items() if cells[3] in ("pass", "FAIL", "info")}
+    for figure in ["query: city township table", "query: province township table", "query: national county roll-up",
+                   "pandas: the same township indicators", "payload: a city's townships",
+                   "payload: a province's counties", "payload: the national county view",
+                   "payload: a province's townships", "Fisher-Jenks", "hotspots", "suppression"]:
+        assert any(label.startswith(figure) for label in measured), f"{figure} not measured:\n{output}"
+    # the pandas implementation counts what ours counts, on the same data
+    pandas = next(cells for label, cells in rows.items() if label.startswith("pandas: the same"))
+    assert "same counts: yes" in pandas[4], pandas
+    assert "--no-browser" in rows[next(label for label in rows if label.startswith("paint: city"))][3]
