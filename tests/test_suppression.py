@@ -661,9 +661,11 @@ def test_the_suppression_counts_are_the_indicator_tables_counts(demo_db):
     same counts at every level, or the hidden cells would be chosen from other numbers."""
     with duckdb.connect(str(demo_db), read_only=True) as con:
         found = indicators.year_tables(con, 2025)
+        aliased = set(indicators.aliases(con))  # a province of one city is that city again: left out
         for period in ("2025-03", "2025Q4", "2025"):
             for level, frame in zip(indicators.LEVELS, found[period]):
                 full = indicators.table(con, level, period, indicators.EVERYTHING)
+                full = full[~full["region_code"].isin(aliased)]
                 mine = frame.set_index("region_code").sort_index()
                 theirs = full.set_index("region_code").sort_index()
                 assert list(mine.index) == list(theirs.index), (period, level)
