@@ -146,7 +146,7 @@ def test_columns_are_the_published_fields(con):
 
 def test_bad_level_raises(con):
     with pytest.raises(ValueError, match="bad level"):
-        indicators.table(con, "province", "2024-03", EVERYTHING)
+        indicators.table(con, "village", "2024-03", EVERYTHING)
 
 
 def test_townships_in_atlas_listed_with_or_without_records(con):
