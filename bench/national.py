@@ -222,8 +222,25 @@ def payload_rows(b: Bench) -> list[Row]:
         row.note = (f"{len(json.loads(text)['features'])} polygons, UTF-8 {kb(len(text.encode('utf-8')))}, "
                     f"built in {seconds:.1f} s")
         rows.append(row)
-    rows.append(Row("payload: no township polygon in the national view", "0 township polygons",
-                    verdict=f"{NOT_MEASURABLE} (no national level in the pages)"))
+    # the pages' own maps above a city (ui/data.regions_geojson): the nation's provinces and the
+    # province's cities, merged from county outlines; no township polygon may be in them
+    from queries import indicators
+
+    for figure, view, code, budget in (("payload: the national map (provinces)", "nation", indicators.NATION, 2 * 1024 * 1024),
+                                       (f"payload: a province's map (cities, {b.label(b.province)})", "province",
+                                        b.province, 1024 * 1024)):
+        started = time.perf_counter()
+        text = data._regions_geojson(db, -1, view, code, scope)
+        seconds = time.perf_counter() - started
+        size = _sent(text)
+        features = json.loads(text)["features"]
+        rows.append(Row(figure, f"<= {kb(budget)}", kb(size), verdict(size, budget),
+                        f"{len(features)} polygons, built in {seconds:.1f} s"))
+        if view == "nation":
+            towns = sum(1 for f in features if not str(f["properties"]["region_code"]).endswith("000000"))
+            rows.append(Row("payload: no township polygon in the national view", "0 township polygons",
+                            f"{towns} township polygons", "pass" if towns == 0 else "FAIL",
+                            f"of {len(features)} polygons in the national map"))
     data.st.cache_data.clear()
     return rows
 

@@ -16,12 +16,13 @@ FIGURES = [
     "query: national province roll-up", "query: national township table",
     "pandas: the same township indicators", "pandas: reading the raw tables",
     "payload: a city's townships", "payload: a province's counties", "payload: the national county view",
-    "payload: a province's townships", "payload: no township polygon in the national view",
+    "payload: a province's townships", "payload: the national map (provinces)", "payload: a province's map (cities",
+    "payload: no township polygon in the national view",
     "Fisher-Jenks on 38,723 values", "hotspots: a province's townships", "suppression: a year at national scale",
     "import: a 5,000,000-row CSV", "paint: city", "paint: province", "paint: national",
     "paint: filter change", "server RSS after loading", "RSS per extra session",
 ]
-MEASURED = re.compile(r"^[\d,.]+ ?(ms|s|KB|MB|GB|x)$")
+MEASURED = re.compile(r"^[\d,.]+ ?(ms|s|KB|MB|GB|x|township polygons)$")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def test_measured_where_it_can_be(output):
     for figure in ["query: city township table", "query: province township table", "query: national county roll-up",
                    "pandas: the same township indicators", "payload: a city's townships",
                    "payload: a province's counties", "payload: the national county view",
-                   "payload: a province's townships", "Fisher-Jenks", "hotspots", "suppression"]:
+                   "payload: a province's townships", "payload: the national map", "payload: a province's map",
+                   "payload: no township polygon", "Fisher-Jenks", "hotspots", "suppression"]:
         assert any(label.startswith(figure) for label in measured), f"{figure} not measured:\n{output}"
     # the pandas implementation counts what ours counts, on the same data
     pandas = next(cells for label, cells in rows.items() if label.startswith("pandas: the same"))
