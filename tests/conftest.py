@@ -146,3 +146,17 @@ def demo_server(demo_db, tmp_path_factory):
     shared = Shared("demo_server", start, keep_for=("demo_server", "shared_chromium"))
     yield shared
     shared.close()
+
+
+# The defaults of the browser modules; a module that serves its own database (a copy it writes
+# to, hostile strings) defines its own app_url.
+@pytest.fixture(scope="module")
+def app_url(demo_server):
+    """The shared app server on the session's demo database (read only)."""
+    return demo_server.get().url
+
+
+@pytest.fixture(scope="module")
+def browser(shared_chromium):
+    """The shared headless Chromium."""
+    return shared_chromium.get()

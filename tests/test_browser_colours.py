@@ -33,11 +33,6 @@ FILLS_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_server):
-    return demo_server.get().url
-
-
-@pytest.fixture(scope="module")
 def page(app_url, shared_chromium):
     ctx = shared_chromium.get().new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     try:

@@ -36,11 +36,6 @@ def server(demo_db, tmp_path_factory):
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(shared_chromium):
-    return shared_chromium.get()
-
-
 @pytest.fixture
 def page(browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")

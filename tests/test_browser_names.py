@@ -64,16 +64,6 @@ NAMES_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_server):
-    return demo_server.get().url
-
-
-@pytest.fixture(scope="module")
-def browser(shared_chromium):
-    return shared_chromium.get()
-
-
 def map_frame(page):
     handle = page.locator(MAP_IFRAME).first.element_handle(timeout=60_000)
     handle.scroll_into_view_if_needed()

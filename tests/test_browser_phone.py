@@ -55,16 +55,6 @@ MEASURE_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_server):
-    return demo_server.get().url
-
-
-@pytest.fixture(scope="module")
-def browser(shared_chromium):
-    return shared_chromium.get()
-
-
 @pytest.fixture
 def open_page(browser):
     """open_page(url, size, maps=1) -> a page at that size, its maps drawn and fitted; closed after the test."""

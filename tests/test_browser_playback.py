@@ -37,16 +37,6 @@ FILLS_JS = """(field) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_server):
-    return demo_server.get().url
-
-
-@pytest.fixture(scope="module")
-def browser(shared_chromium):
-    return shared_chromium.get()
-
-
 def screenshot(page, folder: Path, name: str) -> None:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path))

@@ -40,11 +40,6 @@ def server(demo_db, tmp_path_factory):
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(shared_chromium):
-    return shared_chromium.get()
-
-
 def inside(box: dict | None, width: int, height: int) -> bool:
     return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 \
         and box["y"] + box["height"] <= height + 1
