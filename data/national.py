@@ -160,6 +160,9 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, provinces: Sequence[str] |
             "cases": con.execute("select count(*) from cases").fetchall()[0][0],
             "risk_clusters": clusters,
         }
+        # the write's transaction also stores every period's counts (queries/aggregates.py) when the
+        # build is big enough to need them: at full scale, about a minute and a half
+        report(0.9, "stored counts")
         with schema.transaction(con, f"demo national seed={seed} provinces={summary['provinces']} rows={rows}"):
             con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
         con.execute("checkpoint")

@@ -185,14 +185,17 @@ def bump_version(con: duckdb.DuckDBPyConnection, note: str) -> int:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, note: str, bump: bool = True):
-    """Every write to the atlas: begin, the caller's statements, the version bump, commit; or,
+    """Every write to the atlas: begin, the caller's statements, the version bump, the stored counts
+    brought up to date (queries/aggregates.refresh), commit; or,
     on any exception, roll back and re-raise, leaving the database and its version as they were.
     ``bump=False`` for what is not ledger data (accounts, the audit log): caches stay warm."""
     con.execute("begin")
     try:
         yield con
         if bump:
-            bump_version(con, note)
+            from queries import aggregates  # the stored counts follow the rows, in the same transaction
+
+            aggregates.refresh(con, bump_version(con, note))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -208,7 +211,8 @@ UNDOABLE = ("regions", "boundaries", "rooms", "screenings", "cases", "screening_
             "case_summaries")
 TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screenings", "cases", "meta",
           "screening_summaries", "imports", "region_aliases", "header_mappings", "screening_targets",
-          "snapshots", "atlas_joins", "case_summaries", "users", "audit_log", "login_sessions") + tuple(f"{t}_replaced" for t in UNDOABLE)
+          "snapshots", "atlas_joins", "case_summaries", "users", "audit_log", "login_sessions",
+          "period_counts", "period_counts_signs") + tuple(f"{t}_replaced" for t in UNDOABLE)
 # Columns added to existing tables after their first release: (table, column). schema.sql adds
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),

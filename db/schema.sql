@@ -281,3 +281,29 @@ create table if not exists audit_log (
     prev_hash varchar not null,
     row_hash varchar not null
 );
+
+-- period_counts: township_counts_live (queries/_macros.sql) stored for every month, quarter and
+-- year with data, with no filter: what the indicators of a big atlas read instead of scanning
+-- millions of rows (queries/aggregates.py keeps it, in every write's transaction). A copy, never a
+-- source: rebuilt from the rows whenever they change, and used only while of the data's version.
+create table if not exists period_counts (
+    township_code varchar not null,
+    period_start date not null,
+    period_end date not null,
+    households_screened bigint,
+    risk_none bigint,
+    risk_low bigint,
+    risk_medium bigint,
+    risk_high bigint,
+    households_screened_ytd bigint,
+    households_screened_before bigint,
+    cases_received bigint,
+    cases_closed bigint,
+    cases_mediated bigint
+);
+-- period_counts_signs: per township, a signature of the rows period_counts is made from; a write
+-- rebuilds the townships whose signature changed.
+create table if not exists period_counts_signs (
+    township_code varchar not null,
+    sign hugeint not null
+);

@@ -99,6 +99,8 @@ create or replace temp macro is_risk(rank, risk_levels) as
 -- highest rank among risks of the chosen types); a 排查汇总 report counts (one row, household_id
 -- null, dated by its last month) when it lies inside the period and none of its months has
 -- household rows of that township. `months` is 1 for household rows and the months a report spans.
+-- A report's risk_households are those of the chosen risk_levels; report_low/medium/high give each
+-- level apart (township_screening_ranks), null on household rows.
 create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := ['']) as table
     with visits as (
         select
@@ -113,7 +115,8 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
         group by all
     )
     select township_code, month_start, household_id, top_risk, 1 as months,
-           1 as households, null::bigint as risk_households
+           1 as households, null::bigint as risk_households,
+           null::bigint as report_low, null::bigint as report_medium, null::bigint as report_high
     from visits
     union all
     select
@@ -128,7 +131,11 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
             (case when list_contains(risk_levels, '低') then coalesce(m.risk_low, 0) else 0 end)
             + (case when list_contains(risk_levels, '中') then coalesce(m.risk_medium, 0) else 0 end)
             + (case when list_contains(risk_levels, '高') then coalesce(m.risk_high, 0) else 0 end)
-        end
+        end,
+        -- the report's risk households of each level, whatever risk_levels says (0 with a type filter)
+        case when len(risk_types) > 0 then 0 else coalesce(m.risk_low, 0) end,
+        case when len(risk_types) > 0 then 0 else coalesce(m.risk_medium, 0) end,
+        case when len(risk_types) > 0 then 0 else coalesce(m.risk_high, 0) end
     from screening_summaries as m
     where m.period_start >= p_start
         and m.period_end <= p_end
@@ -146,11 +153,14 @@ create or replace temp macro screening_in_scope(p_start, p_end, p_scope, risk_le
     from screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := p_scope) as c
     join atlas_towns('township', p_scope) as t on t.township_code = c.township_code;
 
--- township_screening: per township, households screened in the period (a household visited in
--- several months once, at its highest level) and risk households, by screening_counted's rule.
-create or replace temp macro township_screening(p_start, p_end, risk_levels, risk_types, p_scope := ['']) as table
+-- township_screening_ranks: per township, households screened in the period (a household visited
+-- in several months once, at its highest level) and how many of them had each highest risk level
+-- (risk_none 无, risk_low 低, risk_medium 中, risk_high 高), by screening_counted's rule; a report
+-- gives its own 低/中/高 households and no 无 (it does not list them). Risk households for any
+-- choice of levels are a sum of these (township_screening, risk_of_levels).
+create or replace temp macro township_screening_ranks(p_start, p_end, risk_types, p_scope := ['']) as table
     with counted as (
-        select * from screening_counted(p_start, p_end, risk_levels, risk_types, p_scope := p_scope)
+        select * from screening_counted(p_start, p_end, ['中', '高'], risk_types, p_scope := p_scope)
     ),
     households as (
         select township_code, household_id, max(top_risk) as top_risk
@@ -158,16 +168,36 @@ create or replace temp macro township_screening(p_start, p_end, risk_levels, ris
         where household_id is not null
         group by all
     )
-    select township_code, sum(households_screened) as households_screened, sum(risk_households) as risk_households
+    select township_code, sum(households_screened)::bigint as households_screened,
+           sum(risk_none)::bigint as risk_none, sum(risk_low)::bigint as risk_low,
+           sum(risk_medium)::bigint as risk_medium, sum(risk_high)::bigint as risk_high
     from (
         select township_code, count(*) as households_screened,
-               count(*) filter (where is_risk(top_risk, risk_levels)) as risk_households
+               count(*) filter (where top_risk = 0) as risk_none,
+               count(*) filter (where top_risk = 1) as risk_low,
+               count(*) filter (where top_risk = 2) as risk_medium,
+               count(*) filter (where top_risk = 3) as risk_high
         from households
         group by township_code
         union all
-        select township_code, households, risk_households from counted where household_id is null
+        select township_code, households, 0, report_low, report_medium, report_high
+        from counted where household_id is null
     )
     group by township_code;
+
+-- risk_of_levels: the risk households of the chosen risk_levels, from the counts of each level.
+create or replace temp macro risk_of_levels(risk_levels, none_, low, medium, high) as
+    (case when list_contains(risk_levels, '无') then none_ else 0 end)
+    + (case when list_contains(risk_levels, '低') then low else 0 end)
+    + (case when list_contains(risk_levels, '中') then medium else 0 end)
+    + (case when list_contains(risk_levels, '高') then high else 0 end);
+
+-- township_screening: per township, households screened in the period and risk households (those
+-- whose highest level in the period is one of risk_levels), by township_screening_ranks.
+create or replace temp macro township_screening(p_start, p_end, risk_levels, risk_types, p_scope := ['']) as table
+    select township_code, households_screened,
+           risk_of_levels(risk_levels, risk_none, risk_low, risk_medium, risk_high) as risk_households
+    from township_screening_ranks(p_start, p_end, risk_types, p_scope := p_scope);
 
 -- year_start: 1 January of d's year, where every year-to-date (本年累计) count begins.
 create or replace temp macro year_start(d) as date_trunc('year', d::date)::date;
@@ -252,6 +282,46 @@ create or replace temp macro cases_counted(p_start, p_end, case_sources, p_scope
             where r.township_code = s.township_code
                 and r.month_start between date_trunc('month', s.period_start) and s.period_end
         );
+
+-- township_counts_live: every count a period's indicators need per township, by the rules above:
+-- households screened and risk households of each level (township_screening_ranks), 本年累计 and
+-- what the year held before the period (screening_to_date), cases received, closed and mediated
+-- (cases_counted). One row per township with any of them.
+create or replace temp macro township_counts_live(p_start, p_end, risk_types, case_sources, p_scope := ['']) as table
+    select township_code,
+           sum(households_screened)::bigint as households_screened,
+           sum(risk_none)::bigint as risk_none, sum(risk_low)::bigint as risk_low,
+           sum(risk_medium)::bigint as risk_medium, sum(risk_high)::bigint as risk_high,
+           sum(households_screened_ytd)::bigint as households_screened_ytd,
+           sum(households_screened_before)::bigint as households_screened_before,
+           sum(cases_received)::bigint as cases_received, sum(cases_closed)::bigint as cases_closed,
+           sum(cases_mediated)::bigint as cases_mediated
+    from (
+        select township_code, households_screened, risk_none, risk_low, risk_medium, risk_high,
+               0 as households_screened_ytd, 0 as households_screened_before,
+               0 as cases_received, 0 as cases_closed, 0 as cases_mediated
+        from township_screening_ranks(p_start, p_end, risk_types, p_scope := p_scope)
+        union all
+        select township_code, 0, 0, 0, 0, 0, households_screened_ytd, households_screened_before, 0, 0, 0
+        from screening_to_date(p_start, p_end, p_scope := p_scope)
+        union all
+        select township_code, 0, 0, 0, 0, 0, 0, 0, received, closed, mediated
+        from cases_counted(p_start, p_end, case_sources, p_scope := p_scope)
+    )
+    group by township_code;
+
+-- township_counts: township_counts_live, or the same rows as stored in period_counts (made by
+-- township_counts_live for every month, quarter and year with no filter, and refreshed in every
+-- write's transaction: queries/aggregates.py). The caller says which (`stored`, a constant:
+-- DuckDB then plans only that branch): the stored rows when they are of the data's version and
+-- no risk type or case source narrows the counts (queries/aggregates.usable).
+create or replace temp macro township_counts(p_start, p_end, risk_types, case_sources, stored, p_scope := ['']) as table
+    select * exclude (period_start, period_end)
+    from period_counts
+    where stored and period_start = p_start and period_end = p_end and rows_in_scope(township_code, p_scope)
+    union all
+    select * from township_counts_live(p_start, p_end, risk_types, case_sources, p_scope := p_scope)
+    where not stored;
 
 -- import_rows: every row an import wrote or replaced, as (import_id, region_code): what decides
 -- whose an import is (a county's analyst sees and undoes only imports of their own townships).

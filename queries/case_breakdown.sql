@@ -11,9 +11,8 @@ with picked as (
         coalesce(source, '未填写') as source,
         received as cases,
         from_return
-    from cases_counted($period_start, $period_end, $case_sources)
+    from cases_counted($period_start, $period_end, $case_sources, p_scope := $scope)
     where received > 0
-        and in_scope(township_code, $scope)
 )
 select 'case_type' as dimension, case_type as value, sum(cases) as cases, bool_or(from_return) as from_return
 from picked group by all

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from indicators import registry, suppress
-from queries import periods, runner
+from queries import aggregates, periods, runner
 
 LEVELS = ("township", "county", "city", "province", "nation")
 # 全国: the nation's region code and name (no row of the register: queries/_macros.sql region_rows).
@@ -118,8 +118,10 @@ def table(con: duckdb.DuckDBPyConnection, level: str, period: str | periods.Peri
         raise ValueError(f"bad level {level!r}: expected one of {', '.join(LEVELS)}")
     p = period if isinstance(period, periods.Period) else periods.parse(period)
     effective = narrow(scope, region_code)
+    wanted = filters or Filters()
     frame = runner.run(con, "indicators", level=level, period_start=p.start, period_end=p.end,
-                       scope=effective or ["-"], **(filters or Filters()).params())
+                       scope=effective or ["-"], **wanted.params(),
+                       stored=aggregates.usable(con, wanted.risk_types, wanted.case_sources))
     if region_code is not None and level != "township":
         # a county or city row is kept only when it lies inside the chosen region, or contains it
         prefix = region_prefix(region_code)
@@ -196,7 +198,8 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
             wanted = (filters or Filters()).params()
             found = runner.run(cur, "sensitive_counts", period_start=p.start, period_end=p.end, scope=EVERYTHING,
                                risk_levels=wanted["risk_levels"], risk_types=wanted["risk_types"],
-                               case_sources=wanted["case_sources"])
+                               case_sources=wanted["case_sources"],
+                               stored=aggregates.usable(cur, wanted["risk_types"], wanted["case_sources"]))
         return found[keep]
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -8,7 +8,8 @@
 -- A rate with a zero (or unknown) denominator is null.
 -- screening_rate is the period's own; screening_rate_ytd (本年累计, from 1 January to the period's end)
 -- and screening_rate_added (what the period added to it) follow screening_to_date (_macros.sql).
--- Screening and cases are counted by the rules of _macros.sql (township_screening, cases_counted):
+-- Screening and cases are counted by the rules of _macros.sql (township_counts: township_screening_ranks,
+-- screening_to_date, cases_counted):
 -- household and case rows where a township has them in a month, its reports otherwise.
 -- Filters narrow what is counted, never which regions are listed: $room_types (rooms of these
 -- types; [] = all), $risk_levels (the levels that make a household a risk household, default
@@ -16,7 +17,8 @@
 -- from these sources; [] = all).
 -- params: $level ('township' | 'county' | 'city' | 'province' | 'nation'), $period_start, $period_end (dates, inclusive),
 --         $scope (list of region-code prefixes the viewer may see; [''] = everything),
---         $room_types, $risk_levels, $risk_types, $case_sources (lists of text)
+--         $room_types, $risk_levels, $risk_types, $case_sources (lists of text),
+--         $stored (boolean: read the counts from period_counts; queries/aggregates.usable says when)
 with towns as (
     select * from atlas_towns($level, $scope)
 ),
@@ -31,20 +33,8 @@ rooms_active as (
         and rows_in_scope(township_code, $scope)
     group by township_code
 ),
-screening as (
-    select * from township_screening($period_start, $period_end, $risk_levels, $risk_types, p_scope := $scope)
-),
-to_date as (  -- 本年累计: from 1 January, by screening_to_date (_macros.sql)
-    select * from screening_to_date($period_start, $period_end, p_scope := $scope)
-),
-cases as (
-    select
-        township_code,
-        sum(received) as cases_received,
-        sum(closed) as cases_closed,
-        sum(mediated) as cases_mediated
-    from cases_counted($period_start, $period_end, $case_sources, p_scope := $scope)
-    group by township_code
+counts as (  -- screening, 本年累计 and cases by township_counts (_macros.sql), stored or live
+    select * from township_counts($period_start, $period_end, $risk_types, $case_sources, $stored, p_scope := $scope)
 ),
 per_town as (
     select
@@ -53,18 +43,17 @@ per_town as (
         t.villages_total,
         coalesce(ra.rooms_active, 0) as rooms_active,
         coalesce(ra.villages_covered, 0) as villages_covered,
-        coalesce(s.households_screened, 0) as households_screened,
-        coalesce(s.risk_households, 0) as risk_households,
-        coalesce(d.households_screened_ytd, 0) as households_screened_ytd,
-        coalesce(d.households_screened_before, 0) as households_screened_before,
+        coalesce(c.households_screened, 0) as households_screened,
+        coalesce(risk_of_levels($risk_levels, c.risk_none, c.risk_low, c.risk_medium, c.risk_high), 0)
+            as risk_households,
+        coalesce(c.households_screened_ytd, 0) as households_screened_ytd,
+        coalesce(c.households_screened_before, 0) as households_screened_before,
         coalesce(c.cases_received, 0) as cases_received,
         coalesce(c.cases_closed, 0) as cases_closed,
         coalesce(c.cases_mediated, 0) as cases_mediated
     from towns as t
     left join rooms_active as ra on ra.township_code = t.township_code
-    left join screening as s on s.township_code = t.township_code
-    left join to_date as d on d.township_code = t.township_code
-    left join cases as c on c.township_code = t.township_code
+    left join counts as c on c.township_code = t.township_code
 ),
 summed as (
     select

@@ -25,8 +25,20 @@ def define_rules(con: duckdb.DuckDBPyConnection) -> None:
     connection (about 7 ms): an export runs dozens of queries on one."""
     if con in _RULED:
         return
+    if not con.execute("select count(*) from duckdb_tables() where table_name = 'period_counts'").fetchall()[0][0]:
+        # a database from before the stored counts (not upgraded yet, or opened read-only): the
+        # macros name the table, so it stands in empty, for this connection only
+        con.execute(_stored_counts_ddl().replace("create table if not exists", "create temp table if not exists", 1))
     con.execute(load_sql("_macros"))
     _RULED.add(con)
+
+
+@cache
+def _stored_counts_ddl() -> str:
+    """db/schema.sql's statement that creates period_counts (queries/aggregates.py)."""
+    text = (SQL_DIR.parent / "db" / "schema.sql").read_text(encoding="utf-8")
+    start = text.index("create table if not exists period_counts (")
+    return text[start:text.index(");", start) + 2]
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:

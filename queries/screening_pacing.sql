@@ -38,7 +38,7 @@ towns as (
 screening as (
     select t.township_code, t.households_screened
     from span
-    cross join township_screening(span.year_start, span.period_end, ['中', '高'], []) as t
+    cross join township_screening(span.year_start, span.period_end, ['中', '高'], [], p_scope := $scope) as t
 ),
 summed as (
     select

@@ -37,7 +37,7 @@ received as (
         c.month_start,
         sum(c.received) as cases_received
     from cases_counted($first_month::date, ($last_month::date + interval 1 month - interval 1 day)::date,
-                       $case_sources) as c
+                       $case_sources, p_scope := $scope) as c
     join towns as t on t.region_code = c.township_code
     where c.months = 1
     group by all

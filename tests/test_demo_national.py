@@ -178,7 +178,7 @@ def test_same_seed_same_aggregates_other_seed_other_data(built, tmp_path):
 def test_progress_is_reported_in_order(built):
     _, _, steps = built
     names = [s for _, s in steps]
-    assert names[:4] == ["register", "boundaries", "villages", "rooms"] and names[-2:] == ["cases", "done"]
+    assert names[:4] == ["register", "boundaries", "villages", "rooms"] and names[-3:] == ["cases", "stored counts", "done"]
     assert [s for s in names if s.startswith("screenings ")][-1] == f"screenings {national.CHUNKS}/{national.CHUNKS}"
     assert [f for f, _ in steps] == sorted(f for f, _ in steps) and steps[-1][0] == 1.0
 
@@ -205,3 +205,26 @@ def test_programme_rows_are_stored_in_township_order(built):
                 select township_code, lag(township_code) over (order by rowid) as before from {table})
             where before > township_code""")["n"].iloc[0]
         assert out_of_order == 0, table
+
+
+def test_the_counties_above_a_city_are_drawn_from_their_own_outlines(built):
+    """A province's (or the nation's) county map: one feature per county with an outline, from that
+    outline (county_shapes.sql), not dissolved from thousands of townships; a city's counties still
+    are its townships merged (their lines meet the townships')."""
+    import json
+
+    from ui import data
+
+    path = built[0]
+    outlines = fetch(path, "select r.region_code, b.geometry from regions as r join boundaries as b using (region_code) "
+                           "where r.level = 'county' and r.in_atlas is not null")
+    in_atlas = set(fetch(path, "select distinct county_code from regions where level = 'township' and in_atlas")["county_code"])
+    wanted = outlines[outlines["region_code"].isin(in_atlas)]
+    for region in (None, f"{PROVINCE}0000000000"):
+        found = json.loads(data._county_geojson(str(path), -1, region, ("",)))["features"]
+        assert sorted(f["properties"]["region_code"] for f in found) == sorted(wanted["region_code"])
+        for feature in found:
+            drawn = shapely.from_geojson(json.dumps(feature["geometry"]))
+            outline = shapely.from_wkb(bytes(wanted.set_index("region_code").loc[feature["properties"]["region_code"], "geometry"]))
+            assert drawn.symmetric_difference(outline).area < 0.05 * outline.area
+            assert feature["properties"]["region_name"] != feature["properties"]["region_code"]

@@ -1,0 +1,86 @@
+"""period_counts: the counts of every month, quarter and year per township, stored for a big atlas.
+
+At national scale (10 million screening rows) one period's counts take seconds to work out from the
+rows; the roll-ups a leader opens must take half a second. So for a big atlas, the counts that
+queries/_macros.sql township_counts_live works out for a period with no filter (households
+screened and each risk level's households, 本年累计, cases received, closed and mediated) are
+stored per township for every month, quarter and year with data, in ``period_counts``, made by that
+same macro: a copy of its answers, not a second rule.
+
+Kept exact by :func:`refresh`, which every write runs inside its transaction (db/schema.transaction),
+after the version bump: it rebuilds the townships whose rows changed (their signature,
+queries/period_counts_signs.sql) and records the data version it is exact for. Readers use the
+stored rows only when that version is the data's and no risk type or case source narrows the
+counts (:func:`usable`); otherwise the rows are counted live, by the same macro.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from queries import periods, runner
+
+# From this many screening and case rows the counts are stored: below it, counting live takes
+# tens of milliseconds (the demo city: 60,000 rows) and storing would only slow every import.
+AGGREGATE_FROM = 500_000
+VERSION_KEY = "period_counts_version"
+# More changed townships than this are rebuilt by their counties (a scope of a few prefixes scans
+# faster than one of hundreds of codes); more counties than this, the whole atlas.
+BY_TOWNSHIP, BY_COUNTY = 30, 60
+
+
+def usable(con: duckdb.DuckDBPyConnection, risk_types=(), case_sources=()) -> bool:
+    """Whether the indicators may read ``period_counts``: it is of the data's version, and no risk
+    type or case source narrows the counts (they are stored unfiltered)."""
+    if risk_types or case_sources:
+        return False
+    found = con.execute("""select (select value from meta where key = ?) = (select version::varchar from data_version)""",
+                        [VERSION_KEY]).fetchall()[0][0]
+    return bool(found)
+
+
+def _scope(changed: list[str], everything: int) -> list[str]:
+    """The code prefixes to rebuild for ``changed`` townships (of ``everything`` with rows)."""
+    if len(changed) <= BY_TOWNSHIP:
+        return sorted(changed)
+    counties = sorted({code[:6] for code in changed})
+    if len(counties) <= BY_COUNTY and len(changed) < everything / 2:
+        return counties
+    return [""]
+
+
+def refresh(con: duckdb.DuckDBPyConnection, version: int, force: bool = False) -> int:
+    """Bring ``period_counts`` to the rows as they are, for data version ``version``; call inside the
+    writing transaction. Returns how many townships were rebuilt. A small atlas (fewer than
+    :data:`AGGREGATE_FROM` screening and case rows) stores nothing (unless ``force``)."""
+    runner.define_rules(con)
+    rows = con.execute("select (select count(*) from screenings) + (select count(*) from cases)").fetchall()[0][0]
+    if rows < AGGREGATE_FROM and not force:
+        if con.execute("select count(*) from meta where key = ?", [VERSION_KEY]).fetchall()[0][0]:
+            con.execute("delete from period_counts")
+            con.execute("delete from period_counts_signs")
+            con.execute("delete from meta where key = ?", [VERSION_KEY])
+        return 0
+    signs = runner.run(con, "period_counts_signs")
+    fresh = con.execute("select count(*) from meta where key = ?", [VERSION_KEY]).fetchall()[0][0] > 0
+    old = con.execute("select township_code, sign from period_counts_signs").df() if fresh else signs.iloc[:0]
+    both = signs.merge(old, on="township_code", how="outer", suffixes=("", "_old"), indicator=True)
+    changed = sorted(both.loc[(both["_merge"] != "both") | (both["sign"] != both["sign_old"]), "township_code"])
+    if changed or not fresh:
+        scope = _scope(changed, len(signs)) if fresh else [""]
+        runner.run(con, "period_counts_drop", scope=scope)
+        for year in runner.run(con, "period_counts_years")["year"]:
+            for code in _codes(int(year)):
+                p = periods.parse(code)
+                runner.run(con, "period_counts_add", period_start=p.start, period_end=p.end, scope=scope)
+        con.execute("delete from period_counts_signs")
+        con.register("period_counts_new_signs", signs)
+        con.execute("insert into period_counts_signs select township_code, sign from period_counts_new_signs")
+        con.unregister("period_counts_new_signs")
+    con.execute("insert or replace into meta values (?, ?)", [VERSION_KEY, str(version)])
+    return len(changed) if fresh else len(signs)
+
+
+def _codes(year: int) -> list[str]:
+    """The 17 periods of a year: its months, quarters and the year."""
+    return sorted({code for total, parts in periods.year_sums(year) for code in (total, *parts)})
