@@ -221,7 +221,8 @@ ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports"
 
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:
-    """Create the tables and columns an older database lacks (no data is touched). True if it changed."""
+    """Create the tables and columns an older database lacks (no data is touched), and store a big
+    atlas's counts if they are not (queries/aggregates.ensure). True if it changed."""
     with open_waiting(path, read_only=True, wait=wait) as con:
         have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         columns = set(con.execute("select table_name, column_name from information_schema.columns").fetchall())
@@ -237,7 +238,9 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
             "select count(*) from meta where key = ?", [key]).fetchall()[0][0] for key in ("database_id", HOUSEHOLD_KEY))
     if set(TABLES) <= have and set(ADDED_COLUMNS) <= columns and not (
             indexed or opened_required or old_outcomes or no_id or no_key):
-        return False
+        from queries import aggregates  # a big atlas from before its counts were stored
+
+        return aggregates.ensure(path)
     with open_waiting(path, read_only=False, wait=wait) as con:
         con.execute("begin")
         if indexed:  # an older database: the same rows, without the slow index (see schema.sql)
@@ -254,4 +257,7 @@ def upgrade(path: str | Path, wait: float = 30.0) -> bool:
             con.execute("drop table cases_before_outcomes")
         create(con, in_transaction=True)  # makes the household key and re-keys stored ids
         con.execute("commit")
+    from queries import aggregates
+
+    aggregates.ensure(path)
     return True

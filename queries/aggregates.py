@@ -84,3 +84,29 @@ def refresh(con: duckdb.DuckDBPyConnection, version: int, force: bool = False) -
 def _codes(year: int) -> list[str]:
     """The 17 periods of a year: its months, quarters and the year."""
     return sorted({code for total, parts in periods.year_sums(year) for code in (total, *parts)})
+
+
+def ensure(path) -> bool:
+    """Store the counts of a big atlas whose counts are not stored for its data version (a database
+    built before they were, or by hand): in their own transaction, with no version bump (the data
+    do not change). True if it stored them. Called by db/schema.upgrade, which the app and the CLI
+    run first; at national scale it takes a minute or two, once."""
+    import sys
+
+    from db import schema
+
+    with schema.open_waiting(path, read_only=True, wait=30.0) as con:
+        runner.define_rules(con)
+        rows = con.execute("select (select count(*) from screenings) + (select count(*) from cases)").fetchall()[0][0]
+        if rows < AGGREGATE_FROM or usable(con):
+            return False
+    print(f"storing the counts of every period for {rows:,} rows (once) ...", file=sys.stderr, flush=True)
+    with schema.open_waiting(path, read_only=False, wait=30.0) as con:
+        con.execute("begin")
+        try:
+            refresh(con, schema.data_version(con))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return True

@@ -154,3 +154,19 @@ def test_a_small_atlas_stores_nothing(city_db, tmp_path):
     assert not usable(path)
     with duckdb.connect(str(path)) as con:
         assert con.execute("select count(*) from period_counts").fetchall()[0][0] == 0
+
+
+def test_an_upgrade_stores_the_counts_of_a_big_atlas_built_without_them(stored, city_db):
+    """A big database from before the counts were stored: the upgrade the app and the CLI run first
+    stores them, for the data's version, without bumping it."""
+    with duckdb.connect(str(stored)) as con:
+        con.execute("delete from period_counts; delete from period_counts_signs; delete from meta where key = ?",
+                    [aggregates.VERSION_KEY])
+        version = schema.data_version(con)
+    assert not usable(stored)
+    assert schema.upgrade(stored) is True
+    assert usable(stored)
+    with duckdb.connect(str(stored), read_only=True) as con:
+        assert schema.data_version(con) == version
+    stored_against_live(stored, aggregates._codes(2025))
+    assert schema.upgrade(stored) is False  # once
