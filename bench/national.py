@@ -562,10 +562,15 @@ def _pan_and_zoom(page) -> tuple[int, int, bool]:
 
 
 def browser_rows(b: Bench, loads: int, sessions: int, skip: str | None, warmup_timeout: float,
-                 timeout: float, shots: Path | None = None) -> list[Row]:
+                 timeout: float, shots: Path | None = None, viewer: str = "demo") -> list[Row]:
     """Paint, repaint, pan and zoom, and the server's memory, in headless Chromium against a
     Streamlit server on ``b.db`` (tests.appserver.AppServer), at the pages' own URLs: the
-    overview of the city, the province and the nation (``?period=…&region=…``, ui/state.py)."""
+    overview of the city, the province and the nation (``?period=…&region=…``, ui/state.py).
+
+    ``viewer`` "demo": the database as it is, seen as everyone sees a database without accounts
+    (small counts hidden, so a page waits for the year's suppression). "admin": a copy of it with
+    one admin account, each browser context logged in by its session cookie (exact counts, no
+    suppression: what the maps alone cost)."""
     from queries import indicators, periods
 
     views = [("city", b.city, 2.0), ("province", b.province, 3.0), ("national", indicators.NATION, 5.0)]
@@ -575,6 +580,9 @@ def browser_rows(b: Bench, loads: int, sessions: int, skip: str | None, warmup_t
     rss = Row("server RSS after loading", "<= 3 GB")
     per = Row("RSS per extra session", "<= 50 MB")
     rows = [*paint.values(), change, still, rss, per]
+    if viewer == "admin":
+        for row in rows:
+            row.figure += " [admin]"
     if "province" not in indicators.LEVELS:
         for name in ("province", "national"):
             paint[name].verdict = f"{NOT_MEASURABLE} (no {name} level in queries.indicators.LEVELS)"
@@ -593,41 +601,76 @@ def browser_rows(b: Bench, loads: int, sessions: int, skip: str | None, warmup_t
     from playwright.sync_api import sync_playwright
 
     from tests.appserver import AppServer
+    from ui.auth import COOKIE as auth_cookie
 
     log = Path(tempfile.gettempdir()) / "atlas-bench-national-streamlit.log"
     other = periods.parse(b.period).previous().code
-    with sync_playwright() as p, AppServer(b.db, log, timeout=120) as server:
+    with contextlib.ExitStack() as stack:
+        db, token = b.db, None
+        if viewer == "admin":
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atlas-bench-admin-")))
+            db, token = _admin_copy(b.db, folder)
+        p = stack.enter_context(sync_playwright())
+        server = stack.enter_context(AppServer(db, log, timeout=120))
         url = lambda code, period=b.period: f"{server.url}/?period={period}&region={code}"  # noqa: E731
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def new_context():
+            context = browser.new_context(viewport=VIEWPORT)
+            if token:  # logged in, as a reload of a live session is (ui/auth.py, access/sessions.py)
+                context.add_cookies([{"name": auth_cookie, "value": token, "url": server.url}])
+            return context
+
         try:
             painted = set()
             for name, code, budget in views:
                 if not paint[name].verdict:
                     with _failures_to(paint[name]):
-                        if _paint_row(paint[name], browser, url(code), budget, loads, warmup_timeout, timeout,
-                                      shots / f"national_{name}.png" if shots else None):
+                        if _paint_row(paint[name], new_context, url(code), budget, loads, warmup_timeout, timeout,
+                                      shots / f"national_{name}_{viewer}.png" if shots else None):
                             painted.add(name)
             city_painted = "city" in painted
             if not city_painted:
                 for row in (still, change, per):
-                    row.verdict = f"{NOT_MEASURED} (the city page did not paint: {paint['city'].verdict})"
+                    row.verdict = f"{NOT_MEASURED} (the city page: {paint['city'].note or paint['city'].verdict})"
             else:
                 with _failures_to(still, change):
-                    _city_page_rows(b, browser, url, other, loads, timeout, still, change, shots)
+                    _city_page_rows(b, new_context, url, other, loads, timeout, still, change, shots, viewer)
             # memory: after the loads above, then with ``sessions`` more sessions open on the city
             before = _rss(server.proc.pid)
             rss.measured, rss.verdict = kb(before), verdict(before, 3 * 1024 ** 3)
             size = b.db.stat().st_size / 1024 ** 2
             rss.note = f"streamlit process VmRSS after the loads above, {size:,.0f} MB database"
+            if viewer == "admin":
+                rss.note += "; an admin's pages (no suppression computed)"
             if city_painted:
                 with _failures_to(per):
-                    _session_row(per, browser, url(b.city), sessions, timeout, server.proc.pid, before)
+                    _session_row(per, new_context, url(b.city), sessions, timeout, server.proc.pid, before)
         finally:
             browser.close()
     return rows
 
 
 VIEWPORT = {"width": 1440, "height": 900}
+
+
+def _admin_copy(db: Path, folder: Path) -> tuple[Path, str]:
+    """A copy of ``db`` with one admin account (every region) and a live login session of it;
+    returns the copy and the session's token (the browser's cookie). ``db`` is never written."""
+    import secrets
+    import shutil
+
+    from access import accounts, sessions
+    from db import schema
+
+    copy = folder / "admin.duckdb"
+    shutil.copyfile(db, copy)
+    if Path(f"{db}.wal").exists():
+        shutil.copyfile(f"{db}.wal", f"{copy}.wal")
+    schema.upgrade(copy)
+    with schema.open_waiting(copy, read_only=False, wait=10) as con:
+        accounts.add_user(con, "bench", secrets.token_urlsafe(24), "admin", [accounts.ALL], "bench/national.py")
+    return copy, sessions.start(copy, "bench")
 
 
 @contextlib.contextmanager
@@ -644,10 +687,10 @@ def _failures_to(*rows: Row):
             row.verdict = row.verdict or f"ERROR {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
 
 
-def _paint_row(row: Row, browser, url: str, budget: float, loads: int, warmup_timeout: float, timeout: float,
+def _paint_row(row: Row, new_context, url: str, budget: float, loads: int, warmup_timeout: float, timeout: float,
                shot: Path | None) -> bool:
     """Time the loads of one view into ``row``; False when even the warm-up load did not paint."""
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context()
     try:  # one warm-up load: it fills the server's caches for this view
         first = _paint(context, url, warmup_timeout)
     except NotPainted as problem:
@@ -658,7 +701,7 @@ def _paint_row(row: Row, browser, url: str, budget: float, loads: int, warmup_ti
         context.close()
     seconds = []
     for i in range(loads):
-        context = browser.new_context(viewport=VIEWPORT)
+        context = new_context()
         try:
             seconds.append(_paint(context, url, timeout, shot if i == loads - 1 else None))
         except NotPainted as problem:
@@ -673,12 +716,12 @@ def _paint_row(row: Row, browser, url: str, budget: float, loads: int, warmup_ti
     return True
 
 
-def _city_page_rows(b: Bench, browser, url, other: str, loads: int, timeout: float, still: Row, change: Row,
-                    shots: Path | None) -> None:
+def _city_page_rows(b: Bench, new_context, url, other: str, loads: int, timeout: float, still: Row, change: Row,
+                    shots: Path | None, viewer: str) -> None:
     """On one city page: pan and zoom (watching the wire), then changes of the period."""
     from tests.appserver import Wire
 
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context()
     try:
         page = context.new_page()
         page.wire = Wire(page)
@@ -709,13 +752,13 @@ def _city_page_rows(b: Bench, browser, url, other: str, loads: int, timeout: flo
                        f"({', '.join(f'{s:.2f}' for s in seconds)} s) after one change each way "
                        f"(first {cold:.1f} s, the other period not yet cached)")
         if shots:
-            page.screenshot(path=str(shots / "national_filter_change.png"))
+            page.screenshot(path=str(shots / f"national_filter_change_{viewer}.png"))
     finally:
         context.close()
 
 
-def _session_row(row: Row, browser, url: str, sessions: int, timeout: float, pid: int, before: int) -> None:
-    extra = [browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
+def _session_row(row: Row, new_context, url: str, sessions: int, timeout: float, pid: int, before: int) -> None:
+    extra = [new_context() for _ in range(sessions)]
     try:
         for context in extra:
             page = context.new_page()
@@ -762,6 +805,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", help="the period measured (default: the latest complete month)")
     parser.add_argument("--no-browser", action="store_true", help="skip Chromium (paint, RSS rows say so)")
     parser.add_argument("--browser-only", action="store_true", help="measure the browser's rows alone")
+    parser.add_argument("--viewer", choices=("demo", "admin"), default="demo",
+                        help="who looks: everyone, as in a database without accounts (small counts hidden), or "
+                             "an admin logged in on a copy of the database (exact counts, no suppression)")
     parser.add_argument("--no-suppression", action="store_true",
                         help="skip the year's suppression (at full national scale it runs for over half an hour)")
     parser.add_argument("--warmup-timeout", type=float, default=900,
@@ -826,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
                  lambda: import_rows(args.import_rows, args.import_small_rows, args.import_db))
     step("browser", "paint", "", lambda: browser_rows(b, args.loads, args.sessions,
                                                       "--no-browser" if args.no_browser else None,
-                                                      args.warmup_timeout, args.timeout, args.shots))
+                                                      args.warmup_timeout, args.timeout, args.shots, args.viewer))
     print()
     print(render(rows))
     failed = sum(r.verdict == "FAIL" for r in rows)
