@@ -2,8 +2,9 @@
 
     python bench/national.py [--db PATH] [--provinces 32] [--rows 0.01] [--reps 5] [--loads 3]
                              [--province 32] [--city 3207] [--period 2025-06] [--no-browser | --browser-only]
-                             [--sessions 5] [--warmup-timeout 900] [--timeout 120] [--shots DIR]
-                             [--import-rows 5000000] [--import-small-rows 1000000] [--import-db PATH | --no-import]
+                             [--viewer demo|admin] [--sessions 5] [--warmup-timeout 900] [--timeout 120]
+                             [--shots DIR] [--import-rows 5000000] [--import-small-rows 1000000]
+                             [--import-db PATH | --no-import]
 
 The database: ``--db PATH`` is reused when it exists; otherwise (and by default, in
 ``$XDG_CACHE_HOME/federation-atlas/``, outside the repository) the national demo is built there
@@ -36,7 +37,10 @@ national`` takes them). Then, on this machine, as it is (the figures depend on i
   way, so both periods are cached, as on a warm server); pan and zoom on the city map (through
   Leaflet, the wheel and a mouse drag), counting on Streamlit's websocket the browser's rerun
   requests and the server's finished runs (``tests.appserver.Wire``: both must stay 0); the
-  server's RSS after all that, and its growth per session with ``--sessions`` more open;
+  server's RSS after all that, and its growth per session with ``--sessions`` more open. As
+  everyone sees a database without accounts (small counts hidden: a page first waits for the
+  year's suppression), or with ``--viewer admin`` on a copy of the database with one admin account
+  logged in by its session cookie (exact counts: what the maps cost without suppression);
 * a plain pandas implementation of the township indicators (households screened, risk
   households, cases received per township in one period), side by side with ours on the same
   data, checked to give the same counts; the ratio is pandas' time over ours (aim: >= 10).
