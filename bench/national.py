@@ -1,7 +1,10 @@
 """Benchmark the atlas at national scale: every figure of issue #16's "What must be fast", one table.
 
     python bench/national.py [--db PATH] [--provinces 32] [--rows 0.01] [--reps 5] [--loads 3]
-                             [--province 32] [--city 3207] [--period 2025-06] [--no-browser]
+                             [--province 32] [--city 3207] [--period 2025-06] [--no-browser | --browser-only]
+                             [--viewer demo|admin] [--sessions 5] [--warmup-timeout 900] [--timeout 120]
+                             [--shots DIR] [--import-rows 5000000] [--import-small-rows 1000000]
+                             [--import-db PATH | --no-import]
 
 The database: ``--db PATH`` is reused when it exists; otherwise (and by default, in
 ``$XDG_CACHE_HOME/federation-atlas/``, outside the repository) the national demo is built there
@@ -20,10 +23,24 @@ national`` takes them). Then, on this machine, as it is (the figures depend on i
 * hotspot statistics (``geo.risk.table``) for the province's townships, warm;
 * the suppression of a year at national scale (``queries.indicators.year_hidden_cells``, its
   process cache emptied first): what a page waits for before it shows a non-admin any count;
-* in headless Chromium (``tests.appserver.AppServer`` + Playwright + /usr/bin/chromium):
-  navigation -> first township path painted, for the city (median of ``--loads`` loads, each in
-  a new browser context, after one warm-up load), and the server's RSS after those loads and
-  per extra session;
+* importing a generated screening ledger CSV of ``--import-rows`` rows (5,000,000) and of
+  ``--import-small-rows`` (1,000,000) through the real importer (``importer.pipeline.run``, what
+  ``cli.py import`` calls), each in a fresh child process into a fresh copy of the city demo, with
+  bench/import_speed.py's generator and measurement: memory is flat when the big file's peak RSS
+  is at most ``import_speed.AIM_FLAT`` (1.3) times the small one's, for five times the rows;
+* in headless Chromium (``tests.appserver.AppServer`` + Playwright + /usr/bin/chromium), at the
+  pages' own URLs (``/?period=…&region=…``, ui/state.py): navigation -> map painted (the map
+  iframe's first polygon visible: an SVG ``path.leaflet-interactive``, or the canvas Leaflet
+  draws on above geo.maps.CANVAS_PATHS shapes) for the city, the province and the nation (each:
+  one warm-up load, then the median of ``--loads`` loads, each in a new browser context); a
+  change of the sidebar's 统计期 -> the map's fills (or tooltips) changed (after one change each
+  way, so both periods are cached, as on a warm server); pan and zoom on the city map (through
+  Leaflet, the wheel and a mouse drag), counting on Streamlit's websocket the browser's rerun
+  requests and the server's finished runs (``tests.appserver.Wire``: both must stay 0); the
+  server's RSS after all that, and its growth per session with ``--sessions`` more open. As
+  everyone sees a database without accounts (small counts hidden: a page first waits for the
+  year's suppression), or with ``--viewer admin`` on a copy of the database with one admin account
+  logged in by its session cookie (exact counts: what the maps cost without suppression);
 * a plain pandas implementation of the township indicators (households screened, risk
   households, cases received per township in one period), side by side with ours on the same
   data, checked to give the same counts; the ratio is pandas' time over ours (aim: >= 10).
@@ -141,7 +158,10 @@ class Bench:
         self.city_towns = int(counts.loc[counts["city_code"] == self.city, "townships"].sum())
 
     def label(self, code: str) -> str:
-        return f"{self.names.get(code, code)} {code}"
+        from queries import indicators
+
+        name = indicators.NATION_NAME if code == indicators.NATION else self.names.get(code, code)
+        return f"{name} {code}"
 
     def table(self, level: str, region: str | None):
         from queries import indicators, runner
@@ -347,6 +367,45 @@ def pandas_rows(b: Bench, ours_seconds: float, ours) -> list[Row]:
     ]
 
 
+# --------------------------------------------------------------------------- the import
+
+
+def import_rows(rows: int, small: int, db: str | None) -> list[Row]:
+    """Peak RSS of importing a generated screening ledger CSV of ``rows`` rows, and of ``small``
+    rows, each through the real importer (``importer.pipeline.run``, what ``cli.py import`` and the
+    数据导入 page call) in a fresh child process into a fresh copy of the city demo, by
+    bench/import_speed.py's own generator and measurement (/usr/bin/time's max RSS of the child).
+    Flat: the big file's peak is at most import_speed.AIM_FLAT times the small one's."""
+    from bench import import_speed as imp
+
+    with tempfile.TemporaryDirectory(prefix="atlas-bench-import-") as folder:
+        work = Path(folder)
+        base, built = imp.ensure_db(db, work)
+        base, _ = imp.upgraded_copy(base, work)
+        towns = imp.load_towns(base, False)
+        got = {}
+        for n in (small, rows):
+            path = work / f"screening_{imp.label(n)}.csv"
+            imp.generate(path, towns, n, keep=False, encoding="utf-8")
+            got[n] = imp.measure(path, base, work)
+            path.unlink()
+            if got[n]["status"] != "imported":
+                raise RuntimeError(f"the {n:,}-row ledger was not imported: {got[n]['status']}, "
+                                   f"{got[n]['errors_total']} errors")
+    big, little = got[rows]["peak_kb"] * 1024, got[small]["peak_kb"] * 1024
+    ratio = big / little
+    stages = ", ".join(f"{k} {v}" for k, v in got[rows]["stage_peaks_mb"].items())
+    return [
+        Row(f"import: a {rows:,}-row CSV, memory flat", f"<= {imp.AIM_FLAT}x the peak of {small:,} rows",
+            f"{ratio:.2f}x", verdict(ratio, imp.AIM_FLAT),
+            f"peak RSS {kb(big)} for {rows:,} rows, {kb(little)} for {small:,} ({rows / small:g}x the rows); "
+            f"importer.pipeline.run in a child process, into a copy of the city demo ({len(towns)} townships"
+            f"{'' if db else ', built for this'}); /usr/bin/time max RSS (bench/import_speed.py)"),
+        Row(f"import: peak RSS of the {rows:,}-row CSV", "(information)", kb(big), "info",
+            f"imported in {got[rows]['seconds']:.0f} s; high-water MB by the end of each stage: {stages}"),
+    ]
+
+
 # --------------------------------------------------------------------------- the browser
 
 
@@ -364,34 +423,178 @@ def _rss(pid: int) -> int:
     return total
 
 
-def _paint(context, url: str, timeout_s: float) -> float:
+# the map is painted when Leaflet has drawn its polygons: one SVG path each, or (above
+# geo.maps.CANVAS_PATHS shapes) the canvas renderer's one <canvas> in the overlay pane
+PAINTED = "path.leaflet-interactive, .leaflet-overlay-pane canvas"
+SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+QUIET_S = 1.5  # how long "no rerun" is watched for: well past streamlit-folium's 250 ms debounce
+# Evaluated in the map iframe: every drawn region's code, fill colour and what its tooltip says
+# (value, numerator, denominator), SVG or canvas, as one string to compare; null while no Leaflet
+# map with features is there (a rerun swaps the map)
+FILLS_JS = """() => {
+  if (!window.L || !(window.map instanceof L.Map)) return null;
+  const out = [];
+  window.map.eachLayer(l => {
+    if (!l.feature || !l.options || l instanceof L.CircleMarker) return;
+    const p = l.feature.properties || {};
+    out.push([p.region_code, l.options.fillColor, p.value, p.numerator, p.denominator].map(String).join(" "));
+  });
+  return out.length ? out.sort().join("\\n") : null;
+}"""
+
+
+class NotPainted(Exception):
+    """A page's map did not paint in time."""
+
+
+def _wait_painted(page, timeout_s: float) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.frame_locator(MAP_IFRAME).locator(PAINTED).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise NotPainted(f"no map painted within {timeout_s:,.0f} s") from None
+
+
+def _wait_idle(page, timeout_s: float) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.locator(SCRIPT_IDLE).wait_for(timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise NotPainted(f"the script's run did not end within {timeout_s:,.0f} s") from None
+
+
+def _paint(context, url: str, timeout_s: float, shot: Path | None = None) -> float:
+    """Seconds from navigation to the first polygon painted, in a new page of ``context``
+    (and a screenshot to ``shot`` once the script's run has ended)."""
     page = context.new_page()
     try:
         started = time.perf_counter()
         page.goto(url, wait_until="commit")
-        page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").first.wait_for(
-            state="visible", timeout=timeout_s * 1000)
+        _wait_painted(page, timeout_s)
         seconds = time.perf_counter() - started
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-            timeout=timeout_s * 1000)
+        _wait_idle(page, timeout_s)  # the run ends before the next load starts
+        if shot is not None:
+            page.screenshot(path=str(shot))
         return seconds
     finally:
         page.close()
 
 
-def browser_rows(b: Bench, loads: int, skip: str | None, warmup_timeout: float) -> list[Row]:
-    from queries import indicators
+def _fills(page) -> str | None:
+    from playwright.sync_api import Error as PlaywrightError
 
-    rows = [Row(f"paint: city ({b.label(b.city)})", "<= 2 s"), Row("paint: province", "<= 3 s"),
-            Row("paint: national", "<= 5 s"), Row("paint: filter change -> map repainted", "<= 1.5 s"),
-            Row("server RSS after loading", "<= 3 GB"), Row("RSS per extra session", "<= 50 MB")]
-    has_province = "province" in indicators.LEVELS
-    if not has_province:
-        rows[1].verdict = f"{NOT_MEASURABLE} (no province level)"
-        rows[2].verdict = f"{NOT_MEASURABLE} (no national level)"
-    else:
-        rows[1].verdict = rows[2].verdict = f"{NOT_MEASURED} (bench/national.py does not know their URLs yet)"
-    rows[3].verdict = f"{NOT_MEASURED} (bench/national.py times loads, not filter changes, yet)"
+    try:
+        frame = page.locator(MAP_IFRAME).element_handle(timeout=1000).content_frame()
+        return None if frame is None else frame.evaluate(FILLS_JS)
+    except PlaywrightError:  # the iframe is being replaced by a rerun
+        return None
+
+
+def _choose_period(page, code: str) -> float:
+    """Pick ``code`` in the sidebar's 统计期 box as a viewer does (open it, type, click the option);
+    returns perf_counter() at the click."""
+    from i18n.text import t
+    from indicators import fmt
+
+    label = fmt.period_label(code, "zh")
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=t("SIDEBAR_PERIOD"))
+    box.locator("input").click()
+    page.keyboard.type(label)
+    option = page.get_by_role("option", name=label, exact=True)
+    option.wait_for(timeout=10_000)
+    started = time.perf_counter()
+    option.click()
+    return started
+
+
+def _colours(fills: str) -> list[str]:
+    return [line.split(" ")[1] for line in fills.splitlines()]
+
+
+def _repaint(page, code: str, timeout_s: float) -> tuple[float, bool] | None:
+    """Seconds from choosing period ``code`` to the map's fills (or tooltips) changing, and
+    whether a fill changed; None when the script's run ended and, 3 s later, the map still looks
+    the same (the two periods colour it alike: a sparse test database, say)."""
+    before, finished = _fills(page), page.wire.counts()[1]
+    if before is None:
+        raise NotPainted("no map to change")
+    started = _choose_period(page, code)
+    deadline, ended = started + timeout_s, None
+    while True:
+        now = _fills(page)
+        if now is not None and now != before:
+            seconds = time.perf_counter() - started
+            recoloured = _colours(now) != _colours(before)
+            break
+        if ended is None and page.wire.counts()[1] > finished and page.locator(SCRIPT_IDLE).count():
+            ended = time.perf_counter()
+        if ended is not None and time.perf_counter() - ended > 3:
+            return None
+        if time.perf_counter() > deadline:
+            raise NotPainted(f"the map did not change within {timeout_s:,.0f} s")
+        page.wait_for_timeout(20)  # (not time.sleep: Playwright delivers events while it waits)
+    _wait_idle(page, timeout_s)
+    return seconds, recoloured
+
+
+def _pan_and_zoom(page) -> tuple[int, int, bool]:
+    """Zoom and pan through Leaflet, zoom with the wheel and drag with the mouse (as
+    tests/test_browser_views.py does); returns (rerun requests, finished runs) seen on the wire
+    meanwhile and for QUIET_S after, and whether the map really moved."""
+    page.wait_for_timeout(1000)  # let the first render's own value settle (debounced 250 ms)
+    before = page.wire.counts()
+    iframe = page.locator(MAP_IFRAME).element_handle()
+    frame = iframe.content_frame()
+    zoom = frame.evaluate("() => window.map.getZoom()")
+    frame.evaluate("""() => new Promise(done => {
+        window.map.once('zoomend', () => done()); window.map.setZoom(window.map.getZoom() + 1); })""")
+    frame.evaluate("""() => new Promise(done => {
+        window.map.once('moveend', () => done()); window.map.panBy([120, 80], {animate: false}); })""")
+    iframe.scroll_into_view_if_needed()
+    box = iframe.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -120)
+    page.wait_for_timeout(500)
+    centre = frame.evaluate("() => [window.map.getCenter().lat, window.map.getCenter().lng]")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 150, y - 60, steps=10)
+    page.mouse.up()
+    page.wait_for_timeout(QUIET_S * 1000)
+    after = page.wire.counts()
+    moved = (frame.evaluate("() => window.map.getZoom()") > zoom + 1
+             and frame.evaluate("() => [window.map.getCenter().lat, window.map.getCenter().lng]") != centre)
+    return after[0] - before[0], after[1] - before[1], moved
+
+
+def browser_rows(b: Bench, loads: int, sessions: int, skip: str | None, warmup_timeout: float,
+                 timeout: float, shots: Path | None = None, viewer: str = "demo") -> list[Row]:
+    """Paint, repaint, pan and zoom, and the server's memory, in headless Chromium against a
+    Streamlit server on ``b.db`` (tests.appserver.AppServer), at the pages' own URLs: the
+    overview of the city, the province and the nation (``?period=…&region=…``, ui/state.py).
+
+    ``viewer`` "demo": the database as it is, seen as everyone sees a database without accounts
+    (small counts hidden, so a page waits for the year's suppression). "admin": a copy of it with
+    one admin account, each browser context logged in by its session cookie (exact counts, no
+    suppression: what the maps alone cost)."""
+    from queries import indicators, periods
+
+    views = [("city", b.city, 2.0), ("province", b.province, 3.0), ("national", indicators.NATION, 5.0)]
+    paint = {name: Row(f"paint: {name} ({b.label(code)})", f"<= {budget:g} s") for name, code, budget in views}
+    change = Row("paint: filter change -> map repainted", "<= 1.5 s")
+    still = Row("pan and zoom: no script rerun", "0 reruns")
+    rss = Row("server RSS after loading", "<= 3 GB")
+    per = Row("RSS per extra session", "<= 50 MB")
+    rows = [*paint.values(), change, still, rss, per]
+    if viewer == "admin":
+        for row in rows:
+            row.figure += " [admin]"
+    if "province" not in indicators.LEVELS:
+        for name in ("province", "national"):
+            paint[name].verdict = f"{NOT_MEASURABLE} (no {name} level in queries.indicators.LEVELS)"
     if skip is None and not CHROMIUM.exists():
         skip = f"no Chromium at {CHROMIUM}"
     if skip is None:
@@ -400,63 +603,188 @@ def browser_rows(b: Bench, loads: int, skip: str | None, warmup_timeout: float) 
         except ImportError:
             skip = "playwright is not installed"
     if skip is not None:
-        for row in (rows[0], rows[4], rows[5]):
-            row.verdict = f"{NOT_MEASURED} ({skip})"
+        for row in rows:
+            row.verdict = row.verdict or f"{NOT_MEASURED} ({skip})"
         return rows
 
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from tests.appserver import AppServer
 
+    _quiet_streamlit()  # ui.auth's cached functions warn, outside a server, that there is none
+    from ui.auth import COOKIE as auth_cookie
+
     log = Path(tempfile.gettempdir()) / "atlas-bench-national-streamlit.log"
-    viewport = {"width": 1440, "height": 900}
-    url_of = lambda server: f"{server.url}/?region={b.city}&period={b.period}"  # noqa: E731
-    with sync_playwright() as p, AppServer(b.db, log, timeout=120) as server:
+    other = periods.parse(b.period).previous().code
+    with contextlib.ExitStack() as stack:
+        db, token = b.db, None
+        if viewer == "admin":
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atlas-bench-admin-")))
+            db, token = _admin_copy(b.db, folder)
+        p = stack.enter_context(sync_playwright())
+        server = stack.enter_context(AppServer(db, log, timeout=120))
+        url = lambda code, period=b.period: f"{server.url}/?period={period}&region={code}"  # noqa: E731
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def new_context():
+            context = browser.new_context(viewport=VIEWPORT)
+            if token:  # logged in, as a reload of a live session is (ui/auth.py, access/sessions.py)
+                context.add_cookies([{"name": auth_cookie, "value": token, "url": server.url}])
+            return context
+
         try:
-            context = browser.new_context(viewport=viewport)
-            try:
-                first = _paint(context, url_of(server), warmup_timeout)  # fills the server's caches
-            except PlaywrightTimeout:
-                rows[0].measured, rows[0].verdict = f"{warmup_timeout:,.0f} s", "FAIL"
-                rows[0].note = "no map painted within the first load's timeout (--warmup-timeout)"
-                rows[4].measured = kb(_rss(server.proc.pid))
-                rows[4].verdict = verdict(_rss(server.proc.pid), 3 * 1024 ** 3)
-                rows[4].note = "streamlit process VmRSS after the first load timed out"
-                rows[5].verdict = f"{NOT_MEASURED} (the city page did not paint)"
-                return rows
-            finally:
-                context.close()
-            paints = []
-            for _ in range(loads):
-                context = browser.new_context(viewport=viewport)
-                paints.append(_paint(context, url_of(server), 120))
-                context.close()
+            painted = set()
+            for name, code, budget in views:
+                if not paint[name].verdict:
+                    with _failures_to(paint[name]):
+                        if _paint_row(paint[name], new_context, url(code), budget, loads, warmup_timeout, timeout,
+                                      shots / f"national_{name}_{viewer}.png" if shots else None):
+                            painted.add(name)
+            city_painted = "city" in painted
+            if not city_painted:
+                for row in (still, change, per):
+                    row.verdict = f"{NOT_MEASURED} (the city page: {paint['city'].note or paint['city'].verdict})"
+            else:
+                with _failures_to(still, change):
+                    _city_page_rows(b, new_context, url, other, loads, timeout, still, change, shots, viewer)
+            # memory: after the loads above, then with ``sessions`` more sessions open on the city
             before = _rss(server.proc.pid)
-            extra = [browser.new_context(viewport=viewport) for _ in range(3)]
-            pages = []
-            for context in extra:  # three more sessions, kept open
-                page = context.new_page()
-                page.goto(url_of(server), wait_until="commit")
-                page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").first.wait_for(
-                    state="visible", timeout=120_000)
-                pages.append(page)
-            after = _rss(server.proc.pid)
-            for context in extra:
-                context.close()
+            rss.measured, rss.verdict = kb(before), verdict(before, 3 * 1024 ** 3)
+            size = b.db.stat().st_size / 1024 ** 2
+            rss.note = f"streamlit process VmRSS after the loads above, {size:,.0f} MB database"
+            if viewer == "admin":
+                rss.note += "; an admin's pages (no suppression computed)"
+            if city_painted:
+                with _failures_to(per):
+                    _session_row(per, new_context, url(b.city), sessions, timeout, server.proc.pid, before)
         finally:
             browser.close()
-    paint = statistics.median(paints)
-    rows[0].measured, rows[0].verdict = f"{paint:.2f} s", verdict(paint, 2.0)
-    rows[0].note = (f"median of {loads} loads in new contexts after a warm-up load ({first:.1f} s, "
-                    f"first after server start)")
-    rows[4].measured, rows[4].verdict = kb(before), verdict(before, 3 * 1024 ** 3)
-    rows[4].note = "streamlit process VmRSS after the city loads"
-    per = (after - before) / 3
-    rows[5].measured, rows[5].verdict = kb(max(per, 0)), verdict(per, 50 * 1024 ** 2)
-    rows[5].note = "(RSS with 3 more open sessions - before) / 3"
     return rows
+
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def _admin_copy(db: Path, folder: Path) -> tuple[Path, str]:
+    """A copy of ``db`` with one admin account (every region) and a live login session of it;
+    returns the copy and the session's token (the browser's cookie). ``db`` is never written."""
+    import secrets
+    import shutil
+
+    from access import accounts, sessions
+    from db import schema
+
+    copy = folder / "admin.duckdb"
+    shutil.copyfile(db, copy)
+    if Path(f"{db}.wal").exists():
+        shutil.copyfile(f"{db}.wal", f"{copy}.wal")
+    schema.upgrade(copy)
+    with schema.open_waiting(copy, read_only=False, wait=10) as con:
+        accounts.add_user(con, "bench", secrets.token_urlsafe(24), "admin", [accounts.ALL], "bench/national.py")
+    return copy, sessions.start(copy, "bench")
+
+
+@contextlib.contextmanager
+def _failures_to(*rows: Row):
+    """A map that did not paint, or an error, in one part of the browser's run: its rows say so
+    (not measured, or ERROR), and the other parts go on."""
+    try:
+        yield
+    except NotPainted as problem:
+        for row in rows:
+            row.verdict = row.verdict or f"{NOT_MEASURED} ({problem})"
+    except Exception as exc:  # noqa: BLE001 — the other rows must still be measured
+        for row in rows:
+            row.verdict = row.verdict or f"ERROR {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+
+
+def _paint_row(row: Row, new_context, url: str, budget: float, loads: int, warmup_timeout: float, timeout: float,
+               shot: Path | None) -> bool:
+    """Time the loads of one view into ``row``; False when even the warm-up load did not paint."""
+    context = new_context()
+    try:  # one warm-up load: it fills the server's caches for this view
+        first = _paint(context, url, warmup_timeout)
+    except NotPainted as problem:
+        row.measured, row.verdict = f"{warmup_timeout:,.0f} s", "FAIL"
+        row.note = f"{problem} on the first load (--warmup-timeout); no timed load"
+        return False
+    finally:
+        context.close()
+    seconds = []
+    for i in range(loads):
+        context = new_context()
+        try:
+            seconds.append(_paint(context, url, timeout, shot if i == loads - 1 else None))
+        except NotPainted as problem:
+            seconds.append(timeout)
+            row.note = f"{problem} in a timed load (counted as {timeout:g} s); "
+        finally:
+            context.close()
+    median = statistics.median(seconds)
+    row.measured, row.verdict = f"{median:.2f} s", verdict(median, budget)
+    row.note += (f"median of {loads} loads in new contexts ({', '.join(f'{s:.2f}' for s in seconds)} s) "
+                 f"after a warm-up load ({first:.1f} s); first polygon visible in the map iframe")
+    return True
+
+
+def _city_page_rows(b: Bench, new_context, url, other: str, loads: int, timeout: float, still: Row, change: Row,
+                    shots: Path | None, viewer: str) -> None:
+    """On one city page: pan and zoom (watching the wire), then changes of the period."""
+    from tests.appserver import Wire
+
+    context = new_context()
+    try:
+        page = context.new_page()
+        page.wire = Wire(page)
+        page.goto(url(b.city), wait_until="commit")
+        _wait_painted(page, timeout)
+        _wait_idle(page, timeout)
+        reruns, finished, moved = _pan_and_zoom(page)
+        still.measured = f"{reruns} reruns"
+        still.verdict = "pass" if reruns == 0 and finished == 0 and moved else "FAIL"
+        still.note = (f"zoom +1 and a pan through Leaflet, a wheel zoom and a mouse drag on the city map; "
+                      f"BackMsg.rerun_script {reruns}, ForwardMsg.script_finished {finished} on the "
+                      f"websocket (tests/appserver.Wire) over the moves and {QUIET_S} s after"
+                      + ("" if moved else "; the map did NOT move, so this proves nothing"))
+        # a warm server: the first change to the other period computes it; then time changes
+        cold = _repaint(page, other, timeout)
+        if cold is None:
+            change.verdict = (f"{NOT_MEASURED} (the city map looks the same in {b.period} and {other}: "
+                              "too few rows to tell a repaint)")
+            return
+        _repaint(page, b.period, timeout)
+        found = [_repaint(page, other if i % 2 == 0 else b.period, timeout) for i in range(loads)]
+        if None in found:
+            raise NotPainted("a later change of the period left the map as it was")
+        seconds = [s for s, _ in found]
+        recoloured = sum(r for _, r in found)
+        median = statistics.median(seconds)
+        change.measured, change.verdict = f"{median:.2f} s", verdict(median, 1.5)
+        change.note = (f"the sidebar's 统计期 {b.period} <-> {other} on the city overview, until the "
+                       f"map's fills or tooltips change; median of {loads} "
+                       f"({', '.join(f'{s:.2f}' for s in seconds)} s; fills recoloured in {recoloured} of {loads}, "
+                       f"only the tooltips changed otherwise) after one change each way (first {cold[0]:.1f} s, "
+                       "the other period not yet cached)")
+        if shots:
+            page.screenshot(path=str(shots / f"national_filter_change_{viewer}.png"))
+    finally:
+        context.close()
+
+
+def _session_row(row: Row, new_context, url: str, sessions: int, timeout: float, pid: int, before: int) -> None:
+    extra = [new_context() for _ in range(sessions)]
+    try:
+        for context in extra:
+            page = context.new_page()
+            page.goto(url, wait_until="commit")
+            _wait_painted(page, timeout)
+            _wait_idle(page, timeout)
+        grown = (_rss(pid) - before) / sessions
+        row.measured, row.verdict = kb(max(grown, 0)), verdict(grown, 50 * 1024 ** 2)
+        row.note = f"(VmRSS with {sessions} more sessions open on the city page, each painted - before) / {sessions}"
+    finally:
+        for context in extra:
+            context.close()
 
 
 # --------------------------------------------------------------------------- report
@@ -490,12 +818,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--city", help="the city measured (default: the province's city with most townships)")
     parser.add_argument("--period", help="the period measured (default: the latest complete month)")
     parser.add_argument("--no-browser", action="store_true", help="skip Chromium (paint, RSS rows say so)")
+    parser.add_argument("--browser-only", action="store_true", help="measure the browser's rows alone")
+    parser.add_argument("--viewer", choices=("demo", "admin"), default="demo",
+                        help="who looks: everyone, as in a database without accounts (small counts hidden), or "
+                             "an admin logged in on a copy of the database (exact counts, no suppression)")
     parser.add_argument("--no-suppression", action="store_true",
                         help="skip the year's suppression (at full national scale it runs for over half an hour)")
-    parser.add_argument("--warmup-timeout", type=float, default=900, help="seconds for the first page load")
+    parser.add_argument("--warmup-timeout", type=float, default=900,
+                        help="seconds for each view's first page load (it fills the server's caches)")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds for a timed load or map change")
+    parser.add_argument("--sessions", type=int, default=5, help="extra browser sessions opened for RSS per session")
+    parser.add_argument("--import-rows", type=int, default=5_000_000, help="rows of the imported CSV (default 5000000)")
+    parser.add_argument("--import-small-rows", type=int, default=1_000_000,
+                        help="rows of the smaller CSV the big one's peak memory is compared with (default 1000000)")
+    parser.add_argument("--import-db", help="a city demo database to import into (copied; default: build one)")
+    parser.add_argument("--no-import", action="store_true", help="skip the import's memory")
+    parser.add_argument("--shots", type=Path, help="a folder for screenshots of the pages measured (1440x900)")
     args = parser.parse_args(argv)
 
     db = (args.db or default_db()).resolve()
+    if args.shots:
+        args.shots.mkdir(parents=True, exist_ok=True)
     provinces = [p.strip() for p in args.provinces.split(",")] if args.provinces else None
     ensure_db(db, provinces, args.rows)
     b = Bench(db, max(1, args.reps), args.period, args.province, args.city)
@@ -513,30 +856,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name} ({time.perf_counter() - started:.0f} s): "
               + "; ".join(r.measured or r.verdict for r in found), flush=True)
 
-    step("queries", "queries", "", lambda: query_rows(b))
-    national: dict = {}
+    if not args.browser_only:  # (the whole table; --browser-only: the browser's rows alone)
+        step("queries", "queries", "", lambda: query_rows(b))
+        national: dict = {}
 
-    def national_towns() -> list[Row]:
-        seconds, frame = timed(lambda: b.table("township", None), b.reps)
-        national.update(seconds=seconds, frame=frame)
-        return [Row("query: national township table (for the pandas ratio)", "(information)",
-                    f"{seconds * 1000:,.0f} ms", "info", f"{len(frame):,} rows, median of {b.reps}")]
+        def national_towns() -> list[Row]:
+            seconds, frame = timed(lambda: b.table("township", None), b.reps)
+            national.update(seconds=seconds, frame=frame)
+            return [Row("query: national township table (for the pandas ratio)", "(information)",
+                        f"{seconds * 1000:,.0f} ms", "info", f"{len(frame):,} rows, median of {b.reps}")]
 
-    step("national township table", "query: national township table", "(information)", national_towns)
-    step("pandas", "pandas: the same township indicators, national", ">= 10x slower",
-         lambda: pandas_rows(b, national["seconds"], national["frame"]))
-    step("payloads", "payloads", "", lambda: payload_rows(b))
-    step("Fisher-Jenks", f"Fisher-Jenks on {JENKS_VALUES:,} values", "<= 1 s", lambda: jenks_row(national["frame"]))
-    step("hotspots", "hotspots: a province's townships", "<= 5 s", lambda: hotspot_row(b))
-    if args.no_suppression:
-        rows.append(Row("suppression: a year at national scale", "<= 5 s",
-                        verdict=f"{NOT_MEASURED} (--no-suppression)"))
-    else:
-        step("suppression", "suppression: a year at national scale", "<= 5 s", lambda: suppression_row(b))
-    rows.append(Row("import: a 5,000,000-row CSV, memory flat", "flat peak RSS",
-                    verdict=f"{NOT_MEASURED} (bench/import_speed.py --db <national db> --rows-csv 5000000)"))
-    step("browser", "paint", "", lambda: browser_rows(b, args.loads, "--no-browser" if args.no_browser else None,
-                                                      args.warmup_timeout))
+        step("national township table", "query: national township table", "(information)", national_towns)
+        step("pandas", "pandas: the same township indicators, national", ">= 10x slower",
+             lambda: pandas_rows(b, national["seconds"], national["frame"]))
+        step("payloads", "payloads", "", lambda: payload_rows(b))
+        step("Fisher-Jenks", f"Fisher-Jenks on {JENKS_VALUES:,} values", "<= 1 s",
+             lambda: jenks_row(national["frame"]))
+        step("hotspots", "hotspots: a province's townships", "<= 5 s", lambda: hotspot_row(b))
+        if args.no_suppression:
+            rows.append(Row("suppression: a year at national scale", "<= 5 s",
+                            verdict=f"{NOT_MEASURED} (--no-suppression)"))
+        else:
+            step("suppression", "suppression: a year at national scale", "<= 5 s", lambda: suppression_row(b))
+        if args.no_import:
+            rows.append(Row(f"import: a {args.import_rows:,}-row CSV, memory flat", "flat peak RSS",
+                            verdict=f"{NOT_MEASURED} (--no-import)"))
+        else:
+            step("import", f"import: a {args.import_rows:,}-row CSV, memory flat", "flat peak RSS",
+                 lambda: import_rows(args.import_rows, args.import_small_rows, args.import_db))
+    step("browser", "paint", "", lambda: browser_rows(b, args.loads, args.sessions,
+                                                      "--no-browser" if args.no_browser else None,
+                                                      args.warmup_timeout, args.timeout, args.shots, args.viewer))
     print()
     print(render(rows))
     failed = sum(r.verdict == "FAIL" for r in rows)

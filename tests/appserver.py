@@ -1,4 +1,5 @@
-"""``streamlit run app.py`` on a free port, in its own process group: for browser tests and bench/."""
+"""``streamlit run app.py`` on a free port, in its own process group, and what goes over its
+websocket (:class:`Wire`): for browser tests and bench/."""
 import os
 import signal
 import socket
@@ -8,6 +9,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +81,35 @@ class AppServer:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+class Wire:
+    """What went over a Playwright page's Streamlit websocket: the browser's rerun requests
+    (``BackMsg.rerun_script``) and the server's finished runs (``ForwardMsg.script_finished``),
+    decoded with Streamlit's own protobuf classes (see tests/test_browser_views.py)."""
+
+    def __init__(self, page) -> None:
+        self.reruns = 0      # BackMsg.rerun_script sent by the browser
+        self.finished = 0    # ForwardMsg.script_finished sent by the server
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        if not ws.url.endswith("/_stcore/stream"):
+            return
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, bytes):
+            msg = BackMsg.FromString(payload)
+            if msg.WhichOneof("type") == "rerun_script":
+                self.reruns += 1
+
+    def _received(self, payload) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg.FromString(payload)
+            if msg.WhichOneof("type") == "script_finished":
+                self.finished += 1
+
+    def counts(self) -> tuple[int, int]:
+        return self.reruns, self.finished

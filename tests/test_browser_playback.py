@@ -18,7 +18,7 @@ from tests.support import browser_api
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 
-from tests.test_browser_views import Wire  # noqa: E402
+from tests.appserver import Wire  # noqa: E402
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 URL = "/screening?period=2025-06&show=rate&play=1"

@@ -22,8 +22,9 @@ How reruns are counted
 Streamlit's browser talks to the server over one websocket in protobuf. Every frame the browser
 sends is a ``BackMsg``; a request to run the script (a widget changed, a component sent a value)
 is ``BackMsg.rerun_script``. Every frame the server sends is a ``ForwardMsg``; each script run ends
-with ``ForwardMsg.script_finished``. Both are decoded here with Streamlit's own protobuf classes,
-so "pan and zoom do not rerun" is checked on the wire rather than guessed from the page.
+with ``ForwardMsg.script_finished``. Both are decoded with Streamlit's own protobuf classes
+(tests/appserver.Wire, which bench/national.py uses too), so "pan and zoom do not rerun" is checked
+on the wire rather than guessed from the page.
 
 streamlit-folium sends a map's value 250 ms after the last event (debounced), and only when the
 returned objects changed; the app returns only the clicked shape, so a pan or zoom must send
@@ -50,10 +51,9 @@ PlaywrightError = sync_api.Error
 expect = sync_api.expect
 
 import duckdb  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from indicators import fmt  # noqa: E402
+from tests.appserver import Wire  # noqa: E402
 from ui.panel import CODES as PANEL_CODES  # noqa: E402
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -146,36 +146,6 @@ def context(shared_chromium):
         yield ctx
     finally:
         ctx.close()
-
-
-class Wire:
-    """What went over Streamlit's websocket: the browser's rerun requests and finished runs."""
-
-    def __init__(self, page) -> None:
-        self.reruns = 0      # BackMsg.rerun_script sent by the browser
-        self.finished = 0    # ForwardMsg.script_finished sent by the server
-        page.on("websocket", self._attach)
-
-    def _attach(self, ws) -> None:
-        if not ws.url.endswith("/_stcore/stream"):
-            return
-        ws.on("framesent", self._sent)
-        ws.on("framereceived", self._received)
-
-    def _sent(self, payload) -> None:
-        if isinstance(payload, bytes):
-            msg = BackMsg.FromString(payload)
-            if msg.WhichOneof("type") == "rerun_script":
-                self.reruns += 1
-
-    def _received(self, payload) -> None:
-        if isinstance(payload, bytes):
-            msg = ForwardMsg.FromString(payload)
-            if msg.WhichOneof("type") == "script_finished":
-                self.finished += 1
-
-    def counts(self) -> tuple[int, int]:
-        return self.reruns, self.finished
 
 
 @pytest.fixture
