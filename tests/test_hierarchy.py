@@ -206,3 +206,27 @@ def test_exports_above_a_city_map_provinces_and_cities(two, tmp_path):
         out = snapshot.write(con, tmp_path / "jiangsu.png", views.ViewSpec(view="coverage", region=JIANGSU,
                                                                           period=PERIOD))
     assert out.stat().st_size > 10_000
+
+
+def test_a_city_without_counties_is_drawn_at_every_level(tmp_path):
+    """儋州市 has no counties: its townships lie right under the city. The province's map draws it
+    (from its townships' polygons, merged: never a township), and so does its own map of counties,
+    as the one region the city's county table holds (the end-to-end test found both missing)."""
+    path = tmp_path / "hainan.duckdb"
+    national.build(path, seed=5, provinces=["46"], rows=0.001)
+    danzhou, hainan = "460400000000", "460000000000"
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = runner.run(con, "region_names")
+        names = dict(zip(names["region_code"], names["name"]))
+        province = shapes.regions_above_city(boundaries.from_rows(runner.run(con, "county_shapes", scope=["46"])),
+                                             "province", names)
+        cities = indicators.table(con, "city", PERIOD, indicators.EVERYTHING, hainan)
+        towns = boundaries.from_rows(runner.run(con, "township_shapes", scope=["4604"]))
+        counties = indicators.table(con, "county", PERIOD, indicators.EVERYTHING, danzhou)
+    assert danzhou in set(cities["region_code"])
+    assert sorted(province["region_code"]) == sorted(cities["region_code"])
+    merged = province.set_index("region_code").geometry[danzhou]
+    assert merged.is_valid and merged.area == pytest.approx(towns.to_crs("EPSG:4326").union_all().area, rel=0.05)
+    # the city's map of counties: its townships dissolved by their county, which is the city
+    drawn = shapes.dissolve(towns, "county_code", names)
+    assert list(drawn["region_code"]) == list(counties["region_code"]) == [danzhou]
