@@ -230,3 +230,24 @@ def test_a_city_without_counties_is_drawn_at_every_level(tmp_path):
     # the city's map of counties: its townships dissolved by their county, which is the city
     drawn = shapes.dissolve(towns, "county_code", names)
     assert list(drawn["region_code"]) == list(counties["region_code"]) == [danzhou]
+
+
+@pytest.mark.parametrize("region", [NATION, JIANGSU])
+def test_the_deck_and_the_brief_of_a_province_or_the_nation_leave_hot_spots_out(two, tmp_path, region):
+    """Hot spots are tested a city or a county at a time: above a city the whole deck (整套PPT)
+    and the brief (工作通报) are made without them, not refused (the end-to-end test found both
+    buttons failing with 'hotspots are tested a city or a county at a time')."""
+    import docx
+    import pptx
+
+    from export.snapshot import write
+    from export.views import ViewSpec
+
+    with duckdb.connect(str(two), read_only=True) as con:
+        deck = write(con, tmp_path / "deck.pptx", ViewSpec("overview", region=region, period=PERIOD), whole_deck=True)
+        brief = write(con, tmp_path / "brief.docx", ViewSpec("overview", region=region, period=PERIOD))
+    slides = pptx.Presentation(str(deck)).slides
+    texts = [shape.text_frame.text for slide in slides for shape in slide.shapes if shape.has_text_frame]
+    assert len(slides) > 3 and any("排查" in text for text in texts)
+    words = "\n".join(p.text for p in docx.Document(str(brief)).paragraphs)
+    assert "风险热点按市或县（区）逐个检验" in words
