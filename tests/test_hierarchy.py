@@ -251,3 +251,17 @@ def test_the_deck_and_the_brief_of_a_province_or_the_nation_leave_hot_spots_out(
     assert len(slides) > 3 and any("排查" in text for text in texts)
     words = "\n".join(p.text for p in docx.Document(str(brief)).paragraphs)
     assert "风险热点按市或县（区）逐个检验" in words
+
+
+@pytest.mark.parametrize("region, drawn", [(NATION, ["江苏省", "宁夏回族自治区"]), (NINGXIA, ["银川市"])])
+def test_the_offline_page_of_a_province_or_the_nation_lists_its_regions(two, tmp_path, region, drawn):
+    """The 离线网页 export's table lists the regions its map draws above a city (it looked every
+    township up among the provinces' cells and failed with a KeyError)."""
+    from export.snapshot import write
+    from export.views import ViewSpec
+
+    with duckdb.connect(str(two), read_only=True) as con:
+        page = write(con, tmp_path / "page.html", ViewSpec("overview", region=region, period=PERIOD)).read_text("utf-8")
+    foot = page[page.index('<div class="atlas-foot">'):]
+    assert all(f"<tr><td>{name}</td>" in foot for name in drawn)
+    assert TOWN not in foot and "白塔埠镇" not in foot
