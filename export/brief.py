@@ -66,7 +66,7 @@ def _small(paragraph, text: str) -> None:
     run.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
 
 
-def write(overview: View, laggards: View, hotspots: View, path, map_view: View | None = None) -> None:
+def write(overview: View, laggards: View, hotspots: View | None, path, map_view: View | None = None) -> None:
     """The brief: key figures from ``overview``, the pace and the table from ``laggards`` (the
     screening view: its summary and ranking), the hotspots from ``hotspots``' summary, and the map
     of ``map_view`` (default: the overview's)."""
@@ -125,7 +125,10 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
             cell.paragraphs[0].paragraph_format.keep_with_next = True
 
     doc.add_heading(t("BRIEF_HOTSPOTS", lang), level=1)
-    doc.add_paragraph(hotspots.summary or t("BRIEF_HOTSPOTS_NONE", lang))
+    if hotspots is None:  # a nation or a province: tested a city or a county at a time
+        doc.add_paragraph(t("BRIEF_HOTSPOTS_ABOVE_CITY", lang))
+    else:
+        doc.add_paragraph(hotspots.summary or t("BRIEF_HOTSPOTS_NONE", lang))
 
     steps = next_steps(overview, laggards, hotspots)
     if steps:  # never an empty heading: left out when the data asks for nothing
@@ -141,7 +144,7 @@ def write(overview: View, laggards: View, hotspots: View, path, map_view: View |
 NAMED = 5  # townships named in a step, then 等
 
 
-def next_steps(overview: View, laggards: View, hotspots: View) -> list[str]:
+def next_steps(overview: View, laggards: View, hotspots: View | None) -> list[str]:
     """下一步工作 from the data: the townships behind pace to chase (status red), the risk hot
     spots to visit, the townships with no mediation room to build one in; [] when none applies."""
     lang = overview.lang
@@ -156,7 +159,7 @@ def next_steps(overview: View, laggards: View, hotspots: View) -> list[str]:
         behind = pace[pace["status"] == "red"].sort_values("laggard_rank", na_position="last", kind="stable")
         if len(behind):
             steps.append(t("BRIEF_NEXT_CHASE", lang, towns=named(behind["region_name"].tolist()), n=len(behind)))
-    spots = hotspots.hotspots
+    spots = None if hotspots is None else hotspots.hotspots
     if spots is not None and "hotspot_class" in spots:
         hot = spots[spots["hotspot_class"] == "hot"]
         if len(hot):

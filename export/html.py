@@ -7,7 +7,7 @@ import re
 from branca.element import Element
 
 from export.text import t
-from export.views import OTHER_ROOM_COLOUR, View
+from export.views import CHILD, OTHER_ROOM_COLOUR, View
 from geo import maps, offline, shapes
 from i18n import safe
 from indicators import fmt, suppress
@@ -122,18 +122,28 @@ def render(view: View) -> str:
 
 
 def _table(view: View) -> str:
-    """Below the map: the notes, and every township's figures as a plain table (searchable, printable)."""
+    """Below the map: the notes, and every township's figures as a plain table (searchable,
+    printable); above a city, every region drawn (the nation's provinces, a province's cities)."""
     labels = [c for c in view.cells.columns if c != "region_code"]
-    head = "".join(f"<th>{safe.html(h)}</th>" for h in [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)] + labels)
     by_code = view.cells.set_index("region_code")
+    above = CHILD.get(view.region_level)  # the cells are the drawn regions', never townships'
+    if above:
+        head_words, counted = [t(above.upper(), view.lang)], "LEGEND_PROVINCES" if above == "province" else "LEGEND_CITIES"
+        names = dict(zip(view.shapes["region_code"], view.shapes["region_name"]))
+        rows = [([names.get(code, code)], by_code.loc[code]) for code in sorted(by_code.index)]
+    else:
+        head_words, counted = [t("TOWNSHIP", view.lang), t("COUNTY", view.lang)], "LEGEND_TOWNSHIPS"
+        rows = [([r["region_name"], r["county_name"] or ""], by_code.loc[r["region_code"]])
+                for r in suppress.records(view.townships.sort_values("region_code"))]
+    head = "".join(f"<th>{safe.html(h)}</th>" for h in head_words + labels)
     body = []
-    for r in suppress.records(view.townships.sort_values("region_code")):
-        row = by_code.loc[r["region_code"]]
+    for words, row in rows:
+        named = "".join(f"<td>{safe.html(w)}</td>" for w in words)
         cells = "".join(f'<td class="num">{safe.html(str(row[label]))}</td>' for label in labels)
-        body.append(f"<tr><td>{safe.html(r['region_name'])}</td><td>{safe.html(r['county_name'] or '')}</td>{cells}</tr>")
+        body.append(f"<tr>{named}{cells}</tr>")
     notes = "".join(f"<div>{safe.html(n)}</div>" for n in view.notes)
     return (f'<div class="atlas-foot">{notes}<details><summary>{safe.html(view.shading.title)}'
-            f"（{t('LEGEND_TOWNSHIPS', view.lang, n=len(body))}）</summary>"
+            f"（{t(counted, view.lang, n=len(body))}）</summary>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details></div>")
 
 

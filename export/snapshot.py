@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 
-from export.views import VIEWS, Atlas, ViewSpec, build_view
+from export.views import CHILD, VIEWS, Atlas, ViewSpec, build_view
 
 FORMATS = (".png", ".pdf", ".pptx", ".html", ".docx")
 
@@ -26,14 +26,17 @@ def write(con: duckdb.DuckDBPyConnection, out, spec: ViewSpec, whole_deck: bool 
         raise ValueError(f"{suffix} holds one view; choose --view, or use .pptx or .pdf for the whole deck")
     atlas = Atlas.of(con, spec)
     build = lambda name: build_view(con, replace(spec, view=name), atlas)  # noqa: E731
-    names = list(VIEWS) if whole_deck else [spec.view]
+    # above a city (a nation, a province) hot spots are not tested: the deck and the brief leave them out
+    tested = atlas.region_level not in CHILD
+    names = [n for n in VIEWS if tested or n != "hotspots"] if whole_deck else [spec.view]
     # each format's libraries (matplotlib, folium, python-pptx, python-docx) load only when asked for
     if suffix == ".docx":
         from export import brief
 
         # the brief always reports the headline figures, the laggards and the hotspots
-        built = {name: build(name) for name in dict.fromkeys(["overview", "screening", "hotspots", *names])}
-        brief.write(built["overview"], built["screening"], built["hotspots"], out,
+        wanted = ["overview", "screening", *(["hotspots"] if tested else []), *names]
+        built = {name: build(name) for name in dict.fromkeys(wanted)}
+        brief.write(built["overview"], built["screening"], built.get("hotspots"), out,
                     map_view=built["overview" if whole_deck else spec.view])
         return out
     views = [build(name) for name in names]

@@ -52,6 +52,7 @@ ZH = {
     "BRIEF_CHANGE_NONE": "上期无数据可比",
     "BRIEF_LAGGARDS_INTRO": "本期入户排查完成率最低的 {n} 个乡镇（街道）如下：",
     "BRIEF_HOTSPOTS_NONE": "本期无排查发现的中高风险户。",
+    "BRIEF_HOTSPOTS_ABOVE_CITY": "风险热点按市或县（区）逐个检验：请导出一个市或县（区）的通报查看。",
     "BRIEF_CASES_LINE": "本期受理矛盾纠纷 {received} 件，办结 {closed} 件，其中调解成功 {mediated} 件。",
     # shorter or paper-only forms of phrases near the pages' own (those shared as they are come from i18n/text.py)
     "RANK_NOTE_screening": "后进排名（按进度比，最落后在前）",
@@ -129,6 +130,7 @@ EN = {
     "BRIEF_CHANGE_NONE": "no previous period to compare",
     "BRIEF_LAGGARDS_INTRO": "The {n} townships with the lowest screening completion:",
     "BRIEF_HOTSPOTS_NONE": "No medium- or high-risk households found this period.",
+    "BRIEF_HOTSPOTS_ABOVE_CITY": "Hot spots are tested a city or a county at a time: export a city's or a county's brief for them.",
     "BRIEF_CASES_LINE": "Cases received {received}, closed {closed}, mediated {mediated}.",
     "RANK_NOTE_screening": "Laggards (furthest behind pace first)",
     "PACE_RULE_SHORT": "Green: screened ≥ expected by now; amber: ≥ 90% of expected; red: below. No target: held to registered households.",

@@ -206,3 +206,62 @@ def test_exports_above_a_city_map_provinces_and_cities(two, tmp_path):
         out = snapshot.write(con, tmp_path / "jiangsu.png", views.ViewSpec(view="coverage", region=JIANGSU,
                                                                           period=PERIOD))
     assert out.stat().st_size > 10_000
+
+
+def test_a_city_without_counties_is_drawn_at_every_level(tmp_path):
+    """儋州市 has no counties: its townships lie right under the city. The province's map draws it
+    (from its townships' polygons, merged: never a township), and so does its own map of counties,
+    as the one region the city's county table holds (the end-to-end test found both missing)."""
+    path = tmp_path / "hainan.duckdb"
+    national.build(path, seed=5, provinces=["46"], rows=0.001)
+    danzhou, hainan = "460400000000", "460000000000"
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = runner.run(con, "region_names")
+        names = dict(zip(names["region_code"], names["name"]))
+        province = shapes.regions_above_city(boundaries.from_rows(runner.run(con, "county_shapes", scope=["46"])),
+                                             "province", names)
+        cities = indicators.table(con, "city", PERIOD, indicators.EVERYTHING, hainan)
+        towns = boundaries.from_rows(runner.run(con, "township_shapes", scope=["4604"]))
+        counties = indicators.table(con, "county", PERIOD, indicators.EVERYTHING, danzhou)
+    assert danzhou in set(cities["region_code"])
+    assert sorted(province["region_code"]) == sorted(cities["region_code"])
+    merged = province.set_index("region_code").geometry[danzhou]
+    assert merged.is_valid and merged.area == pytest.approx(towns.to_crs("EPSG:4326").union_all().area, rel=0.05)
+    # the city's map of counties: its townships dissolved by their county, which is the city
+    drawn = shapes.dissolve(towns, "county_code", names)
+    assert list(drawn["region_code"]) == list(counties["region_code"]) == [danzhou]
+
+
+@pytest.mark.parametrize("region", [NATION, JIANGSU])
+def test_the_deck_and_the_brief_of_a_province_or_the_nation_leave_hot_spots_out(two, tmp_path, region):
+    """Hot spots are tested a city or a county at a time: above a city the whole deck (整套PPT)
+    and the brief (工作通报) are made without them, not refused (the end-to-end test found both
+    buttons failing with 'hotspots are tested a city or a county at a time')."""
+    import docx
+    import pptx
+
+    from export.snapshot import write
+    from export.views import ViewSpec
+
+    with duckdb.connect(str(two), read_only=True) as con:
+        deck = write(con, tmp_path / "deck.pptx", ViewSpec("overview", region=region, period=PERIOD), whole_deck=True)
+        brief = write(con, tmp_path / "brief.docx", ViewSpec("overview", region=region, period=PERIOD))
+    slides = pptx.Presentation(str(deck)).slides
+    texts = [shape.text_frame.text for slide in slides for shape in slide.shapes if shape.has_text_frame]
+    assert len(slides) > 3 and any("排查" in text for text in texts)
+    words = "\n".join(p.text for p in docx.Document(str(brief)).paragraphs)
+    assert "风险热点按市或县（区）逐个检验" in words
+
+
+@pytest.mark.parametrize("region, drawn", [(NATION, ["江苏省", "宁夏回族自治区"]), (NINGXIA, ["银川市"])])
+def test_the_offline_page_of_a_province_or_the_nation_lists_its_regions(two, tmp_path, region, drawn):
+    """The 离线网页 export's table lists the regions its map draws above a city (it looked every
+    township up among the provinces' cells and failed with a KeyError)."""
+    from export.snapshot import write
+    from export.views import ViewSpec
+
+    with duckdb.connect(str(two), read_only=True) as con:
+        page = write(con, tmp_path / "page.html", ViewSpec("overview", region=region, period=PERIOD)).read_text("utf-8")
+    foot = page[page.index('<div class="atlas-foot">'):]
+    assert all(f"<tr><td>{name}</td>" in foot for name in drawn)
+    assert TOWN not in foot and "白塔埠镇" not in foot
