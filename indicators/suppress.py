@@ -386,12 +386,7 @@ def joint_by_parts(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[s
         if near:
             jobs.append((only(members[part] | tops | {root}), temporal, frozenset(tops - {part}), tuple(near)))
     if workers > 1 and len(jobs) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn: the caller may be a thread of a server, where fork is unsafe
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            solved = list(pool.map(_joint_args, jobs))
+        solved = _in_processes(jobs, workers)
     else:
         solved = [_joint_args(job) for job in jobs]
     out: dict = {}
@@ -403,6 +398,38 @@ def joint_by_parts(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[s
 
 def _joint_args(args) -> dict:
     return joint(*args)
+
+
+def _in_processes(jobs: list, workers: int) -> list[dict]:
+    """:func:`joint` of each job, in ``workers`` fresh Python processes running this module
+    (``python -m indicators.suppress``: jobs in on stdin, results out on stdout, pickled between
+    this process and its own children). Not multiprocessing: its spawn runs the parent's main
+    module again in each child, and under ``streamlit run`` that is the app itself."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    buckets = [list(range(i, len(jobs), workers)) for i in range(workers)]  # the largest first, dealt round
+
+    def run(bucket: list[int]) -> list[dict]:
+        done = subprocess.run([sys.executable, "-m", "indicators.suppress"], input=pickle.dumps([jobs[i] for i in bucket]),
+                              capture_output=True, cwd=root, env=env, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"a suppression worker failed: {done.stderr.decode(errors='replace')[-2000:]}")
+        return pickle.loads(done.stdout)
+
+    solved: list = [None] * len(jobs)
+    with ThreadPoolExecutor(workers) as pool:
+        for bucket, found in zip(buckets, pool.map(run, buckets)):
+            for i, result in zip(bucket, found):
+                solved[i] = result
+    return solved
+
 
 
 def _cells(levels: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -672,3 +699,10 @@ def trend_periods(month_starts) -> list[str]:
     months = pd.to_datetime(pd.Series(list(month_starts)))
     codes = {f"{m.year}-{m.month:02d}" for m in months} | {f"{m.year}Q{(m.month - 1) // 3 + 1}" for m in months}
     return sorted(codes | {str(m.year) for m in months})
+
+
+if __name__ == "__main__":  # a worker of _in_processes: after every definition above
+    import pickle
+    import sys
+
+    pickle.dump([_joint_args(job) for job in pickle.load(sys.stdin.buffer)], sys.stdout.buffer)
