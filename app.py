@@ -52,4 +52,7 @@ if not data.regions().empty:  # after the navigation: the sidebar shows the filt
     widgets.sidebar_filters(first_url if page.url_path == home.url_path else page.url_path)
 auth.demo_banner(viewer, page.url_path)
 widgets.phone_style()
-page.run()
+try:
+    page.run()
+except data.Computing as pending:  # a province's or the nation's figures are still being computed
+    widgets.computing_notice(pending)

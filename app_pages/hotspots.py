@@ -2,8 +2,9 @@
 townships cannot paint themselves red, and tested for clusters (Gi*, local Moran's I)."""
 import streamlit as st
 
-from geo import hotspots
+from geo import hotspots, risk
 from indicators import fmt
+from queries import indicators
 from i18n import safe
 from ui import auth, data, exporting, panel, state, widgets
 from ui.text import lang, t
@@ -22,9 +23,9 @@ st.caption(f"{safe.markdown(region_name)} · {fmt.period_label(period, language)
 # before the export buttons: an export of a link's first run shows the link's display
 state.page_param("of", "hotspot_of", list(MEASURES), "risk")
 state.page_param("show", "hotspot_show", SHOWS, "smoothed")
-if widgets.above_city():  # tested a city or a county at a time: a province's townships are not drawn
-    st.stop()
-exporting.export_buttons("hotspots")
+above = view in indicators.ABOVE_CITY  # a province's or the nation's townships: tested, listed, not drawn
+if not above:
+    exporting.export_buttons("hotspots")
 widgets.intro(t("HOTSPOTS_INTRO"))
 
 # plain columns: a phone stacks them, each row of options the screen's width (two to a row, as
@@ -37,6 +38,17 @@ show = right_pick.radio(t("HOTSPOT_SHOW"), SHOWS, key="hotspot_show", horizontal
 state.publish({"of": None if of == "risk" else of, "show": None if show == "smoothed" else show})
 
 code = MEASURES[of]
+if above:
+    # the nation's 38,723 townships take a minute: computed in the background (data.Computing)
+    towns, stats = data.hotspot_overview(period, region, of, flt)
+    st.caption(t("HOTSPOT_ABOVE_CITY_NOTE", region=safe.markdown(region_name), n=len(stats)))
+    widgets.hotspot_counts(risk.counts(stats))
+    st.subheader(t("TOP_RISK"))
+    st.dataframe(widgets.hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
+    st.caption(t("SUPPRESSION_NOTE"))
+    with st.expander(t("HOTSPOT_METHOD"), expanded=False):
+        st.markdown(hotspots.describe_method(language))
+    st.stop()
 towns = data.indicator_table("township", period, region, flt)
 stats = data.hotspot_table(period, region, of, flt)
 if view == "county":  # the test ran on this county's townships alone: say so before the map

@@ -394,6 +394,13 @@ ZH = {
     "HOTSPOT_NO_RATE": "无排查数据",
     "HOTSPOT_LEGEND_NOTE": "热点、冷点：与相邻乡镇连片显著偏高、偏低，详见方法说明",
     "HOTSPOT_COUNTY_NOTE": "热点按本县范围重新计算，与全市视图可能不同。",
+    # computed in the background once per data version (issue 16: ui/data.background)
+    "COMPUTING_SUPPRESSION": "正在计算小数值保护（数据较大，约需 {minutes} 分钟）…… 完成前不显示任何敏感数字，完成后本页自动刷新。",
+    "COMPUTING_HOTSPOTS": "正在计算热点统计（乡镇较多，约需 {minutes} 分钟）…… 完成后本页自动刷新。",
+    "COMPUTING_ELAPSED": "已用时 {seconds} 秒；每 {every} 秒检查一次。",
+    "COMPUTING_CHECK": "现在刷新",
+    "COMPUTING_FAILED": "后台计算失败：{error}。刷新页面将重试。",
+    "HOTSPOT_ABOVE_CITY_NOTE": "{region}的 {n} 个乡镇一起检验（不画乡镇地图）：下表按平滑后的比率列出前 15 个乡镇；要看地图，请选择一个市。",
     "HOTSPOT_METHOD": "热点是怎么判定的？（方法说明）",
     # 导出与快照 (issue 6: ui/exporting.py, app_pages/snapshots.py, app_pages/present.py)
     "PAGE_SNAPSHOTS": "快照",
@@ -941,6 +948,12 @@ EN = {
     "HOTSPOT_NO_RATE": "No screening data",
     "HOTSPOT_LEGEND_NOTE": "Hot and cold spots: high (low) together with their neighbours, beyond chance; see the method note",
     "HOTSPOT_COUNTY_NOTE": "Hotspots are recomputed within this county and may differ from the city view.",
+    "COMPUTING_SUPPRESSION": "Computing small-count protection (a large atlas: about {minutes} min)… No sensitive number is shown until it is done; this page refreshes by itself then.",
+    "COMPUTING_HOTSPOTS": "Computing the hotspot statistics (many townships: about {minutes} min)… This page refreshes by itself when they are done.",
+    "COMPUTING_ELAPSED": "{seconds} s so far; checked every {every} s.",
+    "COMPUTING_CHECK": "Refresh now",
+    "COMPUTING_FAILED": "The background computation failed: {error}. Refresh the page to try again.",
+    "HOTSPOT_ABOVE_CITY_NOTE": "The {n} townships of {region} are tested together (no township map): the table lists the top 15 by smoothed rate; choose a city to see the map.",
     "HOTSPOT_METHOD": "How are hotspots decided? (method)",
     # exports and snapshots (issue 6)
     "PAGE_SNAPSHOTS": "Snapshots",

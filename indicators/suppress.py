@@ -268,7 +268,8 @@ def pattern(levels: list[pd.DataFrame]) -> dict:
     return {key[1:]: kind for key, kind in joint({"": levels}).items()}
 
 
-def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[str]]] = ()) -> dict:
+def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[str]]] = (),
+          fixed: frozenset = frozenset(), measures: tuple | None = None) -> dict:
     """The cells to hide in several periods at once, (period, region_code, measure) → kind.
     ``tables``: period code → the raw tables of every level of that period (as :func:`pattern`);
     ``temporal``: (period, the periods it is the sum of), e.g. a quarter and its three months, a
@@ -277,7 +278,10 @@ def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[
     and, per region, each sum over periods that holds exactly in the data: one that does not (a
     monthly return spanning months, households counted once per period) is no constraint a
     reader can use. The cells are chosen by :func:`cover` (a witness for every small count), then
-    checked as a reader would (:func:`protect`, which hides more should any be pinned)."""
+    checked as a reader would (:func:`protect`, which hides more should any be pinned).
+    ``fixed``: region codes whose cells no witness may move (totals another part of the atlas
+    relies on, :func:`joint_by_parts`); they are shown unless :func:`protect` must hide them.
+    ``measures``: the sensitive counts to work on (all of them by default)."""
     frames = {period: _cells(levels) for period, levels in tables.items()}
     times = {period: None for period in frames}
     for total, parts in temporal:
@@ -291,7 +295,7 @@ def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[
             regions.setdefault(parent, None)
         regions.update({code: None for code in frame["region_code"] if code not in regions})
     out = {}
-    for measure in sensitive_counts():
+    for measure in (sensitive_counts() if measures is None else measures):
         values, groups = {}, []
         for period, (frame, members) in frames.items():
             values.update({(period, c): _int(v) for c, v in zip(frame["region_code"], frame[measure])})
@@ -304,9 +308,128 @@ def joint(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[
                 if None not in found and found[0] == sum(found[1:]):
                     groups.append(group)
                     linked.update((group[0], *group[1]))
-        hidden = protect(values, groups, cover(values, times, regions, linked))
+        still = {key for key in values if key[1] in fixed}
+        hidden = protect(values, groups, cover(values, times, regions, linked, still=still))
         out.update({(period, region, measure): kind for (period, region), kind in hidden.items()})
     return out
+
+
+def joint_by_parts(tables: dict[str, list[pd.DataFrame]], temporal: list[tuple[str, list[str]]] = (),
+                   workers: int = 2) -> dict:
+    """:func:`joint` of a whole atlas, solved part by part: what makes a national year (38,723
+    townships) take minutes instead of hours. Same arguments and result as :func:`joint`.
+
+    The parts are the regions under the top (the provinces under the nation; a province-level
+    city stands for its province), each solved in one :func:`joint` of its own, in ``workers``
+    processes, per measure in one of two ways:
+
+    - *alone* (the usual case, every province total of the measure 5 or more or 0): its
+      townships up to its own totals, those totals shown and moved by no witness (``fixed``);
+    - *with the top*, where one of its totals is 1-4: the part and the top's table (every part's
+      totals and the top's), the other parts' totals fixed; the top may then be hidden.
+
+    Why the union is as safe as :func:`joint`: every small count gets a witness (:func:`cover`)
+    in its part's table, and that witness keeps every cell outside the part, and every total over
+    it, as it is (the part's own totals too, when alone), so it holds in the whole table: two
+    tables fit everything shown, whatever else the other parts hide. What :func:`protect` checks
+    in a part's table assumes every cell outside it is shown (the most a reader can know), so it
+    holds too when another part hides more. A cell hidden as "×" in one part and "<5" in another
+    (a part's total) shows as "×", the wider range."""
+    parent: dict = {}
+    for levels in tables.values():
+        for frame in levels:
+            if len(frame):
+                parent.update(zip(frame["region_code"], frame["parent_code"]))
+    up = {code: (p if p in parent else None) for code, p in parent.items()}
+    children: dict = {}
+    for code, p in up.items():
+        children.setdefault(p, []).append(code)
+    roots = [r for r in children.get(None, []) if len(children.get(r, [])) >= 2]  # split; others solved whole
+    part_of: dict = {}
+    for code in parent:
+        chain = [code]
+        while up[chain[-1]] is not None:
+            chain.append(up[chain[-1]])
+        part_of[code] = chain[-2] if len(chain) >= 2 and chain[-1] in roots else chain[-1]
+    parts = sorted(set(part_of.values()) - set(roots))  # a split root is in its parts' tables
+    members = {part: set() for part in parts}
+    for code, part in part_of.items():
+        if part in members:  # a split root itself is in its parts' tables, where they need it
+            members[part].add(code)
+
+    def only(keep: set) -> dict:
+        return {period: [f[f["region_code"].isin(keep)].reset_index(drop=True) for f in levels]
+                for period, levels in tables.items()}
+
+    under_a_root = {code for code in parts if up[code] is not None}
+    small_tops = set()  # (part, measure) where the part's total is 1-4 in some period
+    for levels in tables.values():
+        for f in levels:
+            rows = f[f["region_code"].isin(under_a_root)]
+            for measure in sensitive_counts():
+                small_tops.update((c, measure) for c, v in zip(rows["region_code"], rows[measure]) if _int(v) in SMALL)
+
+    def small_somewhere(part, measure) -> bool:
+        return (part, measure) in small_tops
+
+    jobs = []
+    for part in sorted(parts, key=lambda part: -len(members[part])):  # the largest first
+        root = up[part]
+        if root is None:  # a root of its own, not split
+            jobs.append((only(members[part]), temporal, frozenset(), None))
+            continue
+        tops = set(children[root])
+        near = [m for m in sensitive_counts() if small_somewhere(part, m)]
+        alone = tuple(m for m in sensitive_counts() if m not in near)
+        if alone:
+            jobs.append((only(members[part]), temporal, frozenset([part]), alone))
+        if near:
+            jobs.append((only(members[part] | tops | {root}), temporal, frozenset(tops - {part}), tuple(near)))
+    if workers > 1 and len(jobs) > 1:
+        solved = _in_processes(jobs, workers)
+    else:
+        solved = [_joint_args(job) for job in jobs]
+    out: dict = {}
+    for found in solved:
+        for key, kind in found.items():
+            out[key] = SECONDARY if SECONDARY in (kind, out.get(key)) else kind
+    return out
+
+
+def _joint_args(args) -> dict:
+    return joint(*args)
+
+
+def _in_processes(jobs: list, workers: int) -> list[dict]:
+    """:func:`joint` of each job, in ``workers`` fresh Python processes running this module
+    (``python -m indicators.suppress``: jobs in on stdin, results out on stdout, pickled between
+    this process and its own children). Not multiprocessing: its spawn runs the parent's main
+    module again in each child, and under ``streamlit run`` that is the app itself."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    buckets = [list(range(i, len(jobs), workers)) for i in range(workers)]  # the largest first, dealt round
+
+    def run(bucket: list[int]) -> list[dict]:
+        done = subprocess.run([sys.executable, "-m", "indicators.suppress"], input=pickle.dumps([jobs[i] for i in bucket]),
+                              capture_output=True, cwd=root, env=env, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"a suppression worker failed: {done.stderr.decode(errors='replace')[-2000:]}")
+        return pickle.loads(done.stdout)
+
+    solved: list = [None] * len(jobs)
+    with ThreadPoolExecutor(workers) as pool:
+        for bucket, found in zip(buckets, pool.map(run, buckets)):
+            for i, result in zip(bucket, found):
+                solved[i] = result
+    return solved
+
 
 
 def _cells(levels: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -371,7 +494,7 @@ class _Tree:
 UPGRADE_COST = 8  # a "<5" shown as "×": more than hiding a county's cell and a township's, less than the city's
 
 
-def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 4) -> dict:
+def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 4, still: set = frozenset()) -> dict:
     """Cells to hide in one measure's table of periods × regions, key (period, region) →
     PRIMARY ("<5") or SECONDARY ("×"), chosen so that every small count hidden has a *witness*:
     hidden cells, itself among them, whose values can all move by ±1, each staying in what a
@@ -387,10 +510,11 @@ def cover(values: dict, times: dict, regions: dict, linked: set, tries: int = 4)
     dimension (:meth:`_Tree.patterns`), in time also the cell's period alone. The cheapest is
     taken: cells already hidden are free, higher totals (a county, a year) cost more, and a
     "<5" is shown as "×" only where nothing else will do (four "<5" under a total of "<5").
-    Deterministic: the same values give the same cells."""
+    ``still``: cells no witness may move unless they are small themselves (a total that
+    another table shows). Deterministic: the same values give the same cells."""
     time, space = _Tree(times), _Tree(regions)
-    known = {k: v for k, v in values.items() if v is not None}
-    hidden = {k: PRIMARY for k, v in known.items() if v in SMALL}
+    hidden = {k: PRIMARY for k, v in values.items() if v in SMALL}
+    known = {k: v for k, v in values.items() if v is not None and (k not in still or k in hidden)}
 
     def rank(key):  # best partners first: can move either way, already hidden, small
         v = known.get(key)
@@ -575,3 +699,10 @@ def trend_periods(month_starts) -> list[str]:
     months = pd.to_datetime(pd.Series(list(month_starts)))
     codes = {f"{m.year}-{m.month:02d}" for m in months} | {f"{m.year}Q{(m.month - 1) // 3 + 1}" for m in months}
     return sorted(codes | {str(m.year) for m in months})
+
+
+if __name__ == "__main__":  # a worker of _in_processes: after every definition above
+    import pickle
+    import sys
+
+    pickle.dump([_joint_args(job) for job in pickle.load(sys.stdin.buffer)], sys.stdout.buffer)

@@ -146,6 +146,10 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, period: str | periods.Period,
 _JOINT: dict[tuple, dict] = {}  # (database id, data version, year, filters) → year_hidden_cells
 _JOINT_LOCK = threading.Lock()
 _JOINT_KEEP = 16
+# Above this many townships (a province, the nation) the year is solved part by part
+# (suppress.joint_by_parts), in this many processes; a city is solved whole, as it always was.
+SOLVE_IN_PARTS_ABOVE = 2000
+PART_WORKERS = 2
 
 
 def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | None = None) -> dict:
@@ -163,7 +167,11 @@ def year_hidden_cells(con: duckdb.DuckDBPyConnection, year: int, filters: Filter
         if key in _JOINT:
             return _JOINT[key]
     sums = periods.year_sums(year)
-    joint = suppress.joint(year_tables(con, year, filters), sums)
+    tables = year_tables(con, year, filters)
+    if len(next(iter(tables.values()))[0]) > SOLVE_IN_PARTS_ABOVE:
+        joint = suppress.joint_by_parts(tables, sums, workers=PART_WORKERS)
+    else:
+        joint = suppress.joint(tables, sums)
     for alias, region in aliases(con).items():  # lower levels first: a chain resolves in order
         joint.update({(code, alias, measure): kind for (code, r, measure), kind in list(joint.items())
                       if r == region})
@@ -190,7 +198,24 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
              for level in LEVELS[1:]]
     groups = [runner.run(con, "atlas_groups", level=level).set_index("township_code")["group_code"]
               for level in LEVELS[1:]]
-    dropped = set(aliases(con))
+    alias = aliases(con)
+    dropped = set(alias)
+    # a region under a dropped alias is a member of what the alias stands for (北京's districts,
+    # registered under 北京市 the province, are 北京's city's), and the region it stands for is a
+    # member of the alias's parent (北京's city of the nation): every total stays the sum of its members
+    parent_of = {code: up for frame in shape for code, up in zip(frame["region_code"], frame["parent_code"])}
+
+    def final(code):
+        while code in alias:
+            code = alias[code]
+        return code
+
+    def lift(code, parent):
+        while parent in dropped:
+            if final(parent) != code:
+                return final(parent)
+            parent = parent_of.get(parent)
+        return parent
 
     def towns(code: str) -> pd.DataFrame:
         p = periods.parse(code)
@@ -210,7 +235,9 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
         for above, group in zip(shape, groups):
             sums = frame.assign(group_code=frame["region_code"].map(group)).groupby("group_code")[keep[2:]].sum()
             level = above.join(sums, on="region_code").fillna({c: 0 for c in keep[2:]})
-            levels.append(level[~level["region_code"].isin(dropped)].reset_index(drop=True))
+            level = level[~level["region_code"].isin(dropped)].reset_index(drop=True)
+            levels.append(level.assign(parent_code=[lift(c, p) for c, p in zip(level["region_code"],
+                                                                              level["parent_code"])]))
         out[code] = levels
     return out
 

@@ -2,6 +2,7 @@
 the database's identity and its data version, so a rebuilt database (its version restarts at 1)
 is never mistaken for the one it replaced."""
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -120,38 +121,120 @@ def _indicators(db: str, data_version: int, level: str, period: str, scope: tupl
         return indicators.shown(con, level, period, list(scope), region_code, filters, exact, hidden)
 
 
-@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
-def _hidden(db: str, data_version: int, period: str, filters: indicators.Filters) -> dict:
-    with _connect(db) as con:
-        return indicators.hidden_cells(con, period, filters)
+# ---- computed once per data version in the background, a notice meanwhile --------------------
+
+class Computing(Exception):
+    """What the page needs is still being computed in the background (:func:`background`). No
+    number may be shown in its place: app.py catches this around the page and shows
+    ui.widgets.computing_notice, which reruns the page once it is done."""
+
+    def __init__(self, what: str, minutes: int, started: float, key: tuple):
+        super().__init__(what)
+        self.what, self.minutes, self.started, self.key = what, minutes, started, key
 
 
-_WARMED: set = set()
-_WARM_LOCK = threading.Lock()
+class _Job:
+    def __init__(self, fn, args):
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self.result = self.error = None
+        threading.Thread(target=self._run, args=(fn, args), name="atlas-background", daemon=True).start()
+
+    def _run(self, fn, args):
+        try:
+            self.result = fn(*args)
+        except BaseException as error:  # handed to the page that asks next, then tried again
+            self.error = error
+        finally:
+            self.done.set()
+
+
+_JOBS: dict[tuple, _Job] = {}
+_JOBS_LOCK = threading.Lock()
+_JOBS_KEEP = 32
+
+
+def background(key: tuple, fn, *args, what: str, minutes: int = 1, wait: float | None = 2.0):
+    """``fn(*args)``, computed once per ``key`` in this server process (every session shares it)
+    in a background thread. ``key`` holds the database and its data version, so an import starts
+    a new computation and the old result is never served for new data. Returns the result when it
+    is ready within ``wait`` seconds (None: wait for it, what a small atlas does); else raises
+    :class:`Computing` (``what``: the i18n key of the notice, ``minutes``: about how long). A
+    failed computation raises its error to the page that asks, and is tried again on the next."""
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is None or (job.done.is_set() and job.error is not None):
+            while len(_JOBS) >= _JOBS_KEEP:  # the oldest finished one goes first
+                old = next((k for k, j in _JOBS.items() if j.done.is_set()), None)
+                if old is None:
+                    break
+                _JOBS.pop(old)
+            job = _JOBS[key] = _Job(fn, args)
+    if not job.done.wait(wait):
+        raise Computing(what, minutes, job.started, key)
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+def ready(key: tuple) -> bool:
+    """Whether the background computation of ``key`` has finished (or failed)."""
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+    return job is None or job.done.is_set()
+
+
+def _minutes(townships: int, per_minute: int) -> int:
+    return max(1, -(-townships // per_minute))
+
+
+def _year_cells(db: str, data_version: tuple, year: int, filters: indicators.Filters,
+                wait: float | None = None) -> dict:
+    """queries.indicators.year_hidden_cells of ``year``: a city's waited for (seconds, as always),
+    a province's or the nation's computed in the background (:func:`background`)."""
+    towns = len(query("townships_in_atlas", scope=indicators.EVERYTHING))
+    large = towns > indicators.SOLVE_IN_PARTS_ABOVE
+    if wait is None and large:
+        wait = BACKGROUND_WAIT
+
+    def work():
+        with _connect(db) as con:
+            return indicators.year_hidden_cells(con, year, filters)
+
+    return background(("suppression", db, data_version, year, filters), work, what="COMPUTING_SUPPRESSION",
+                      minutes=_minutes(towns, SUPPRESSION_TOWNSHIPS_PER_MINUTE), wait=wait)
+
+
+# what the notices' estimates assume (measured on the 2-core machine: bench/national.py)
+SUPPRESSION_TOWNSHIPS_PER_MINUTE = 10_000
+HOTSPOT_TOWNSHIPS_PER_MINUTE = 40_000
+BACKGROUND_WAIT = 2.0  # seconds a page waits for a large computation before it shows the notice
+
+
+def _hidden(db: str, data_version: tuple, period: str, filters: indicators.Filters) -> dict:
+    """The cells hidden in ``period`` (queries.indicators.hidden_cells), out of its year's."""
+    p = periods.parse(period)
+    # room types count rooms only, never a sensitive count: one pattern for every choice of them
+    sensitive = indicators.Filters(risk_levels=filters.risk_levels, risk_types=filters.risk_types,
+                                   case_sources=filters.case_sources)
+    joint = _year_cells(db, data_version, p.start.year, sensitive)
+    return {(region, measure): kind for (code, region, measure), kind in joint.items() if code == p.code}
 
 
 def warm_suppression() -> None:
-    """Choose the hidden cells of the latest year with data (queries.indicators.year_hidden_cells,
-    a few seconds for a city) in a background thread, once per database and data version, so the
-    first visitor after a start or an import does not wait for them. The pages then find them
-    in the process's cache; nothing waits for this thread."""
-    db, key = db_path(), data_key()
+    """Start choosing the hidden cells of the latest year with data (queries.indicators.
+    year_hidden_cells: seconds for a city, minutes for the nation) in the background, once per
+    database and data version, so the first visitor after a start or an import waits less. The
+    pages find them through :func:`background`; nothing here waits."""
     _, last = data_span()
     if last is None:
         return
-    with _WARM_LOCK:
-        if (db, key) in _WARMED:
-            return
-        _WARMED.add((db, key))
-
-    def work():
-        try:
-            with _connect(db) as con:
-                indicators.year_hidden_cells(con, last.year)
-        except Exception:  # a busy or replaced file: the page computes them when it needs them
-            pass
-
-    threading.Thread(target=work, name="atlas-warm-suppression", daemon=True).start()
+    try:
+        _year_cells(db_path(), data_key(), last.year, indicators.Filters(), wait=0)
+    except Computing:
+        pass
+    except Exception:  # a busy or replaced file: the page computes them when it needs them
+        pass
 
 
 def indicator_history(level: str, kind: str, region_code: str | None, filters: indicators.Filters,
@@ -378,3 +461,36 @@ def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Fi
         return stats
     towns = indicator_table("township", period, region_code, filters)
     return suppress.derived(stats, towns, risk.MEASURES[of][1], risk.OWN_VALUE)
+
+
+# Above this many townships (the nation) the hotspot statistics are computed in the background
+# (:func:`background`): 42 s for 38,723 on the shared 2-core machine, a province's 1-5 s.
+HOTSPOTS_IN_BACKGROUND_ABOVE = 5000
+
+
+def hotspot_overview(period: str, region_code: str, of: str,
+                     filters: indicators.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(townships, hotspot statistics) of a province or the nation as this viewer may see them:
+    :func:`indicator_table` and :func:`hotspot_table` of every township in the region, those of
+    more than HOTSPOTS_IN_BACKGROUND_ABOVE townships computed once per (database, data version,
+    period, region, measure, filters, scope) in the background (raises :class:`Computing`
+    meanwhile); the cells a viewer may not see are hidden as on every page."""
+    db, key, scope = db_path(), data_key(), tuple(viewer_scope())
+    towns = len(query("townships_in_atlas", scope=indicators.narrow(list(scope), region_code) or ["-"]))
+    if towns <= HOTSPOTS_IN_BACKGROUND_ABOVE:
+        return indicator_table("township", period, region_code, filters), hotspot_table(period, region_code, of, filters)
+    exact = viewer().exact
+    hidden = None if exact else _hidden(db, key, period, filters)  # no numbers before the cells are chosen
+
+    def work():
+        with _connect(db) as con:
+            raw = indicators.table(con, "township", period, list(scope), region_code, filters)
+            return raw, risk.table(con, period, list(scope), region_code, of=of, filters=filters)
+
+    raw, stats = background(("hotspots", db, key, period, region_code, of, filters, scope), work,
+                            what="COMPUTING_HOTSPOTS", minutes=_minutes(towns, HOTSPOT_TOWNSHIPS_PER_MINUTE),
+                            wait=BACKGROUND_WAIT)
+    shown = suppress.apply(raw, exact, hidden)
+    if exact:
+        return shown, stats
+    return shown, suppress.derived(stats, shown, risk.MEASURES[of][1], risk.OWN_VALUE)

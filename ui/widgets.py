@@ -1,5 +1,6 @@
 """Shared widgets: the sidebar filters, KPI cards, the township map and its notes."""
 import json
+import time
 from pathlib import Path
 
 import folium
@@ -477,6 +478,26 @@ def map_shapes(townships_only: bool = False) -> tuple[str, dict]:
     return "township", json.loads(data.township_geojson(view, region))
 
 
+COMPUTING_CHECK_EVERY = 5  # seconds between checks of a background computation (computing_notice)
+
+
+def computing_notice(pending: data.Computing) -> None:
+    """Say what is being computed in the background (ui/data.background) and about how long it
+    takes, in place of the numbers that wait for it; every few seconds check, and rerun the whole
+    page once it is done. Nothing of the page's figures is drawn meanwhile."""
+    st.info(t(pending.what, minutes=pending.minutes))
+
+    @st.fragment(run_every=COMPUTING_CHECK_EVERY)
+    def check():
+        if data.ready(pending.key):
+            st.rerun()  # the whole page, now with its numbers
+        st.caption(t("COMPUTING_ELAPSED", seconds=int(time.monotonic() - pending.started),
+                     every=COMPUTING_CHECK_EVERY))
+        st.button(t("COMPUTING_CHECK"), key="computing_check")
+
+    check()
+
+
 def above_city() -> bool:
     """Whether the view is a province or the nation: a map of townships only (hotspots, the
     month's change) then says to choose a city instead of drawing thousands of townships."""
@@ -856,6 +877,13 @@ def hotspot_map(towns: pd.DataFrame, stats: pd.DataFrame, code: str, key: str, s
         for name, column in zip(names, columns):
             props[name] = cells.at[props["region_code"], column] if props["region_code"] in cells.index else fmt.MISSING
     draw_shading(geojson, shading, ["region_name", *names], [t("TOWNSHIP"), *columns], key, level="township")
+
+
+def hotspot_counts(counts: dict[str, int]) -> None:
+    """Townships per hotspot class (geo.risk.counts), one card each, those with none left out."""
+    shown = [(c, n) for c, n in counts.items() if n]
+    for column, (cls, n) in zip(st.columns(max(len(shown), 1)), shown):
+        column.metric(legend.hotspot_label(cls, lang()), f"{n:,}")
 
 
 def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
