@@ -277,9 +277,13 @@ def _county_geojson(db: str, data_version: int, region_code: str | None, scope: 
         names = runner.run(con, "region_names" if above_city else "regions_in_atlas",
                            **({} if above_city else {"scope": list(scope)}))
     names = dict(zip(names["region_code"], names["name"]))
-    if above_city:
-        counties = boundaries.from_rows(rows).rename(columns={"county_code": "region_code"})
-        counties["region_name"] = counties["region_code"].map(names).fillna(counties["region_code"])
+    if above_city:  # a city without counties comes as its townships, under its code: merged into one
+        frame = boundaries.from_rows(rows)
+        several = frame["county_code"].duplicated(keep=False)
+        single = frame[~several].rename(columns={"county_code": "region_code"})
+        single["region_name"] = single["region_code"].map(names).fillna(single["region_code"])
+        counties = pd.concat([single[["region_code", "region_name", "boundary_source", "geometry"]],
+                              shapes.dissolve(frame[several], "county_code", names)], ignore_index=True)
     else:
         counties = shapes.dissolve(boundaries.from_rows(rows), "county_code", names)
     return shapes.map_geojson(counties, ["region_code", "region_name", "boundary_source"])
