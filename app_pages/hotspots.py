@@ -44,7 +44,7 @@ if above:
     st.caption(t("HOTSPOT_ABOVE_CITY_NOTE", region=safe.markdown(region_name), n=len(stats)))
     widgets.hotspot_counts(risk.counts(stats))
     st.subheader(t("TOP_RISK"))
-    st.dataframe(widgets.hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
+    widgets.show_hotspot_ranking(towns, stats, code)
     st.caption(t("SUPPRESSION_NOTE"))
     with st.expander(t("HOTSPOT_METHOD"), expanded=False):
         st.markdown(hotspots.describe_method(language))
@@ -64,5 +64,5 @@ with st.expander(t("HOTSPOT_METHOD"), expanded=False):
     st.markdown(hotspots.describe_method(language))
 
 st.subheader(t("TOP_RISK"))
-st.dataframe(widgets.hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
+widgets.show_hotspot_ranking(towns, stats, code)
 st.caption(t("SUPPRESSION_NOTE"))

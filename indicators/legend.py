@@ -174,6 +174,16 @@ def status_text(status, lang: str, t: Words) -> str:
     return f"{maps.STATUS_MARKS[status]} · {word}" if lang == "zh" else word
 
 
+def smoothed_all_equal(rates) -> bool:
+    """Whether smoothing has given every township with a rate the same one (a hidden rate, NaN as a
+    number, is left out): the spread between townships is estimated at no more than chance, and
+    Empirical Bayes shrinks each to the region's rate. Ranking them would order equal values."""
+    values = pd.to_numeric(pd.Series(list(rates), dtype=float), errors="coerce").dropna()
+    if len(values) < 2:
+        return False
+    return float(values.max() - values.min()) <= 1e-9 * max(1.0, abs(float(values.max())))
+
+
 def hotspot_label(cls, lang: str) -> str:
     from geo import hotspots
 

@@ -394,3 +394,19 @@ def test_tooltips_say_significant_or_not_and_no_statistics():
     en = legend.hotspot_cells(stats, towns, "risk_rate_per_1000", "en", t)
     assert list(en.iloc[:, 1]) == ["Significant: Hot spot", "Significant: Beside a hot spot", "Significant: Cold spot",
                                    "Not significant", "Significant: Hot spot", "—"]
+
+
+def test_a_ranking_of_smoothed_rates_is_flat_when_the_spread_is_all_chance():
+    """Binomial draws at one rate (15–40 households each, as a national build's township-months):
+    the spread is chance, smoothing gives every township the pooled rate, and the page lists no
+    ranking of equal values (indicators/legend.smoothed_all_equal); a planted high-risk group is
+    not flat, nor is anything once it is there. A hidden rate (NaN as a number) is left out."""
+    from indicators import legend, suppress
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(15, 40, 400)
+    flat = hs.smooth_global(rng.binomial(base, 0.02), base)
+    assert legend.smoothed_all_equal(list(flat) + [suppress.Hidden(suppress.RATE)])
+    events = rng.binomial(base, np.where(np.arange(400) < 40, 0.3, 0.02))
+    assert not legend.smoothed_all_equal(hs.smooth_global(events, base))
+    assert not legend.smoothed_all_equal([0.01]) and not legend.smoothed_all_equal([0.01, 0.02])

@@ -886,6 +886,16 @@ def hotspot_counts(counts: dict[str, int]) -> None:
         column.metric(legend.hotspot_label(cls, lang()), f"{n:,}")
 
 
+def show_hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> None:
+    """The townships with the highest smoothed rate, or, when smoothing has made every township's
+    rate the same (the differences between them no larger than chance: the whole region's rate for
+    all), a line saying so: a ranking of equal values would be an order of codes."""
+    if legend.smoothed_all_equal(stats["rate_smoothed"]):
+        st.info(t("HOTSPOT_RANKING_FLAT"))
+    else:
+        st.dataframe(hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
+
+
 def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
     """Townships by smoothed rate, highest first, with their class and the counts behind the rate
     (small counts as "<5")."""
