@@ -17,7 +17,7 @@ from access import accounts
 from access.viewer import Viewer
 from data import national
 from geo import risk
-from indicators import legend, registry
+from indicators import registry
 from i18n.text import ZH
 from queries import indicators
 from ui import auth, data
@@ -167,9 +167,6 @@ def test_the_english_notice(national_env, monkeypatch):
 
 
 def test_the_nations_hotspots_are_computed_in_the_background(admin_env, monkeypatch):
-    # this build's rates are even: smoothing gives every township the pooled rate, and the page
-    # would say so instead of ranking (tests/test_hotspots.py); here the ranking is what is looked at
-    monkeypatch.setattr(legend, "smoothed_all_equal", lambda rates: False)
     gate = gated(monkeypatch, risk, "table")
     at = open_page(ADMIN, "app_pages/hotspots.py", period=PERIOD, region=indicators.NATION)
     assert "正在计算热点统计" in notices(at)
@@ -182,19 +179,19 @@ def test_the_nations_hotspots_are_computed_in_the_background(admin_env, monkeypa
     assert any("个乡镇一起检验" in str(c.value) for c in at.caption)
 
 
-def test_even_rates_get_a_line_not_a_ranking(admin_env):
+def test_even_rates_are_said_to_be_even_above_the_ranking(admin_env):
     """This build's risk is even (a few households a township): smoothing gives all its townships
-    the pooled rate, and the nation's hotspot page says so rather than listing 15 equal values."""
+    the pooled rate, and the nation's hotspot page says so above the list (whose order is then the
+    unsmoothed rate's only)."""
     at = open_page(ADMIN, "app_pages/hotspots.py", period=PERIOD, region=indicators.NATION)
     until_done(at, "COMPUTING_HOTSPOTS")
     assert ZH["HOTSPOT_RANKING_FLAT"] in notices(at)
-    assert len(at.dataframe) == 0
+    assert len(at.dataframe[0].value) == 15
 
 
 def test_a_provinces_hotspots_for_a_viewer_wait_for_the_protection_too(national_env, monkeypatch):
     """A non-admin's (the demo viewer's) hotspot table at a province waits for the hidden cells, then lists the
     townships with their small counts hidden."""
-    monkeypatch.setattr(legend, "smoothed_all_equal", lambda rates: False)  # a ranking, even of even rates
     gate = gated(monkeypatch, indicators, "year_hidden_cells")
     at = open_page(None, "app_pages/hotspots.py", period=PERIOD, region="460000000000")
     assert "正在计算小数值保护" in notices(at) and len(at.dataframe) == 0

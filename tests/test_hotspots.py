@@ -398,9 +398,9 @@ def test_tooltips_say_significant_or_not_and_no_statistics():
 
 def test_a_ranking_of_smoothed_rates_is_flat_when_the_spread_is_all_chance():
     """Binomial draws at one rate (15–40 households each, as a national build's township-months):
-    the spread is chance, smoothing gives every township the pooled rate, and the page lists no
-    ranking of equal values (indicators/legend.smoothed_all_equal); a planted high-risk group is
-    not flat, nor is anything once it is there. A hidden rate (NaN as a number) is left out."""
+    the spread is chance, smoothing gives every township the pooled rate, and the page says so above
+    its ranking (indicators/legend.smoothed_all_equal); a planted high-risk group is not flat. A
+    hidden rate (NaN as a number) is left out."""
     from indicators import legend, suppress
 
     rng = np.random.default_rng(3)

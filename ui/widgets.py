@@ -887,13 +887,12 @@ def hotspot_counts(counts: dict[str, int]) -> None:
 
 
 def show_hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> None:
-    """The townships with the highest smoothed rate, or, when smoothing has made every township's
-    rate the same (the differences between them no larger than chance: the whole region's rate for
-    all), a line saying so: a ranking of equal values would be an order of codes."""
+    """The townships with the highest smoothed rate; when smoothing has made every township's rate
+    the same (the differences between them no larger than chance: the whole region's rate for all),
+    a line first says so, and that the order is then the unsmoothed rate's, for reference only."""
     if legend.smoothed_all_equal(stats["rate_smoothed"]):
         st.info(t("HOTSPOT_RANKING_FLAT"))
-    else:
-        st.dataframe(hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
+    st.dataframe(hotspot_ranking(towns, stats, code), hide_index=True, width="stretch")
 
 
 def hotspot_ranking(towns: pd.DataFrame, stats: pd.DataFrame, code: str) -> pd.DataFrame:
