@@ -39,6 +39,11 @@ def usable(con: duckdb.DuckDBPyConnection, risk_types=(), case_sources=()) -> bo
     return bool(found)
 
 
+def _rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Screening and case rows: whether the atlas is big enough to store its counts."""
+    return con.execute("select (select count(*) from screenings) + (select count(*) from cases)").fetchall()[0][0]
+
+
 def _scope(changed: list[str], everything: int) -> list[str]:
     """The code prefixes to rebuild for ``changed`` townships (of ``everything`` with rows)."""
     if len(changed) <= BY_TOWNSHIP:
@@ -54,15 +59,14 @@ def refresh(con: duckdb.DuckDBPyConnection, version: int, force: bool = False) -
     writing transaction. Returns how many townships were rebuilt. A small atlas (fewer than
     :data:`AGGREGATE_FROM` screening and case rows) stores nothing (unless ``force``)."""
     runner.define_rules(con)
-    rows = con.execute("select (select count(*) from screenings) + (select count(*) from cases)").fetchall()[0][0]
-    if rows < AGGREGATE_FROM and not force:
-        if con.execute("select count(*) from meta where key = ?", [VERSION_KEY]).fetchall()[0][0]:
+    fresh = con.execute("select count(*) from meta where key = ?", [VERSION_KEY]).fetchall()[0][0] > 0
+    if _rows(con) < AGGREGATE_FROM and not force:
+        if fresh:
             con.execute("delete from period_counts")
             con.execute("delete from period_counts_signs")
             con.execute("delete from meta where key = ?", [VERSION_KEY])
         return 0
     signs = runner.run(con, "period_counts_signs")
-    fresh = con.execute("select count(*) from meta where key = ?", [VERSION_KEY]).fetchall()[0][0] > 0
     old = con.execute("select township_code, sign from period_counts_signs").df() if fresh else signs.iloc[:0]
     both = signs.merge(old, on="township_code", how="outer", suffixes=("", "_old"), indicator=True)
     changed = sorted(both.loc[(both["_merge"] != "both") | (both["sign"] != both["sign_old"]), "township_code"])
@@ -97,7 +101,7 @@ def ensure(path) -> bool:
 
     with schema.open_waiting(path, read_only=True, wait=30.0) as con:
         runner.define_rules(con)
-        rows = con.execute("select (select count(*) from screenings) + (select count(*) from cases)").fetchall()[0][0]
+        rows = _rows(con)
         if rows < AGGREGATE_FROM or usable(con):
             return False
     print(f"storing the counts of every period for {rows:,} rows (once) ...", file=sys.stderr, flush=True)

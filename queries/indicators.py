@@ -217,14 +217,15 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
             parent = parent_of.get(parent)
         return parent
 
+    wanted = (filters or Filters()).params()
+    stored = aggregates.usable(con, wanted["risk_types"], wanted["case_sources"])  # once for the 17 periods
+
     def towns(code: str) -> pd.DataFrame:
         p = periods.parse(code)
         with con.cursor() as cur:
-            wanted = (filters or Filters()).params()
             found = runner.run(cur, "sensitive_counts", period_start=p.start, period_end=p.end, scope=EVERYTHING,
                                risk_levels=wanted["risk_levels"], risk_types=wanted["risk_types"],
-                               case_sources=wanted["case_sources"],
-                               stored=aggregates.usable(cur, wanted["risk_types"], wanted["case_sources"]))
+                               case_sources=wanted["case_sources"], stored=stored)
         return found[keep]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
