@@ -137,7 +137,7 @@ def outcome(done: pipeline.Result, file_name: str) -> tuple[str, str]:
     aside = rows[~rows["is_counted"].astype(bool)]
     if aside.empty:
         return "success", t("IMPORT_DONE", file=file, rows=f"{done.accepted:,}", replaced=replaced)
-    names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
+    names = data.lookup(data.townships(), "region_code", "name")
     listed = [names.get(code, code) + fmt.aside(messages.month_span(str(first)[:7], str(last)[:7]), lang())
               for code, first, last in zip(aside["township_code"], aside["period_start"], aside["period_end"])]
     shown = t("LIST_SEP").join(listed[:5]) + (t("IMPORT_AND_MORE", n=len(listed) - 5) if len(listed) > 5 else "")
@@ -167,7 +167,7 @@ def township_wanted(result: pipeline.Result, township: str | None) -> bool:
 def township_choices() -> dict[str, str]:
     """The atlas's townships for the picker: code -> 名称（区县，代码）, searchable by any of them."""
     towns = data.townships()
-    counties = dict(zip(data.regions()["region_code"], data.regions()["name"]))
+    counties = data.lookup(data.regions(), "region_code", "name")
     return {code: name + fmt.aside(f"{counties.get(parent, '')}{t('LIST_COMMA')}{code}", lang())
             for code, name, parent in zip(towns["region_code"], towns["name"], towns["parent_code"])}
 

@@ -149,7 +149,7 @@ def sidebar_filters(page: str | None = "overview") -> None:
     st.sidebar.selectbox(t("SIDEBAR_PERIOD"), choices.periods, key="period",
                          format_func=lambda code: fmt.period_label(code, language))
     regions = data.regions()
-    names = dict(zip(regions["region_code"], regions["name"]))
+    names = data.lookup(regions, "region_code", "name")
     st.sidebar.selectbox(
         t("SIDEBAR_REGION"), picker_regions(regions, st.session_state["region"]), key="region",
         on_change=_region_changed, format_func=lambda code: picker_label(code, names, choices.regions),
@@ -157,8 +157,8 @@ def sidebar_filters(page: str | None = "overview") -> None:
     towns = data.townships()
     region = st.session_state["region"]
     inside = towns_in(towns, region, choices.regions.get(region))
-    town_names = dict(zip(towns["region_code"], towns["name"]))
-    st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"]], key="town", on_change=_town_changed,
+    town_names = data.lookup(towns, "region_code", "name")
+    st.sidebar.selectbox(t("SIDEBAR_TOWN"), [None, *inside["region_code"].tolist()], key="town", on_change=_town_changed,
                          placeholder=t("SIDEBAR_TOWN_ALL"),
                          format_func=lambda code: t("SIDEBAR_TOWN_ALL") if code is None else town_names[code])
     shown = filters_shown(page, st.session_state.get("town"), narrow)
@@ -212,7 +212,7 @@ def region_name(code: str, name: str) -> str:
 
 def ancestors(regions: pd.DataFrame, code: str) -> list[str]:
     """``code`` and the listed regions above it, the largest first (全国, 江苏省, 连云港市, 东海县)."""
-    parent = dict(zip(regions["region_code"], regions["parent_code"]))
+    parent = data.lookup(regions, "region_code", "parent_code")
     chain, seen = [], set()
     while code in parent and code not in seen:
         chain.append(code)
@@ -225,13 +225,14 @@ def picker_regions(regions: pd.DataFrame, region: str | None) -> list[str]:
     """The region picker's options: every listed region in a one-city atlas (the city and its
     counties); in a larger one 全国 and the provinces, then the cities of the chosen region's
     province and the counties of its city, so that a national atlas offers dozens, not 3,000."""
-    codes = list(regions["region_code"])
+    codes = regions["region_code"].tolist()
     above = regions[regions["level"].isin(indicators.ABOVE_CITY)]
     if above.empty:
         return codes
     chain = set(ancestors(regions, region)) if region in set(codes) else set()
-    parent = dict(zip(regions["region_code"], regions["parent_code"]))
-    return [c for c in codes if c in set(above["region_code"]) or c in chain or parent.get(c) in chain]
+    parent = data.lookup(regions, "region_code", "parent_code")
+    listed = set(above["region_code"].tolist())
+    return [c for c in codes if c in listed or c in chain or parent.get(c) in chain]
 
 
 def picker_label(code: str, names: dict, levels: dict) -> str:
@@ -285,8 +286,8 @@ def _choices() -> state.Choices:
     return state.Choices(
         periods=every,
         default_period=data.default_period() or every[0],
-        regions=dict(zip(regions["region_code"], regions["level"])),
-        townships=dict(zip(towns["region_code"], towns["parent_code"])),
+        regions=data.lookup(regions, "region_code", "level"),
+        townships=data.lookup(towns, "region_code", "parent_code"),
         room_types=options.get("room_type", []), risk_types=options.get("risk_type", []),
         case_sources=options.get("case_source", []),
     )
@@ -344,14 +345,14 @@ def filters() -> indicators.Filters:
 def current() -> tuple[str, str, str, str]:
     """(period, region_code, region_name, view) from the sidebar; view is the region's level:
     'nation', 'province', 'city' or 'county'."""
-    regions = data.regions()
+    regions = data.region_info()
     period = st.session_state.get("period") or data.default_period() or fallback_period()
     region = st.session_state.get("region")
-    if region not in set(regions["region_code"]):
-        region = regions["region_code"].iloc[0]
-    row = regions.set_index("region_code").loc[region]
-    view = row["level"] if row["level"] in ("nation", "province", "city") else "county"
-    return period, region, region_name(region, row["name"]), view
+    if region not in regions:
+        region = next(iter(regions))
+    name, level = regions[region]
+    view = level if level in ("nation", "province", "city") else "county"
+    return period, region, region_name(region, name), view
 
 
 def open_township() -> str | None:
@@ -377,7 +378,7 @@ def breadcrumbs() -> None:
             steps.insert(0, (city["region_code"].iloc[0], city["name"].iloc[0], "city"))
     town = open_township()
     if town is not None:
-        names = dict(zip(data.townships()["region_code"], data.townships()["name"]))
+        names = data.lookup(data.townships(), "region_code", "name")
         steps.append((town, names[town], "township"))
     # one row of buttons as wide as their names: equal columns left gaps after short names
     row = st.container(horizontal=True, gap="small", key="atlas-crumbs")
@@ -510,7 +511,7 @@ def above_city() -> bool:
 def township_parents() -> dict[str, str]:
     """Township code -> its county (or city) code, for the atlas townships in scope."""
     towns = data.townships()
-    return dict(zip(towns["region_code"], towns["parent_code"]))
+    return data.lookup(towns, "region_code", "parent_code")
 
 
 def map_columns():
