@@ -31,8 +31,9 @@ national`` takes them). Then, on this machine, as it is (the figures depend on i
   is at most ``import_speed.AIM_FLAT`` (1.3) times the small one's, for five times the rows;
 * in headless Chromium (``tests.appserver.AppServer`` + Playwright + /usr/bin/chromium), at the
   pages' own URLs (``/?period=…&region=…``, ui/state.py): navigation -> map painted (the map
-  iframe's first polygon visible: an SVG ``path.leaflet-interactive``, or the canvas Leaflet
-  draws on above geo.maps.CANVAS_PATHS shapes) for the city, the province and the nation (each:
+  iframe's first polygon: an SVG ``path.leaflet-interactive``, or the canvas Leaflet draws on
+  above geo.maps.CANVAS_PATHS shapes, looked for in every frame every 50 ms as
+  ../shared/tools/paint_ratio.py does) for the city, the province and the nation (each:
   one warm-up load, then the median of ``--loads`` loads, each in a new browser context); a
   change of the sidebar's 统计期 -> the map's fills (or tooltips) changed (after one change each
   way, so both periods are cached, as on a warm server); pan and zoom on the city map (through
@@ -735,7 +736,7 @@ def _paint_row(row: Row, new_context, url: str, budget: float, loads: int, warmu
     row.measured, row.verdict = f"{median:.2f} s", verdict(median, budget)
     row.note += (f"median of {loads} loads in new contexts, the browser's cache empty "
                  f"({', '.join(f'{s:.2f}' for s in seconds)} s) after a warm-up load ({first:.1f} s); "
-                 "first polygon visible in the map iframe")
+                 "first polygon in the map iframe, looked for every 50 ms (as paint_ratio.py)")
     # a returning visitor: the same browser context (its cache holds Streamlit's ~60 script chunks,
     # fetched a few at a time on a first visit), a new page each load; said, not judged
     context = new_context()
