@@ -106,7 +106,12 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
                 continue
             try:
                 return duckdb.connect(str(path), read_only=read_only)
-            except (duckdb.IOException, duckdb.ConnectionException) as error:
+            except (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException) as error:
+                # DuckDB 1.5.5: a thread connecting while another thread of this process opens or
+                # closes the same file can meet it still attached ("Unique file handle conflict:
+                # ... is already attached"): gone a moment later, so waited for like a lock
+                if isinstance(error, duckdb.BinderException) and "unique file handle conflict" not in str(error).lower():
+                    raise
                 if "not a valid DuckDB database file" in str(error):
                     raise NotAnAtlas(str(path)) from None
                 if any(words in str(error).lower() for words in _NEWER):
