@@ -37,7 +37,7 @@ ZH = {
                      "（EXPORT DATABASE '文件夹' (FORMAT parquet)），再用本程序的 DuckDB {ours} 导入到一个新的数据库文件"
                      "（IMPORT DATABASE '文件夹'），然后让 ATLAS_DB（命令行为 --db）指向新文件。"
                      "详见 README 的“Moving a database between DuckDB versions”一节。",
-    "DB_NEWER_DEMO_CLI": "这是内置的演示数据库：运行 python cli.py demo 即可重新生成（原文件改名保留为 {kept}，不会删除）。",
+    "DB_NEWER_DEMO_CLI": "这是内置的演示数据库：运行 python cli.py demo 即可重新生成（原文件将改名保留为 {kept}，不会删除）。",
     "DB_NOT_DUCKDB": "{name} 不是 DuckDB 数据库文件（或已损坏），无法打开。文件未作任何改动：请检查 ATLAS_DB"
                      "（命令行为 --db）指向的文件，或指向一个尚不存在的路径以新建数据库。",
     "STEP_register": "全国行政区划",
@@ -593,7 +593,7 @@ EN = {
                      "database to a folder (EXPORT DATABASE 'folder' (FORMAT parquet)); with this program's DuckDB {ours}, import "
                      "that folder into a new database file (IMPORT DATABASE 'folder'); then point ATLAS_DB (--db on the command "
                      "line) at the new file. See \"Moving a database between DuckDB versions\" in the README.",
-    "DB_NEWER_DEMO_CLI": "This is the built-in demo database: run python cli.py demo to build it again (the old file is kept as {kept}, never deleted).",
+    "DB_NEWER_DEMO_CLI": "This is the built-in demo database: run python cli.py demo to build it again (the old file will be kept as {kept}, never deleted).",
     "DB_NOT_DUCKDB": "{name} is not a DuckDB database file (or it is damaged) and cannot be opened. The file has not been changed: "
                      "check the file ATLAS_DB (--db on the command line) points at, or point it at a path that does not exist "
                      "yet to create a new database.",
