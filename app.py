@@ -1,10 +1,26 @@
 """Federation Atlas (妇联工作地图): the frame around every page — config, data, sidebar, navigation."""
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, data, widgets
 from ui.text import t
 
 st.set_page_config(page_title="妇联工作地图", layout="wide")
+
+if problem := data.unreadable():  # a file this DuckDB cannot open: say so, never a traceback
+    kind, writer = problem
+    name = Path(data.db_path()).name  # the file's name only: this shows before anyone logs in
+    if kind == "newer":
+        said = t("DB_NEWER", name=name, writer=writer or t("DB_WRITER_UNKNOWN"), ours=data.DUCKDB_VERSION)
+        if data.is_builtin_demo():  # the demo is made again; the old file is kept, renamed
+            st.warning(said + "\n\n" + t("DB_NEWER_REBUILT", kept=data.set_aside()))
+        else:  # someone's data: never rebuilt or removed, only explained
+            st.error(said + "\n\n" + t("DB_NEWER_KEPT", writer=writer or t("DB_WRITER_UNKNOWN"), ours=data.DUCKDB_VERSION))
+            st.stop()
+    else:
+        st.error(t("DB_NOT_DUCKDB", name=name))
+        st.stop()
 
 if not data.database_exists():
     from data import demo

@@ -174,10 +174,56 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "user":
             return _user(args)
         return _indicators(args)
+    except schema.NewerDuckDB as newer:  # a newer DuckDB's file: said plainly, the file untouched
+        print(_newer_message(newer, target_of(args)), file=sys.stderr)
+        return 2
     except schema.NotAnAtlas as error:  # said at once: not a lock to wait for, not a traceback
         print(f"not an atlas database: {error} is not a DuckDB database file; point --db at an atlas "
               "database, or at a path that does not exist yet to create one", file=sys.stderr)
         return 2
+
+
+def target_of(args):
+    return paths.db_path(getattr(args, "db", None))
+
+
+def _newer_message(newer, target, kept=None) -> str:
+    """What the CLI says of a database written by a newer DuckDB, in Chinese then English: what it
+    is, and either that the demo can be built again (or was, `kept` naming the old file) or how
+    to move the data. The app says the same words (i18n/text.py)."""
+    import duckdb
+
+    from i18n import text
+
+    lines = []
+    for lang in ("zh", "en"):
+        writer = newer.written_by or text.t("DB_WRITER_UNKNOWN", lang)
+        said = text.t("DB_NEWER", lang, name=str(target), writer=writer, ours=duckdb.__version__)
+        if kept is not None:
+            then = text.t("DB_NEWER_REBUILT", lang, kept=kept)
+        elif paths.is_default(target):
+            then = text.t("DB_NEWER_DEMO_CLI", lang, kept=target.name + paths.NEWER_SUFFIX)
+        else:
+            then = text.t("DB_NEWER_KEPT", lang, writer=writer, ours=duckdb.__version__)
+        lines.append(f"{said}\n{then}")
+    return "error: " + "\n\n".join(lines)
+
+
+def _set_aside_newer(target) -> None:
+    """`cli.py demo` into a newer DuckDB's file: rename that file out of the way (never deleted),
+    then build. Any other file at the target is replaced by the build, as always."""
+    from db import schema
+
+    if not target.exists():
+        return
+    try:
+        with schema.open_waiting(target, read_only=True, wait=0):
+            return
+    except schema.NewerDuckDB as newer:
+        kept = paths.set_aside(target)
+        print(_newer_message(newer, target, kept=kept.name).replace("error: ", "note: ", 1), file=sys.stderr)
+    except (schema.NotAnAtlas, TimeoutError):
+        return
 
 
 def _user(args) -> int:
@@ -358,6 +404,7 @@ def _demo(args) -> int:
     from data import demo
 
     target = paths.db_path(args.db)
+    _set_aside_newer(target)
     started = time.perf_counter()
     progress = lambda fraction, step: print(f"[{fraction:4.0%}] {step}", file=sys.stderr, flush=True)  # noqa: E731
     if args.scale == "national":

@@ -12,6 +12,31 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("ATLAS_DB") or DEFAULT_DB)
 
 
+def is_default(path: str | os.PathLike) -> bool:
+    """Whether `path` is the built-in demo's place, data/atlas.duckdb (however it is written)."""
+    return Path(path).resolve() == Path(DEFAULT_DB).resolve()
+
+
+NEWER_SUFFIX = ".newer-duckdb.bak"
+
+
+def set_aside(path: str | os.PathLike) -> Path:
+    """Rename the database at `path` (and its WAL) to <name>.newer-duckdb.bak beside it, or
+    <name>.newer-duckdb.2.bak … when that is taken: never deleted, never overwriting an earlier
+    one. Returns the new name. For a file this DuckDB cannot read (written by a newer one)."""
+    path = Path(path)
+    kept = path.with_name(path.name + NEWER_SUFFIX)
+    n = 1
+    while kept.exists() or Path(str(kept) + ".wal").exists():
+        n += 1
+        kept = path.with_name(f"{path.name}.newer-duckdb.{n}.bak")
+    os.rename(path, kept)
+    wal = Path(str(path) + ".wal")
+    if wal.exists():
+        os.rename(wal, str(kept) + ".wal")
+    return kept
+
+
 class creating:
     """Held while an import creates a new database at `target`: a second import into the same new
     path waits here, then finds the database made and imports into it (never two files racing to

@@ -43,6 +43,39 @@ class NotAnAtlas(Exception):
     """The file at the database path is not a DuckDB database (a spreadsheet, a text file …)."""
 
 
+class NewerDuckDB(NotAnAtlas):
+    """The file is a DuckDB database written by a newer DuckDB than this one, which cannot read it
+    (a file of DuckDB 2.0.1 under the pinned 1.5.5). A NotAnAtlas too, so that whatever refuses a
+    file it cannot open refuses this one, never waiting for it as for a lock."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(str(path))
+        self.path = Path(path)
+        self.written_by = written_by(path)
+
+
+# DuckDB's words for a file whose storage version is newer than it reads (1.5.5: "Trying to read a
+# database file with version number 999, but we can only read versions between 64 and 68. The
+# database file was created with an newer version of DuckDB."); a file that is not DuckDB's at all
+# says "not a valid DuckDB database file".
+_NEWER = ("newer version of duckdb", "trying to read a database file with version number")
+
+
+def written_by(path: str | Path) -> str | None:
+    """The DuckDB version that made the file ('v2.0.1'), read from its main header, or None.
+    The header: checksum (8 bytes), b'DUCK', storage version (8), flags (32), then the library's
+    version string (32 bytes, NUL-padded)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(84)
+    except OSError:
+        return None
+    if len(head) < 84 or head[8:12] != b"DUCK":
+        return None
+    text = head[52:84].split(b"\0", 1)[0].decode("ascii", "replace")
+    return text if text.startswith("v") and len(text) > 1 else None
+
+
 # Writers of this process now waiting to connect. Within one process DuckDB refuses a writable
 # connection while any read-only one is open, so a steady stream of overlapping page reads (twenty
 # sessions) would starve an import for ever; while a writer waits, new readers wait behind it.
@@ -56,7 +89,8 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
     DuckDB lets one process write a file and no one else open it meanwhile; every reader and
     writer of the atlas (app, importer, schema upgrade) opens it briefly and waits here. A writer
     goes first: a reader of the same process does not connect while a writer waits. A file
-    that is not a DuckDB database is said at once (NotAnAtlas), not waited for as a lock.
+    that is not a DuckDB database is said at once (NotAnAtlas), not waited for as a lock, and so is
+    one written by a newer DuckDB (NewerDuckDB).
     """
     global _writers_waiting
     deadline = time.monotonic() + wait
@@ -72,9 +106,16 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
                 continue
             try:
                 return duckdb.connect(str(path), read_only=read_only)
-            except (duckdb.IOException, duckdb.ConnectionException) as error:
+            except (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException) as error:
+                # DuckDB 1.5.5: a thread connecting while another thread of this process opens or
+                # closes the same file can meet it still attached ("Unique file handle conflict:
+                # ... is already attached"): gone a moment later, so waited for like a lock
+                if isinstance(error, duckdb.BinderException) and "unique file handle conflict" not in str(error).lower():
+                    raise
                 if "not a valid DuckDB database file" in str(error):
                     raise NotAnAtlas(str(path)) from None
+                if any(words in str(error).lower() for words in _NEWER):
+                    raise NewerDuckDB(path) from None
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the database stayed locked for {wait:.0f} s: {error}") from error
                 time.sleep(0.05 if not read_only else 0.2)

@@ -29,6 +29,17 @@ ZH = {
     "BUILDING_DEMO": "首次启动：正在生成演示数据（连云港市），约需半分钟……",
     "BUILD_STEP": "正在生成：{step}",
     "BUILD_DONE": "演示数据已生成",
+    # a database this DuckDB cannot read (db/schema.NewerDuckDB, NotAnAtlas): said by the app and the CLI
+    "DB_NEWER": "数据库文件 {name} 由较新版本的 DuckDB（{writer}）写入，本程序使用的 DuckDB {ours} 无法读取。",
+    "DB_WRITER_UNKNOWN": "版本未知",
+    "DB_NEWER_REBUILT": "这是内置的演示数据库：原文件已改名保留为 {kept}（未删除），现重新生成演示数据。",
+    "DB_NEWER_KEPT": "文件未作任何改动。迁移数据的方法：用写入它的 DuckDB（{writer}）把整个数据库导出到一个文件夹"
+                     "（EXPORT DATABASE '文件夹' (FORMAT parquet)），再用本程序的 DuckDB {ours} 导入到一个新的数据库文件"
+                     "（IMPORT DATABASE '文件夹'），然后让 ATLAS_DB（命令行为 --db）指向新文件。"
+                     "详见 README 的“Moving a database between DuckDB versions”一节。",
+    "DB_NEWER_DEMO_CLI": "这是内置的演示数据库：运行 python cli.py demo 即可重新生成（原文件将改名保留为 {kept}，不会删除）。",
+    "DB_NOT_DUCKDB": "{name} 不是 DuckDB 数据库文件（或已损坏），无法打开。文件未作任何改动：请检查 ATLAS_DB"
+                     "（命令行为 --db）指向的文件，或指向一个尚不存在的路径以新建数据库。",
     "STEP_register": "全国行政区划",
     "STEP_boundaries": "乡镇示意边界",
     "STEP_villages": "村（社区）与户数",
@@ -575,6 +586,17 @@ EN = {
     "BUILDING_DEMO": "First start: building the demo data (Lianyungang), about half a minute…",
     "BUILD_STEP": "Building: {step}",
     "BUILD_DONE": "Demo data built",
+    "DB_NEWER": "The database file {name} was written by a newer DuckDB ({writer}); the DuckDB {ours} this program uses cannot read it.",
+    "DB_WRITER_UNKNOWN": "version unknown",
+    "DB_NEWER_REBUILT": "This is the built-in demo database: the old file is kept as {kept} (not deleted), and the demo is being built again.",
+    "DB_NEWER_KEPT": "The file has not been changed. To move its data: with the DuckDB that wrote it ({writer}), export the whole "
+                     "database to a folder (EXPORT DATABASE 'folder' (FORMAT parquet)); with this program's DuckDB {ours}, import "
+                     "that folder into a new database file (IMPORT DATABASE 'folder'); then point ATLAS_DB (--db on the command "
+                     "line) at the new file. See \"Moving a database between DuckDB versions\" in the README.",
+    "DB_NEWER_DEMO_CLI": "This is the built-in demo database: run python cli.py demo to build it again (the old file will be kept as {kept}, never deleted).",
+    "DB_NOT_DUCKDB": "{name} is not a DuckDB database file (or it is damaged) and cannot be opened. The file has not been changed: "
+                     "check the file ATLAS_DB (--db on the command line) points at, or point it at a path that does not exist "
+                     "yet to create a new database.",
     "STEP_register": "national division register",
     "STEP_boundaries": "approximate township boundaries",
     "STEP_villages": "villages and households",

@@ -137,14 +137,17 @@ create or replace temp macro screening_counted(p_start, p_end, risk_levels, risk
         case when len(risk_types) > 0 then 0 else coalesce(m.risk_medium, 0) end,
         case when len(risk_types) > 0 then 0 else coalesce(m.risk_high, 0) end
     from screening_summaries as m
+    -- the reports no household row hides, by a left join that finds none (one row each, since
+    -- none matched), not `not exists (select 1 from visits ...)`: DuckDB 1.5.5 answers that
+    -- wrongly when p_start and p_end come from a lateral column (screening_pacing.sql's span),
+    -- counting a report beside its township's rows, and cannot run an anti join there at all
+    left join visits as v
+        on v.township_code = m.township_code
+        and v.month_start between date_trunc('month', m.period_start) and m.period_end
     where m.period_start >= p_start
         and m.period_end <= p_end
         and in_scope(m.township_code, p_scope)
-        and not exists (
-            select 1 from visits as v
-            where v.township_code = m.township_code
-                and v.month_start between date_trunc('month', m.period_start) and m.period_end
-        );
+        and v.township_code is null;
 
 -- screening_in_scope: screening_counted for the atlas's townships in scope, each row saying
 -- whether its township's households are known (the rates' numerators count only those).
@@ -273,15 +276,14 @@ create or replace temp macro cases_counted(p_start, p_end, case_sources, p_scope
            true,
            datediff('month', s.period_start, s.period_end) + 1
     from case_summaries as s
+    left join row_months as r  -- the returns no case row hides; not `not exists`: see screening_counted
+        on r.township_code = s.township_code
+        and r.month_start between date_trunc('month', s.period_start) and s.period_end
     where s.period_start >= p_start
         and s.period_end <= p_end
         and in_scope(s.township_code, p_scope)
         and len(case_sources) = 0
-        and not exists (
-            select 1 from row_months as r
-            where r.township_code = s.township_code
-                and r.month_start between date_trunc('month', s.period_start) and s.period_end
-        );
+        and r.township_code is null;
 
 -- township_counts_live: every count a period's indicators need per township, by the rules above:
 -- households screened and risk households of each level (township_screening_ranks), 本年累计 and

@@ -433,6 +433,49 @@ def database_exists() -> bool:
     return Path(db_path()).exists()
 
 
+DUCKDB_VERSION = duckdb.__version__  # what the app says it runs when a file is too new for it
+
+
+def unreadable() -> tuple[str, str | None] | None:
+    """Why this DuckDB cannot open the database: ("newer", the version that wrote it, or None) for a
+    file of a newer DuckDB, ("not_duckdb", None) for a file that is not DuckDB's (or is damaged);
+    None when it opens, or is not there yet. Asked again only when the file changes."""
+    db = db_path()
+    return _unreadable(db, _file_stamp(db))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _unreadable(db: str, stamp: tuple) -> tuple[str, str | None] | None:
+    if stamp[0] is None:
+        return None
+    try:
+        with schema.open_waiting(db, read_only=True, wait=5):
+            return None
+    except schema.NewerDuckDB as newer:
+        return "newer", newer.written_by
+    except schema.NotAnAtlas:
+        return "not_duckdb", None
+    except TimeoutError:  # held by a writer: readable, only busy (the pages wait as they always have)
+        return None
+
+
+def is_builtin_demo() -> bool:
+    """Whether the database is the built-in demo's file (data/atlas.duckdb): one the app may
+    rebuild. A newer DuckDB's file cannot say what it holds (its meta is unreadable here), so any
+    other path is treated as someone's data."""
+    return paths.is_default(db_path())
+
+
+def set_aside() -> str:
+    """Rename the unreadable demo database out of the way (never deleted); returns its new name.
+    Held under the same lock as a new database's creation, so two first sessions move it once."""
+    db = Path(db_path())
+    with paths.creating(db):
+        if db.exists() and (_unreadable(str(db), _file_stamp(str(db))) or ("",))[0] == "newer":
+            return paths.set_aside(db).name
+    return db.name + paths.NEWER_SUFFIX  # another session moved it a moment ago
+
+
 def scoped(target: str, period: str, *args, **kwargs) -> pd.DataFrame:
     """``module:function(con, period, scope, *args, **kwargs)`` from geo/ or queries/, run on a
     short read-only connection and cached per (database, data version, arguments, scope): the
