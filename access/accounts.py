@@ -223,8 +223,8 @@ def _guessed(con, name: str, now: datetime) -> None:
         if not locked:
             failures = (0 if locked_until is not None else failures) + 1
             locked_until = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-            con.execute("insert or replace into login_guesses values (?, ?, ?)",
-                        [name, 0 if locked_until else failures, locked_until])
+            schema.upsert(con, "login_guesses", ("name",), {
+                "name": name, "failed_logins": 0 if locked_until else failures, "locked_until": locked_until})
         audit.append(con, audit.nobody(name), "login_failed", {"reason": "locked" if locked else "unknown"}, "refused")
     raise LoginRefused("locked" if locked else "bad", locked_until if locked else None)
 

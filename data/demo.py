@@ -147,7 +147,7 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, progre
             "risk_clusters": clusters,
         }
         with schema.transaction(con, f"demo seed={seed} scale={scale}"):
-            con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
+            schema.upsert(con, "meta", ("key",), {"key": "demo", "value": json.dumps(summary, ensure_ascii=False)})
         con.execute("checkpoint")
     report(1.0, "done")
     return summary

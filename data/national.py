@@ -164,7 +164,7 @@ def build(path: str | Path, seed: int = DEFAULT_SEED, provinces: Sequence[str] |
         # build is big enough to need them: at full scale, about a minute and a half
         report(0.9, "stored counts")
         with schema.transaction(con, f"demo national seed={seed} provinces={summary['provinces']} rows={rows}"):
-            con.execute("insert or replace into meta values ('demo', ?)", [json.dumps(summary, ensure_ascii=False)])
+            schema.upsert(con, "meta", ("key",), {"key": "demo", "value": json.dumps(summary, ensure_ascii=False)})
         con.execute("checkpoint")
     report(1.0, "done")
     return summary

@@ -39,6 +39,26 @@ def _made_once(con: duckdb.DuckDBPyConnection, key: str, nbytes: int) -> str:
     return made
 
 
+def upsert(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], row: dict) -> None:
+    """Insert ``row`` into ``table``, or update the row with the same ``keys`` columns: one MERGE,
+    which needs no primary key (a DuckLake table has none; ``insert or replace`` needs one)."""
+    columns = list(row)
+    source = ", ".join(f"? as {c}" for c in columns)
+    upsert_from(con, table, keys, columns, f"select {source}", list(row.values()))
+
+
+def upsert_from(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], columns: list[str],
+                source: str, params: list | None = None) -> None:
+    """:func:`upsert` of every row that the query ``source`` gives (its columns named ``columns``;
+    one row per key)."""
+    on = " and ".join(f"t.{k} = s.{k}" for k in keys)
+    values = [c for c in columns if c not in keys]
+    update = (f"when matched then update set {', '.join(f'{c} = s.{c}' for c in values)} " if values else "")
+    con.execute(f"merge into {table} as t using ({source}) as s on {on} {update}"
+                f"when not matched then insert ({', '.join(columns)}) values ({', '.join('s.' + c for c in columns)})",
+                params or [])
+
+
 class NotAnAtlas(Exception):
     """The file at the database path is not a DuckDB database (a spreadsheet, a text file …)."""
 

@@ -174,7 +174,7 @@ def save(con: duckdb.DuckDBPyConnection, name: str, view: str, params: dict, fro
         last = con.execute("select value from meta where key = ?", [LAST_ID_KEY]).fetchall()
         top = con.execute("select coalesce(max(snapshot_id), 0) from snapshots").fetchall()[0][0]
         new_id = max(int(last[0][0]) if last else 0, int(top)) + 1
-        con.execute("insert or replace into meta values (?, ?)", [LAST_ID_KEY, str(new_id)])
+        schema.upsert(con, "meta", ("key",), {"key": LAST_ID_KEY, "value": str(new_id)})
         con.execute(
             """insert into snapshots (snapshot_id, name, view, region_code, period, params, numbers, map_png,
                                       data_version, data_as_of, created_at, created_by, scope, exact)

@@ -297,12 +297,14 @@ def _remember(con, result: Result, plan, user: str | None, started_at: datetime,
          user or who(), json.dumps(summary, ensure_ascii=False, default=str)],
     )
     for alias, county_code, code in plan.aliases:
-        con.execute("insert or replace into region_aliases values (?, ?, ?, ?, ?)",
-                    [alias, county_code, code, user or who(), datetime.now()])
+        schema.upsert(con, "region_aliases", ("alias", "county_code"), {
+            "alias": alias, "county_code": county_code, "region_code": code,
+            "confirmed_by": user or who(), "confirmed_at": datetime.now()})
     if plan.remember_mapping is not None:
         signature, kind, chosen = plan.remember_mapping
-        con.execute("insert or replace into header_mappings values (?, ?, ?, ?)",
-                    [signature, kind, json.dumps(chosen, ensure_ascii=False), datetime.now()])
+        schema.upsert(con, "header_mappings", ("signature",), {
+            "signature": signature, "kind": kind, "mapping": json.dumps(chosen, ensure_ascii=False),
+            "updated_at": datetime.now()})
 
 
 def _options(kind, mapping, sheet, boundary_fields, matches=None, township=None) -> dict:

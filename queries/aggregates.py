@@ -18,6 +18,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from db import schema
 from queries import periods, runner
 
 # From this many screening and case rows the counts are stored: below it, counting live takes
@@ -81,7 +82,7 @@ def refresh(con: duckdb.DuckDBPyConnection, version: int, force: bool = False) -
         con.register("period_counts_new_signs", signs)
         con.execute("insert into period_counts_signs select township_code, sign from period_counts_new_signs")
         con.unregister("period_counts_new_signs")
-    con.execute("insert or replace into meta values (?, ?)", [VERSION_KEY, str(version)])
+    schema.upsert(con, "meta", ("key",), {"key": VERSION_KEY, "value": str(version)})
     return len(changed) if fresh else len(signs)
 
 

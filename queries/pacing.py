@@ -140,10 +140,9 @@ def save_targets(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[Ta
     })
     with schema.transaction(con, f"screening targets: {len(rows)} rows"):
         con.register("edited_targets", rows)
-        con.execute("""
-            insert or replace into screening_targets (township_code, year, target_households, updated_at)
-            select township_code, year, target_households, updated_at from edited_targets
-        """)
+        schema.upsert_from(con, "screening_targets", ("township_code", "year"),
+                           ["township_code", "year", "target_households", "updated_at"],
+                           "select township_code, year, target_households, updated_at from edited_targets")
         con.unregister("edited_targets")
     return []
 
