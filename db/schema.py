@@ -1,4 +1,5 @@
 """Create the schema and keep the data version: the one place that knows the DDL."""
+import re
 import secrets
 import threading
 import time
@@ -15,12 +16,80 @@ def create(con: duckdb.DuckDBPyConnection, household_key: bool = True, in_transa
     """Create every table (idempotent), the version row and the database's identity if missing,
     and (unless told not to, while upgrade() is moving rows between tables) its household key;
     ``in_transaction``: the caller has begun a transaction (making the key re-keys stored ids)."""
-    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+    text = SCHEMA_SQL.read_text(encoding="utf-8")
+    con.execute(lake_sql(text) if is_lake(con) else text)
     if con.execute("select count(*) from data_version").fetchall()[0][0] == 0:
         con.execute("insert into data_version values (0, ?, 'schema created')", [datetime.now()])
     database_id(con)
     if household_key:
         _household_key(con, in_transaction)
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con``'s current database is a DuckLake (issue 17), not a DuckDB file."""
+    return con.execute("select type from duckdb_databases() where database_name = current_database()"
+                       ).fetchall() == [("ducklake",)]
+
+
+def lake_sql(text: str) -> str:
+    """schema.sql as a DuckLake takes it: the same tables and columns, without what a lake cannot
+    hold (primary keys, unique and check constraints, indexes) and without the migrations of old
+    files (``alter table … drop not null``: a new lake's columns are made as they are now). The
+    writers already keep ids unique and rows valid (the importer rejects a file that breaks a
+    rule); the constraints were their second line, which a lake does not have."""
+    out = []
+    for statement in _statements(text):
+        flat = " ".join(statement.split()).lower()
+        if flat.startswith("create index") or (flat.startswith("alter table") and flat.endswith("drop not null")):
+            continue
+        if flat.startswith("create table"):
+            statement = _unconstrained(statement)
+        out.append(statement)
+    return ";\n".join(out) + ";\n"
+
+
+def _statements(text: str) -> list[str]:
+    """The statements of a SQL script, comments removed (a quote-aware scan: '--' or ';' inside a
+    string literal stays)."""
+    statements, current, i, quoted = [], [], 0, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            current.append(ch)
+            quoted = ch != "'"
+        elif ch == "'":
+            current.append(ch)
+            quoted = True
+        elif text.startswith("--", i):
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        elif ch == ";":
+            statements.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    statements.append("".join(current).strip())
+    return [s for s in statements if s]
+
+
+def _unconstrained(statement: str) -> str:
+    """A create table statement without check (…), [primary key | unique] and table-level
+    primary key (…) clauses."""
+    def drop_clause(text: str, keyword: str) -> str:  # "keyword (…)", with its comma when table-level
+        pattern = re.compile(rf"(\s*,\s*|\s+){keyword}\s*\(", re.IGNORECASE)
+        while (m := pattern.search(text)) is not None:
+            depth, j = 1, m.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            text = text[:m.start()] + text[j:]
+        return text
+
+    statement = drop_clause(statement, "check")
+    statement = drop_clause(statement, "primary key")
+    return re.sub(r"\s+(primary key|unique)\b", "", statement, flags=re.IGNORECASE)
 
 
 def database_id(con: duckdb.DuckDBPyConnection) -> str:
