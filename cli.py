@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             return _user(args)
         return _indicators(args)
     except schema.NewerDuckDB as newer:  # a newer DuckDB's file: said plainly, the file untouched
-        print(_newer_message(newer, target_of(args)), file=sys.stderr)
+        print(_newer_message(newer.written_by, target_of(args)), file=sys.stderr)
         return 2
     except schema.NotAnAtlas as error:  # said at once: not a lock to wait for, not a traceback
         print(f"not an atlas database: {error} is not a DuckDB database file; point --db at an atlas "
@@ -187,7 +187,7 @@ def target_of(args):
     return paths.db_path(getattr(args, "db", None))
 
 
-def _newer_message(newer, target, kept=None) -> str:
+def _newer_message(written_by: str | None, target, kept=None) -> str:
     """What the CLI says of a database written by a newer DuckDB, in Chinese then English: what it
     is, and either that the demo can be built again (or was, `kept` naming the old file) or how
     to move the data. The app says the same words (i18n/text.py)."""
@@ -197,7 +197,7 @@ def _newer_message(newer, target, kept=None) -> str:
 
     lines = []
     for lang in ("zh", "en"):
-        writer = newer.written_by or text.t("DB_WRITER_UNKNOWN", lang)
+        writer = written_by or text.t("DB_WRITER_UNKNOWN", lang)
         said = text.t("DB_NEWER", lang, name=str(target), writer=writer, ours=duckdb.__version__)
         if kept is not None:
             then = text.t("DB_NEWER_REBUILT", lang, kept=kept)
@@ -214,16 +214,10 @@ def _set_aside_newer(target) -> None:
     then build. Any other file at the target is replaced by the build, as always."""
     from db import schema
 
-    if not target.exists():
-        return
-    try:
-        with schema.open_waiting(target, read_only=True, wait=0):
-            return
-    except schema.NewerDuckDB as newer:
+    found = schema.unreadable(target, wait=0)
+    if found is not None and found[0] == "newer":
         kept = paths.set_aside(target)
-        print(_newer_message(newer, target, kept=kept.name).replace("error: ", "note: ", 1), file=sys.stderr)
-    except (schema.NotAnAtlas, TimeoutError):
-        return
+        print(_newer_message(found[1], target, kept=kept.name).replace("error: ", "note: ", 1), file=sys.stderr)
 
 
 def _user(args) -> int:

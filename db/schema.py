@@ -165,6 +165,23 @@ def written_by(path: str | Path) -> str | None:
     return text if text.startswith("v") and len(text) > 1 else None
 
 
+def unreadable(path: str | Path, wait: float = 5) -> tuple[str, str | None] | None:
+    """Why this DuckDB cannot open the database at ``path``: ("newer", the version that wrote it,
+    or None) for a newer DuckDB's file, ("not_duckdb", None) for a file that is not DuckDB's (or is
+    damaged); None when it opens, is busy (a writer holds it), or is not there yet."""
+    if not Path(path).exists():
+        return None
+    try:
+        with open_waiting(path, read_only=True, wait=wait):
+            return None
+    except NewerDuckDB as newer:
+        return "newer", newer.written_by
+    except NotAnAtlas:
+        return "not_duckdb", None
+    except TimeoutError:  # held by a writer: readable, only busy
+        return None
+
+
 # Writers of this process now waiting to connect. Within one process DuckDB refuses a writable
 # connection while any read-only one is open, so a steady stream of overlapping page reads (twenty
 # sessions) would starve an import for ever; while a writer waits, new readers wait behind it.

@@ -446,17 +446,7 @@ def unreadable() -> tuple[str, str | None] | None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _unreadable(db: str, stamp: tuple) -> tuple[str, str | None] | None:
-    if stamp[0] is None:
-        return None
-    try:
-        with schema.open_waiting(db, read_only=True, wait=5):
-            return None
-    except schema.NewerDuckDB as newer:
-        return "newer", newer.written_by
-    except schema.NotAnAtlas:
-        return "not_duckdb", None
-    except TimeoutError:  # held by a writer: readable, only busy (the pages wait as they always have)
-        return None
+    return schema.unreadable(db)  # (the pages wait for a busy file as they always have)
 
 
 def is_builtin_demo() -> bool:
@@ -471,7 +461,8 @@ def set_aside() -> str:
     Held under the same lock as a new database's creation, so two first sessions move it once."""
     db = Path(db_path())
     with paths.creating(db):
-        if db.exists() and (_unreadable(str(db), _file_stamp(str(db))) or ("",))[0] == "newer":
+        found = _unreadable(str(db), _file_stamp(str(db)))
+        if found is not None and found[0] == "newer":
             return paths.set_aside(db).name
     return db.name + paths.NEWER_SUFFIX  # another session moved it a moment ago
 
