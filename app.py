@@ -22,7 +22,15 @@ if problem := data.unreadable():  # a file this DuckDB cannot open: say so, neve
         st.error(t("DB_NOT_DUCKDB", name=name))
         st.stop()
 
-if not data.database_exists():
+try:
+    exists = data.database_exists()
+except data.NoLake as unreachable:  # the lake's catalog (PostgreSQL) cannot be reached: said, never a traceback
+    st.error(t("LAKE_UNREACHABLE", name=data.shown_db(), error=unreachable.reason))
+    st.stop()
+if not exists and data.is_lake():  # an empty lake is made by `cli.py lake init`, never by a page
+    st.error(t("LAKE_EMPTY", name=data.shown_db()))
+    st.stop()
+if not exists:
     from data import demo
 
     # First start on a fresh machine: build the demo city, showing each step.

@@ -29,6 +29,11 @@
     python cli.py user passwd NAME [--db PATH]
                          (the password is read from stdin when piped, else asked twice; --region all:
                           every region, admins only; each change is written to the audit log)
+    python cli.py lake init [--from FILE | --demo [--scale S]] [--db ducklake:postgres:...] [--data-path DIR]
+    python cli.py lake status [--json] [--db ...]        (snapshots, and each table's Parquet files)
+    python cli.py lake compact [--db ...]                (merge the small files of many small commits)
+                         (--db, or ATLAS_DB, may be a DuckLake everywhere: ducklake:postgres:<connection
+                          string>, with the data folder in --data-path or ATLAS_DATA_PATH; see the README)
 
 indicators, gaps and snapshot take --user NAME: what that account would see (its regions); an
 unknown or disabled account is a usage error. import and import --undo are written to the audit
@@ -39,10 +44,13 @@ import exits 0 when every file imported (or was already imported), 1 when any fi
 """
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from db import paths
+from db import lake, paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +143,22 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("--db", help="database path (default: $ATLAS_DB or data/atlas.duckdb)")
     user_sub.choices["list"].add_argument("--json", action="store_true", help="print a JSON array")
 
+    lake_cmd = sub.add_parser("lake", help="the atlas on a DuckLake (PostgreSQL catalog, Parquet files): "
+                                           "create it, show its snapshots and files, merge small files")
+    lake_sub = lake_cmd.add_subparsers(dest="lake_command", required=True)
+    init = lake_sub.add_parser("init", help="create the atlas's tables in an empty lake (with the division "
+                                            "register, or every row of an atlas file with --from)")
+    source = init.add_mutually_exclusive_group()
+    source.add_argument("--from", dest="source", metavar="FILE", help="copy this atlas database file into the lake")
+    source.add_argument("--demo", action="store_true", help="the demo city (built first, then copied in)")
+    init.add_argument("--scale", type=_scale, default=1.0, help="with --demo: the city demo's household multiplier")
+    lake_sub.add_parser("status", help="the current snapshot, the last snapshots and each table's data files"
+                        ).add_argument("--json", action="store_true", help="print one JSON object")
+    lake_sub.add_parser("compact", help="merge the small Parquet files of many small commits")
+    for one in lake_sub.choices.values():
+        one.add_argument("--db", help="the lake: ducklake:postgres:<connection string> (default: $ATLAS_DB)")
+        one.add_argument("--data-path", help="the lake's shared data folder (default: $ATLAS_DATA_PATH; needed by init)")
+
     snap = sub.add_parser("snapshot", help="export a view (or the whole deck) as PNG, PDF, PPTX, HTML or a .docx brief")
     what = snap.add_mutually_exclusive_group(required=True)
     what.add_argument("--view", choices=["overview", "coverage", "screening", "hotspots"])
@@ -173,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args, parser)
         if args.command == "user":
             return _user(args)
+        if args.command == "lake":
+            return _lake(args)
         return _indicators(args)
+    except lake.NoLake as error:  # the catalog cannot be reached, or holds no atlas yet
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except schema.NewerDuckDB as newer:  # a newer DuckDB's file: said plainly, the file untouched
         print(_newer_message(newer.written_by, target_of(args)), file=sys.stderr)
         return 2
@@ -394,10 +423,67 @@ def _provinces(text: str) -> list[str]:
     return codes
 
 
+def _lake(args) -> int:
+    """cli.py lake init | status | compact (db/lake.py)."""
+    from db import schema
+
+    if args.data_path:
+        os.environ[lake.DATA_PATH_ENV] = args.data_path
+    target = paths.db_path(args.db)
+    if not lake.is_lake(target):
+        print(f"error: {target} is not a lake: give --db (or ATLAS_DB) as ducklake:postgres:<connection string>",
+              file=sys.stderr)
+        return 2
+    if args.lake_command == "init":
+        if not os.environ.get(lake.DATA_PATH_ENV):
+            print("note: no --data-path (ATLAS_DATA_PATH): the lake's catalog must already name its data folder",
+                  file=sys.stderr)
+        source = args.source
+        try:
+            if args.demo:
+                from data import demo
+
+                with tempfile.TemporaryDirectory(prefix="atlas-lake-demo-") as folder:
+                    built = Path(folder) / "demo.duckdb"
+                    demo.build(built, seed=demo.DEFAULT_SEED, scale=args.scale)
+                    done = lake.init(target, built)
+            else:
+                if source is not None and not Path(source).is_file():
+                    print(f"error: no atlas database at {source}", file=sys.stderr)
+                    return 2
+                if source is not None:
+                    schema.upgrade(source)  # an older file's tables brought up to date before copying
+                done = lake.init(target, source)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(json.dumps(done, ensure_ascii=False))
+        return 0
+    if args.lake_command == "status":
+        found = lake.status(target)
+        if args.json:
+            print(json.dumps(found, ensure_ascii=False))
+            return 0
+        print(f"lake {found['lake']}\ndata path {found['data_path']}\n"
+              f"snapshot {found['snapshot']} ({found['snapshots']:,} snapshots kept)")
+        for snap in found["last"]:
+            print(f"  #{snap['snapshot']:<6} {snap['at']}  {snap['note'] or ''}  {snap['changes']}")
+        print(f"{'table':<24}{'files':>8}{'rows':>14}{'MB':>10}")
+        for row in found["tables"]:
+            print(f"{row['table']:<24}{row['files']:>8,}{row['rows']:>14,}{row['bytes'] / 1e6:>10.1f}")
+        return 0
+    done = lake.compact(target)
+    print(json.dumps(done, ensure_ascii=False))
+    return 0
+
+
 def _demo(args) -> int:
     from data import demo
 
     target = paths.db_path(args.db)
+    if lake.is_lake(target):
+        print("error: a lake's demo is made with `python cli.py lake init --demo` (into an empty lake)", file=sys.stderr)
+        return 2
     _set_aside_newer(target)
     started = time.perf_counter()
     progress = lambda fraction, step: print(f"[{fraction:4.0%}] {step}", file=sys.stderr, flush=True)  # noqa: E731

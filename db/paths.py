@@ -2,18 +2,24 @@
 import os
 from pathlib import Path
 
+from db import lake
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "atlas.duckdb"
 
 
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("ATLAS_DB") or DEFAULT_DB)
+def db_path(explicit: str | os.PathLike | None = None) -> "Path | lake.Lake":
+    """The atlas: a DuckDB file's path, or a DuckLake (``ducklake:…``, db/lake.py) as a lake.Lake."""
+    text = str(explicit) if explicit else os.environ.get("ATLAS_DB")
+    if text and lake.is_lake(text):
+        return lake.Lake(text)
+    return Path(text) if text else DEFAULT_DB
 
 
 def is_default(path: str | os.PathLike) -> bool:
     """Whether `path` is the built-in demo's place, data/atlas.duckdb (however it is written)."""
+    if lake.is_lake(path):
+        return False
     return Path(path).resolve() == Path(DEFAULT_DB).resolve()
 
 

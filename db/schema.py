@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from db import lake
+
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
@@ -169,7 +171,7 @@ def unreadable(path: str | Path, wait: float = 5) -> tuple[str, str | None] | No
     """Why this DuckDB cannot open the database at ``path``: ("newer", the version that wrote it,
     or None) for a newer DuckDB's file, ("not_duckdb", None) for a file that is not DuckDB's (or is
     damaged); None when it opens, is busy (a writer holds it), or is not there yet."""
-    if not Path(path).exists():
+    if lake.is_lake(path) or not Path(path).exists():
         return None
     try:
         with open_waiting(path, read_only=True, wait=wait):
@@ -199,6 +201,8 @@ def open_waiting(path: str | Path, read_only: bool, wait: float) -> duckdb.DuckD
     one written by a newer DuckDB (NewerDuckDB).
     """
     global _writers_waiting
+    if lake.is_lake(path):  # many readers and writers at once, each in its own snapshot
+        return lake.connect(str(path))
     deadline = time.monotonic() + wait
     if not read_only:
         with _writers_lock:

@@ -40,6 +40,11 @@ ZH = {
     "DB_NEWER_DEMO_CLI": "这是内置的演示数据库：运行 python cli.py demo 即可重新生成（原文件将改名保留为 {kept}，不会删除）。",
     "DB_NOT_DUCKDB": "{name} 不是 DuckDB 数据库文件（或已损坏），无法打开。文件未作任何改动：请检查 ATLAS_DB"
                      "（命令行为 --db）指向的文件，或指向一个尚不存在的路径以新建数据库。",
+    # the atlas on a DuckLake (db/lake.py): the catalog cannot be reached, or holds no atlas yet
+    "LAKE_UNREACHABLE": "无法连接数据湖（DuckLake）{name}：{error}。数据未作任何改动：请检查 PostgreSQL 是否在运行、"
+                        "ATLAS_DB 中的连接参数和 ATLAS_DATA_PATH 指向的共享目录。",
+    "LAKE_EMPTY": "数据湖（DuckLake）{name} 中还没有工作地图的数据表：请先运行 python cli.py lake init"
+                  "（可加 --from 现有数据库文件，或 --demo 生成演示数据）。",
     "STEP_register": "全国行政区划",
     "STEP_boundaries": "乡镇示意边界",
     "STEP_villages": "村（社区）与户数",
@@ -597,6 +602,10 @@ EN = {
     "DB_NOT_DUCKDB": "{name} is not a DuckDB database file (or it is damaged) and cannot be opened. The file has not been changed: "
                      "check the file ATLAS_DB (--db on the command line) points at, or point it at a path that does not exist "
                      "yet to create a new database.",
+    "LAKE_UNREACHABLE": "Cannot reach the lake (DuckLake) {name}: {error}. No data has been changed: check that PostgreSQL "
+                        "is running, the connection settings in ATLAS_DB and the shared folder ATLAS_DATA_PATH names.",
+    "LAKE_EMPTY": "The lake (DuckLake) {name} holds no atlas tables yet: run python cli.py lake init first (with --from an "
+                  "existing database file, or --demo for the demo data).",
     "STEP_register": "national division register",
     "STEP_boundaries": "approximate township boundaries",
     "STEP_villages": "villages and households",

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -26,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from db import paths, schema
+from db import lake, paths, schema
 from geo import names
 from importer import boundaries as boundary_import
 from importer import fields, history, messages, read, values
@@ -130,12 +131,38 @@ def header_signature(headers: list[str]) -> str:
 
 # ---- the entry point --------------------------------------------------------------------------
 
-def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: dict | None = None,
-        matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
-        user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
-        today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
-        within: str | None = None, header_row: int | None = None, period: str | None = None,
-        township: str | None = None, scope: list[str] | None = None) -> Result:
+def run(path: str | Path, db: str | Path, **options) -> Result:
+    """Import one file (see _run_once for the options). On a DuckLake (db/lake.py) other importers
+    commit at the same time: when one of them changed the same tables between this import's
+    reading and its commit, the lake refuses the commit (nothing of it written) and the whole
+    import runs again, from reading the file, so that its checks (what it would replace) see the
+    other's rows; after lake.RETRIES runs it is refused with that reason, the lake unchanged."""
+    db = paths.db_path(db)
+    if not lake.is_lake(db):
+        return _run_once(path, db, **options)
+    for attempt in range(1, lake.RETRIES + 1):
+        try:
+            with lake.private(db):
+                return _run_once(path, db, **options)
+        except LakeConflict:
+            LOG.info("import of %s met another import's commit (run %d of %d)", path, attempt, lake.RETRIES)
+            time.sleep(random.uniform(0.2, 1.0) * attempt)
+    result = Result(file=options.get("file_name") or Path(path).name)
+    Problems(result).add("lake_conflict", detail=str(lake.RETRIES))
+    result.status, result.accepted = "rejected", 0
+    return result
+
+
+class LakeConflict(Exception):
+    """The lake refused this import's commit: another import changed the same tables meanwhile."""
+
+
+def _run_once(path: str | Path, db, *, kind: str | None = None, mapping: dict | None = None,
+              matches: dict | None = None, sheet: str | None = None, dry_run: bool = False,
+              user: str | None = None, file_name: str | None = None, progress: Progress | None = None,
+              today: date | None = None, boundary_fields: dict | None = None, replace: bool = False,
+              within: str | None = None, header_row: int | None = None, period: str | None = None,
+              township: str | None = None, scope: list[str] | None = None) -> Result:
     """Import one file into the atlas database (or, with dry_run, say what would happen).
 
     mapping: header as written, column letter or header@letter -> field name ("" ignores the
@@ -154,7 +181,8 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
         boundary_fields = {**(boundary_fields or {}), "within": within}
     started = time.perf_counter()
     started_at = datetime.now()
-    path, db = Path(path), Path(db)
+    path, db = Path(path), paths.db_path(db)
+    on_lake = lake.is_lake(db)
     name = file_name or path.name
     result = Result(file=name)
     progress = progress or (lambda fraction, step: None)
@@ -163,11 +191,13 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
 
     # what killed imports left (raw household ids in staging files; half-made databases) goes
     paths.sweep(Path(tempfile.gettempdir()), "atlas-import-*", LEFTOVER_SECONDS)
-    if db.parent.is_dir():
+    if not on_lake and db.parent.is_dir():
         paths.sweep(db.parent, f".{db.name}.new-*", LEFTOVER_SECONDS)
     fresh = None
     creating = None
-    if not db.exists():
+    if on_lake and not db.exists():  # a lake is made by `cli.py lake init`, never by an import
+        raise lake.NoLake(db, "it holds no atlas yet: run `python cli.py lake init` first")
+    if not on_lake and not db.exists():
         creating = paths.creating(db).__enter__()  # a second import into this new path waits here
         if db.exists():  # the import it waited for made the database: import into that one
             creating.__exit__()
@@ -228,7 +258,7 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             # memory grows with the file; both cores may insert (screenings has no order to keep).
             # These settings live as long as the database instance: this connection's (the
             # importer's read-only connections could not open the file beside another one).
-            con.execute(f"set memory_limit = '{COMMIT_MEMORY}'")
+            con.execute(f"set memory_limit = '{COMMIT_MEMORY}'")  # on a lake: this import's own instance
             con.execute("set preserve_insertion_order = false")
             attach = getattr(plan, "attach", None)
             if attach:  # outside the transaction: a database is detached only with no work pending
@@ -242,16 +272,19 @@ def run(path: str | Path, db: str | Path, *, kind: str | None = None, mapping: d
             finally:
                 if attach:
                     plan.detach(con)
-            con.execute("checkpoint")  # now, within the ceiling, rather than at close
+            if not on_lake:  # (a lake's CHECKPOINT is its maintenance: `cli.py lake compact`)
+                con.execute("checkpoint")  # now, within the ceiling, rather than at close
         if fresh is not None:
             os.replace(fresh, db)
             fresh = None
         result.status = "imported"
         progress(1.0, "done")
         return result
-    except (TimeoutError, schema.NotAnAtlas):  # the database is busy, or not one: the caller says so
+    except (TimeoutError, schema.NotAnAtlas, lake.NoLake):  # busy, not a database, no lake: the caller says so
         raise
     except Exception as error:
+        if on_lake and lake.is_conflict(error):  # another importer's commit came first: run() runs it again
+            raise LakeConflict(str(error)) from error
         # a bug met by some file: refused like any bad file, the database untouched (the write, if
         # it began, was rolled back), the trace in the log for the administrator, not on the page
         LOG.exception("import of %s failed", name)

@@ -220,9 +220,11 @@ def year_tables(con: duckdb.DuckDBPyConnection, year: int, filters: Filters | No
     wanted = (filters or Filters()).params()
     stored = aggregates.usable(con, wanted["risk_types"], wanted["case_sources"])  # once for the 17 periods
 
+    database = runner.current_database(con)  # asked here: a connection is not shared across threads
+
     def towns(code: str) -> pd.DataFrame:
         p = periods.parse(code)
-        with con.cursor() as cur:
+        with runner.cursor(con, database) as cur:
             found = runner.run(cur, "sensitive_counts", period_start=p.start, period_end=p.end, scope=EVERYTHING,
                                risk_levels=wanted["risk_levels"], risk_types=wanted["risk_types"],
                                case_sources=wanted["case_sources"], stored=stored)

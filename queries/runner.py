@@ -47,10 +47,25 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     return con.execute(load_sql(name), params).df()
 
 
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchall()[0][0]
+
+
+def cursor(con: duckdb.DuckDBPyConnection, database: str) -> duckdb.DuckDBPyConnection:
+    """Another connection to ``con``'s instance using ``database`` (current_database(con), asked
+    before any thread starts), for a worker thread: on a lake (db/lake.py) a DuckDB cursor starts
+    in the instance's own in-memory database, not the lake ``con`` uses."""
+    cur = con.cursor()
+    if database != current_database(cur):
+        cur.execute(f'use "{database}"')
+    return cur
+
+
 def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     """A short-lived read-only connection: it leaves the file free for a writer between reads."""
-    if not Path(db_path).exists():
+    from db import lake, schema
+
+    if not lake.is_lake(db_path) and not Path(db_path).exists():
         raise FileNotFoundError(f"no database at {db_path}; build one with `python cli.py demo`")
-    from db import schema
 
     return schema.open_waiting(db_path, read_only=True, wait=0)  # NotAnAtlas for a file of another kind

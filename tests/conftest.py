@@ -1,6 +1,8 @@
 """Shared fixtures: a small demo database built once per test session, and the app pointed at it;
 one Chromium and one app server on the demo database for the browser modules."""
 import contextlib
+import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -160,3 +162,51 @@ def app_url(demo_server):
 def browser(shared_chromium):
     """The shared headless Chromium."""
     return shared_chromium.get()
+
+
+# --------------------------------------------------------------------------- DuckLake (issue 17)
+# scripts/test.sh (and so CI) installs PostgreSQL and sets this: there a missing server fails the run
+REQUIRE_POSTGRES = os.environ.get("ATLAS_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL (tests/pgserver.py) for this test process, stopped at the end."""
+    from tests import pgserver
+
+    if pgserver.bin_dir() is None:
+        if REQUIRE_POSTGRES:
+            raise RuntimeError("PostgreSQL is required (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql)")
+    server = pgserver.Postgres()
+    yield server
+    from db import lake
+
+    lake.close_all()
+    server.stop()
+
+
+@pytest.fixture
+def make_lake(postgres, tmp_path_factory, monkeypatch):
+    """make_lake(source=None) -> a new DuckLake target (ATLAS_DB's form): a PostgreSQL database of
+    its own for the catalog, a data folder of its own (set as ATLAS_DATA_PATH for this test),
+    holding a copy of the atlas file ``source`` (``cli.py lake init --from``) or, without one, an
+    empty atlas with the division register."""
+    from db import lake
+
+    made = []
+
+    def make(source=None) -> str:
+        name = f"lake_{next(_LAKES)}"
+        folder = tmp_path_factory.mktemp(name)
+        monkeypatch.setenv(lake.DATA_PATH_ENV, str(folder) + "/")
+        target = lake.PREFIX + "postgres:" + postgres.database(name)
+        lake.init(target, source)
+        made.append(target)
+        return target
+
+    yield make
+    lake.close_all()
+
+
+_LAKES = itertools.count(1)

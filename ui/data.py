@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from access.viewer import DEMO, Viewer
-from db import paths, schema
+from db import lake, paths, schema
 from geo import boundaries, risk, shapes
 from indicators import suppress
 from queries import indicators, periods, runner
@@ -37,7 +37,7 @@ def viewer_scope() -> list[str]:
 
 def _connect(db: str) -> duckdb.DuckDBPyConnection:
     # A writer in another process holds the file for a moment: wait a little, then give up.
-    if not Path(db).exists():
+    if not lake.is_lake(db) and not Path(db).exists():
         raise FileNotFoundError(f"no database at {db}; build one with `python cli.py demo`")
     return schema.open_waiting(db, read_only=True, wait=5)
 
@@ -52,13 +52,16 @@ def data_key() -> tuple[str, int]:
     across a rebuild of the database at the same path.
 
     Read from the database only when its files change (a write touches the file or its WAL),
-    not once per query: a page makes a dozen cached calls per rerun.
+    or on a lake when its snapshot moves (any process's commit), not once per query: a page
+    makes a dozen cached calls per rerun.
     """
     db = db_path()
     return _version(db, _file_stamp(db))
 
 
 def _file_stamp(db: str) -> tuple:
+    if lake.is_lake(db):  # the lake's current snapshot id: one small catalog query
+        return (lake.current_snapshot(db),)
     stamp = []
     for path in (Path(db), Path(db + ".wal")):
         try:
@@ -429,8 +432,20 @@ def _upgrade(db: str, stamp: tuple) -> bool:
     return schema.upgrade(db)
 
 
+NoLake = lake.NoLake
+
+
+def is_lake() -> bool:
+    return lake.is_lake(db_path())
+
+
+def shown_db() -> str:
+    """The database as a page may name it: a lake without its password."""
+    return lake.shown(db_path())
+
+
 def database_exists() -> bool:
-    return Path(db_path()).exists()
+    return paths.db_path(db_path()).exists()
 
 
 DUCKDB_VERSION = duckdb.__version__  # what the app says it runs when a file is too new for it
