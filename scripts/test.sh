@@ -16,7 +16,7 @@ if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || ! ls /usr/l
   if [ "$SUDO" != none ] && command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils \
-      postgresql nginx-light >/dev/null
+      postgresql nginx >/dev/null
   else
     echo "warning: chromium, pdftoppm, postgresql or nginx is missing and cannot be installed here; their tests will fail" >&2
   fi
