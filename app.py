@@ -75,6 +75,7 @@ if viewer is None:
 if not data.regions().empty:  # after the navigation: the sidebar shows the filters this page uses
     widgets.sidebar_filters(first_url if page.url_path == home.url_path else page.url_path)
 auth.demo_banner(viewer, page.url_path)
+auth.as_of_banner()  # on a lake: the data as it was at a saved snapshot's moment, read-only
 widgets.phone_style()
 try:
     page.run()

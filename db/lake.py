@@ -69,18 +69,13 @@ _lock = threading.Lock()
 _local = threading.local()
 
 
-def _open_instance(target: str, data_path: str | None, version: int | None) -> duckdb.DuckDBPyConnection:
+def _open_instance(target: str, data_path: str | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     try:
         extensions.load(con, "ducklake")
         if target[len(PREFIX):].startswith("postgres:"):
             extensions.load(con, "postgres_scanner")
-        options = []
-        if data_path:
-            options.append(f"data_path {_literal(data_path)}")
-        if version is not None:
-            options += [f"snapshot_version {int(version)}", "read_only"]
-        con.execute(f"attach {_literal(target)} as {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
+        con.execute(f"attach {_literal(target)} as {ALIAS}" + (f" (data_path {_literal(data_path)})" if data_path else ""))
     except duckdb.Error as error:
         con.close()
         raise NoLake(target, str(error).splitlines()[0]) from None
@@ -94,24 +89,61 @@ def data_path_for(target: str) -> str | None:
     return found
 
 
-def instance(target: str, version: int | None = None) -> duckdb.DuckDBPyConnection:
-    """This process's DuckDB instance attached to the lake (at snapshot ``version``, read-only,
-    when given): made once, or afresh after a fork."""
+def instance(target: str) -> duckdb.DuckDBPyConnection:
+    """This process's DuckDB instance attached to the lake: made once, or afresh after a fork."""
     own = getattr(_local, "private", None)
-    if own is not None and own[0] == (target, version):
+    if own is not None and own[0] == target:
         return own[1]
-    key = (target, data_path_for(target), version)
+    key = (target, data_path_for(target))
     with _lock:
         found = _instances.get(key)
         if found is None or found[0] != os.getpid():
-            _instances[key] = found = (os.getpid(), _open_instance(target, key[1], version))
+            _instances[key] = found = (os.getpid(), _open_instance(target, key[1]))
         return found[1]
 
 
+def _attached_at(base: duckdb.DuckDBPyConnection, target: str, version: int) -> str:
+    """The lake as it was at snapshot ``version``, attached read-only beside the live one in the
+    same instance (once): its name there."""
+    alias = f"{ALIAS}_at_{int(version)}"
+    with _lock:
+        with base.cursor() as cur:
+            if not cur.execute("select count(*) from duckdb_databases() where database_name = ?", [alias]).fetchall()[0][0]:
+                try:
+                    cur.execute(f"attach {_literal(target)} as {alias} (snapshot_version {int(version)}, read_only)")
+                except duckdb.Error as error:
+                    raise NoLake(target, str(error).splitlines()[0]) from None
+    return alias
+
+
+AT = "#snapshot="  # a target read as it was at one of its snapshots: <target>#snapshot=<id>
+
+
+def at(target: str, version: int) -> str:
+    """The lake ``target`` as it was at snapshot ``version`` (time travel): read-only, and a
+    database of its own to every cache (its string differs)."""
+    return split(target)[0] + AT + str(int(version))
+
+
+def split(target: str) -> tuple[str, int | None]:
+    """(the lake, the snapshot it is read at or None for the current one)."""
+    text = str(target)
+    if AT in text:
+        base, version = text.rsplit(AT, 1)
+        if version.isdigit():
+            return base, int(version)
+    return text, None
+
+
 def connect(target: str, version: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A new connection (a cursor of the process's instance) using the lake: close it when done."""
-    cursor = instance(str(target), version).cursor()
-    cursor.execute(f"use {ALIAS}")
+    """A new connection (a cursor of the process's instance) using the lake (at snapshot
+    ``version``, or the one ``target`` names, read-only): close it when done."""
+    target, named = split(target)
+    version = named if version is None else version
+    base = instance(target)
+    alias = ALIAS if version is None else _attached_at(base, target, version)
+    cursor = base.cursor()
+    cursor.execute(f"use {alias}")
     return cursor
 
 
@@ -123,8 +155,8 @@ def private(target: str):
         yield
         return
     before = getattr(_local, "private", None)
-    con = _open_instance(str(target), data_path_for(str(target)), None)
-    _local.private = ((str(target), None), con)
+    con = _open_instance(str(target), data_path_for(str(target)))
+    _local.private = (str(target), con)
     try:
         yield
     finally:
@@ -145,6 +177,9 @@ def snapshot_id(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def current_snapshot(target: str) -> int:
+    """The lake's current snapshot id (for a target read at a snapshot, that snapshot's)."""
+    if split(target)[1] is not None:
+        return split(target)[1]
     with connect(target) as con:
         return snapshot_id(con)
 
@@ -175,7 +210,7 @@ def init(target: str, source=None, data_path: str | None = None) -> dict:
     data_path = data_path or data_path_for(target)
     if data_path and not data_path.endswith(("/", "\\")):
         data_path += "/"
-    base = _open_instance(target, data_path, None)  # the data path is the catalog's from now on
+    base = _open_instance(target, data_path)  # the data path is the catalog's from now on
     try:
         return _init(base, target, source)
     finally:
@@ -206,6 +241,12 @@ def _init(base: duckdb.DuckDBPyConnection, target: str, source) -> dict:
                 for table in schema.TABLES:
                     if table in have:
                         con.execute(f"insert into {ALIAS}.main.{table} by name select * from src.main.{table}")
+            # the next snapshot id lives in meta: an update, so two servers saving the first
+            # snapshots at once conflict (one retries) instead of both taking id 1
+            from export import saved
+
+            con.execute("insert into meta select ?, '0' where not exists (select 1 from meta where key = ?)",
+                        [saved.LAST_ID_KEY, saved.LAST_ID_KEY])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -257,3 +298,11 @@ def compact(target: str) -> dict:
         con.execute(f"call ducklake_merge_adjacent_files('{ALIAS}')")
         return {"lake": shown(target), "files_before": int(before), "files_after": int(live_files(con)),
                 "snapshot": snapshot_id(con)}
+
+
+def snapshot_time(target: str, version: int) -> str | None:
+    """When snapshot ``version`` of the lake was committed ('2026-11-30 15:54:52'), or None."""
+    with connect(split(target)[0]) as con:
+        found = con.execute(f"select strftime(snapshot_time, '%Y-%m-%d %H:%M:%S') from {ALIAS}.snapshots() "
+                            "where snapshot_id = ?", [int(version)]).fetchall()
+    return found[0][0] if found else None

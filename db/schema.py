@@ -368,7 +368,7 @@ TABLES = ("data_version", "regions", "villages", "boundaries", "rooms", "screeni
 # them with `alter table ... add column if not exists`; upgrade() looks here to know it must run.
 ADDED_COLUMNS = (("villages", "longitude"), ("villages", "latitude"), ("imports", "undone_at"),
                  ("imports", "undone_by"), ("imports", "superseded_by"), ("snapshots", "scope"),
-                 ("snapshots", "exact")) + tuple((t, "import_id") for t in UNDOABLE)
+                 ("snapshots", "exact"), ("snapshots", "lake_snapshot")) + tuple((t, "import_id") for t in UNDOABLE)
 
 
 def upgrade(path: str | Path, wait: float = 30.0) -> bool:

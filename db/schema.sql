@@ -183,10 +183,13 @@ create table if not exists snapshots (
     created_at timestamp not null,
     created_by varchar,
     scope varchar[],       -- the regions it was built for (code prefixes); null: saved before scopes
-    exact boolean          -- built with exact small counts (an admin's); null: saved before suppression held
+    exact boolean,         -- built with exact small counts (an admin's); null: saved before suppression held
+    lake_snapshot bigint   -- on a DuckLake (db/lake.py), the lake's snapshot the numbers were read at: the data
+                           -- can be opened again as it was then; null on a file
 );
 alter table snapshots add column if not exists scope varchar[];
 alter table snapshots add column if not exists exact boolean;
+alter table snapshots add column if not exists lake_snapshot bigint;
 
 -- Dispute counts per township, period and type, from monthly statistical returns (纠纷统计表):
 -- received (排查数), resolved (化解数), unresolved (未化解数). A report counts where none of its

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 from PIL import Image, ImageChops
 
-from db import schema
+from db import lake, schema
 from export import staticmap
 from export.text import t
 from export.views import HOTSPOT_OFS, OTHER_ROOM_COLOUR, VIEWS, ViewSpec, build_view, view_columns
@@ -47,6 +47,7 @@ class Frozen:
     data_as_of: date | None
     scope: tuple = ("",)     # the regions it was built for (the saver's scope, code prefixes)
     exact: bool = False      # built with exact small counts (an admin's): only admins may open it
+    lake_snapshot: int | None = None  # on a DuckLake: the lake's snapshot it was read at (db/lake.py)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Snapshot:
     data_as_of: date | None
     created_at: datetime
     created_by: str | None
+    lake_snapshot: int | None = None  # on a DuckLake: open the data as it was (lake.at)
 
     @property
     def hotspot_of(self) -> str | None:
@@ -85,6 +87,9 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
     page's filters, classes and map unit, so the snapshot
     holds what the page showed.
     """
+    # on a lake, the snapshot the numbers are read at (asked first: an import committing meanwhile
+    # makes a later one, which these numbers predate); None on a file
+    lake_snapshot = lake.snapshot_id(con) if schema.is_lake(con) else None
     v = build_view(con, spec)
     view, lang = spec.view, spec.lang
     codes = view_columns(spec)
@@ -131,7 +136,7 @@ def freeze(con: duckdb.DuckDBPyConnection, spec: ViewSpec, with_map: bool = True
     png = trim(staticmap.png_bytes(staticmap.map_only(v, MAP_SIZE), MAP_DPI)) if with_map else None
     version = int(runner.run(con, "data_version")["version"].iloc[0])
     return Frozen(view, v.region_code, v.period, numbers, png, version, v.data_as_of, tuple(spec.scope),
-                  bool(getattr(spec, "exact", False)))
+                  bool(getattr(spec, "exact", False)), lake_snapshot)
 
 
 def trim(png: bytes, margin: int = 12) -> bytes:
@@ -169,30 +174,42 @@ def save(con: duckdb.DuckDBPyConnection, name: str, view: str, params: dict, fro
     name = clean_name(name)
     if not has_table(con):  # an older database the app has not upgraded yet
         schema.create(con)
-    con.execute("begin")
-    try:
-        last = con.execute("select value from meta where key = ?", [LAST_ID_KEY]).fetchall()
-        top = con.execute("select coalesce(max(snapshot_id), 0) from snapshots").fetchall()[0][0]
-        new_id = max(int(last[0][0]) if last else 0, int(top)) + 1
-        schema.upsert(con, "meta", ("key",), {"key": LAST_ID_KEY, "value": str(new_id)})
-        con.execute(
-            """insert into snapshots (snapshot_id, name, view, region_code, period, params, numbers, map_png,
-                                      data_version, data_as_of, created_at, created_by, scope, exact)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [new_id, name, view, frozen.region_code, frozen.period,
-             json.dumps({k: str(v) for k, v in params.items()}, ensure_ascii=False),
-             json.dumps(frozen.numbers, ensure_ascii=False), frozen.map_png, frozen.data_version,
-             frozen.data_as_of, datetime.now(), created_by, list(frozen.scope), frozen.exact],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    for attempt in range(1, lake.RETRIES + 1):  # on a lake another server may save at the same moment
+        con.execute("begin")
+        try:
+            new_id = _insert(con, name, view, params, frozen, created_by)
+            con.execute("commit")
+            break
+        except Exception as error:
+            con.execute("rollback")
+            if not (schema.is_lake(con) and lake.is_conflict(error)) or attempt == lake.RETRIES:
+                raise
+    return new_id
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, view: str, params: dict, frozen: Frozen,
+            created_by: str | None) -> int:
+    """save()'s statements, inside its transaction: the next id (never one used before), the row."""
+    last = con.execute("select value from meta where key = ?", [LAST_ID_KEY]).fetchall()
+    top = con.execute("select coalesce(max(snapshot_id), 0) from snapshots").fetchall()[0][0]
+    new_id = max(int(last[0][0]) if last else 0, int(top)) + 1
+    schema.upsert(con, "meta", ("key",), {"key": LAST_ID_KEY, "value": str(new_id)})
+    con.execute(
+        """insert into snapshots (snapshot_id, name, view, region_code, period, params, numbers, map_png,
+                                  data_version, data_as_of, created_at, created_by, scope, exact,
+                                  lake_snapshot)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [new_id, name, view, frozen.region_code, frozen.period,
+         json.dumps({k: str(v) for k, v in params.items()}, ensure_ascii=False),
+         json.dumps(frozen.numbers, ensure_ascii=False), frozen.map_png, frozen.data_version,
+         frozen.data_as_of, datetime.now(), created_by, list(frozen.scope), frozen.exact,
+         frozen.lake_snapshot],
+    )
     return new_id
 
 
 LIST_COLUMNS = ["snapshot_id", "name", "view", "region_code", "region_name", "period", "period_label",
-                "data_as_of", "data_version", "created_at", "created_by"]
+                "data_as_of", "data_version", "created_at", "created_by", "lake_snapshot"]
 
 
 # Who may open a snapshot: one built for regions all inside the viewer's, and with exact small
@@ -220,7 +237,8 @@ def list_all(con: duckdb.DuckDBPyConnection, scope: list[str] | None = None, exa
             data_as_of,
             data_version,
             created_at,
-            created_by
+            created_by,
+            lake_snapshot
         from snapshots
         where {_VISIBLE}
         order by created_at desc, snapshot_id desc
@@ -236,15 +254,16 @@ def get(con: duckdb.DuckDBPyConnection, snapshot_id: int, scope: list[str] | Non
     runner.define_rules(con)
     rows = con.execute(f"""
         select snapshot_id, name, view, region_code, period, params, numbers, map_png,
-               data_version, data_as_of, created_at, created_by
+               data_version, data_as_of, created_at, created_by, lake_snapshot
         from snapshots
         where snapshot_id = $id and {_VISIBLE}
     """, {"id": int(snapshot_id), "scope": list(scope or [""]), "exact": bool(exact)}).fetchall()
     if not rows:
         return None
-    (sid, name, view, region, period, params, numbers, png, version, as_of, created_at, created_by) = rows[0]
+    (sid, name, view, region, period, params, numbers, png, version, as_of, created_at, created_by, at) = rows[0]
     return Snapshot(int(sid), name, view, region, period, json.loads(params or "{}"), json.loads(numbers or "{}"),
-                    bytes(png) if png is not None else None, version, as_of, created_at, created_by)
+                    bytes(png) if png is not None else None, version, as_of, created_at, created_by,
+                    int(at) if at is not None else None)
 
 
 def rename(con: duckdb.DuckDBPyConnection, snapshot_id: int, name: str) -> bool:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from access import accounts, audit, sessions
 from access.viewer import DEMO, Viewer
+from db import lake
 from ui import data, widgets
 from ui.text import t
 
@@ -167,6 +168,20 @@ def demo_banner(viewer: Viewer, page_url: str) -> None:
         on_wide, on_phone = widgets.wide_or_phone("demo-banner")
         on_wide.warning(t("DEMO_BANNER"), icon=":material/visibility:")
         on_phone.warning(t("DEMO_BANNER_SHORT"), icon=":material/visibility:")  # the map first
+
+
+def as_of_banner() -> None:
+    """On a lake, while the session reads the data as it was at a snapshot (ui/data.as_of): which
+    snapshot, when, that it is read-only, and the way back to the current data."""
+    version = data.as_of()
+    if version is None:
+        return
+    when = lake.snapshot_time(data.db_path(), version) or "?"
+    text_col, button_col = st.columns([5, 1], vertical_alignment="center")
+    text_col.warning(t("AS_OF_BANNER", n=version, when=when), icon=":material/history:")
+    if button_col.button(t("AS_OF_BACK"), key="as-of-back", width="stretch"):
+        data.clear_as_of()
+        st.rerun()
 
 
 def _start(viewer: Viewer) -> None:

@@ -16,10 +16,48 @@ from db import lake, paths, schema
 from geo import boundaries, risk, shapes
 from indicators import suppress
 from queries import indicators, periods, runner
+from ui import state
 
 
 def db_path() -> str:
+    """The atlas itself: what is written (imports, accounts, the audit log, snapshots saved)."""
     return str(paths.db_path())
+
+
+AS_OF_KEY = state.AS_OF_KEY  # session: the lake snapshot this session reads, when it opened the data as it was
+
+
+def as_of() -> int | None:
+    """The lake snapshot this session reads instead of the current data ("open the data as it
+    was", a saved snapshot's lake_snapshot): from the URL's ``as_of`` (kept for the session until
+    it goes back to the current data: clear_as_of), None on a file or when reading the current data.
+    An id the lake does not have (yet) is dropped with a notice."""
+    if not is_lake():
+        return None
+    raw = st.query_params.get("as_of")
+    if raw is not None and raw != str(st.session_state.get(AS_OF_KEY)):
+        wanted = int(raw) if raw.isdigit() else None
+        if wanted is None or wanted > lake.current_snapshot(db_path()):
+            from i18n import safe
+            from ui.text import t
+
+            st.toast("⚠ " + t("URL_NOTICE", param=t("URL_PARAM_as_of"), value=safe.markdown(raw)))
+            del st.query_params["as_of"]
+            wanted = None
+        st.session_state[AS_OF_KEY] = wanted
+    return st.session_state.get(AS_OF_KEY)
+
+
+def clear_as_of() -> None:
+    st.session_state[AS_OF_KEY] = None
+    if "as_of" in st.query_params:
+        del st.query_params["as_of"]
+
+
+def reading_db() -> str:
+    """What the pages read: the atlas, or on a lake the snapshot the session opened (read-only)."""
+    version = as_of()
+    return lake.at(db_path(), version) if version is not None else db_path()
 
 
 VIEWER_KEY = "atlas_viewer"
@@ -55,7 +93,7 @@ def data_key() -> tuple[str, int]:
     or on a lake when its snapshot moves (any process's commit), not once per query: a page
     makes a dozen cached calls per rerun.
     """
-    db = db_path()
+    db = reading_db()
     return _version(db, _file_stamp(db))
 
 
@@ -99,7 +137,7 @@ def version_row() -> dict:
 
 def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql, cached per (database, data version, params)."""
-    return _query(db_path(), data_key(), name, params)
+    return _query(reading_db(), data_key(), name, params)
 
 
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
@@ -113,7 +151,7 @@ def indicator_table(level: str, period: str, region_code: str | None,
                     filters: indicators.Filters | None = None) -> pd.DataFrame:
     """The indicators as this viewer may see them: small counts, and what would give them away,
     hidden (indicators/suppress.py) unless the viewer is an admin."""
-    return _indicators(db_path(), data_key(), level, period, tuple(viewer_scope()), region_code,
+    return _indicators(reading_db(), data_key(), level, period, tuple(viewer_scope()), region_code,
                        filters or indicators.Filters(), viewer().exact)
 
 
@@ -234,7 +272,7 @@ def warm_suppression() -> None:
     if last is None:
         return
     try:
-        _year_cells(db_path(), data_key(), last.year, indicators.Filters(), wait=0)
+        _year_cells(reading_db(), data_key(), last.year, indicators.Filters(), wait=0)
     except Computing:
         pass
     except Exception:  # a busy or replaced file: the page computes them when it needs them
@@ -271,7 +309,7 @@ def filter_options() -> dict[str, list[str]]:
 
 def county_geojson(region_code: str) -> str:
     """County shapes of a city, made from its townships' lines (so the two maps agree)."""
-    return _county_geojson(db_path(), data_key(), region_code, tuple(viewer_scope()))
+    return _county_geojson(reading_db(), data_key(), region_code, tuple(viewer_scope()))
 
 
 @st.cache_data(ttl="1h", max_entries=32, show_spinner=False)
@@ -302,7 +340,7 @@ def _county_geojson(db: str, data_version: int, region_code: str | None, scope: 
 def regions_geojson(view: str, region_code: str) -> str:
     """The map of a nation (its provinces) or a province (its cities), from county outlines:
     above a city no township polygon is sent (geo.shapes.regions_above_city)."""
-    return _regions_geojson(db_path(), data_key(), view, region_code, tuple(viewer_scope()))
+    return _regions_geojson(reading_db(), data_key(), view, region_code, tuple(viewer_scope()))
 
 
 @st.cache_data(ttl="1h", max_entries=32, show_spinner=False)
@@ -324,7 +362,7 @@ def township_trend(township: str, last_month: date, filters: indicators.Filters,
     if viewer().exact:
         return suppress.trend(found, True)
     # each month, quarter and year keeps hidden what its own table hides (cached per period)
-    patterns = {code: _hidden(db_path(), data_key(), code, filters)
+    patterns = {code: _hidden(reading_db(), data_key(), code, filters)
                 for code in suppress.trend_periods(found["month_start"])}
     return suppress.trend(found, False, township, patterns)
 
@@ -360,7 +398,7 @@ def township_geojson(view: str, region_code: str) -> str:
     """Township shapes of a region as GeoJSON text, simplified to about a pixel of the map fitted
     to the region (geo.shapes.map_geojson): built once per (database, data version, view,
     region, scope), never on a mere rerun."""
-    return _township_geojson(db_path(), data_key(), view, region_code, tuple(viewer_scope()))
+    return _township_geojson(reading_db(), data_key(), view, region_code, tuple(viewer_scope()))
 
 
 @st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
@@ -379,7 +417,7 @@ def region_info() -> "MappingProxyType[str, tuple[str, str]]":
     """Region code -> (name, level) of the listed regions in the viewer's scope, in the picker's
     order: one read-only mapping per database, data version and scope, shared by every session
     (a page asks for its region several times a run: a copy of the table each time cost 10 ms)."""
-    return _region_info(db_path(), data_key(), tuple(viewer_scope()))
+    return _region_info(reading_db(), data_key(), tuple(viewer_scope()))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -486,7 +524,7 @@ def scoped(target: str, period: str, *args, **kwargs) -> pd.DataFrame:
     """``module:function(con, period, scope, *args, **kwargs)`` from geo/ or queries/, run on a
     short read-only connection and cached per (database, data version, arguments, scope): the
     statistics and lists the pages show are computed once, never on a mere rerun."""
-    return _scoped(db_path(), data_key(), target, period, args, tuple(sorted(kwargs.items())),
+    return _scoped(reading_db(), data_key(), target, period, args, tuple(sorted(kwargs.items())),
                    tuple(viewer_scope()))
 
 
@@ -549,7 +587,7 @@ def hotspot_overview(period: str, region_code: str, of: str,
     more than HOTSPOTS_IN_BACKGROUND_ABOVE townships computed once per (database, data version,
     period, region, measure, filters, scope) in the background (raises :class:`Computing`
     meanwhile); the cells a viewer may not see are hidden as on every page."""
-    db, key, scope = db_path(), data_key(), tuple(viewer_scope())
+    db, key, scope = reading_db(), data_key(), tuple(viewer_scope())
     towns = len(query("townships_in_atlas", scope=indicators.narrow(list(scope), region_code) or ["-"]))
     if towns <= HOTSPOTS_IN_BACKGROUND_ABOVE:
         return indicator_table("township", period, region_code, filters), hotspot_table(period, region_code, of, filters)

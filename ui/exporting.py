@@ -237,6 +237,11 @@ def live_link(snap: saved.Snapshot) -> str:
     return f"{snap.view}?{urlencode(snap.params)}"
 
 
+def as_of_link(snap: saved.Snapshot) -> str:
+    """The live view with the snapshot's parameters, reading the lake as it was when it was saved."""
+    return f"{snap.view}?{urlencode({**snap.params, 'as_of': snap.lake_snapshot})}"
+
+
 def present_link(ids: list[int]) -> str:
     return f"present?{urlencode({'ids': ','.join(str(i) for i in ids)})}"
 
@@ -279,6 +284,8 @@ def show_snapshot(snap: saved.Snapshot) -> None:
                  width="stretch")
     for note in n.get("notes", []):  # filter notes name room, risk and case types from files
         st.caption(safe.markdown(note))
+    if snap.lake_snapshot is not None and data.is_lake():  # the live page on the data as it was then
+        st.markdown(f"[{t('SNAPSHOT_AS_OF_LINK', n=snap.lake_snapshot)}]({as_of_link(snap)})")
     st.markdown(f"[{t('SNAPSHOT_LIVE_LINK')}]({live_link(snap)}) · "
                 f"[{t('SNAPSHOT_SELF_LINK')}]({snapshot_link(snap.snapshot_id)}) · "
                 f"[{t('SNAPSHOT_PRESENT_ONE')}]({present_link([snap.snapshot_id])})")

@@ -21,6 +21,7 @@ KEYS = {
     "room": "f_room_types", "level": "f_risk_levels", "rtype": "f_risk_types", "source": "f_case_sources",
     "scheme": "map_scheme", "k": "map_k", "lock": "map_lock", "unit": "map_unit", "lang": "lang",
 }
+AS_OF_KEY = "atlas_as_of"  # ui/data.as_of's session key: the URL keeps it across pages
 LIST_PARAMS = ("room", "level", "rtype", "source")
 UNITS = ("county", "township")
 LANGS = ("zh", "en")
@@ -203,6 +204,9 @@ def publish(extra: dict | None = None) -> None:
     existing = {k: st.query_params.get(k) for k in st.query_params.keys()}
     params = {k: v for k, v in existing.items() if k not in KEYS}
     params.update(to_params(current()))
+    as_of = st.session_state.get(AS_OF_KEY)  # on a lake, the data opened as it was (ui/data.as_of)
+    if as_of is not None:
+        params["as_of"] = str(as_of)
     for k, v in (extra or {}).items():
         if v is None:
             params.pop(k, None)
