@@ -291,3 +291,53 @@ def test_the_cli_says_the_same_on_both(both, tmp_path):
     found = json.loads(status.stdout)
     assert found["snapshot"] >= 3 and {"screenings", "cases", "imports"} <= {t["table"] for t in found["tables"]}
     assert "password" not in status.stdout
+
+
+def test_the_app_opens_a_lake_snapshots_data_as_it_was_and_goes_back(both, tmp_path, monkeypatch):
+    """The whole app (AppTest of app.py) on a lake: the snapshot page links to the data as it was;
+    the screening page under ?as_of= shows the saved KPIs beside a banner naming the lake
+    snapshot, and 回到当前数据 shows today's again."""
+    from streamlit.testing.v1 import AppTest
+
+    target = both["lake"]
+    monkeypatch.setenv("ATLAS_DB", target)
+    spec = views.ViewSpec("screening", LIANYUN_DISTRICT, "2025-11")
+    with read(target) as con:
+        before = saved.freeze(con, spec, with_map=False)
+    with schema.open_waiting(target, read_only=False, wait=30) as con:
+        sid = saved.save(con, "导入前", "screening", {"period": "2025-11", "region": LIANYUN_DISTRICT}, before)
+    assert pipeline.run(screening_csv(tmp_path / "排查.csv", 300, 90), target, today=TODAY, user="t",
+                        replace=True).status == "imported"
+
+    def screening_page(**query) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.switch_page("app_pages/screening.py")
+        for key, value in query.items():
+            at.query_params[key] = value
+        return at.run()
+
+    then = screening_page(period="2025-11", region=LIANYUN_DISTRICT, as_of=str(before.lake_snapshot))
+    assert not then.exception, then.exception
+    banner = [w.value for w in then.warning if "数据湖快照" in w.value]
+    assert banner and banner[0].startswith(f"正在查看数据湖快照 #{before.lake_snapshot}（")
+    # the page as the file shows it (the same atlas, without the import since): the same numbers
+    monkeypatch.setenv("ATLAS_DB", both["file"])
+    on_file = screening_page(period="2025-11", region=LIANYUN_DISTRICT)
+    monkeypatch.setenv("ATLAS_DB", target)
+    shown_then = [(m.label, m.value) for m in then.metric]
+    assert shown_then == [(m.label, m.value) for m in on_file.metric] and len(shown_then) >= 4
+    assert then.dataframe[0].value.equals(on_file.dataframe[0].value)
+    back = then.button(key="as-of-back").click().run()
+    assert not back.exception, back.exception
+    assert not [w.value for w in back.warning if "数据湖快照" in w.value]
+    assert [(m.label, m.value) for m in back.metric] != shown_then, "today's numbers, after the import"
+    assert "as_of" not in back.query_params
+
+    # the snapshot page offers the link
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    page.switch_page("app_pages/snapshots.py")
+    page.query_params["id"] = str(sid)
+    page.run()
+    assert not page.exception, page.exception
+    links = "\n".join(m.value for m in page.markdown)
+    assert f"as_of={before.lake_snapshot})" in links and "在保存时的数据上打开" in links
