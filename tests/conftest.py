@@ -186,27 +186,54 @@ def postgres():
     server.stop()
 
 
-@pytest.fixture
-def make_lake(postgres, tmp_path_factory, monkeypatch):
-    """make_lake(source=None) -> a new DuckLake target (ATLAS_DB's form): a PostgreSQL database of
-    its own for the catalog, a data folder of its own (set as ATLAS_DATA_PATH for this test),
-    holding a copy of the atlas file ``source`` (``cli.py lake init --from``) or, without one, an
-    empty atlas with the division register."""
+def new_lake(postgres, folder: Path, source=None) -> str:
+    """A new DuckLake target (ATLAS_DB's form): a PostgreSQL database of its own for the catalog,
+    ``folder`` for its Parquet files (remembered by the catalog), holding a copy of the atlas file
+    ``source`` (``cli.py lake init --from``) or, without one, an empty atlas with the register."""
     from db import lake
 
-    made = []
+    target = lake.PREFIX + "postgres:" + postgres.database(f"lake_{next(_LAKES)}")
+    lake.init(target, source, data_path=str(folder) + "/")
+    return target
+
+
+@pytest.fixture
+def make_lake(postgres, tmp_path_factory, monkeypatch):
+    """make_lake(source=None) -> new_lake(...) in a folder of this test's, also set as
+    ATLAS_DATA_PATH for the test (app servers and CLI processes it starts inherit it)."""
+    from db import lake
 
     def make(source=None) -> str:
-        name = f"lake_{next(_LAKES)}"
-        folder = tmp_path_factory.mktemp(name)
+        folder = tmp_path_factory.mktemp("lake")
         monkeypatch.setenv(lake.DATA_PATH_ENV, str(folder) + "/")
-        target = lake.PREFIX + "postgres:" + postgres.database(name)
-        lake.init(target, source)
-        made.append(target)
-        return target
+        return new_lake(postgres, folder, source)
 
     yield make
     lake.close_all()
+
+
+@pytest.fixture(params=["file", "lake"])
+def backend(request) -> str:
+    """Run a test on a DuckDB file and again on a DuckLake: what ``on_backend`` gives depends on it."""
+    return request.param
+
+
+@pytest.fixture
+def on_backend(backend, request, tmp_path):
+    """on_backend(source) -> a copy of the atlas file ``source`` as this test's backend has it: a
+    file (its path) or a lake (its target), for tests that must hold on both (issue 17)."""
+    import shutil
+
+    def put(source) -> str:
+        if backend == "file":
+            copy = tmp_path / "atlas.duckdb"
+            shutil.copy(source, copy)
+            return copy
+        folder = tmp_path / "lake"
+        folder.mkdir(exist_ok=True)
+        return new_lake(request.getfixturevalue("postgres"), folder, source)
+
+    return put
 
 
 _LAKES = itertools.count(1)

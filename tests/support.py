@@ -3,7 +3,6 @@ and the headless browser."""
 import os
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
@@ -18,10 +17,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 REQUIRE_BROWSER = os.environ.get("ATLAS_REQUIRE_BROWSER") == "1"
 
 
+def connect(db, read_only: bool = True):
+    """A connection to the atlas ``db``: a file's path or a DuckLake target (tests on both backends)."""
+    from db import schema
+
+    return schema.open_waiting(db, read_only=read_only, wait=30)
+
+
 def fingerprint(db: Path) -> list:
-    """The data version row, and the row count and content hash of every table."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
+    """The data version row, and the row count and content hash of every table (of the atlas: a
+    lake's connection sees its instance's own empty database too)."""
+    with connect(db) as con:
+        tables = [t for (t,) in con.execute("select table_name from information_schema.tables "
+                                            "where table_catalog = current_database()").fetchall()]
         counted = " union all ".join(f"select '{t}', count(*), sum(hash(t)) from \"{t}\" as t" for t in tables)
         return con.execute("select * from data_version").fetchall() + sorted(con.execute(counted).fetchall())
 

@@ -24,7 +24,7 @@ import pytest
 import cli
 from importer import pipeline, report
 from queries import indicators
-from tests.support import fingerprint, workbook
+from tests.support import connect, fingerprint, workbook
 
 TODAY = date(2025, 1, 1)  # passed to every import: "in the future" must not move with the calendar
 
@@ -80,7 +80,7 @@ def full_atlas(demo_db, tmp_path) -> Path:
 
 
 def query(db: Path, sql: str, params=None) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:  # a file or a lake (tests/test_import_undo.py runs on both)
         return con.execute(sql, params or []).fetchall()
 
 

@@ -1,20 +1,19 @@
 """No import may lose data (issue: "Real ledgers in"): repeated records are kept once or named,
 case lists merge by id, what a file would replace is said before it is, and every import can be
 undone, bringing back exactly what it replaced. Each test imports into its own copy of the demo
-city (tests/test_import_files.py explains city_db) and checks the tables and the indicators."""
+city (tests/test_import_files.py explains city_db) and checks the tables and the indicators; every
+test runs twice, on a DuckDB file and on a DuckLake (issue 17: the conftest fixture on_backend)."""
 import json
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
 import cli
 from importer import history, pipeline
 from queries import indicators
-from tests.support import fingerprint
+from tests.support import connect, fingerprint
 from tests.test_import_files import (LIANYUN, XUGOU, assert_imported, city_db, problems, query,  # noqa: F401
                                      run, write_csv)
 
@@ -24,15 +23,13 @@ CASES = ["案件编号", "受理日期", "乡镇（街道）", "纠纷类型", "
 
 
 @pytest.fixture
-def atlas(city_db, tmp_path) -> Path:
-    path = tmp_path / "atlas.duckdb"
-    shutil.copy(city_db, path)
-    return path
+def atlas(city_db, on_backend):
+    return on_backend(city_db)
 
 
 def township_indicators(db: Path, period: str) -> list[dict]:
     """Every indicator of every township, NaN (no denominator) written as None, to compare."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         frame = indicators.table(con, "township", period, [""])
     rows = frame.sort_values("region_code").astype(object).to_dict("records")
     return [{k: (None if v != v else v) for k, v in row.items()} for row in rows]

@@ -12,7 +12,8 @@ The database (build_atlas) holds one city, two counties and five townships:
         T4 320706001000 新海街道   500 households,  5 villages   no records at all
       320707000000 赣榆区 (county): no atlas township
 
-Most expectations are for March 2024 (2024-03); see the notes next to each insert.
+Most expectations are for March 2024 (2024-03); see the notes next to each insert. Every test that
+reads it (the ``con`` fixture) runs twice: on the DuckDB file and on a DuckLake copied from it.
 """
 from datetime import date
 
@@ -22,6 +23,7 @@ import pytest
 
 from db import schema
 from queries import indicators, periods
+from tests.support import connect
 
 CITY = "320700000000"
 LIANYUN = "320703000000"
@@ -119,9 +121,20 @@ def atlas_path(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module", params=["file", "lake"])
+def atlas_target(request, atlas_path, tmp_path_factory):
+    """The hand-built atlas as a DuckDB file, and again as a DuckLake (issue 17): every test that
+    reads it runs on both, and must give the same numbers."""
+    if request.param == "file":
+        return str(atlas_path)
+    from tests.conftest import new_lake
+
+    return new_lake(request.getfixturevalue("postgres"), tmp_path_factory.mktemp("hand-lake"), atlas_path)
+
+
 @pytest.fixture
-def con(atlas_path):
-    with duckdb.connect(str(atlas_path), read_only=True) as connection:
+def con(atlas_target):
+    with connect(atlas_target) as connection:
         yield connection
 
 

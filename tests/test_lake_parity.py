@@ -22,7 +22,7 @@ from db import lake, schema
 from export import saved, views
 from importer import history, pipeline
 from queries import indicators, runner
-from tests.test_import_files import XUGOU, write_csv, write_xlsx
+from tests.test_import_files import write_csv, write_xlsx
 from tests.test_import_real import judicial_ledger, register_12348
 from tests.test_queries import NAMES, SAMPLE_PARAMS, params_of
 
