@@ -271,15 +271,14 @@ def rename(con: duckdb.DuckDBPyConnection, snapshot_id: int, name: str) -> bool:
     name = clean_name(name)
     if not has_table(con):
         return False
-    found = con.execute("update snapshots set name = ? where snapshot_id = ? returning snapshot_id",
-                        [name, int(snapshot_id)]).fetchall()
-    return bool(found)
+    # the count of rows changed (a DuckLake takes no RETURNING on an update or delete)
+    changed = con.execute("update snapshots set name = ? where snapshot_id = ?", [name, int(snapshot_id)]).fetchall()
+    return changed[0][0] > 0
 
 
 def delete(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> bool:
     """Remove a snapshot; False if there is no such id. Its id is not given to a later snapshot."""
     if not has_table(con):
         return False
-    found = con.execute("delete from snapshots where snapshot_id = ? returning snapshot_id",
-                        [int(snapshot_id)]).fetchall()
-    return bool(found)
+    gone = con.execute("delete from snapshots where snapshot_id = ?", [int(snapshot_id)]).fetchall()
+    return gone[0][0] > 0

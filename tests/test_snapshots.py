@@ -1,14 +1,13 @@
 """Saved snapshots (export/saved.py), the snapshots page and the export buttons (ui/exporting.py).
 
-Every test works on its own copy of the session's demo database: snapshots are writes."""
+Every test works on its own copy of the session's demo database (snapshots are writes), and runs
+twice: on a DuckDB file and on a DuckLake (issue 17: the conftest fixture on_backend)."""
 import csv
 import io
 import json
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 from docx import Document
 from pptx import Presentation
@@ -18,6 +17,7 @@ from db import schema
 from export import saved, views
 from importer import pipeline
 from queries import indicators
+from tests.support import connect
 from ui import text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +25,9 @@ XUGOU = "320703001000"  # 墟沟街道, 连云区
 
 
 @pytest.fixture
-def atlas(demo_db, tmp_path, monkeypatch) -> Path:
-    """This test's own copy of the demo database, and the app pointed at it."""
-    path = tmp_path / "atlas.duckdb"
-    shutil.copy(demo_db, path)
+def atlas(demo_db, on_backend, monkeypatch):
+    """This test's own copy of the demo database (a file, or a lake), and the app pointed at it."""
+    path = on_backend(demo_db)
     monkeypatch.setenv("ATLAS_DB", str(path))
     return path
 
@@ -36,20 +35,20 @@ def atlas(demo_db, tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def where(atlas) -> dict:
     """The latest month, and the county of 墟沟街道 (the snapshot's region)."""
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         period = indicators.latest_month(con, indicators.EVERYTHING).code
         county = con.execute("select parent_code from regions where region_code = ?", [XUGOU]).fetchall()[0][0]
     return {"period": period, "region": county}
 
 
 def take_snapshot(db: Path, name: str, view: str, region: str, period: str) -> int:
-    with duckdb.connect(str(db)) as con:
+    with connect(db, read_only=False) as con:
         frozen = saved.freeze(con, views.ViewSpec(view, region, period))
         return saved.save(con, name, view, {"period": period, "region": region}, frozen, created_by="test")
 
 
 def live_view(db: Path, view: str, region: str, period: str) -> views.View:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         return views.build_view(con, views.ViewSpec(view, region, period))
 
 
@@ -77,7 +76,7 @@ def import_screenings(db: Path, tmp_path: Path, period: str, households: int, at
 def test_save_list_rename_delete(atlas, where):
     first = take_snapshot(atlas, "排查进度 · 连云区", "screening", where["region"], where["period"])
     second = take_snapshot(atlas, "  总览   全市 ", "overview", "320700000000", where["period"])
-    with duckdb.connect(str(atlas)) as con:
+    with connect(atlas, read_only=False) as con:
         listing = saved.list_all(con)
         assert listing["snapshot_id"].tolist() == [second, first]  # newest first
         assert listing["name"].tolist() == ["总览 全市", "排查进度 · 连云区"]  # spaces tidied
@@ -101,10 +100,10 @@ def test_save_list_rename_delete(atlas, where):
 
 
 def test_saving_does_not_bump_the_data_version(atlas, where):
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         before = schema.data_version(con)
     take_snapshot(atlas, "x", "coverage", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         assert schema.data_version(con) == before
         assert saved.get(con, 1).data_version == before
 
@@ -112,7 +111,7 @@ def test_saving_does_not_bump_the_data_version(atlas, where):
 def test_frozen_numbers_are_the_screens_and_name_no_household(atlas, where):
     snapshot_id = take_snapshot(atlas, "排查", "screening", where["region"], where["period"])
     live = live_view(atlas, "screening", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         snap = saved.get(con, snapshot_id)
         numbers = snap.numbers
         assert [k["value"] for k in numbers["kpis"]] == [k.value for k in live.kpis]
@@ -148,7 +147,7 @@ def test_small_counts_are_frozen_suppressed(atlas, where, tmp_path):
     # 3 high-risk households in one township: shown as "<5" on screen, so in the snapshot too
     import_screenings(atlas, tmp_path, where["period"], households=40, at_risk=3)
     snapshot_id = take_snapshot(atlas, "热点", "hotspots", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         numbers = saved.get(con, snapshot_id).numbers
     row = township_row(numbers, XUGOU)
     column = numbers["townships"]["codes"].index("risk_households") + 2  # after township and county
@@ -157,14 +156,14 @@ def test_small_counts_are_frozen_suppressed(atlas, where, tmp_path):
 
 def test_a_snapshots_numbers_are_unchanged_after_a_new_import(atlas, where, tmp_path):
     snapshot_id = take_snapshot(atlas, "排查进度 · 连云区", "screening", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         before = saved.get(con, snapshot_id)
     live_before = live_view(atlas, "screening", where["region"], where["period"])
 
     import_screenings(atlas, tmp_path, where["period"], households=300, at_risk=30)
 
     live_after = live_view(atlas, "screening", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         after = saved.get(con, snapshot_id)
         version_now = schema.data_version(con)
     # the live numbers moved ...
@@ -196,7 +195,7 @@ def page_text(at: AppTest) -> str:
 
 def test_snapshots_page_shows_the_frozen_numbers_after_an_import(atlas, where, tmp_path):
     snapshot_id = take_snapshot(atlas, "排查进度 · 连云区", "screening", where["region"], where["period"])
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         frozen = saved.get(con, snapshot_id)
     import_screenings(atlas, tmp_path, where["period"], households=300, at_risk=30)
     live = live_view(atlas, "screening", where["region"], where["period"])
@@ -238,7 +237,7 @@ def test_snapshots_page_lists_renames_and_deletes(atlas, where):
     at.checkbox(key="delete-confirm").check().run()
     at.button(key="delete").click().run()
     assert not at.exception, at.exception
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         assert saved.list_all(con)["name"].tolist() == ["第二张"]
 
 
@@ -328,7 +327,7 @@ def test_a_hotspot_snapshot_saved_from_the_page_keeps_its_measure(atlas, where):
     at.text_input(key="snapshot-name-hotspots").input("纠纷热点")
     at.button(key="snapshot-save-hotspots").click().run()
     assert not at.exception, at.exception
-    with duckdb.connect(str(atlas), read_only=True) as con:
+    with connect(atlas) as con:
         snap = saved.get(con, int(saved.list_all(con)["snapshot_id"].iloc[0]))
         live = views.build_view(con, views.ViewSpec("hotspots", where["region"], where["period"], hotspot_of="cases"))
     assert snap.name == "纠纷热点" and snap.hotspot_of == "cases" and snap.params["of"] == "cases"
@@ -346,7 +345,7 @@ def test_a_hotspot_snapshot_saved_from_the_page_keeps_its_measure(atlas, where):
 
 def test_a_hotspot_snapshot_saved_before_the_measure_was_kept_opens_as_risk(atlas, where):
     snapshot_id = take_snapshot(atlas, "旧快照", "hotspots", where["region"], where["period"])
-    with duckdb.connect(str(atlas)) as con:  # as saved before hotspot_of was frozen: no such key
+    with connect(atlas, read_only=False) as con:  # as saved before hotspot_of was frozen: no such key
         # rewritten in Python: DuckDB 1.5.5's json extension has no json_remove
         numbers = json.loads(con.execute("select numbers from snapshots where snapshot_id = ?",
                                          [snapshot_id]).fetchall()[0][0])
