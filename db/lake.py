@@ -37,7 +37,7 @@ def is_lake(target) -> bool:
 def shown(target) -> str:
     """The lake as a person may see it (page footers, the CLI): the catalog's database and host,
     never a password."""
-    text = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", str(target), flags=re.I)
+    text = re.sub(r"(password\s*=\s*)('[^']*'|[^\s\"']+)", r"\1***", str(target), flags=re.I)
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", text)
 
 
@@ -60,8 +60,12 @@ class NoLake(Exception):
     """The catalog cannot be reached or refuses the lake: ``reason`` says why (no password)."""
 
     def __init__(self, target: str, reason: str):
-        super().__init__(f"cannot open the lake {shown(target)}: {reason}")
-        self.reason = shown(reason)
+        self.reason = shown(reason)  # DuckDB's message repeats the connection string, password and all
+        super().__init__(f"cannot open the lake {shown(target)}: {self.reason}")
+
+
+class EmptyLake(NoLake):
+    """The catalog's database holds no lake yet (made by ``cli.py lake init``)."""
 
 
 _instances: dict[tuple, tuple[int, duckdb.DuckDBPyConnection]] = {}
@@ -78,6 +82,8 @@ def _open_instance(target: str, data_path: str | None) -> duckdb.DuckDBPyConnect
         con.execute(f"attach {_literal(target)} as {ALIAS}" + (f" (data_path {_literal(data_path)})" if data_path else ""))
     except duckdb.Error as error:
         con.close()
+        if "data_path is not set" in str(error):  # an empty catalog, and no ATLAS_DATA_PATH to make one
+            raise EmptyLake(target, "it holds no atlas yet: run `python cli.py lake init --data-path DIR`") from None
         raise NoLake(target, str(error).splitlines()[0]) from None
     return con
 
@@ -166,7 +172,11 @@ def private(target: str):
 
 def exists(target: str) -> bool:
     """Whether the lake holds an atlas (``cli.py lake init`` made its tables)."""
-    with connect(target) as con:
+    try:
+        con = connect(target)
+    except EmptyLake:
+        return False
+    with con:
         return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and table_name = 'data_version'",
                                 [ALIAS]).fetchall()[0][0])
 

@@ -341,3 +341,39 @@ def test_the_app_opens_a_lake_snapshots_data_as_it_was_and_goes_back(both, tmp_p
     assert not page.exception, page.exception
     links = "\n".join(m.value for m in page.markdown)
     assert f"as_of={before.lake_snapshot})" in links and "在保存时的数据上打开" in links
+
+
+# ---- a lake that cannot be reached, or holds no atlas yet ----------------------------------------
+
+def test_an_unreachable_lake_is_said_plainly_without_its_password(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.appserver import free_port
+
+    target = f"ducklake:postgres:dbname=atlas host=127.0.0.1 port={free_port()} user=atlas password=hunter2"
+    done = cli(target, "indicators", "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "cannot open the lake" in done.stderr and "password=***" in done.stderr
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+    monkeypatch.setenv("ATLAS_DB", target)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    said = at.error[0].value
+    assert said.startswith("无法连接数据湖（DuckLake）") and "hunter2" not in said and "password=***" in said
+
+
+def test_an_empty_lake_asks_for_lake_init_which_fills_it_once(postgres, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    target = lake.PREFIX + "postgres:" + postgres.database("lake_empty")
+    monkeypatch.setenv("ATLAS_DB", target)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "python cli.py lake init" in at.error[0].value  # a page never makes a lake
+    assert cli(target, "demo").returncode == 2  # nor does `demo`: it says `lake init --demo`
+    made = cli(target, "lake", "init", "--data-path", str(tmp_path / "parquet"))
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["regions"] > 40000  # the national register, as a new file has it
+    again = cli(target, "lake", "init", "--data-path", str(tmp_path / "parquet"))
+    assert again.returncode == 2 and "already holds an atlas (nothing was changed)" in again.stderr
+    lake.close_all()

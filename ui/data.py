@@ -505,6 +505,8 @@ def unreadable() -> tuple[str, str | None] | None:
     file of a newer DuckDB, ("not_duckdb", None) for a file that is not DuckDB's (or is damaged);
     None when it opens, or is not there yet. Asked again only when the file changes."""
     db = db_path()
+    if lake.is_lake(db):  # a lake is not a file: one that cannot be reached is said below (NoLake)
+        return None
     return _unreadable(db, _file_stamp(db))
 
 
