@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.appserver import ROOT, AppServer
-from tests.support import browser_api
+from tests.support import browser_api, connect
 
 sync_api = browser_api()  # skips the module without a browser; fails instead in CI
 expect = sync_api.expect
 
-import duckdb  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
 
@@ -53,7 +52,7 @@ def idle(page) -> None:
 
 
 def township_rows(db: Path) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         return con.execute("""
             select r.region_code, r.name, c.name, r.households_total, r.villages_total
             from regions as r join regions as c on c.region_code = r.county_code
@@ -89,7 +88,7 @@ def test_upload_check_and_commit_on_the_page(app_url, atlas_copy, browser_page, 
     expect(page.get_by_text("已导入 区划底数-网页.xlsx").first).to_be_visible(timeout=60_000)
     idle(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         logged = con.execute("select file_name, kind, imported_by from imports").fetchall()
     assert ("区划底数-网页.xlsx", "regions") == logged[-1][:2]
     assert logged[-1][2].endswith("（网页）")
@@ -126,7 +125,7 @@ def test_cli_import_while_the_app_reads(app_url, atlas_copy, browser_page, tmp_p
     expect(page.locator('[data-testid="stSidebar"]').get_by_text("演示数据与导入台账")).to_be_visible(timeout=30_000)
     after = kpi_text(page)
     assert after != before, "the overview shows the new households on its next rerun"
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         doubled = dict(con.execute("select region_code, households_total from regions where in_atlas").fetchall())
     assert all(doubled[code] == (households or 0) * 2 for code, _n, _c, households, _v in rows)
     page.screenshot(path=str(tmp_path / "overview-after-cli-import.png"), full_page=True)
@@ -198,7 +197,7 @@ def test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas
     from ui import importing
 
     page = browser_page
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         code, name, month, existing = con.execute("""
             select s.township_code, r.name, strftime(s.screened_date, '%Y-%m'), count(*) from screenings as s
             join regions as r on r.region_code = s.township_code
@@ -223,7 +222,7 @@ def test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas
     expect(page.get_by_text("已导入 排查-部分名单.csv").first).to_be_visible(timeout=60_000)
     idle(page)
     assert set(importing.UPLOADS.iterdir()) - uploads_before == set()  # gone when the import ended
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         assert con.execute(f"""select count(*) from screenings where township_code = '{code}'
                                and strftime(screened_date, '%Y-%m') = '{month}'""").fetchall() == [(1,)]
 
@@ -234,7 +233,7 @@ def test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas
     idle(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     page.screenshot(path=str(tmp_path / "import-undone.png"), full_page=True)
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         assert con.execute("select count(*), sum(hash(s)) from screenings as s").fetchall() == before
 
 
@@ -263,7 +262,7 @@ def test_a_file_without_a_township_column_is_given_its_township_on_the_page(app_
     expect(page.get_by_text("已导入 司法所案件清单.csv").first).to_be_visible(timeout=60_000)
     idle(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    with duckdb.connect(str(atlas_copy), read_only=True) as con:
+    with connect(atlas_copy) as con:
         assert con.execute("select township_code from cases where case_id = 'PAGE-T1'").fetchall() == [
             ("320703001000",)]
     page.screenshot(path=str(tmp_path / "import-township.png"), full_page=True)
