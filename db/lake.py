@@ -26,7 +26,10 @@ from db import extensions
 PREFIX = "ducklake:"
 ALIAS = "atlas"                       # the lake's name inside every connection
 DATA_PATH_ENV = "ATLAS_DATA_PATH"
-RETRIES = 3                           # an import that meets another's conflicting commit runs again
+# An import that meets another's conflicting commit runs again, up to this many runs in all. Each
+# conflict means another import committed; importers started together commit one per round, so
+# the last of N needs N runs (four at once needed four in tests/test_lake_concurrency.py).
+RETRIES = 10
 
 
 def is_lake(target) -> bool:
