@@ -41,6 +41,7 @@ if not exists:
         status.update(label=t("BUILD_DONE"), state="complete", expanded=False)
 
 data.upgrade_schema()
+data.pin()  # on a lake: this run reads one snapshot, whatever other servers and importers commit meanwhile
 viewer = auth.gate()  # None: the login page is on screen, and no page runs (below)
 
 # The role decides the pages (ui/auth.PAGES); a page left out is not reachable by its URL either.

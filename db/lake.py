@@ -17,6 +17,7 @@ app's readers. A forked child (the background suppression's workers) makes its o
 import os
 import re
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 
 import duckdb
@@ -76,13 +77,16 @@ _lock = threading.Lock()
 _local = threading.local()
 
 
-def _open_instance(target: str, data_path: str | None) -> duckdb.DuckDBPyConnection:
+def _open_instance(target: str, data_path: str | None, version: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     try:
         extensions.load(con, "ducklake")
         if target[len(PREFIX):].startswith("postgres:"):
             extensions.load(con, "postgres_scanner")
-        con.execute(f"attach {_literal(target)} as {ALIAS}" + (f" (data_path {_literal(data_path)})" if data_path else ""))
+        options = [f"data_path {_literal(data_path)}"] if data_path else []
+        if version is not None:  # the lake as it was at that snapshot, read-only
+            options += [f"snapshot_version {int(version)}", "read_only"]
+        con.execute(f"attach {_literal(target)} as {ALIAS}" + (f" ({', '.join(options)})" if options else ""))
     except duckdb.Error as error:
         con.close()
         if "data_path is not set" in str(error):  # an empty catalog, and no ATLAS_DATA_PATH to make one
@@ -111,18 +115,23 @@ def instance(target: str) -> duckdb.DuckDBPyConnection:
         return found[1]
 
 
-def _attached_at(base: duckdb.DuckDBPyConnection, target: str, version: int) -> str:
-    """The lake as it was at snapshot ``version``, attached read-only beside the live one in the
-    same instance (once): its name there."""
-    alias = f"{ALIAS}_at_{int(version)}"
+# Instances of the lake at one snapshot each (a page's reads pinned to one snapshot, a saved
+# snapshot's data as it was): the last VERSIONS_KEPT are kept. One older is dropped, not closed:
+# a cursor still reading from it keeps it alive until it is done.
+VERSIONS_KEPT = 4
+_versions: "OrderedDict[tuple[str, int], tuple[int, duckdb.DuckDBPyConnection]]" = OrderedDict()
+
+
+def _version_instance(target: str, version: int) -> duckdb.DuckDBPyConnection:
+    key = (target, int(version))
     with _lock:
-        with base.cursor() as cur:
-            if not cur.execute("select count(*) from duckdb_databases() where database_name = ?", [alias]).fetchall()[0][0]:
-                try:
-                    cur.execute(f"attach {_literal(target)} as {alias} (snapshot_version {int(version)}, read_only)")
-                except duckdb.Error as error:
-                    raise NoLake(target, str(error).splitlines()[0]) from None
-    return alias
+        found = _versions.get(key)
+        if found is None or found[0] != os.getpid():
+            _versions[key] = found = (os.getpid(), _open_instance(target, None, version))
+        _versions.move_to_end(key)
+        while len(_versions) > VERSIONS_KEPT:
+            _versions.popitem(last=False)
+        return found[1]
 
 
 AT = "#snapshot="  # a target read as it was at one of its snapshots: <target>#snapshot=<id>
@@ -149,10 +158,9 @@ def connect(target: str, version: int | None = None) -> duckdb.DuckDBPyConnectio
     ``version``, or the one ``target`` names, read-only): close it when done."""
     target, named = split(target)
     version = named if version is None else version
-    base = instance(target)
-    alias = ALIAS if version is None else _attached_at(base, target, version)
+    base = instance(target) if version is None else _version_instance(target, version)
     cursor = base.cursor()
-    cursor.execute(f"use {alias}")
+    cursor.execute(f"use {ALIAS}")
     return cursor
 
 
@@ -206,10 +214,11 @@ def is_conflict(error: BaseException) -> bool:
 def close_all() -> None:
     """Close this process's lake instances (tests, and a CLI command at its end)."""
     with _lock:
-        for pid, con in _instances.values():
+        for pid, con in list(_instances.values()) + list(_versions.values()):
             if pid == os.getpid():
                 con.close()
         _instances.clear()
+        _versions.clear()
 
 
 # ---- cli.py lake init | status | compact ------------------------------------------------------

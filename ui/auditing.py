@@ -12,18 +12,18 @@ from ui.text import ZH, lang, t
 
 
 def verdict() -> audit.Verdict:
-    with data._connect(data.db_path()) as con:
+    with data.connect_live(data.db_path()) as con:
         return audit.verify(con)
 
 
 def users() -> list[str]:
-    with data._connect(data.db_path()) as con:
+    with data.connect_live(data.db_path()) as con:
         return audit.users_seen(con)
 
 
 def rows(user: str | None, actions: tuple[str, ...], first: date | None, last: date | None) -> pd.DataFrame:
     """The matching rows, newest first, with Chinese (or English) headers, actions and roles."""
-    with data._connect(data.db_path()) as con:
+    with data.connect_live(data.db_path()) as con:
         frame = audit.read(con, audit.Filters(user, actions, first, last))
     frame["action"] = frame["action"].map(lambda a: t(f"AUDIT_{a}"))
     frame["role"] = frame["role"].map(lambda r: t(f"ROLE_{r}"))

@@ -53,7 +53,7 @@ def sso_configured() -> bool:
 
 def _account_state(db: str, name: str | None) -> tuple[bool, Viewer | None]:
     """(any account exists, the current enabled account of ``name`` or None): one short read."""
-    with data._connect(db) as con:
+    with data.connect_live(db) as con:
         exist = accounts.has_accounts(con)
         if not (exist and name):
             return exist, None
@@ -129,7 +129,7 @@ def _resume() -> Viewer | None:
     if not token:
         return None
     try:
-        with data._connect(data.db_path()) as con:
+        with data.connect_live(data.db_path()) as con:
             viewer = sessions.resume(con, token, session_minutes())
         if viewer is None:
             return None
@@ -254,7 +254,7 @@ def _sso() -> bool:
         st.divider()
         return False
     email, subject = st.user.get("email"), st.user.get("sub")
-    with data._connect(data.db_path()) as con:
+    with data.connect_live(data.db_path()) as con:
         viewer = accounts.viewer_for_sso(con, email, subject)
     who = email or subject or "(sso)"
     try:

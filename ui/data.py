@@ -55,7 +55,8 @@ def clear_as_of() -> None:
 
 
 def reading_db() -> str:
-    """What the pages read: the atlas, or on a lake the snapshot the session opened (read-only)."""
+    """What the pages read: the atlas, or on a lake the snapshot the session opened (read-only;
+    a database of its own to every cache). Connect to it with _connect (pinned on a lake)."""
     version = as_of()
     return lake.at(db_path(), version) if version is not None else db_path()
 
@@ -73,11 +74,49 @@ def viewer_scope() -> list[str]:
     return viewer().scope
 
 
-def _connect(db: str) -> duckdb.DuckDBPyConnection:
+def connect_live(db: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the atlas as it is now (accounts, the audit log: what a write of
+    this very run must show at once)."""
     # A writer in another process holds the file for a moment: wait a little, then give up.
     if not lake.is_lake(db) and not Path(db).exists():
         raise FileNotFoundError(f"no database at {db}; build one with `python cli.py demo`")
     return schema.open_waiting(db, read_only=True, wait=5)
+
+
+def _connect(db: str) -> duckdb.DuckDBPyConnection:
+    """What the pages' data is read with: on a lake, the snapshot this script run is pinned to."""
+    version = pinned(db)
+    return connect_live(lake.at(db, version) if version is not None else db)
+
+
+# On a lake, every read of one script run sees one snapshot (pin(), at the start of each run of
+# app.py): other servers and importers commit while a page is being drawn, and a page mixing two
+# snapshots would show one import in its sidebar's data version and three in its figures. A thread
+# that did not pin (a background computation) reads the lake as it is.
+_run = threading.local()
+
+
+def pin() -> None:
+    """Pin this script run's reads to the lake's current snapshot (or the one the session opened,
+    as_of); a file needs none (one writer, and readers see whole commits)."""
+    db = db_path()
+    if not lake.is_lake(db):
+        return
+    version = as_of()
+    _run.pin = (db, version if version is not None else lake.current_snapshot(db))
+
+
+def repin() -> None:
+    """After this run wrote (an import, an undo, targets, a snapshot): read what it wrote."""
+    if getattr(_run, "pin", None) is not None:
+        pin()
+
+
+def pinned(db: str) -> int | None:
+    """The snapshot this run reads ``db`` at: None for a file, a target already at a snapshot, or
+    a thread with no pin."""
+    found = getattr(_run, "pin", None)
+    return found[1] if found is not None and found[0] == db else None
 
 
 def version() -> int:
@@ -105,6 +144,8 @@ _lake_stamps: dict[str, tuple[float, tuple]] = {}
 
 
 def _file_stamp(db: str) -> tuple:
+    if pinned(db) is not None:
+        return (pinned(db),)
     if lake.is_lake(db):
         now = time.monotonic()
         found = _lake_stamps.get(db)
@@ -575,7 +616,9 @@ def save_targets(frame: pd.DataFrame) -> list:
     from queries import pacing as screening_pacing
 
     with schema.open_waiting(db_path(), read_only=False, wait=10) as con:
-        return screening_pacing.save_targets(con, frame)
+        problems = screening_pacing.save_targets(con, frame)
+    repin()  # the rest of this run shows the targets just saved
+    return problems
 
 
 def hotspot_table(period: str, region_code: str, of: str, filters: indicators.Filters) -> pd.DataFrame:

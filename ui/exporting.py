@@ -67,7 +67,7 @@ def view_spec(view_name: str) -> ViewSpec:
 
 def export_bytes(spec: ViewSpec, kind: str) -> bytes:
     """The file of one export, built once per (database, data key, view spec, format)."""
-    return _export_bytes(data.db_path(), data.data_key(), spec, kind)
+    return _export_bytes(data.reading_db(), data.data_key(), spec, kind)
 
 
 @st.cache_data(ttl="1h", max_entries=24, show_spinner=False)
@@ -75,7 +75,7 @@ def _export_bytes(db: str, data_version: int, spec: ViewSpec, kind: str) -> byte
     suffix, whole_deck, _ = FORMATS[kind]
     with tempfile.TemporaryDirectory(prefix="atlas-export-") as folder:
         out = Path(folder) / f"export{suffix}"
-        with schema.open_waiting(db, read_only=True, wait=5) as con:
+        with data._connect(db) as con:  # on a lake, the snapshot this run's page shows
             write_export(con, out, spec, whole_deck=whole_deck)
         return out.read_bytes()
 
@@ -152,7 +152,7 @@ def save_control(spec: ViewSpec, region_name: str) -> None:
 def save_snapshot(spec: ViewSpec, name: str) -> int:
     """Freeze the view's numbers and map (read-only, the slow part), then store them (a short write)."""
     db = data.db_path()
-    with schema.open_waiting(db, read_only=True, wait=5) as con:
+    with data._connect(data.reading_db()) as con:  # the numbers the page shows (on a lake, its snapshot)
         frozen = saved.freeze(con, spec)
     params = state.to_params(state.current())
     params.update(period=frozen.period, region=frozen.region_code)

@@ -115,6 +115,7 @@ def commit(path: Path, name: str, kind: str | None, mapping: dict, matches: dict
         progress=lambda fraction, step: bar.progress(fraction, text=t(f"IMPORT_STEP_{step}")),
     )
     bar.empty()
+    data.repin()  # the rest of this run shows what was just imported
     try:
         audit.record_import(data.db_path(), data.viewer(), result)
     except TimeoutError:
@@ -335,5 +336,6 @@ def undo(import_id: int) -> tuple[bool, str]:
     except TimeoutError:
         return False, t("IMPORT_BUSY")
     auth.log("undo", done)
+    data.repin()
     return True, t("IMPORT_UNDO_DONE", id=done["import_id"], file=safe.markdown(done["file"]), removed=f"{done['removed']:,}",
                    restored=f"{done['restored']:,}")
