@@ -7,20 +7,23 @@ the chain, and ``verify`` says where. Writing a row does not bump the data versi
 """
 import hashlib
 import json
+import random
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from time import sleep
 
 import duckdb
 import pandas as pd
 
 from access.viewer import Viewer
-from db import schema
+from db import lake, schema
 
 ACTIONS = ("login", "login_failed", "logout", "import", "undo", "export", "snapshot_save", "snapshot_view",
            "user_add", "user_disable", "user_passwd")
 GENESIS = "0" * 64  # the "previous hash" of the first row
+LAST_ID_KEY = "audit_last_id"  # in meta, on a lake only: the row every append updates (see append)
 COLUMNS = ["audit_id", "logged_at", "user_name", "role", "action", "what", "scope", "outcome"]
 WRITE_WAIT = 30  # seconds to wait for another writer (an import) to let go of the file
 
@@ -79,6 +82,11 @@ def append(con: duckdb.DuckDBPyConnection, viewer: Viewer | str, action: str, wh
     fields = _fields(audit_id, at, user, role, action, what, scope, outcome)
     con.execute("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [audit_id, at, user, role, action, what, scope, outcome, prev, _digest(prev, fields)])
+    if schema.is_lake(con):
+        # many processes append at once, and a lake lets two inserts commit side by side: both
+        # would take the same id and previous hash, forking the chain. Both also update this one
+        # row, so the later commit is refused as a conflict (record() then appends again).
+        schema.upsert(con, "meta", ("key",), {"key": LAST_ID_KEY, "value": str(audit_id)})
     return audit_id
 
 
@@ -88,8 +96,14 @@ def record(con_or_db, viewer: Viewer | str, action: str, what=None, outcome: str
     if isinstance(con_or_db, (str, Path)):
         with schema.open_waiting(con_or_db, read_only=False, wait=WRITE_WAIT) as con:
             return record(con, viewer, action, what, outcome)
-    with LOCK, schema.transaction(con_or_db, "audit", bump=False) as con:
-        return append(con, viewer, action, what, outcome)
+    for attempt in range(1, lake.RETRIES + 1):
+        try:
+            with LOCK, schema.transaction(con_or_db, "audit", bump=False) as con:
+                return append(con, viewer, action, what, outcome)
+        except Exception as error:  # on a lake: another process appended first; append after it
+            if not (lake.is_conflict(error) and schema.is_lake(con_or_db)) or attempt == lake.RETRIES:
+                raise
+            sleep(random.uniform(0.01, 0.1) * attempt)
 
 
 @dataclass(frozen=True)

@@ -265,10 +265,13 @@ def _init(base: duckdb.DuckDBPyConnection, target: str, source) -> dict:
                         con.execute(f"insert into {ALIAS}.main.{table} by name select * from src.main.{table}")
             # the next snapshot id lives in meta: an update, so two servers saving the first
             # snapshots at once conflict (one retries) instead of both taking id 1
+            # (and the audit log's last id, for the same reason: access/audit.append)
+            from access import audit
             from export import saved
 
-            con.execute("insert into meta select ?, '0' where not exists (select 1 from meta where key = ?)",
-                        [saved.LAST_ID_KEY, saved.LAST_ID_KEY])
+            for key in (saved.LAST_ID_KEY, audit.LAST_ID_KEY):
+                con.execute("insert into meta select ?, '0' where not exists (select 1 from meta where key = ?)",
+                            [key, key])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
