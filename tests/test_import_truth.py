@@ -1,15 +1,15 @@
 """The import page tells the truth: after a commit it says which report rows count on the maps
 and which the counting rules set aside (household rows take precedence over a 排查汇总's totals),
 and its words are Chinese: periods as 2025年6月, field labels without their codes, the data
-version's note in words."""
+version's note in words. On a DuckDB file and on a DuckLake alike (test_snapshots' atlas)."""
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from i18n import text as tables
 from importer import pipeline
+from tests.support import connect
 from tests.test_import_files import LIANYUN, XUGOU, SUMMARY_HEADER, write_csv
 from tests.test_snapshots import atlas  # noqa: F401  (a copy of the demo, the app pointed at it)
 
@@ -17,7 +17,7 @@ TODAY = date(2026, 1, 1)
 
 
 def household_months(db: Path, township: str) -> set[str]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         return {m for (m,) in con.execute(
             "select distinct strftime(screened_date, '%Y-%m') from screenings where township_code = ?",
             [township]).fetchall()}
