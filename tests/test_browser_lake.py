@@ -1,7 +1,8 @@
 """The 数据导入 page on a DuckLake, in headless Chromium (issue 17): upload, check and commit; a
-partial ledger asked about, committed, then undone from the page; and a CLI import in another
-process while the browser reads. The very tests of tests/test_browser_import.py, run against an
-app server whose ATLAS_DB is a lake holding the demo city instead of a file."""
+partial ledger asked about, committed, then undone from the page. The very tests of
+tests/test_browser_import.py, run against an app server whose ATLAS_DB is a lake holding the demo
+city instead of a file. (CLI imports into a lake while app servers read it:
+tests/test_lake_concurrency.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -33,7 +34,3 @@ def test_upload_check_and_commit_on_a_lake(app_url, atlas_copy, browser_page, tm
 
 def test_a_partial_ledger_is_asked_about_committed_and_undone_on_a_lake(app_url, atlas_copy, browser_page, tmp_path):
     on_file.test_a_partial_ledger_asks_before_replacing_and_can_be_undone(app_url, atlas_copy, browser_page, tmp_path)
-
-
-def test_a_cli_import_shows_on_the_next_rerun_on_a_lake(app_url, atlas_copy, browser_page, tmp_path):
-    on_file.test_cli_import_while_the_app_reads(app_url, atlas_copy, browser_page, tmp_path)

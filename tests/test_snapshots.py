@@ -267,6 +267,7 @@ def export_script():
     exporting.export_buttons("screening")
 
 
+@pytest.mark.parametrize("backend", ["file"])  # the files an export writes: the same code on a lake (test_lake_parity)
 @pytest.mark.parametrize("kind", ["pptx", "docx"])
 def test_export_buttons_build_on_demand_readable_files(atlas, where, kind):
     at = AppTest.from_function(export_script, default_timeout=120)
@@ -301,6 +302,7 @@ def test_export_buttons_build_on_demand_readable_files(atlas, where, kind):
     assert name.startswith("排查进度-连云区-") and name.endswith(f".{kind}")
 
 
+@pytest.mark.parametrize("backend", ["file"])  # words, not data: once is enough
 def test_pages_run_in_english(atlas, where):
     snapshot_id = take_snapshot(atlas, "例会", "coverage", where["region"], where["period"])
     for page, query in (("snapshots", {}), ("snapshots", {"id": str(snapshot_id)}), ("present", {})):
