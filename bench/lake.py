@@ -26,11 +26,17 @@ In one run, on this machine as it is (the figures depend on its load):
   generator), imported with ``importer.pipeline.run`` (what ``cli.py import`` calls) in a child
   process into a copy of the city file, then into the city lake: rows per second of pipeline.run's
   wall time, and the ratio; then ``--importers`` child processes at once into the lake, each with a
-  ledger of its own share of the townships (``--rows`` in all, so that none replaces another's rows):
-  their aggregate rows per second (information), and whether every one got in (a commit that meets
-  another's is refused and the import run again whole, up to ``db.lake.RETRIES`` times);
-* the lake afterwards (information): its live data files (``cli.py lake status``), the city table
-  again, and again after ``cli.py lake compact``.
+  ledger of its own share of the townships (``--rows`` in all, so that none replaces another's rows),
+  twice: all started in one working folder (several importers on one machine), then each in a
+  folder of its own (as on separate machines): their aggregate rows per second (information), and
+  whether every one got in (a commit that meets another's is refused and the import run again
+  whole, up to ``db.lake.RETRIES`` times; a child that crashes is said so, with where);
+* the lake afterwards (information): its live data files and the rows in them (``cli.py lake
+  status``) beside what ``count(*)`` sees, the city table again, and again after ``cli.py lake
+  compact``.
+
+Every child process (the fresh-process queries, the importers) runs in a temporary working folder,
+so that what DuckDB writes relative to its working directory lands there, not in the project.
 
 Budgets: on the lake, a city's table within bench/national.py's <= 100 ms and a province's within
 its <= 300 ms, and each at most LAKE_QUERY_RATIO times the file's; the lake's import throughput at
@@ -45,11 +51,12 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +80,6 @@ class Atlas:
     lake: str | None = None          # ATLAS_DB's form: ducklake:postgres:…
     bench: national.Bench | None = None
     lake_ms: float | None = None     # the lake's median before any import (the later rows compare)
-    notes: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the files and lakes
@@ -140,8 +146,10 @@ class Catalogs:
         return f"dbname={name} {self.admin}"
 
     def describe(self) -> str:
+        from db import lake
+
         version = self.sql("show server_version").split()[0]
-        where = "a private server (tests/pgserver.py, fsync off)" if self.server else shown_dsn(self.admin)
+        where = "a private server (tests/pgserver.py, fsync off)" if self.server else lake.shown(self.admin)
         return f"PostgreSQL {version}, {where}"
 
     def close(self) -> None:
@@ -156,12 +164,6 @@ class Catalogs:
                 self.sql(f'drop database if exists "{name}" with (force)')
             except RuntimeError as problem:
                 print(f"could not drop the catalog database {name}: {problem}", file=sys.stderr)
-
-
-def shown_dsn(dsn: str) -> str:
-    from db import lake
-
-    return lake.shown(dsn)
 
 
 def make_lakes(atlases: list[Atlas], catalogs: Catalogs, data_root: Path) -> list[Row]:
@@ -220,7 +222,8 @@ def query_rows(atlases: list[Atlas], reps: int, period: str | None) -> list[Row]
         lake_s, lake_frame = timed(lambda: on_lake.table("township", region), reps)
         atlas.lake_ms = lake_s * 1000
         what = f"{atlas.which} township table"
-        how = f"{len(file_frame)} rows, period {on_file.period}, median of {reps} after a warm-up run, a fresh connection each"
+        how = (f"{len(file_frame)} rows, period {on_file.period}, median of {reps} after a warm-up run, "
+               "a fresh connection each")
         rows += [
             Row(f"{what}: file ({on_file.label(region)}, {towns:,} townships)", f"<= {budget * 1000:.0f} ms",
                 f"{file_s * 1000:,.0f} ms", verdict(file_s, budget), f"bench/national.py's query: {how}"),
@@ -232,14 +235,14 @@ def query_rows(atlases: list[Atlas], reps: int, period: str | None) -> list[Row]
     return rows
 
 
-def fresh_rows(atlases: list[Atlas]) -> list[Row]:
+def fresh_rows(atlases: list[Atlas], work: Path) -> list[Row]:
     """The first query of a new process: what a new app server or a CLI command pays once."""
     rows = []
     for atlas in atlases:
         region, _ = _region(atlas)
         for kind, target in (("file", str(atlas.file)), ("lake", atlas.lake)):
             got = _child(["--child-query", target, "--level", "township", "--period", atlas.bench.period,
-                          "--region", region])
+                          "--region", region], work, f"query_{atlas.which}_{kind}")
             total = got["connect_s"] + got["first_s"]
             opened = ("duckdb.connect, read-only" if kind == "file" else
                       "loading the DuckLake and PostgreSQL extensions, attaching the catalog")
@@ -248,7 +251,7 @@ def fresh_rows(atlases: list[Atlas]) -> list[Row]:
                             f"connect {got['connect_s'] * 1000:,.0f} ms ({opened}) + first query "
                             f"{got['first_s'] * 1000:,.0f} ms; a second query on that connection "
                             f"{got['second_s'] * 1000:,.0f} ms; python start and module imports "
-                            f"({got['wall_s'] - total:.1f} s) not counted"))
+                            f"({got['wall_s'] - total - got['second_s']:.1f} s) not counted"))
     return rows
 
 
@@ -270,15 +273,56 @@ def child_query(target: str, level: str, period: str, region: str) -> dict:
             "second_s": second - first}
 
 
-def _child(args: list[str]) -> dict:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], cwd=ROOT, capture_output=True,
-                          text=True)
-    try:
-        got = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        raise RuntimeError(f"a child process failed (exit {done.returncode}): {done.stderr.strip()[-500:]}") from None
-    got["wall_s"] = time.perf_counter() - started
+class Child:
+    """This script in a child process (``--child-query``, ``--child-import``), in working folder
+    ``cwd``: its output goes to files there (several at once fill no pipe), and Python's
+    faulthandler says where a crash happened."""
+
+    def __init__(self, args: list[str], cwd: Path, name: str):
+        cwd.mkdir(parents=True, exist_ok=True)
+        self.out, self.err = open(cwd / f"{name}.out", "w+"), open(cwd / f"{name}.err", "w+")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen([sys.executable, "-X", "faulthandler", str(Path(__file__).resolve()), *args],
+                                        cwd=cwd, stdout=self.out, stderr=self.err)
+
+    def result(self) -> dict:
+        """The child's JSON line, with ``wall_s``; for a child that died, ``status`` says how and
+        ``exceptions`` where (the innermost Python frame on its stderr)."""
+        self.process.wait()
+        wall = time.perf_counter() - self.started
+        self.out.seek(0)
+        self.err.seek(0)
+        out, err = self.out.read(), self.err.read()
+        self.out.close()
+        self.err.close()
+        try:
+            return {**json.loads(out.strip().splitlines()[-1]), "wall_s": wall}
+        except (IndexError, json.JSONDecodeError):
+            code = self.process.returncode
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+            return {"status": f"crashed ({how})", "exceptions": [_crash(err)], "errors": [], "wall_s": wall,
+                    "accepted": 0, "replaced": 0, "refused": 0, "seconds": wall, "began": None, "ended": None}
+
+
+def _crash(stderr: str) -> str:
+    """``Segmentation fault at importer/history.py:35 (replace)`` from faulthandler's report, else
+    the last line of stderr."""
+    fatal = re.search(r"Fatal Python error: ([^\n]+)", stderr)
+    frame = re.search(r'File "([^"]+)", line (\d+) in (\S+)', stderr)
+    if not (fatal or frame):
+        return (stderr.strip().splitlines() or ["no output"])[-1][:300]
+    where = ""
+    if frame:
+        path = Path(frame.group(1))
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        where = f" at {shown}:{frame.group(2)} ({frame.group(3)})"
+    return f"{fatal.group(1) if fatal else 'crash'}{where}"
+
+
+def _child(args: list[str], cwd: Path, name: str) -> dict:
+    got = Child(args, cwd, name).result()
+    if got.get("status", "").startswith("crashed") and "--child-query" in args:
+        raise RuntimeError(f"a query's child process {got['status']}: {got['exceptions'][0]}")
     return got
 
 
@@ -292,16 +336,18 @@ def child_import(file: str, target: str) -> dict:
     from db import lake
     from importer import pipeline
 
-    refused = []
+    refused, failed = [], []
 
-    class Refusals(logging.Handler):
-        def emit(self, record):  # pipeline.run logs each commit the lake refused before running again
-            if "met another import's commit" in str(record.msg):
+    class Watch(logging.Handler):
+        def emit(self, record):
+            if "met another import's commit" in str(record.msg):  # logged before each run again
                 refused.append(record.getMessage())
+            elif record.exc_info:  # a file refused for an internal error: where, and what
+                failed.append(_where(record.exc_info))
 
     log = logging.getLogger("atlas.import")
     log.setLevel(logging.INFO)
-    log.addHandler(Refusals())
+    log.addHandler(Watch())
     marks: dict[str, float] = {}
     clock = time.perf_counter()
     began = time.time()
@@ -313,7 +359,24 @@ def child_import(file: str, target: str) -> dict:
     return {"status": result.status, "rows": result.rows, "accepted": result.accepted, "replaced": result.replaced,
             "seconds": seconds, "began": began, "ended": ended, "refused": len(refused),
             "phases": imp._phases(marks, seconds), "townships": result.townships,
-            "errors": [f"{e.code}: {e.message}" for e in result.errors[:3]]}
+            "errors": [f"{e.code}: {e.message}" for e in result.errors[:3]], "exceptions": failed}
+
+
+def _where(exc_info) -> str:
+    """``OutOfMemoryException at importer/history.py:35 (replace): Out of Memory Error: …``"""
+    import traceback
+
+    kind, error, tb = exc_info
+    frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(str(ROOT))]
+    at = ""
+    if frames:
+        at = f" at {Path(frames[-1].filename).relative_to(ROOT)}:{frames[-1].lineno} ({frames[-1].name})"
+    return f"{kind.__name__}{at}: {str(error).splitlines()[0]}"
+
+
+def _refusal(g: dict) -> str:
+    """Why an import was not imported, as the importer and its log say."""
+    return "; ".join(g["exceptions"] or g["errors"]) or g["status"]
 
 
 def _import_cmd(csv: Path, target: str) -> list[str]:
@@ -338,67 +401,71 @@ def import_rows(city: Atlas, rows: int, importers: int, work: Path) -> list[Row]
     shutil.copyfile(city.file, copy)
     if Path(f"{city.file}.wal").exists():
         shutil.copyfile(f"{city.file}.wal", f"{copy}.wal")
-    got = {"file": _child(_import_cmd(csv, str(copy))), "lake": _child(_import_cmd(csv, city.lake))}
+    got = {"file": _child(_import_cmd(csv, str(copy)), work, "import_file"),
+           "lake": _child(_import_cmd(csv, city.lake), work, "import_lake")}
     copy.unlink()
+    if got["file"]["status"] != "imported":  # the generator's ledger must import into a file
+        raise RuntimeError(f"the {rows:,}-row ledger was not imported into the file: {_refusal(got['file'])}")
     out, speed = [], {}
     for kind, g in got.items():
-        if g["status"] != "imported":
-            raise RuntimeError(f"the {rows:,}-row ledger was not imported into the {kind}: {g['status']}, {g['errors']}")
-        speed[kind] = g["accepted"] / g["seconds"]
-        stages = ", ".join(f"{k} {v}" for k, v in g["phases"].items())
         into = "a copy of the city file" if kind == "file" else "the city lake"
+        speed[kind] = g["accepted"] / g["seconds"] if g["status"] == "imported" else 0.0
+        if g["status"] == "imported":
+            stages = ", ".join(f"{k} {v}" for k, v in g["phases"].items())
+            how = (f"{g['accepted']:,} rows in {g['seconds']:.1f} s (importer.pipeline.run in a child process, into "
+                   f"{into}; {g['replaced']:,} rows replaced); stages (s): {stages}")
+        else:
+            how = (f"NOT IMPORTED, {g['status']} after {g['seconds']:.1f} s ({g['replaced']:,} rows would have been "
+                   f"replaced): {_refusal(g)}")
         out.append(Row(f"import: a {rows:,}-row CSV into the {kind}", "(information)", f"{speed[kind]:,.0f} rows/s",
-                       "info", f"{g['accepted']:,} rows in {g['seconds']:.1f} s (importer.pipeline.run in a child "
-                       f"process, into {into}; {g['replaced']:,} rows replaced); stages (s): {stages}"))
+                       "info", how))
     ratio = speed["lake"] / speed["file"]
     out.append(Row("import: lake/file throughput", f">= {LAKE_IMPORT_RATIO:g}x", f"{ratio:.2f}x",
                    verdict(ratio, LAKE_IMPORT_RATIO, higher_is_better=True),
-                   f"{speed['lake']:,.0f} / {speed['file']:,.0f} rows/s"))
-    out += concurrent_rows(city, towns, rows, importers, work)
+                   f"{speed['lake']:,.0f} / {speed['file']:,.0f} rows/s"
+                   + ("" if speed["lake"] else "; the lake did not take the file (above)")))
+    parts = _split(towns, importers, rows)
+    for round_, shared in enumerate((True, False), start=1):
+        files = []  # each round its own households (the same bytes again would be "unchanged")
+        for i, (group, n) in enumerate(parts, start=1):
+            path = work / f"screening_round{round_}_part{i}_of_{len(parts)}.csv"
+            imp.generate(path, group, n, keep=False, encoding="utf-8", seed=imp.SEED + 1000 * round_ + i)
+            files.append(path)
+        out += concurrent_rows(city, parts, files, work / ("together" if shared else "apart"), shared)
     return out
 
 
-def concurrent_rows(city: Atlas, towns: list[dict], rows: int, importers: int, work: Path) -> list[Row]:
-    parts = _split(towns, importers, rows)
-    files = []
-    for i, (group, n) in enumerate(parts, start=1):
-        path = work / f"screening_part{i}_of_{len(parts)}.csv"
-        imp.generate(path, group, n, keep=False, encoding="utf-8")
-        files.append(path)
+def concurrent_rows(city: Atlas, parts: list, files: list[Path], work: Path, shared: bool) -> list[Row]:
+    """The ledgers ``files`` imported at once into the city lake, one child process each, all
+    started in one working folder (``shared``: as several importers on one machine, cli.py run
+    from the project folder, say) or each in a folder of its own (as on separate machines)."""
     started = time.perf_counter()
-    children = []
-    for i, path in enumerate(files):  # all at once; their output to files, so that no pipe fills
-        out, err = open(work / f"child{i}.out", "w+"), open(work / f"child{i}.err", "w+")
-        command = [sys.executable, str(Path(__file__).resolve()), *_import_cmd(path, city.lake)]
-        children.append((subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err), out, err))
-    got = []
-    for process, out, err in children:
-        process.wait()
-        out.seek(0)
-        err.seek(0)
-        try:
-            got.append(json.loads(out.read().strip().splitlines()[-1]))
-        except (IndexError, json.JSONDecodeError):
-            raise RuntimeError(f"an importer failed (exit {process.returncode}): {err.read().strip()[-500:]}") from None
-        finally:
-            out.close()
-            err.close()
+    children = [Child(_import_cmd(path, city.lake), work if shared else work / f"importer{i}", f"importer{i}")
+                for i, path in enumerate(files, start=1)]
+    got = [child.result() for child in children]
     wall = time.perf_counter() - started
     imported = [g for g in got if g["status"] == "imported"]
-    span = max(g["ended"] for g in got) - min(g["began"] for g in got)
+    began = [g["began"] for g in got if g["began"] is not None]
+    ended = [g["ended"] for g in got if g["ended"] is not None]
+    span = (max(ended) - min(began)) if began and ended else wall
     accepted = sum(g["accepted"] for g in imported)
     each = "; ".join(_one(len(group), g) for (group, _), g in zip(parts, got))
     refused = sum(g["refused"] for g in got)
-    problems = sorted({e for g in got if g["status"] != "imported" for e in g["errors"]})
+    problems = sorted({_refusal(g) for g in got if g["status"] != "imported"})
     k = len(parts)
+    where = "one working folder" if shared else "a working folder each"
+    started_in = ("all started in one working folder (several importers on one machine)" if shared else
+                  "each started in a working folder of its own (as on separate machines)")
     return [
-        Row(f"import: {k} importers at once into the lake", "(information)", f"{accepted / span:,.0f} rows/s", "info",
-            f"aggregate: {accepted:,} rows imported / {span:.1f} s from the first pipeline.run's start to the last's "
-            f"end ({wall:.1f} s with the processes' start); each a child process with its own townships: {each}"),
-        Row(f"import: {k} importers at once, all imported", f"{k} of {k} imported", f"{len(imported)} of {k} imported",
-            "pass" if len(imported) == k else "FAIL",
-            f"{refused} commits refused by the lake and run again (db.lake.RETRIES = {_retries()} runs each at most)"
-            + (f"; refused for good: {', '.join(problems)}" if problems else "")),
+        Row(f"import: {k} importers at once, {where}", "(information)", f"{accepted / span:,.0f} rows/s", "info",
+            f"into the lake, {started_in}: {accepted:,} rows imported / {span:.1f} s from the first pipeline.run's "
+            f"start to the last's end ({wall:.1f} s with the processes' start); one child process each, with its "
+            f"own townships: {each}"),
+        Row(f"import: {k} importers at once, {where}: all imported", f"{k} of {k} imported",
+            f"{len(imported)} of {k} imported", "pass" if len(imported) == k else "FAIL",
+            f"{refused} commits refused by the lake for another's (the import then runs again whole, "
+            f"db.lake.RETRIES = {_retries()} runs at most)"
+            + (f"; not imported: {' | '.join(problems)}" if problems else "")),
     ]
 
 
@@ -427,11 +494,16 @@ def after_rows(city: Atlas, reps: int) -> list[Row]:
         return Row(figure, "(information)", f"{seconds * 1000:,.0f} ms", "info",
                    f"median of {reps}; {city.lake_ms:,.0f} ms before the imports; {note}")
 
+    from queries import runner
+
     status = lake.status(city.lake)
     tables = {t["table"]: t for t in status["tables"]}
     files = sum(t["files"] for t in status["tables"])
-    listed = ", ".join(f"{name} {tables[name]['files']} ({tables[name]['rows']:,} rows)"
-                       for name in ("screenings", "screenings_replaced", "period_counts", "imports") if name in tables)
+    shown = [name for name in ("screenings", "screenings_replaced", "period_counts", "imports") if name in tables]
+    with runner.connect(city.lake) as con:  # what a query sees, beside what the files hold
+        live = {name: con.execute(f"select count(*) from {name}").fetchall()[0][0] for name in shown}
+    listed = ", ".join(f"{name} {tables[name]['files']} files ({tables[name]['rows']:,} rows in them; "
+                       f"count(*) {live[name]:,})" for name in shown)
     rows = [Row("lake: live data files after the imports", "(information)", f"{files:,} files", "info",
                 f"cli.py lake status: {listed}; {status['snapshots']} snapshots"),
             query_row("city township table: lake after the imports", f"{files:,} live data files")]
@@ -450,7 +522,8 @@ def after_rows(city: Atlas, reps: int) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db-city", help="a city atlas file (read only; default: build the city demo)")
+    parser.add_argument("--db-city", help="a city atlas file (read only; default: build the city demo); one city: "
+                                          "the ledgers generated for it name townships without their county")
     parser.add_argument("--db-province", help="a province atlas file (read only; default: build one province)")
     parser.add_argument("--city-scale", type=float, default=1.0, help="when building: the city demo's scale")
     parser.add_argument("--province", default="51", help="when building: the province's 2-digit code (default 51)")
@@ -531,7 +604,7 @@ def run(atlases: list[Atlas], catalogs: Catalogs, data_root: Path, reps: int, ar
     step("queries", "queries", "", lambda: query_rows(atlases, reps, args.period))
     if not all(a.bench for a in atlases):
         return rows
-    step("fresh processes", "fresh process", "(information)", lambda: fresh_rows(atlases))
+    step("fresh processes", "fresh process", "(information)", lambda: fresh_rows(atlases, work))
     step("imports", f"import: a {args.rows:,}-row CSV", "", lambda: import_rows(atlases[0], args.rows,
                                                                                  args.importers, work))
     step("the lake afterwards", "lake afterwards", "(information)", lambda: after_rows(atlases[0], reps))

@@ -20,7 +20,9 @@ FIGURES = [
     "city township table: fresh process, file", "city township table: fresh process, lake",
     "province township table: fresh process, file", "province township table: fresh process, lake",
     "import: a 2,000-row CSV into the file", "import: a 2,000-row CSV into the lake", "import: lake/file throughput",
-    "import: 2 importers at once into the lake", "import: 2 importers at once, all imported",
+    "import: 2 importers at once, one working folder", "import: 2 importers at once, one working folder: all imported",
+    "import: 2 importers at once, a working folder each",
+    "import: 2 importers at once, a working folder each: all imported",
     "lake: live data files after the imports", "city township table: lake after the imports", "lake: compact",
     "city township table: lake after compact",
 ]
