@@ -278,13 +278,14 @@ def write_xlsx(path: Path, towns: list[dict], rows: int) -> None:
     os.replace(tmp, path)
 
 
-def write_csv(path: Path, towns: list[dict], rows: int, encoding: str) -> None:
+def write_csv(path: Path, towns: list[dict], rows: int, encoding: str, seed: int | None = None) -> None:
+    """``seed`` (default SEED + rows): another gives other households and dates, the same shape."""
     tmp = path.with_name(path.name + ".part")
     with open(tmp, "w", encoding=encoding, newline="", buffering=4 << 20) as stream:
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow([TITLE])
         writer.writerow(HEADERS)
-        for block in records(towns, rows, SEED + rows, text_dates=0.1, slash_dates=0.05):
+        for block in records(towns, rows, SEED + rows if seed is None else seed, text_dates=0.1, slash_dates=0.05):
             for row in block:
                 if isinstance(row[0], date):
                     row[0] = row[0].isoformat()
@@ -292,11 +293,11 @@ def write_csv(path: Path, towns: list[dict], rows: int, encoding: str) -> None:
     os.replace(tmp, path)
 
 
-def generate(path: Path, towns: list[dict], rows: int, keep: bool, encoding: str) -> dict:
+def generate(path: Path, towns: list[dict], rows: int, keep: bool, encoding: str, seed: int | None = None) -> dict:
     meta_path = path.with_name(path.name + ".meta.json")
     if keep and path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if meta.get("rows") == rows and meta.get("encoding") == encoding:
+        if meta.get("rows") == rows and meta.get("encoding") == encoding and meta.get("seed") == seed:
             print(f"  {path.name}: kept ({mb(path.stat().st_size):.1f} MB)", flush=True)
             return {**meta, "kept": True}
     print(f"  {path.name}: writing {rows:,} rows …", end="", flush=True)
@@ -304,9 +305,9 @@ def generate(path: Path, towns: list[dict], rows: int, keep: bool, encoding: str
     if path.suffix == ".xlsx":
         write_xlsx(path, towns, rows)
     else:
-        write_csv(path, towns, rows, encoding)
+        write_csv(path, towns, rows, encoding, seed)
     seconds = time.perf_counter() - started
-    meta = {"rows": rows, "encoding": encoding, "gen_seconds": seconds, "bytes": path.stat().st_size}
+    meta = {"rows": rows, "encoding": encoding, "seed": seed, "gen_seconds": seconds, "bytes": path.stat().st_size}
     meta_path.write_text(json.dumps(meta))
     print(f" {mb(meta['bytes']):.1f} MB in {seconds:.1f} s", flush=True)
     return {**meta, "kept": False}

@@ -75,6 +75,8 @@ MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 JENKS_VALUES = 38_723  # every township of the register
 NOT_MEASURABLE = "not measurable yet"
 NOT_MEASURED = "not measured"
+CITY_TABLE_S = 0.1      # budget: one city's township table (bench/lake.py holds the lake to it too)
+PROVINCE_TABLE_S = 0.3  # budget: one province's township table
 
 
 @dataclass
@@ -185,9 +187,10 @@ def query_rows(b: Bench) -> list[Row]:
 
     rows = []
     for figure, level, region, budget in [
-        (f"query: city township table ({b.label(b.city)}, {b.city_towns} townships)", "township", b.city, 0.1),
+        (f"query: city township table ({b.label(b.city)}, {b.city_towns} townships)", "township", b.city,
+         CITY_TABLE_S),
         (f"query: province township table ({b.label(b.province)}, {b.province_towns} townships)",
-         "township", b.province, 0.3),
+         "township", b.province, PROVINCE_TABLE_S),
         ("query: national county roll-up", "county", None, 0.5),
         ("query: national province roll-up", "province", None, 0.5),
     ]:
