@@ -14,8 +14,11 @@ connection of its own with its own transaction. An import takes an instance of i
 (``private()``): it attaches its staging file and sets a memory ceiling, which must not reach the
 app's readers. A forked child (the background suppression's workers) makes its own instance.
 """
+import atexit
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -77,8 +80,17 @@ _lock = threading.Lock()
 _local = threading.local()
 
 
+def _temp_folder() -> str:
+    """A spill folder of this instance's own. An in-memory DuckDB spills to ``.tmp`` in the
+    working folder by default: every lake process started from one folder (an app server, the CLI,
+    four importers) would share its files and read each other's, crashing (issue 17's bench)."""
+    folder = tempfile.mkdtemp(prefix=f"atlas-lake-{os.getpid()}-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def _open_instance(target: str, data_path: str | None, version: int | None = None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config={"temp_directory": _temp_folder()})
     try:
         extensions.load(con, "ducklake")
         if target[len(PREFIX):].startswith("postgres:"):
@@ -297,11 +309,14 @@ def status(target: str, last: int = 10) -> dict:
                                        cast(changes as varchar) as changes, commit_message
                                 from {ALIAS}.snapshots() order by snapshot_id desc limit {int(last)}""").fetchall()
         files = con.execute(f"""
-            select t.table_name, count(f.data_file_id) as files, coalesce(sum(f.record_count), 0) as rows,
-                   coalesce(sum(f.file_size_bytes), 0) as bytes
+            select t.table_name, count(f.data_file_id) as files, coalesce(sum(f.file_size_bytes), 0) as bytes
             from {meta}.ducklake_table as t
             left join {meta}.ducklake_data_file as f on f.table_id = t.table_id and f.end_snapshot is null
             where t.end_snapshot is null group by t.table_name order by t.table_name""").fetchall()
+        # rows as a query counts them: a file's rows less its deleted ones, plus the rows held in
+        # the catalog itself (small inserts are inlined there, in no file)
+        files = [(table, n, con.execute(f'select count(*) from {ALIAS}.main."{table}"').fetchall()[0][0], size)
+                 for table, n, size in files]
         data_path = con.execute(f"select value from {meta}.ducklake_metadata where key = 'data_path'").fetchall()
         total = con.execute(f"select count(*) from {ALIAS}.snapshots()").fetchall()[0][0]
         return {"lake": shown(target), "data_path": data_path[0][0] if data_path else None,

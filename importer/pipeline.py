@@ -38,6 +38,9 @@ LOCK_WAIT_SECONDS = 120      # how long a commit waits for readers to let go of 
 LEFTOVER_SECONDS = 3600      # a killed import's staging folder or half-made database, swept after this
 STAGING_MEMORY = "128MB"     # DuckDB's budget for the staging file's checks (it spills beyond)
 COMMIT_MEMORY = "192MB"      # and for the commit into the atlas database
+# On a DuckLake (db/lake.py) moving replaced rows aside rewrites Parquet files that do not spill
+# as a file's blocks do: 192 MB ran out replacing 889,309 rows of the city demo (bench/lake.py)
+LAKE_COMMIT_MEMORY = "1GB"
 CHINA = (73.0, 136.0, 3.0, 54.0)
 Progress = Callable[[float, str], None]
 LOG = logging.getLogger("atlas.import")
@@ -258,7 +261,7 @@ def _run_once(path: str | Path, db, *, kind: str | None = None, mapping: dict | 
             # memory grows with the file; both cores may insert (screenings has no order to keep).
             # These settings live as long as the database instance: this connection's (the
             # importer's read-only connections could not open the file beside another one).
-            con.execute(f"set memory_limit = '{COMMIT_MEMORY}'")  # on a lake: this import's own instance
+            con.execute(f"set memory_limit = '{LAKE_COMMIT_MEMORY if on_lake else COMMIT_MEMORY}'")  # a lake: its own instance
             con.execute("set preserve_insertion_order = false")
             attach = getattr(plan, "attach", None)
             if attach:  # outside the transaction: a database is detached only with no work pending

@@ -74,10 +74,19 @@ def refresh(con: duckdb.DuckDBPyConnection, version: int, force: bool = False) -
     if changed or not fresh:
         scope = _scope(changed, len(signs)) if fresh else [""]
         runner.run(con, "period_counts_drop", scope=scope)
+        add, batched = runner.load_sql("period_counts_add"), schema.is_lake(con)
+        if batched:
+            # on a DuckLake each insert writes Parquet files of its own (34 a year's periods, two
+            # years an import): the periods are gathered in a temporary table and stored in one
+            con.execute("create or replace temp table period_counts_batch as from period_counts limit 0")
+            add = add.replace("insert into period_counts\n", "insert into temp.period_counts_batch\n", 1)
         for year in runner.run(con, "period_counts_years")["year"]:
             for code in _codes(int(year)):
                 p = periods.parse(code)
-                runner.run(con, "period_counts_add", period_start=p.start, period_end=p.end, scope=scope)
+                con.execute(add, {"period_start": p.start, "period_end": p.end, "scope": scope})
+        if batched:
+            con.execute("insert into period_counts from temp.period_counts_batch")
+            con.execute("drop table temp.period_counts_batch")
         con.execute("delete from period_counts_signs")
         con.register("period_counts_new_signs", signs)
         con.execute("insert into period_counts_signs select township_code, sign from period_counts_new_signs")

@@ -1,7 +1,8 @@
 """The stored counts (queries/aggregates.py, period_counts) are the counts of the rows: for every
 month, quarter and year, after the build, after an import and after its undo; the indicators read
 them only while they are of the data's version and unfiltered, and give the same numbers either way.
-The demo city is below the size from which counts are stored, so each test lowers it to 0."""
+The demo city is below the size from which counts are stored, so each test lowers it to 0. The
+tests that write (``stored``) run on a DuckDB file and again on a DuckLake."""
 import shutil
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from db import schema
 from importer import history
 from queries import aggregates, indicators, periods, runner
+from tests.support import connect
 from tests.test_import_files import XUGOU, city_db, run, write_csv  # noqa: F401
 
 YEARS = (2024, 2025)
@@ -32,12 +34,11 @@ def stored_once(city_db, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def stored(stored_once, tmp_path, monkeypatch) -> Path:
-    """A copy of ``stored_once`` to write to, kept stored (as a big atlas's is) by every write."""
+def stored(stored_once, on_backend, monkeypatch):
+    """A copy of ``stored_once`` to write to, kept stored (as a big atlas's is) by every write: a
+    file, and again a DuckLake (which stores a refresh's periods in one insert)."""
     monkeypatch.setattr(aggregates, "AGGREGATE_FROM", 0)
-    path = tmp_path / "stored.duckdb"
-    shutil.copy(stored_once, path)
-    return path
+    return on_backend(stored_once)
 
 
 def period_codes() -> list[str]:
@@ -63,12 +64,12 @@ def stored_against_live(db: Path, codes: list[str]) -> int:
 
 
 def tables(db: Path, level: str, code: str, filters=None) -> pd.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         return indicators.table(con, level, code, [""], filters=filters)
 
 
 def usable(db: Path, **filters) -> bool:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:
         return aggregates.usable(con, **filters)
 
 
@@ -105,7 +106,7 @@ def test_counts_of_another_version_are_not_used(stored, city_db):
     """A version bumped without bringing the stored counts along (not the way any write goes, which
     is db/schema.transaction; a crash between the two cannot happen: one transaction) makes the
     indicators count live, the stored rows wrong or not."""
-    with duckdb.connect(str(stored)) as con:
+    with connect(stored, read_only=False) as con:
         con.execute("update period_counts set households_screened = households_screened + 1000")
         con.execute("update data_version set version = version + 1")
     assert not usable(stored)
@@ -159,14 +160,14 @@ def test_a_small_atlas_stores_nothing(city_db, tmp_path):
 def test_an_upgrade_stores_the_counts_of_a_big_atlas_built_without_them(stored, city_db):
     """A big database from before the counts were stored: the upgrade the app and the CLI run first
     stores them, for the data's version, without bumping it."""
-    with duckdb.connect(str(stored)) as con:
+    with connect(stored, read_only=False) as con:
         con.execute("delete from period_counts; delete from period_counts_signs; delete from meta where key = ?",
                     [aggregates.VERSION_KEY])
         version = schema.data_version(con)
     assert not usable(stored)
     assert schema.upgrade(stored) is True
     assert usable(stored)
-    with duckdb.connect(str(stored), read_only=True) as con:
+    with connect(stored) as con:
         assert schema.data_version(con) == version
     stored_against_live(stored, aggregates._codes(2025))
     assert schema.upgrade(stored) is False  # once
