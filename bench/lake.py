@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
 
 from bench import import_speed as imp  # noqa: E402  (after the path: run as a script)
 from bench import national  # noqa: E402
-from bench.national import Row, attempt, render, timed, verdict  # noqa: E402
+from bench.national import Row, attempt, timed, verdict  # noqa: E402
 
 LAKE_QUERY_RATIO = 3.0    # a query on the lake: at most this many times the file's time
 LAKE_IMPORT_RATIO = 0.5   # an import into the lake: at least this share of the file's rows per second
@@ -578,14 +578,7 @@ def main(argv: list[str] | None = None) -> int:
                 catalogs.close()
             if args.data_path:
                 shutil.rmtree(data_root, ignore_errors=True)
-    print()
-    print(render(rows))
-    failed = sum(r.verdict == "FAIL" for r in rows)
-    errors = sum(r.verdict.startswith("ERROR") for r in rows)
-    print(f"\n{sum(r.verdict == 'pass' for r in rows)} pass, {failed} FAIL, {errors} ERROR, "
-          f"{sum(r.verdict == 'info' for r in rows)} information; times on this machine at load "
-          f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores shared).")
-    return 1 if errors else 0
+    return national.report(rows, "information", lambda r: r.verdict == "info")
 
 
 def run(atlases: list[Atlas], catalogs: Catalogs, data_root: Path, reps: int, args, work: Path) -> list[Row]:

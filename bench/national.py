@@ -936,13 +936,19 @@ def main(argv: list[str] | None = None) -> int:
     step("browser", "paint", "", lambda: browser_rows(b, args.loads, args.sessions,
                                                       "--no-browser" if args.no_browser else None,
                                                       args.warmup_timeout, args.timeout, args.shots, args.viewer))
+    return report(rows, "not measured", lambda r: r.verdict.startswith(("not measurable", "not measured")))
+
+
+def report(rows: list[Row], other: str, is_other) -> int:
+    """Print the table and its count line (pass, FAIL, ERROR, and the rows ``is_other`` picks,
+    named ``other``); the exit status: 1 if any row is an ERROR. Shared by bench/lake.py."""
     print()
     print(render(rows))
     failed = sum(r.verdict == "FAIL" for r in rows)
     errors = sum(r.verdict.startswith("ERROR") for r in rows)
     print(f"\n{sum(r.verdict == 'pass' for r in rows)} pass, {failed} FAIL, {errors} ERROR, "
-          f"{sum(r.verdict.startswith(('not measurable', 'not measured')) for r in rows)} not measured; "
-          f"times on this machine at load {os.getloadavg()[0]:.1f} (2 cores shared).")
+          f"{sum(bool(is_other(r)) for r in rows)} {other}; "
+          f"times on this machine at load {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores shared).")
     return 1 if errors else 0
 
 
