@@ -325,8 +325,16 @@ def test_drill_from_the_nation_to_a_county_by_clicks(page, app_url, built, atlas
     for view, code in (("province", PROVINCE), ("city", CITY), ("county", COUNTY)):
         with step(page, shots, f"drill_to_{view}"):
             wait_idle(page)
-            views.click_feature(page, code)
-            views.wait_for_param(page, "region", code)
+            clicked = 0
+            while True:  # a province of the test map can be a sliver at the frame's edge (海南省):
+                clicked += 1  # a click that lands beside it changes nothing; the next one, after a pause
+                views.click_feature(page, code)
+                try:
+                    views.wait_for_param(page, "region", code)
+                    break
+                except pytest.fail.Exception:
+                    if clicked == 3:
+                        raise
             assert views.url_params(page).get("period") == period
             wait_idle(page)
             check_map(page, built, "overview", view, code, period)
