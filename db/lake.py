@@ -200,8 +200,13 @@ def exists(target: str) -> bool:
     except EmptyLake:
         return False
     with con:
-        return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and table_name = 'data_version'",
-                                [ALIAS]).fetchall()[0][0])
+        return _holds_atlas(con)
+
+
+def _holds_atlas(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the lake ``con`` uses has the atlas's tables (its data_version, made first)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and table_name = 'data_version'",
+                            [ALIAS]).fetchall()[0][0])
 
 
 def snapshot_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -256,8 +261,7 @@ def _init(base: duckdb.DuckDBPyConnection, target: str, source) -> dict:
 
     with base.cursor() as con:
         con.execute(f"use {ALIAS}")
-        if con.execute("select count(*) from duckdb_tables() where database_name = ? and table_name = 'data_version'",
-                       [ALIAS]).fetchall()[0][0]:
+        if _holds_atlas(con):
             raise ValueError(f"the lake {shown(target)} already holds an atlas (nothing was changed)")
         if source is not None:
             con.execute(f"attach {_literal(str(source))} as src (read_only)")

@@ -17,7 +17,6 @@ import streamlit as st
 
 from access import accounts, audit, sessions
 from access.viewer import DEMO, Viewer
-from db import lake
 from ui import data, widgets
 from ui.text import t
 
@@ -176,7 +175,7 @@ def as_of_banner() -> None:
     version = data.as_of()
     if version is None:
         return
-    when = lake.snapshot_time(data.db_path(), version) or "?"
+    when = data.snapshot_time(version) or "?"
     text_col, button_col = st.columns([5, 1], vertical_alignment="center")
     text_col.warning(t("AS_OF_BANNER", n=version, when=when), icon=":material/history:")
     if button_col.button(t("AS_OF_BACK"), key="as-of-back", width="stretch"):

@@ -48,6 +48,17 @@ def as_of() -> int | None:
     return st.session_state.get(AS_OF_KEY)
 
 
+def snapshot_time(version: int) -> str | None:
+    """When lake snapshot ``version`` was committed: asked once per snapshot, not on every rerun
+    of a page showing the as-of banner (a snapshot's time never changes)."""
+    return _snapshot_time(db_path(), version)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _snapshot_time(db: str, version: int) -> str | None:
+    return lake.snapshot_time(db, version)
+
+
 def clear_as_of() -> None:
     st.session_state[AS_OF_KEY] = None
     if "as_of" in st.query_params:
